@@ -1,0 +1,320 @@
+//! One remoting connection: a reader task, a writer task, and a table of outstanding calls.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io::IoSlice;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use ferromq_proto::command::DEFAULT_MAX_FRAME;
+use ferromq_proto::RemotingCommand;
+use parking_lot::Mutex;
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+use crate::NetError;
+
+/// A boxed, sendable future.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Serves the requests that arrive on a connection.
+pub trait Handler: Send + Sync + 'static {
+    /// Handles one request. Returns the response, or `None` for none (one-way requests never get
+    /// one whatever is returned).
+    fn handle(&self, conn: ConnectionHandle, request: RemotingCommand) -> BoxFuture<'static, Option<RemotingCommand>>;
+
+    /// Called once when the connection has closed.
+    fn on_close(&self, _conn: &ConnectionHandle) {}
+}
+
+/// Limits of one connection.
+#[derive(Debug, Clone)]
+pub struct ConnectionConfig {
+    /// Largest frame accepted, counting its length field.
+    pub max_frame: usize,
+    /// Requests of one connection served at the same time.
+    pub max_in_flight: usize,
+    /// Close after this long without any traffic; `None` keeps idle connections.
+    pub idle_timeout: Option<Duration>,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        ConnectionConfig {
+            max_frame: DEFAULT_MAX_FRAME,
+            max_in_flight: 256,
+            idle_timeout: Some(Duration::from_secs(120)),
+        }
+    }
+}
+
+static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
+
+struct Inner {
+    id: u64,
+    peer: SocketAddr,
+    local: SocketAddr,
+    out: mpsc::UnboundedSender<RemotingCommand>,
+    pending: Mutex<HashMap<i32, oneshot::Sender<RemotingCommand>>>,
+    next_opaque: AtomicI32,
+    closed: AtomicBool,
+    cancel: CancellationToken,
+}
+
+/// A cheap, cloneable handle to a live connection.
+#[derive(Clone)]
+pub struct ConnectionHandle {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for ConnectionHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionHandle")
+            .field("id", &self.inner.id)
+            .field("peer", &self.inner.peer)
+            .finish()
+    }
+}
+
+impl PartialEq for ConnectionHandle {
+    fn eq(&self, other: &Self) -> bool {
+        self.inner.id == other.inner.id
+    }
+}
+impl Eq for ConnectionHandle {}
+
+impl ConnectionHandle {
+    /// Process-unique id of this connection.
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// The remote address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.inner.peer
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.local
+    }
+
+    /// True once the connection has closed.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+
+    /// Closes the connection.
+    pub fn close(&self) {
+        self.inner.cancel.cancel();
+    }
+
+    /// Queues a command for writing. Errors only when the connection is gone.
+    pub fn send(&self, cmd: RemotingCommand) -> Result<(), NetError> {
+        self.inner.out.send(cmd).map_err(|_| NetError::Closed { addr: self.inner.peer.to_string() })
+    }
+
+    /// Sends a one-way request (no response expected).
+    pub fn send_oneway(&self, mut cmd: RemotingCommand) -> Result<(), NetError> {
+        cmd.mark_oneway();
+        cmd.opaque = self.inner.next_opaque.fetch_add(1, Ordering::Relaxed);
+        self.send(cmd)
+    }
+
+    /// Sends `cmd` as a request and waits for its response, at most `timeout`.
+    pub async fn invoke(&self, mut cmd: RemotingCommand, timeout: Duration) -> Result<RemotingCommand, NetError> {
+        let opaque = self.inner.next_opaque.fetch_add(1, Ordering::Relaxed);
+        cmd.opaque = opaque;
+        let code = cmd.code;
+        let (tx, rx) = oneshot::channel();
+        self.inner.pending.lock().insert(opaque, tx);
+        let addr = || self.inner.peer.to_string();
+        if self.is_closed() || self.send(cmd).is_err() {
+            self.inner.pending.lock().remove(&opaque);
+            return Err(NetError::Closed { addr: addr() });
+        }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(_)) => Err(NetError::Closed { addr: addr() }),
+            Err(_) => {
+                self.inner.pending.lock().remove(&opaque);
+                Err(NetError::Timeout { code, addr: addr(), timeout })
+            }
+        }
+    }
+}
+
+/// Starts serving `stream` and returns its handle. `handler` serves requests from the peer;
+/// responses to our own calls complete [`ConnectionHandle::invoke`].
+pub fn spawn(stream: TcpStream, handler: Arc<dyn Handler>, config: ConnectionConfig) -> std::io::Result<ConnectionHandle> {
+    let peer = stream.peer_addr()?;
+    let local = stream.local_addr()?;
+    let _ = stream.set_nodelay(true);
+    let (out_tx, out_rx) = mpsc::unbounded_channel();
+    let inner = Arc::new(Inner {
+        id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
+        peer,
+        local,
+        out: out_tx,
+        pending: Mutex::new(HashMap::new()),
+        next_opaque: AtomicI32::new(1),
+        closed: AtomicBool::new(false),
+        cancel: CancellationToken::new(),
+    });
+    let handle = ConnectionHandle { inner };
+    let (reader, writer) = stream.into_split();
+    let cancel = handle.inner.cancel.clone();
+    tokio::spawn(write_loop(writer, out_rx, cancel.clone()));
+    let h = handle.clone();
+    tokio::spawn(async move {
+        if let Err(reason) = read_loop(reader, &h, &handler, &config).await {
+            tracing::debug!(peer = %h.peer_addr(), %reason, "closing connection");
+        }
+        h.inner.closed.store(true, Ordering::Release);
+        h.inner.cancel.cancel();
+        h.inner.pending.lock().clear();
+        handler.on_close(&h);
+    });
+    Ok(handle)
+}
+
+async fn read_loop(
+    mut reader: tokio::net::tcp::OwnedReadHalf,
+    conn: &ConnectionHandle,
+    handler: &Arc<dyn Handler>,
+    config: &ConnectionConfig,
+) -> Result<(), String> {
+    let budget = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let cancel = conn.inner.cancel.clone();
+    loop {
+        // Decode every complete frame before reading again.
+        loop {
+            let cmd = match RemotingCommand::decode(&mut buf, config.max_frame) {
+                Ok(Some(cmd)) => cmd,
+                Ok(None) => break,
+                Err(e) => return Err(format!("malformed frame: {e}")),
+            };
+            if cmd.is_response() {
+                let waiter = conn.inner.pending.lock().remove(&cmd.opaque);
+                if let Some(tx) = waiter {
+                    let _ = tx.send(cmd);
+                }
+                continue;
+            }
+            let permit = tokio::select! {
+                p = budget.clone().acquire_owned() => p.map_err(|_| "closed".to_string())?,
+                _ = cancel.cancelled() => return Ok(()),
+            };
+            let h = Arc::clone(handler);
+            let c = conn.clone();
+            tokio::spawn(async move {
+                let oneway = cmd.is_oneway();
+                let opaque = cmd.opaque;
+                let resp = h.handle(c.clone(), cmd).await;
+                drop(permit);
+                if let (false, Some(mut resp)) = (oneway, resp) {
+                    resp.opaque = opaque;
+                    let _ = c.send(resp);
+                }
+            });
+        }
+        if buf.capacity() - buf.len() < 4096 {
+            buf.reserve(64 * 1024);
+        }
+        let read = async {
+            match config.idle_timeout {
+                Some(t) => tokio::time::timeout(t, reader.read_buf(&mut buf)).await.ok(),
+                None => Some(reader.read_buf(&mut buf).await),
+            }
+        };
+        let n = tokio::select! {
+            r = read => match r {
+                None => return Err("idle timeout".into()),
+                Some(Ok(n)) => n,
+                Some(Err(e)) => return Err(e.to_string()),
+            },
+            _ = cancel.cancelled() => return Ok(()),
+        };
+        if n == 0 {
+            return Ok(());
+        }
+    }
+}
+
+async fn write_loop(
+    mut writer: tokio::net::tcp::OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<RemotingCommand>,
+    cancel: CancellationToken,
+) {
+    let mut batch: Vec<RemotingCommand> = Vec::with_capacity(64);
+    let mut headers = BytesMut::with_capacity(16 * 1024);
+    loop {
+        let first = tokio::select! {
+            c = rx.recv() => match c { Some(c) => c, None => break },
+            _ = cancel.cancelled() => break,
+        };
+        batch.push(first);
+        while batch.len() < 256 {
+            match rx.try_recv() {
+                Ok(c) => batch.push(c),
+                Err(_) => break,
+            }
+        }
+        headers.clear();
+        let mut ends = Vec::with_capacity(batch.len());
+        for cmd in &batch {
+            cmd.encode_header(&mut headers);
+            ends.push(headers.len());
+        }
+        let headers_frozen = headers.split().freeze();
+        let mut pieces: Vec<Bytes> = Vec::with_capacity(batch.len() * 3);
+        let mut start = 0;
+        for (cmd, end) in batch.drain(..).zip(ends) {
+            pieces.push(headers_frozen.slice(start..end));
+            start = end;
+            if !cmd.body.is_empty() {
+                pieces.push(cmd.body);
+            }
+            pieces.extend(cmd.body_tail.into_iter().filter(|b| !b.is_empty()));
+        }
+        if let Err(e) = write_all_vectored(&mut writer, &mut pieces).await {
+            tracing::debug!(error = %e, "write failed");
+            break;
+        }
+    }
+    cancel.cancel();
+    let _ = writer.shutdown().await;
+}
+
+/// Writes every piece with vectored writes, handling partial writes.
+pub async fn write_all_vectored<W: AsyncWrite + Unpin>(w: &mut W, pieces: &mut [Bytes]) -> std::io::Result<()> {
+    let mut idx = 0;
+    while idx < pieces.len() {
+        let n = {
+            let slices: Vec<IoSlice<'_>> = pieces[idx..].iter().take(64).map(|b| IoSlice::new(b)).collect();
+            w.write_vectored(&slices).await?
+        };
+        if n == 0 {
+            return Err(std::io::Error::new(std::io::ErrorKind::WriteZero, "socket closed"));
+        }
+        let mut left = n;
+        while left > 0 && idx < pieces.len() {
+            let len = pieces[idx].len();
+            if left >= len {
+                left -= len;
+                idx += 1;
+            } else {
+                pieces[idx].advance(left);
+                left = 0;
+            }
+        }
+    }
+    w.flush().await
+}

@@ -1,0 +1,22 @@
+//! Tokio transport for RocketMQ remoting.
+//!
+//! One [`connection`] type serves both sides: it reads every complete frame a socket delivered,
+//! runs requests concurrently (bounded per connection) through a [`Handler`], matches responses
+//! to outstanding calls by `opaque`, and writes everything queued with one vectored write.
+//!
+//! * [`server::serve`] accepts connections and hands each to the handler.
+//! * [`client::RemotingClient`] keeps one connection per address and offers `invoke` (with a
+//!   deadline) and `invoke_oneway`; requests the server sends back (consumer-ids-changed
+//!   notices) go to the client's own handler.
+//!
+//! A malformed frame closes only its connection.
+
+pub mod client;
+pub mod connection;
+pub mod error;
+pub mod server;
+
+pub use client::RemotingClient;
+pub use connection::{BoxFuture, ConnectionConfig, ConnectionHandle, Handler};
+pub use error::NetError;
+pub use server::serve;

@@ -1,0 +1,582 @@
+//! `RemotingCommand`: one frame of the remoting protocol, and its two header encodings.
+//!
+//! ```text
+//! +--------------+---------------------------+--------+------+
+//! | length: i32  | type: u8 | hdrLength: u24 | header | body |
+//! +--------------+---------------------------+--------+------+
+//! ```
+//! `length` counts everything after itself. Type 0 is a JSON header, type 1 the ROCKETMQ binary
+//! header (see `wire-protocol.md` 1.2-1.4).
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use serde::Deserialize;
+
+use crate::header::{CommandHeader, ExtFields};
+use crate::ProtoError;
+
+/// Default largest frame, counting its length field (`com.rocketmq.remoting.frameMaxLength`).
+pub const DEFAULT_MAX_FRAME: usize = 16 * 1024 * 1024;
+/// Version ordinal FerroMQ reports (`V5_3_3`).
+pub const CURRENT_VERSION: i32 = 479;
+
+const FLAG_RESPONSE: i32 = 1;
+const FLAG_ONEWAY: i32 = 2;
+
+/// How the header of a frame is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SerializeType {
+    /// Header is a JSON object (type byte 0).
+    #[default]
+    Json,
+    /// Header is RocketMQ's binary layout (type byte 1).
+    RocketMq,
+}
+
+impl SerializeType {
+    fn code(self) -> u8 {
+        match self {
+            SerializeType::Json => 0,
+            SerializeType::RocketMq => 1,
+        }
+    }
+}
+
+/// The sender's language (`LanguageCode`); informational.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LanguageCode(pub u8);
+
+const LANGUAGE_NAMES: [&str; 14] = [
+    "JAVA", "CPP", "DOTNET", "PYTHON", "DELPHI", "ERLANG", "RUBY", "OTHER", "HTTP", "GO", "PHP",
+    "OMS", "RUST", "NODE_JS",
+];
+
+impl LanguageCode {
+    /// Java (0): what FerroMQ puts in its own frames so old clients never meet an unknown value.
+    pub const JAVA: LanguageCode = LanguageCode(0);
+    /// Rust (12).
+    pub const RUST: LanguageCode = LanguageCode(12);
+
+    /// The enum name, e.g. `JAVA`; `OTHER` for codes this build does not know.
+    pub fn name(self) -> &'static str {
+        LANGUAGE_NAMES.get(usize::from(self.0)).copied().unwrap_or("OTHER")
+    }
+
+    /// Parses an enum name; unknown names become `OTHER`.
+    pub fn from_name(name: &str) -> LanguageCode {
+        LanguageCode(LANGUAGE_NAMES.iter().position(|n| *n == name).unwrap_or(7) as u8)
+    }
+}
+
+/// One request or response.
+#[derive(Debug, Clone, Default)]
+pub struct RemotingCommand {
+    /// Request code, or response code for responses.
+    pub code: i32,
+    /// Sender language.
+    pub language: LanguageCode,
+    /// Sender version ordinal.
+    pub version: i32,
+    /// Request id; a response carries its request's value.
+    pub opaque: i32,
+    /// Bit 0: response; bit 1: one-way.
+    pub flag: i32,
+    /// Free text, mostly error messages.
+    pub remark: Option<String>,
+    /// Custom header fields.
+    pub ext_fields: ExtFields,
+    /// Body bytes; empty when absent.
+    pub body: Bytes,
+    /// Further body pieces sent after `body` without copying (pull responses hand stored records
+    /// here). Decoding never fills it.
+    pub body_tail: Vec<Bytes>,
+    /// Header encoding used on the wire.
+    pub serialize_type: SerializeType,
+}
+
+impl RemotingCommand {
+    /// A new request with `code` and the given header.
+    pub fn request(code: i32, header: &impl CommandHeader) -> Self {
+        let mut cmd = RemotingCommand {
+            code,
+            language: LanguageCode::RUST,
+            version: CURRENT_VERSION,
+            ..Default::default()
+        };
+        header.write(&mut cmd.ext_fields);
+        cmd
+    }
+
+    /// A new request with no header fields.
+    pub fn bare_request(code: i32) -> Self {
+        RemotingCommand {
+            code,
+            language: LanguageCode::RUST,
+            version: CURRENT_VERSION,
+            ..Default::default()
+        }
+    }
+
+    /// A response to `self` with `code` and `remark`, in the request's encoding.
+    pub fn response_to(&self, code: i32, remark: Option<String>) -> Self {
+        RemotingCommand {
+            code,
+            language: LanguageCode::JAVA,
+            version: CURRENT_VERSION,
+            opaque: self.opaque,
+            flag: FLAG_RESPONSE,
+            remark,
+            serialize_type: self.serialize_type,
+            ..Default::default()
+        }
+    }
+
+    /// A success response to `self` with no header fields.
+    pub fn success_to(&self) -> Self {
+        self.response_to(crate::codes::response::SUCCESS, None)
+    }
+
+    /// Sets the body and returns `self`.
+    pub fn with_body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = body.into();
+        self
+    }
+
+    /// Adds the fields of `header` and returns `self`.
+    pub fn with_header(mut self, header: &impl CommandHeader) -> Self {
+        header.write(&mut self.ext_fields);
+        self
+    }
+
+    /// Reads the typed header from the ext fields.
+    pub fn decode_header<H: CommandHeader>(&self) -> Result<H, ProtoError> {
+        H::read(&self.ext_fields)
+    }
+
+    /// True for responses.
+    pub fn is_response(&self) -> bool {
+        self.flag & FLAG_RESPONSE != 0
+    }
+
+    /// True for one-way requests, which must never be answered.
+    pub fn is_oneway(&self) -> bool {
+        self.flag & FLAG_ONEWAY != 0
+    }
+
+    /// Marks this request one-way.
+    pub fn mark_oneway(&mut self) {
+        self.flag |= FLAG_ONEWAY;
+    }
+
+    /// Total body length, including the tail pieces.
+    pub fn body_len(&self) -> usize {
+        self.body.len() + self.body_tail.iter().map(Bytes::len).sum::<usize>()
+    }
+
+    /// Decodes one frame from the front of `src`.
+    ///
+    /// Returns `Ok(None)` when `src` does not hold a whole frame yet (nothing is consumed), the
+    /// command when it does (its bytes are consumed), and an error for malformed input; after an
+    /// error the connection cannot be resynchronised and should be closed.
+    pub fn decode(src: &mut BytesMut, max_frame: usize) -> Result<Option<Self>, ProtoError> {
+        if src.len() < 4 {
+            return Ok(None);
+        }
+        let length = i32::from_be_bytes([src[0], src[1], src[2], src[3]]);
+        if length < 4 {
+            return Err(ProtoError::BadFrameLength { length: i64::from(length) });
+        }
+        let length = length as usize;
+        if length + 4 > max_frame {
+            return Err(ProtoError::FrameTooLarge { length: length + 4, limit: max_frame });
+        }
+        if src.len() < length + 4 {
+            src.reserve(length + 4 - src.len());
+            return Ok(None);
+        }
+        src.advance(4);
+        let frame = src.split_to(length).freeze();
+        Self::decode_frame(frame).map(Some)
+    }
+
+    /// Decodes a frame whose length field has already been stripped.
+    pub fn decode_frame(mut frame: Bytes) -> Result<Self, ProtoError> {
+        if frame.len() < 4 {
+            return Err(ProtoError::BadFrameLength { length: frame.len() as i64 });
+        }
+        let word = frame.get_u32();
+        let kind = (word >> 24) as u8;
+        let header_length = (word & 0x00FF_FFFF) as usize;
+        if header_length > frame.len() {
+            return Err(ProtoError::BadHeaderLength {
+                header_length,
+                frame_length: frame.len(),
+            });
+        }
+        let header = frame.split_to(header_length);
+        let mut cmd = match kind {
+            0 => decode_json_header(&header)?,
+            1 => decode_binary_header(header)?,
+            found => return Err(ProtoError::UnknownSerializeType { found }),
+        };
+        cmd.body = frame;
+        Ok(cmd)
+    }
+
+    /// Encodes the length field and header into `dst`; the body is written separately by the
+    /// caller (`body` then each of `body_tail`), so stored bytes are never copied.
+    pub fn encode_header(&self, dst: &mut BytesMut) {
+        let start = dst.len();
+        dst.put_u64(0); // length and type word, patched below
+        match self.serialize_type {
+            SerializeType::Json => {
+                // Writing into a Vec cannot fail for these plain values.
+                let mut w = (&mut *dst).writer();
+                let _ = write_json_header(self, &mut w);
+            }
+            SerializeType::RocketMq => write_binary_header(self, dst),
+        }
+        let header_length = dst.len() - start - 8;
+        let total = 4 + header_length + self.body_len();
+        let word = (u32::from(self.serialize_type.code()) << 24) | (header_length as u32 & 0x00FF_FFFF);
+        dst[start..start + 4].copy_from_slice(&(total as u32).to_be_bytes());
+        dst[start + 4..start + 8].copy_from_slice(&word.to_be_bytes());
+    }
+
+    /// Encodes the whole frame, body included, into `dst` (copies the body; for tests and small
+    /// messages).
+    pub fn encode(&self, dst: &mut BytesMut) {
+        self.encode_header(dst);
+        dst.extend_from_slice(&self.body);
+        for piece in &self.body_tail {
+            dst.extend_from_slice(piece);
+        }
+    }
+
+    /// The whole frame as one buffer.
+    pub fn to_bytes(&self) -> Bytes {
+        let mut b = BytesMut::with_capacity(128 + self.body_len());
+        self.encode(&mut b);
+        b.freeze()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum JsonLanguage {
+    Name(String),
+    Code(u8),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum JsonExtValue {
+    Text(String),
+    Number(serde_json::Number),
+    Bool(bool),
+    Other(serde_json::Value),
+}
+
+#[derive(Deserialize)]
+struct JsonHeader {
+    #[serde(default)]
+    code: i32,
+    #[serde(default)]
+    language: Option<JsonLanguage>,
+    #[serde(default)]
+    version: i32,
+    #[serde(default)]
+    opaque: i32,
+    #[serde(default)]
+    flag: i32,
+    #[serde(default)]
+    remark: Option<String>,
+    #[serde(default, rename = "extFields")]
+    ext_fields: Option<std::collections::HashMap<String, JsonExtValue>>,
+}
+
+fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, ProtoError> {
+    let h: JsonHeader =
+        serde_json::from_slice(header).map_err(|source| ProtoError::JsonHeader { source })?;
+    let language = match h.language {
+        Some(JsonLanguage::Name(n)) => LanguageCode::from_name(&n),
+        Some(JsonLanguage::Code(c)) => LanguageCode(c),
+        None => LanguageCode::JAVA,
+    };
+    let mut ext = ExtFields::default();
+    for (k, v) in h.ext_fields.unwrap_or_default() {
+        let value = match v {
+            JsonExtValue::Text(s) => s,
+            JsonExtValue::Number(n) => n.to_string(),
+            JsonExtValue::Bool(b) => b.to_string(),
+            JsonExtValue::Other(serde_json::Value::Null) => continue,
+            JsonExtValue::Other(other) => other.to_string(),
+        };
+        ext.insert(k, value);
+    }
+    Ok(RemotingCommand {
+        code: h.code,
+        language,
+        version: h.version,
+        opaque: h.opaque,
+        flag: h.flag,
+        remark: h.remark.filter(|r| !r.is_empty()),
+        ext_fields: ext,
+        serialize_type: SerializeType::Json,
+        ..Default::default()
+    })
+}
+
+fn write_json_header(cmd: &RemotingCommand, w: &mut impl std::io::Write) -> std::io::Result<()> {
+    // Key order follows fastjson (alphabetical); values are escaped by serde_json.
+    write!(w, "{{\"code\":{}", cmd.code)?;
+    w.write_all(b",\"extFields\":{")?;
+    let mut first = true;
+    for (k, v) in cmd.ext_fields.iter() {
+        if !first {
+            w.write_all(b",")?;
+        }
+        first = false;
+        serde_json::to_writer(&mut *w, k)?;
+        w.write_all(b":")?;
+        serde_json::to_writer(&mut *w, v)?;
+    }
+    write!(
+        w,
+        "}},\"flag\":{},\"language\":\"{}\",\"opaque\":{}",
+        cmd.flag,
+        cmd.language.name(),
+        cmd.opaque
+    )?;
+    if let Some(remark) = &cmd.remark {
+        w.write_all(b",\"remark\":")?;
+        serde_json::to_writer(&mut *w, remark)?;
+    }
+    write!(w, ",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":{}}}", cmd.version)
+}
+
+fn take(buf: &mut Bytes, n: usize, what: &'static str) -> Result<Bytes, ProtoError> {
+    if buf.len() < n {
+        return Err(ProtoError::BinaryHeaderTruncated { what });
+    }
+    Ok(buf.split_to(n))
+}
+
+fn take_i32(buf: &mut Bytes, what: &'static str) -> Result<i32, ProtoError> {
+    if buf.len() < 4 {
+        return Err(ProtoError::BinaryHeaderTruncated { what });
+    }
+    Ok(buf.get_i32())
+}
+
+fn take_len(buf: &mut Bytes, what: &'static str) -> Result<usize, ProtoError> {
+    let n = take_i32(buf, what)?;
+    if n < 0 || n as usize > buf.len() {
+        return Err(ProtoError::BinaryHeaderTruncated { what });
+    }
+    Ok(n as usize)
+}
+
+fn utf8(b: Bytes, what: &'static str) -> Result<String, ProtoError> {
+    String::from_utf8(b.to_vec()).map_err(|_| ProtoError::NotUtf8 { what })
+}
+
+fn decode_binary_header(mut h: Bytes) -> Result<RemotingCommand, ProtoError> {
+    if h.len() < 21 {
+        return Err(ProtoError::BinaryHeaderTruncated { what: "fixed part" });
+    }
+    let code = i32::from(h.get_i16());
+    let language = LanguageCode(h.get_u8());
+    let version = i32::from(h.get_i16());
+    let opaque = h.get_i32();
+    let flag = h.get_i32();
+    let remark_len = take_len(&mut h, "remark length")?;
+    let remark = if remark_len == 0 {
+        None
+    } else {
+        Some(utf8(take(&mut h, remark_len, "remark")?, "remark")?)
+    };
+    let ext_len = take_len(&mut h, "ext length")?;
+    let mut ext_bytes = take(&mut h, ext_len, "ext fields")?;
+    let mut ext = ExtFields::default();
+    while ext_bytes.has_remaining() {
+        if ext_bytes.len() < 2 {
+            return Err(ProtoError::BinaryHeaderTruncated { what: "ext key length" });
+        }
+        let klen = ext_bytes.get_i16();
+        if klen < 0 {
+            return Err(ProtoError::BinaryHeaderTruncated { what: "ext key length" });
+        }
+        let key = take(&mut ext_bytes, klen as usize, "ext key")?;
+        let vlen = take_len(&mut ext_bytes, "ext value length")?;
+        let value = take(&mut ext_bytes, vlen, "ext value")?;
+        if key.is_empty() || value.is_empty() {
+            // Java decodes a zero-length string as null and drops nulls when re-encoding.
+            continue;
+        }
+        ext.insert(utf8(key, "ext key")?, utf8(value, "ext value")?);
+    }
+    Ok(RemotingCommand {
+        code,
+        language,
+        version,
+        opaque,
+        flag,
+        remark,
+        ext_fields: ext,
+        serialize_type: SerializeType::RocketMq,
+        ..Default::default()
+    })
+}
+
+fn write_binary_header(cmd: &RemotingCommand, dst: &mut BytesMut) {
+    dst.put_i16(cmd.code as i16);
+    dst.put_u8(cmd.language.0);
+    dst.put_i16(cmd.version as i16);
+    dst.put_i32(cmd.opaque);
+    dst.put_i32(cmd.flag);
+    match &cmd.remark {
+        Some(r) if !r.is_empty() => {
+            dst.put_i32(r.len() as i32);
+            dst.put_slice(r.as_bytes());
+        }
+        _ => dst.put_i32(0),
+    }
+    let ext_len: usize = cmd
+        .ext_fields
+        .iter()
+        .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+        .map(|(k, v)| 2 + k.len() + 4 + v.len())
+        .sum();
+    dst.put_i32(ext_len as i32);
+    for (k, v) in cmd.ext_fields.iter() {
+        if k.is_empty() || v.is_empty() {
+            continue;
+        }
+        dst.put_i16(k.len() as i16);
+        dst.put_slice(k.as_bytes());
+        dst.put_i32(v.len() as i32);
+        dst.put_slice(v.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(kind: SerializeType) -> RemotingCommand {
+        let mut c = RemotingCommand {
+            code: 0,
+            language: LanguageCode::JAVA,
+            version: 479,
+            opaque: 7,
+            flag: 1,
+            serialize_type: kind,
+            ..Default::default()
+        };
+        c.ext_fields.insert("queueId", "1");
+        c
+    }
+
+    #[test]
+    fn binary_header_matches_worked_example() {
+        // wire-protocol.md 1.4: 43 bytes in total.
+        let bytes = sample(SerializeType::RocketMq).to_bytes();
+        let expected: Vec<u8> = vec![
+            0x00, 0x00, 0x00, 0x27, 0x01, 0x00, 0x00, 0x23, 0x00, 0x00, 0x00, 0x01, 0xDF, 0x00,
+            0x00, 0x00, 0x07, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+            0x0E, 0x00, 0x07, b'q', b'u', b'e', b'u', b'e', b'I', b'd', 0x00, 0x00, 0x00, 0x01,
+            b'1',
+        ];
+        assert_eq!(bytes.as_ref(), expected.as_slice());
+    }
+
+    #[test]
+    fn json_header_pinned() {
+        let bytes = sample(SerializeType::Json).to_bytes();
+        let text = std::str::from_utf8(&bytes[8..]).unwrap();
+        assert_eq!(
+            text,
+            r#"{"code":0,"extFields":{"queueId":"1"},"flag":1,"language":"JAVA","opaque":7,"serializeTypeCurrentRPC":"JSON","version":479}"#
+        );
+        assert_eq!(&bytes[..4], &(bytes.len() as u32 - 4).to_be_bytes());
+    }
+
+    #[test]
+    fn round_trip_both_encodings_with_body() {
+        for kind in [SerializeType::Json, SerializeType::RocketMq] {
+            let mut c = sample(kind);
+            c.remark = Some("héllo \"quoted\"".into());
+            c.body = Bytes::from_static(b"payload");
+            c.body_tail = vec![Bytes::from_static(b"-tail")];
+            let mut buf = BytesMut::from(&c.to_bytes()[..]);
+            let d = RemotingCommand::decode(&mut buf, DEFAULT_MAX_FRAME).unwrap().unwrap();
+            assert!(buf.is_empty());
+            assert_eq!(d.code, 0);
+            assert_eq!(d.opaque, 7);
+            assert_eq!(d.version, 479);
+            assert_eq!(d.remark.as_deref(), Some("héllo \"quoted\""));
+            assert_eq!(d.ext_fields.get("queueId"), Some("1"));
+            assert_eq!(&d.body[..], b"payload-tail");
+            assert_eq!(d.serialize_type, kind);
+            assert!(d.is_response());
+        }
+    }
+
+    #[test]
+    fn every_truncation_is_incomplete_not_error() {
+        for kind in [SerializeType::Json, SerializeType::RocketMq] {
+            let full = sample(kind).with_body(Bytes::from_static(b"xyz")).to_bytes();
+            for cut in 0..full.len() {
+                let mut buf = BytesMut::from(&full[..cut]);
+                assert!(RemotingCommand::decode(&mut buf, DEFAULT_MAX_FRAME).unwrap().is_none());
+            }
+        }
+    }
+
+    #[test]
+    fn corrupted_headers_are_errors_not_panics() {
+        let full = sample(SerializeType::RocketMq).to_bytes();
+        // Shrink the announced header: every field boundary must fail cleanly.
+        for hl in 0..35u32 {
+            let mut f = full[4..].to_vec();
+            f[1..4].copy_from_slice(&hl.to_be_bytes()[1..]);
+            let _ = RemotingCommand::decode_frame(Bytes::from(f));
+        }
+        // Flip every byte of the header to 0xFF.
+        for i in 4..full.len() {
+            let mut f = full[4..].to_vec();
+            f[i - 4] = 0xFF;
+            let _ = RemotingCommand::decode_frame(Bytes::from(f));
+        }
+        let mut garbage = BytesMut::from(&b"\x00\x00\x00\x06\x00\x00\x00\x02{x"[..]);
+        assert!(RemotingCommand::decode(&mut garbage, DEFAULT_MAX_FRAME).is_err());
+    }
+
+    #[test]
+    fn oversized_and_negative_lengths_are_rejected() {
+        let mut big = BytesMut::from(&[0x01, 0x00, 0x00, 0x00][..]);
+        assert!(matches!(
+            RemotingCommand::decode(&mut big, DEFAULT_MAX_FRAME),
+            Err(ProtoError::FrameTooLarge { .. })
+        ));
+        let mut neg = BytesMut::from(&[0xFF, 0xFF, 0xFF, 0xFF][..]);
+        assert!(RemotingCommand::decode(&mut neg, DEFAULT_MAX_FRAME).is_err());
+    }
+
+    #[test]
+    fn json_tolerates_cpp_client_quirks() {
+        // Shape the C++ client sends (wire-protocol.md 6.12 item 11): language name, empty remark,
+        // extra ext fields, and numbers are accepted too.
+        let json = br#"{"code":105,"extFields":{"AccessKey":"","OnsChannel":"ALIYUN","Signature":"x","topic":"T","n":5},"flag":0,"language":"CPP","opaque":0,"remark":"","version":63}"#;
+        let mut frame = BytesMut::new();
+        frame.put_u32(4 + json.len() as u32);
+        frame.put_u32(json.len() as u32);
+        frame.put_slice(json);
+        let c = RemotingCommand::decode(&mut frame, DEFAULT_MAX_FRAME).unwrap().unwrap();
+        assert_eq!(c.code, 105);
+        assert_eq!(c.language.name(), "CPP");
+        assert_eq!(c.remark, None);
+        assert_eq!(c.ext_fields.get("topic"), Some("T"));
+        assert_eq!(c.ext_fields.get("n"), Some("5"));
+    }
+}

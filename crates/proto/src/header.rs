@@ -1,0 +1,228 @@
+//! Ext fields and typed headers.
+//!
+//! Every RocketMQ header is a flat set of string fields named exactly like the Java field. A typed
+//! header implements [`CommandHeader`], normally through the [`define_header!`] macro, which maps
+//! each Rust field to its wire key and type. Required fields that are absent are a
+//! [`ProtoError::MissingField`]; values that do not parse are [`ProtoError::InvalidField`].
+
+use crate::ProtoError;
+
+/// The custom header fields of a command, in insertion order; keys are unique.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExtFields(Vec<(String, String)>);
+
+impl ExtFields {
+    /// The value of `key`, if present.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// Sets `key` to `value`, replacing an earlier value.
+    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        let key = key.into();
+        let value = value.into();
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((key, value)),
+        }
+    }
+
+    /// Removes `key`, returning its value.
+    pub fn remove(&mut self, key: &str) -> Option<String> {
+        let pos = self.0.iter().position(|(k, _)| k == key)?;
+        Some(self.0.remove(pos).1)
+    }
+
+    /// Iterates over `(key, value)` pairs.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when there are no fields.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// A typed view of a command's ext fields.
+pub trait CommandHeader: Sized {
+    /// Reads the header; errors name the offending field.
+    fn read(ext: &ExtFields) -> Result<Self, ProtoError>;
+    /// Writes every present field.
+    fn write(&self, ext: &mut ExtFields);
+}
+
+/// The empty header, for commands that carry only base fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NoHeader;
+
+impl CommandHeader for NoHeader {
+    fn read(_: &ExtFields) -> Result<Self, ProtoError> {
+        Ok(NoHeader)
+    }
+    fn write(&self, _: &mut ExtFields) {}
+}
+
+/// A value that travels as one ext field.
+pub trait ExtValue: Sized {
+    /// Reads `key`; `Ok(None)` when absent.
+    fn parse(key: &'static str, raw: &str) -> Result<Self, ProtoError>;
+    /// Renders as Java's `toString()` would.
+    fn render(&self) -> String;
+}
+
+fn invalid(field: &'static str, raw: &str) -> ProtoError {
+    ProtoError::InvalidField { field, value: raw.to_owned() }
+}
+
+impl ExtValue for String {
+    fn parse(_: &'static str, raw: &str) -> Result<Self, ProtoError> {
+        Ok(raw.to_owned())
+    }
+    fn render(&self) -> String {
+        self.clone()
+    }
+}
+
+macro_rules! ext_number {
+    ($($t:ty),*) => {$(
+        impl ExtValue for $t {
+            fn parse(key: &'static str, raw: &str) -> Result<Self, ProtoError> {
+                raw.trim().parse::<$t>().map_err(|_| invalid(key, raw))
+            }
+            fn render(&self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
+}
+ext_number!(i32, i64);
+
+impl ExtValue for bool {
+    fn parse(_: &'static str, raw: &str) -> Result<Self, ProtoError> {
+        // Java `Boolean.parseBoolean`: any case of "true" is true, everything else false.
+        Ok(raw.eq_ignore_ascii_case("true"))
+    }
+    fn render(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// Reads a required field.
+pub fn required<T: ExtValue>(ext: &ExtFields, key: &'static str) -> Result<T, ProtoError> {
+    match ext.get(key) {
+        Some(raw) => T::parse(key, raw),
+        None => Err(ProtoError::MissingField { field: key }),
+    }
+}
+
+/// Reads an optional field.
+pub fn optional<T: ExtValue>(ext: &ExtFields, key: &'static str) -> Result<Option<T>, ProtoError> {
+    ext.get(key).map(|raw| T::parse(key, raw)).transpose()
+}
+
+/// Field kinds used by [`define_header!`]: a plain type is required, `Option<T>` optional.
+pub trait HeaderField: Sized {
+    /// Reads the field.
+    fn read_field(ext: &ExtFields, key: &'static str) -> Result<Self, ProtoError>;
+    /// Writes the field when present.
+    fn write_field(&self, ext: &mut ExtFields, key: &'static str);
+}
+
+impl<T: ExtValue> HeaderField for Option<T> {
+    fn read_field(ext: &ExtFields, key: &'static str) -> Result<Self, ProtoError> {
+        optional(ext, key)
+    }
+    fn write_field(&self, ext: &mut ExtFields, key: &'static str) {
+        if let Some(v) = self {
+            ext.insert(key, v.render());
+        }
+    }
+}
+
+macro_rules! required_field {
+    ($($t:ty),*) => {$(
+        impl HeaderField for $t {
+            fn read_field(ext: &ExtFields, key: &'static str) -> Result<Self, ProtoError> {
+                required(ext, key)
+            }
+            fn write_field(&self, ext: &mut ExtFields, key: &'static str) {
+                ext.insert(key, self.render());
+            }
+        }
+    )*};
+}
+required_field!(String, i32, i64, bool);
+
+/// Defines a header struct and its [`CommandHeader`] impl.
+///
+/// ```ignore
+/// define_header! {
+///     /// GET_MAX_OFFSET request.
+///     pub struct GetMaxOffsetRequestHeader {
+///         topic: String = "topic",
+///         queue_id: i32 = "queueId",
+///         committed: Option<bool> = "committed",
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! define_header {
+    ($(#[$meta:meta])* pub struct $name:ident { $($(#[$fmeta:meta])* $field:ident : $ty:ty = $key:literal),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq, Eq)]
+        pub struct $name {
+            $($(#[$fmeta])* pub $field: $ty,)*
+        }
+
+        impl $crate::header::CommandHeader for $name {
+            fn read(ext: &$crate::header::ExtFields) -> Result<Self, $crate::ProtoError> {
+                Ok($name {
+                    $($field: <$ty as $crate::header::HeaderField>::read_field(ext, $key)?,)*
+                })
+            }
+            fn write(&self, ext: &mut $crate::header::ExtFields) {
+                $(<$ty as $crate::header::HeaderField>::write_field(&self.$field, ext, $key);)*
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    define_header! {
+        /// Test header.
+        pub struct Sample {
+            topic: String = "topic",
+            queue_id: i32 = "queueId",
+            offset: Option<i64> = "offset",
+            flag: bool = "flag",
+        }
+    }
+
+    #[test]
+    fn round_trip_and_errors() {
+        let h = Sample { topic: "T".into(), queue_id: 3, offset: None, flag: true };
+        let mut ext = ExtFields::default();
+        h.write(&mut ext);
+        assert_eq!(ext.get("offset"), None);
+        assert_eq!(Sample::read(&ext).unwrap(), h);
+
+        ext.remove("queueId");
+        assert!(matches!(Sample::read(&ext), Err(ProtoError::MissingField { field: "queueId" })));
+        ext.insert("queueId", "x");
+        assert!(matches!(Sample::read(&ext), Err(ProtoError::InvalidField { field: "queueId", .. })));
+        ext.insert("queueId", "4");
+        ext.insert("flag", "TRUE");
+        assert!(Sample::read(&ext).unwrap().flag);
+        ext.insert("flag", "yes");
+        assert!(!Sample::read(&ext).unwrap().flag);
+    }
+}

@@ -1,0 +1,482 @@
+//! Typed headers, one struct per request or response family (`wire-protocol.md` 2.6).
+//!
+//! Base RPC fields (`ns`, `nsd`, `bname`, `oway`, `lo`) are ignored on read; clients may send
+//! them freely.
+
+use crate::define_header;
+use crate::header::{CommandHeader, ExtFields};
+use crate::ProtoError;
+
+// ---- send -----------------------------------------------------------------------------------
+
+define_header! {
+    /// SEND_MESSAGE (10): long field names.
+    pub struct SendMessageRequestHeader {
+        producer_group: String = "producerGroup",
+        topic: String = "topic",
+        default_topic: String = "defaultTopic",
+        default_topic_queue_nums: i32 = "defaultTopicQueueNums",
+        queue_id: i32 = "queueId",
+        sys_flag: i32 = "sysFlag",
+        born_timestamp: i64 = "bornTimestamp",
+        flag: i32 = "flag",
+        properties: Option<String> = "properties",
+        reconsume_times: Option<i32> = "reconsumeTimes",
+        unit_mode: Option<bool> = "unitMode",
+        max_reconsume_times: Option<i32> = "maxReconsumeTimes",
+        batch: Option<bool> = "batch",
+    }
+}
+
+define_header! {
+    /// SEND_MESSAGE_V2 (310) and SEND_BATCH_MESSAGE (320): one-letter keys.
+    pub struct SendMessageRequestHeaderV2 {
+        a: String = "a",
+        b: String = "b",
+        c: String = "c",
+        d: i32 = "d",
+        e: i32 = "e",
+        f: i32 = "f",
+        g: i64 = "g",
+        h: i32 = "h",
+        i: Option<String> = "i",
+        j: Option<i32> = "j",
+        k: Option<bool> = "k",
+        l: Option<i32> = "l",
+        m: Option<bool> = "m",
+        n: Option<String> = "n",
+    }
+}
+
+impl From<SendMessageRequestHeaderV2> for SendMessageRequestHeader {
+    fn from(v: SendMessageRequestHeaderV2) -> Self {
+        SendMessageRequestHeader {
+            producer_group: v.a,
+            topic: v.b,
+            default_topic: v.c,
+            default_topic_queue_nums: v.d,
+            queue_id: v.e,
+            sys_flag: v.f,
+            born_timestamp: v.g,
+            flag: v.h,
+            properties: v.i,
+            reconsume_times: v.j,
+            unit_mode: v.k,
+            max_reconsume_times: v.l,
+            batch: v.m,
+        }
+    }
+}
+
+impl From<SendMessageRequestHeader> for SendMessageRequestHeaderV2 {
+    fn from(v: SendMessageRequestHeader) -> Self {
+        SendMessageRequestHeaderV2 {
+            a: v.producer_group,
+            b: v.topic,
+            c: v.default_topic,
+            d: v.default_topic_queue_nums,
+            e: v.queue_id,
+            f: v.sys_flag,
+            g: v.born_timestamp,
+            h: v.flag,
+            i: v.properties,
+            j: v.reconsume_times,
+            k: v.unit_mode,
+            l: v.max_reconsume_times,
+            m: v.batch,
+            n: None,
+        }
+    }
+}
+
+impl SendMessageRequestHeader {
+    /// Reads the header of a send request whatever its code: V1 keys for 10, V2 keys otherwise.
+    pub fn read_for_code(code: i32, ext: &ExtFields) -> Result<Self, ProtoError> {
+        if code == crate::codes::request::SEND_MESSAGE {
+            Self::read(ext)
+        } else {
+            SendMessageRequestHeaderV2::read(ext).map(Into::into)
+        }
+    }
+}
+
+define_header! {
+    /// Response of the send family.
+    pub struct SendMessageResponseHeader {
+        msg_id: String = "msgId",
+        queue_id: i32 = "queueId",
+        queue_offset: i64 = "queueOffset",
+        transaction_id: Option<String> = "transactionId",
+        batch_uniq_id: Option<String> = "batchUniqId",
+    }
+}
+
+// ---- pull -----------------------------------------------------------------------------------
+
+define_header! {
+    /// PULL_MESSAGE (11) and LITE_PULL_MESSAGE (361).
+    pub struct PullMessageRequestHeader {
+        consumer_group: String = "consumerGroup",
+        topic: String = "topic",
+        queue_id: i32 = "queueId",
+        queue_offset: i64 = "queueOffset",
+        max_msg_nums: i32 = "maxMsgNums",
+        sys_flag: i32 = "sysFlag",
+        commit_offset: i64 = "commitOffset",
+        suspend_timeout_millis: i64 = "suspendTimeoutMillis",
+        subscription: Option<String> = "subscription",
+        sub_version: i64 = "subVersion",
+        expression_type: Option<String> = "expressionType",
+        max_msg_bytes: Option<i32> = "maxMsgBytes",
+    }
+}
+
+define_header! {
+    /// Response of PULL_MESSAGE.
+    pub struct PullMessageResponseHeader {
+        suggest_which_broker_id: i64 = "suggestWhichBrokerId",
+        next_begin_offset: i64 = "nextBeginOffset",
+        min_offset: i64 = "minOffset",
+        max_offset: i64 = "maxOffset",
+        topic_sys_flag: Option<i32> = "topicSysFlag",
+        group_sys_flag: Option<i32> = "groupSysFlag",
+        forbidden_type: Option<i32> = "forbiddenType",
+    }
+}
+
+/// Pull sysFlag bits.
+pub mod pull_flag {
+    /// Store `commitOffset` as the group's offset.
+    pub const COMMIT_OFFSET: i32 = 0x1;
+    /// Long-poll when nothing is there.
+    pub const SUSPEND: i32 = 0x2;
+    /// The header carries the subscription expression.
+    pub const SUBSCRIPTION: i32 = 0x4;
+    /// Class filter (unsupported).
+    pub const CLASS_FILTER: i32 = 0x8;
+    /// Lite pull.
+    pub const LITE_PULL: i32 = 0x10;
+}
+
+// ---- offsets --------------------------------------------------------------------------------
+
+define_header! {
+    /// QUERY_CONSUMER_OFFSET (14).
+    pub struct QueryConsumerOffsetRequestHeader {
+        consumer_group: String = "consumerGroup",
+        topic: String = "topic",
+        queue_id: i32 = "queueId",
+        set_zero_if_not_found: Option<bool> = "setZeroIfNotFound",
+    }
+}
+
+define_header! {
+    /// UPDATE_CONSUMER_OFFSET (15).
+    pub struct UpdateConsumerOffsetRequestHeader {
+        consumer_group: String = "consumerGroup",
+        topic: String = "topic",
+        queue_id: i32 = "queueId",
+        commit_offset: i64 = "commitOffset",
+    }
+}
+
+define_header! {
+    /// A response holding only `offset` (14, 29, 30, 31).
+    pub struct OffsetResponseHeader {
+        offset: i64 = "offset",
+    }
+}
+
+define_header! {
+    /// GET_MAX_OFFSET (30).
+    pub struct GetMaxOffsetRequestHeader {
+        topic: String = "topic",
+        queue_id: i32 = "queueId",
+        committed: Option<bool> = "committed",
+    }
+}
+
+define_header! {
+    /// GET_MIN_OFFSET (31) and GET_EARLIEST_MSG_STORETIME (32).
+    pub struct TopicQueueRequestHeader {
+        topic: String = "topic",
+        queue_id: i32 = "queueId",
+    }
+}
+
+define_header! {
+    /// SEARCH_OFFSET_BY_TIMESTAMP (29).
+    pub struct SearchOffsetRequestHeader {
+        topic: String = "topic",
+        queue_id: i32 = "queueId",
+        timestamp: i64 = "timestamp",
+        boundary_type: Option<String> = "boundaryType",
+    }
+}
+
+define_header! {
+    /// Response of GET_EARLIEST_MSG_STORETIME (32).
+    pub struct GetEarliestMsgStoretimeResponseHeader {
+        timestamp: i64 = "timestamp",
+    }
+}
+
+// ---- query ----------------------------------------------------------------------------------
+
+define_header! {
+    /// QUERY_MESSAGE (12).
+    pub struct QueryMessageRequestHeader {
+        topic: String = "topic",
+        key: String = "key",
+        max_num: i32 = "maxNum",
+        begin_timestamp: i64 = "beginTimestamp",
+        end_timestamp: i64 = "endTimestamp",
+        unique_key_query: Option<bool> = "_UNIQUE_KEY_QUERY",
+    }
+}
+
+define_header! {
+    /// Response of QUERY_MESSAGE.
+    pub struct QueryMessageResponseHeader {
+        index_last_update_timestamp: i64 = "indexLastUpdateTimestamp",
+        index_last_update_phyoffset: i64 = "indexLastUpdatePhyoffset",
+    }
+}
+
+define_header! {
+    /// VIEW_MESSAGE_BY_ID (33).
+    pub struct ViewMessageRequestHeader {
+        topic: Option<String> = "topic",
+        offset: i64 = "offset",
+    }
+}
+
+// ---- clients --------------------------------------------------------------------------------
+
+define_header! {
+    /// GET_CONSUMER_LIST_BY_GROUP (38), NOTIFY_CONSUMER_IDS_CHANGED (40),
+    /// GET_CONSUMER_CONNECTION_LIST (203).
+    pub struct ConsumerGroupHeader {
+        consumer_group: String = "consumerGroup",
+    }
+}
+
+define_header! {
+    /// UNREGISTER_CLIENT (35).
+    pub struct UnregisterClientRequestHeader {
+        client_id: String = "clientID",
+        producer_group: Option<String> = "producerGroup",
+        consumer_group: Option<String> = "consumerGroup",
+    }
+}
+
+define_header! {
+    /// CONSUMER_SEND_MSG_BACK (36).
+    pub struct ConsumerSendMsgBackRequestHeader {
+        offset: i64 = "offset",
+        group: String = "group",
+        delay_level: i32 = "delayLevel",
+        origin_msg_id: Option<String> = "originMsgId",
+        origin_topic: Option<String> = "originTopic",
+        unit_mode: Option<bool> = "unitMode",
+        max_reconsume_times: Option<i32> = "maxReconsumeTimes",
+    }
+}
+
+// ---- admin ----------------------------------------------------------------------------------
+
+define_header! {
+    /// UPDATE_AND_CREATE_TOPIC (17).
+    pub struct CreateTopicRequestHeader {
+        topic: String = "topic",
+        default_topic: String = "defaultTopic",
+        read_queue_nums: i32 = "readQueueNums",
+        write_queue_nums: i32 = "writeQueueNums",
+        perm: i32 = "perm",
+        topic_filter_type: String = "topicFilterType",
+        topic_sys_flag: Option<i32> = "topicSysFlag",
+        order: bool = "order",
+        attributes: Option<String> = "attributes",
+        force: Option<bool> = "force",
+    }
+}
+
+define_header! {
+    /// DELETE_TOPIC_IN_BROKER (215), GET_TOPIC_STATS_INFO (202), REGISTER_TOPIC_IN_NAMESRV (217),
+    /// QUERY_TOPIC_CONSUME_BY_WHO (300), GET_ROUTEINFO_BY_TOPIC (105, with the optional flag).
+    pub struct TopicHeader {
+        topic: String = "topic",
+    }
+}
+
+define_header! {
+    /// GET_ROUTEINFO_BY_TOPIC (105).
+    pub struct GetRouteInfoRequestHeader {
+        topic: String = "topic",
+        accept_standard_json_only: Option<bool> = "acceptStandardJsonOnly",
+    }
+}
+
+define_header! {
+    /// DELETE_TOPIC_IN_NAMESRV (216).
+    pub struct DeleteTopicFromNamesrvRequestHeader {
+        topic: String = "topic",
+        cluster_name: Option<String> = "clusterName",
+    }
+}
+
+define_header! {
+    /// GET_CONSUME_STATS (208).
+    pub struct GetConsumeStatsRequestHeader {
+        consumer_group: String = "consumerGroup",
+        topic: Option<String> = "topic",
+        topic_list: Option<String> = "topicList",
+    }
+}
+
+define_header! {
+    /// GET_PRODUCER_CONNECTION_LIST (204).
+    pub struct ProducerGroupHeader {
+        producer_group: String = "producerGroup",
+    }
+}
+
+define_header! {
+    /// GET_TOPICS_BY_CLUSTER (224).
+    pub struct GetTopicsByClusterRequestHeader {
+        cluster: String = "cluster",
+    }
+}
+
+// ---- name server ----------------------------------------------------------------------------
+
+define_header! {
+    /// REGISTER_BROKER (103).
+    pub struct RegisterBrokerRequestHeader {
+        broker_name: String = "brokerName",
+        broker_addr: String = "brokerAddr",
+        cluster_name: String = "clusterName",
+        ha_server_addr: String = "haServerAddr",
+        broker_id: i64 = "brokerId",
+        heartbeat_timeout_millis: Option<i64> = "heartbeatTimeoutMillis",
+        enable_acting_master: Option<bool> = "enableActingMaster",
+        compressed: Option<bool> = "compressed",
+        body_crc32: Option<i32> = "bodyCrc32",
+    }
+}
+
+define_header! {
+    /// Response of REGISTER_BROKER.
+    pub struct RegisterBrokerResponseHeader {
+        ha_server_addr: Option<String> = "haServerAddr",
+        master_addr: Option<String> = "masterAddr",
+    }
+}
+
+define_header! {
+    /// UNREGISTER_BROKER (104) and QUERY_DATA_VERSION (322).
+    pub struct BrokerIdentityHeader {
+        broker_name: String = "brokerName",
+        broker_addr: String = "brokerAddr",
+        cluster_name: String = "clusterName",
+        broker_id: i64 = "brokerId",
+    }
+}
+
+define_header! {
+    /// BROKER_HEARTBEAT (904).
+    pub struct BrokerHeartbeatRequestHeader {
+        cluster_name: String = "clusterName",
+        broker_addr: String = "brokerAddr",
+        broker_name: String = "brokerName",
+        broker_id: Option<i64> = "brokerId",
+    }
+}
+
+define_header! {
+    /// Response of QUERY_DATA_VERSION.
+    pub struct QueryDataVersionResponseHeader {
+        changed: bool = "changed",
+    }
+}
+
+define_header! {
+    /// PUT_KV_CONFIG (100).
+    pub struct PutKvConfigRequestHeader {
+        namespace: String = "namespace",
+        key: String = "key",
+        value: String = "value",
+    }
+}
+
+define_header! {
+    /// GET_KV_CONFIG (101) and DELETE_KV_CONFIG (102).
+    pub struct KvConfigKeyHeader {
+        namespace: String = "namespace",
+        key: String = "key",
+    }
+}
+
+define_header! {
+    /// Response of GET_KV_CONFIG.
+    pub struct GetKvConfigResponseHeader {
+        value: Option<String> = "value",
+    }
+}
+
+define_header! {
+    /// GET_KVLIST_BY_NAMESPACE (219).
+    pub struct NamespaceHeader {
+        namespace: String = "namespace",
+    }
+}
+
+define_header! {
+    /// WIPE_WRITE_PERM_OF_BROKER (205) and ADD_WRITE_PERM_OF_BROKER (327).
+    pub struct BrokerNameHeader {
+        broker_name: String = "brokerName",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v2_keys_map_to_v1() {
+        let mut ext = ExtFields::default();
+        for (k, v) in [
+            ("a", "pg"),
+            ("b", "T"),
+            ("c", "TBW102"),
+            ("d", "4"),
+            ("e", "2"),
+            ("f", "0"),
+            ("g", "1700000000000"),
+            ("h", "0"),
+            ("i", "TAGS\u{1}A\u{2}"),
+        ] {
+            ext.insert(k, v);
+        }
+        let h = SendMessageRequestHeader::read_for_code(310, &ext).unwrap();
+        assert_eq!(h.producer_group, "pg");
+        assert_eq!(h.topic, "T");
+        assert_eq!(h.queue_id, 2);
+        assert_eq!(h.properties.as_deref(), Some("TAGS\u{1}A\u{2}"));
+        assert!(SendMessageRequestHeader::read_for_code(10, &ext).is_err());
+        let back: SendMessageRequestHeaderV2 = h.into();
+        let mut ext2 = ExtFields::default();
+        back.write(&mut ext2);
+        assert_eq!(ext2.get("g"), Some("1700000000000"));
+    }
+
+    #[test]
+    fn pull_header_requires_its_fields() {
+        let mut ext = ExtFields::default();
+        ext.insert("consumerGroup", "g");
+        assert!(matches!(
+            PullMessageRequestHeader::read(&ext),
+            Err(ProtoError::MissingField { field: "topic" })
+        ));
+    }
+}

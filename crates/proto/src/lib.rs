@@ -1,0 +1,27 @@
+//! RocketMQ's remoting protocol as pure data: no sockets, no runtime.
+//!
+//! ```text
+//! frame := length:i32 | serializeType:u8 | headerLength:u24 | header | body
+//! ```
+//!
+//! * [`command`] decodes and encodes whole frames into [`RemotingCommand`]s, with both header
+//!   encodings (JSON and the ROCKETMQ binary form); a frame that is not complete yet is reported
+//!   as `Ok(None)`, kept apart from malformed input.
+//! * [`codes`] holds the request and response codes.
+//! * [`header`] turns ext fields into typed headers and back; [`headers`] defines one struct per
+//!   request family.
+//! * [`body`] holds the JSON bodies exactly as Java's fastjson writes and reads them.
+//! * [`message`] holds message encodings: the properties string, the stored record (which is also
+//!   the pull wire format), batches, offsetMsgId and UNIQ_KEY.
+
+pub mod body;
+pub mod codes;
+pub mod command;
+pub mod error;
+pub mod header;
+pub mod headers;
+pub mod message;
+
+pub use command::{LanguageCode, RemotingCommand, SerializeType};
+pub use error::ProtoError;
+pub use header::{CommandHeader, ExtFields};
