@@ -3,6 +3,7 @@
 //!
 //! Nothing here does I/O; every other crate depends on it.
 
+pub mod config;
 pub mod hash;
 pub mod names;
 pub mod perm;
