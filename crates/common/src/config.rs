@@ -31,7 +31,9 @@ impl Properties {
         let mut logical = String::new();
         for raw in text.lines() {
             let line = raw.trim_start();
-            if logical.is_empty() && (line.is_empty() || line.starts_with('#') || line.starts_with('!')) {
+            if logical.is_empty()
+                && (line.is_empty() || line.starts_with('#') || line.starts_with('!'))
+            {
                 continue;
             }
             if let Some(stripped) = line.strip_suffix('\\') {
@@ -70,7 +72,11 @@ impl Properties {
     }
 
     /// Parses `key` as `T`, or `None` when absent; the error names the key and the value.
-    pub fn parse_value<T: std::str::FromStr>(&self, key: &str, expected: &str) -> Result<Option<T>, ConfigError> {
+    pub fn parse_value<T: std::str::FromStr>(
+        &self,
+        key: &str,
+        expected: &str,
+    ) -> Result<Option<T>, ConfigError> {
         match self.get(key) {
             None => Ok(None),
             Some(v) => v.trim().parse::<T>().map(Some).map_err(|_| ConfigError {
@@ -98,7 +104,11 @@ impl Properties {
 
 fn split_entry(line: &str) -> (&str, &str) {
     let line = line.trim();
-    let sep = line.find(['=', ':']).into_iter().chain(line.find(char::is_whitespace)).min();
+    let sep = line
+        .find(['=', ':'])
+        .into_iter()
+        .chain(line.find(char::is_whitespace))
+        .min();
     match sep {
         None => (line, ""),
         Some(i) => {
@@ -126,8 +136,13 @@ mod tests {
         assert_eq!(p.get("brokerId"), Some("0"));
         assert_eq!(p.get("deleteWhen"), Some("04"));
         assert_eq!(p.get("namesrvAddr"), Some("127.0.0.1:9876;127.0.0.2:9876"));
-        assert_eq!(p.parse_value::<i64>("brokerId", "an integer").unwrap(), Some(0));
-        let err = p.parse_value::<i64>("brokerName", "an integer").unwrap_err();
+        assert_eq!(
+            p.parse_value::<i64>("brokerId", "an integer").unwrap(),
+            Some(0)
+        );
+        let err = p
+            .parse_value::<i64>("brokerName", "an integer")
+            .unwrap_err();
         assert!(err.to_string().contains("brokerName"));
     }
 }

@@ -76,7 +76,9 @@ pub enum NameError {
         max: usize,
     },
     /// The name contains a character outside `[%|a-zA-Z0-9_-]`.
-    #[error("the {kind} name `{name}` contains illegal characters, allowing only ^[%|a-zA-Z0-9_-]+$")]
+    #[error(
+        "the {kind} name `{name}` contains illegal characters, allowing only ^[%|a-zA-Z0-9_-]+$"
+    )]
     IllegalCharacters {
         /// "topic" or "group".
         kind: &'static str,
@@ -94,10 +96,17 @@ fn validate(kind: &'static str, name: &str, max: usize) -> Result<(), NameError>
         return Err(NameError::Blank { kind });
     }
     if name.encode_utf16().count() > max {
-        return Err(NameError::TooLong { kind, name: name.to_owned(), max });
+        return Err(NameError::TooLong {
+            kind,
+            name: name.to_owned(),
+            max,
+        });
     }
     if !name.chars().all(legal_char) {
-        return Err(NameError::IllegalCharacters { kind, name: name.to_owned() });
+        return Err(NameError::IllegalCharacters {
+            kind,
+            name: name.to_owned(),
+        });
     }
     Ok(())
 }
@@ -156,10 +165,19 @@ mod tests {
         assert!(validate_topic("tp_demo_06").is_ok());
         assert!(validate_topic("%RETRY%group-1").is_ok());
         assert!(matches!(validate_topic(""), Err(NameError::Blank { .. })));
-        assert!(matches!(validate_topic("a b"), Err(NameError::IllegalCharacters { .. })));
-        assert!(matches!(validate_topic("a.b"), Err(NameError::IllegalCharacters { .. })));
+        assert!(matches!(
+            validate_topic("a b"),
+            Err(NameError::IllegalCharacters { .. })
+        ));
+        assert!(matches!(
+            validate_topic("a.b"),
+            Err(NameError::IllegalCharacters { .. })
+        ));
         assert!(validate_topic(&"a".repeat(127)).is_ok());
-        assert!(matches!(validate_topic(&"a".repeat(128)), Err(NameError::TooLong { .. })));
+        assert!(matches!(
+            validate_topic(&"a".repeat(128)),
+            Err(NameError::TooLong { .. })
+        ));
         assert!(validate_topic(&format!("%RETRY%{}", "a".repeat(200))).is_ok());
     }
 

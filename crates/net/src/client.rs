@@ -13,7 +13,11 @@ use crate::NetError;
 struct NoRequests;
 
 impl Handler for NoRequests {
-    fn handle(&self, _conn: ConnectionHandle, request: RemotingCommand) -> BoxFuture<'static, Option<RemotingCommand>> {
+    fn handle(
+        &self,
+        _conn: ConnectionHandle,
+        request: RemotingCommand,
+    ) -> BoxFuture<'static, Option<RemotingCommand>> {
         let resp = request.response_to(
             ferromq_proto::codes::response::REQUEST_CODE_NOT_SUPPORTED,
             Some(format!(" request type {} not supported", request.code)),
@@ -42,7 +46,10 @@ impl RemotingClient {
     pub fn new(handler: Arc<dyn Handler>) -> Self {
         RemotingClient {
             handler,
-            config: ConnectionConfig { idle_timeout: None, ..Default::default() },
+            config: ConnectionConfig {
+                idle_timeout: None,
+                ..Default::default()
+            },
             connect_timeout: Duration::from_secs(3),
             conns: Arc::default(),
         }
@@ -56,19 +63,39 @@ impl RemotingClient {
                 return Ok(c.clone());
             }
         }
-        let stream = match tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr)).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(source)) => return Err(NetError::Connect { addr: addr.to_owned(), source }),
-            Err(_) => return Err(NetError::ConnectTimeout { addr: addr.to_owned() }),
-        };
-        let conn = spawn(stream, Arc::clone(&self.handler), self.config.clone())
-            .map_err(|source| NetError::Connect { addr: addr.to_owned(), source })?;
+        let stream =
+            match tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(source)) => {
+                    return Err(NetError::Connect {
+                        addr: addr.to_owned(),
+                        source,
+                    })
+                }
+                Err(_) => {
+                    return Err(NetError::ConnectTimeout {
+                        addr: addr.to_owned(),
+                    })
+                }
+            };
+        let conn =
+            spawn(stream, Arc::clone(&self.handler), self.config.clone()).map_err(|source| {
+                NetError::Connect {
+                    addr: addr.to_owned(),
+                    source,
+                }
+            })?;
         conns.insert(addr.to_owned(), conn.clone());
         Ok(conn)
     }
 
     /// Sends `cmd` to `addr` and waits for the response, at most `timeout` (connecting included).
-    pub async fn invoke(&self, addr: &str, cmd: RemotingCommand, timeout: Duration) -> Result<RemotingCommand, NetError> {
+    pub async fn invoke(
+        &self,
+        addr: &str,
+        cmd: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<RemotingCommand, NetError> {
         let code = cmd.code;
         let fut = async {
             let conn = self.connection(addr).await?;
@@ -76,7 +103,11 @@ impl RemotingClient {
         };
         match tokio::time::timeout(timeout, fut).await {
             Ok(r) => r,
-            Err(_) => Err(NetError::Timeout { code, addr: addr.to_owned(), timeout }),
+            Err(_) => Err(NetError::Timeout {
+                code,
+                addr: addr.to_owned(),
+                timeout,
+            }),
         }
     }
 

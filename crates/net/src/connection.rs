@@ -27,7 +27,11 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait Handler: Send + Sync + 'static {
     /// Handles one request. Returns the response, or `None` for none (one-way requests never get
     /// one whatever is returned).
-    fn handle(&self, conn: ConnectionHandle, request: RemotingCommand) -> BoxFuture<'static, Option<RemotingCommand>>;
+    fn handle(
+        &self,
+        conn: ConnectionHandle,
+        request: RemotingCommand,
+    ) -> BoxFuture<'static, Option<RemotingCommand>>;
 
     /// Called once when the connection has closed.
     fn on_close(&self, _conn: &ConnectionHandle) {}
@@ -117,7 +121,9 @@ impl ConnectionHandle {
 
     /// Queues a command for writing. Errors only when the connection is gone.
     pub fn send(&self, cmd: RemotingCommand) -> Result<(), NetError> {
-        self.inner.out.send(cmd).map_err(|_| NetError::Closed { addr: self.inner.peer.to_string() })
+        self.inner.out.send(cmd).map_err(|_| NetError::Closed {
+            addr: self.inner.peer.to_string(),
+        })
     }
 
     /// Sends a one-way request (no response expected).
@@ -128,7 +134,11 @@ impl ConnectionHandle {
     }
 
     /// Sends `cmd` as a request and waits for its response, at most `timeout`.
-    pub async fn invoke(&self, mut cmd: RemotingCommand, timeout: Duration) -> Result<RemotingCommand, NetError> {
+    pub async fn invoke(
+        &self,
+        mut cmd: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<RemotingCommand, NetError> {
         let opaque = self.inner.next_opaque.fetch_add(1, Ordering::Relaxed);
         cmd.opaque = opaque;
         let code = cmd.code;
@@ -144,7 +154,11 @@ impl ConnectionHandle {
             Ok(Err(_)) => Err(NetError::Closed { addr: addr() }),
             Err(_) => {
                 self.inner.pending.lock().remove(&opaque);
-                Err(NetError::Timeout { code, addr: addr(), timeout })
+                Err(NetError::Timeout {
+                    code,
+                    addr: addr(),
+                    timeout,
+                })
             }
         }
     }
@@ -152,7 +166,11 @@ impl ConnectionHandle {
 
 /// Starts serving `stream` and returns its handle. `handler` serves requests from the peer;
 /// responses to our own calls complete [`ConnectionHandle::invoke`].
-pub fn spawn(stream: TcpStream, handler: Arc<dyn Handler>, config: ConnectionConfig) -> std::io::Result<ConnectionHandle> {
+pub fn spawn(
+    stream: TcpStream,
+    handler: Arc<dyn Handler>,
+    config: ConnectionConfig,
+) -> std::io::Result<ConnectionHandle> {
     let peer = stream.peer_addr()?;
     let local = stream.local_addr()?;
     let _ = stream.set_nodelay(true);
@@ -230,7 +248,9 @@ async fn read_loop(
         }
         let read = async {
             match config.idle_timeout {
-                Some(t) => tokio::time::timeout(t, reader.read_buf(&mut buf)).await.ok(),
+                Some(t) => tokio::time::timeout(t, reader.read_buf(&mut buf))
+                    .await
+                    .ok(),
                 None => Some(reader.read_buf(&mut buf).await),
             }
         };
@@ -294,15 +314,25 @@ async fn write_loop(
 }
 
 /// Writes every piece with vectored writes, handling partial writes.
-pub async fn write_all_vectored<W: AsyncWrite + Unpin>(w: &mut W, pieces: &mut [Bytes]) -> std::io::Result<()> {
+pub async fn write_all_vectored<W: AsyncWrite + Unpin>(
+    w: &mut W,
+    pieces: &mut [Bytes],
+) -> std::io::Result<()> {
     let mut idx = 0;
     while idx < pieces.len() {
         let n = {
-            let slices: Vec<IoSlice<'_>> = pieces[idx..].iter().take(64).map(|b| IoSlice::new(b)).collect();
+            let slices: Vec<IoSlice<'_>> = pieces[idx..]
+                .iter()
+                .take(64)
+                .map(|b| IoSlice::new(b))
+                .collect();
             w.write_vectored(&slices).await?
         };
         if n == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::WriteZero, "socket closed"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::WriteZero,
+                "socket closed",
+            ));
         }
         let mut left = n;
         while left > 0 && idx < pieces.len() {

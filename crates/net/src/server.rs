@@ -8,7 +8,12 @@ use tokio_util::sync::CancellationToken;
 use crate::connection::{spawn, ConnectionConfig, Handler};
 
 /// Accepts connections on `listener` until `shutdown` is cancelled, serving each with `handler`.
-pub async fn serve(listener: TcpListener, handler: Arc<dyn Handler>, config: ConnectionConfig, shutdown: CancellationToken) {
+pub async fn serve(
+    listener: TcpListener,
+    handler: Arc<dyn Handler>,
+    config: ConnectionConfig,
+    shutdown: CancellationToken,
+) {
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use ferromq_net::{serve, BoxFuture, ConnectionConfig, ConnectionHandle, Handler, NetError, RemotingClient};
+use ferromq_net::{
+    serve, BoxFuture, ConnectionConfig, ConnectionHandle, Handler, NetError, RemotingClient,
+};
 use ferromq_proto::RemotingCommand;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -17,14 +19,22 @@ struct Echo {
 }
 
 impl Handler for Echo {
-    fn handle(&self, _conn: ConnectionHandle, req: RemotingCommand) -> BoxFuture<'static, Option<RemotingCommand>> {
+    fn handle(
+        &self,
+        _conn: ConnectionHandle,
+        req: RemotingCommand,
+    ) -> BoxFuture<'static, Option<RemotingCommand>> {
         if req.code == 2 {
             self.oneways.fetch_add(1, Ordering::SeqCst);
         }
         Box::pin(async move {
             match req.code {
                 1 => {
-                    let delay: u64 = req.remark.as_deref().and_then(|r| r.parse().ok()).unwrap_or(0);
+                    let delay: u64 = req
+                        .remark
+                        .as_deref()
+                        .and_then(|r| r.parse().ok())
+                        .unwrap_or(0);
                     tokio::time::sleep(Duration::from_millis(delay)).await;
                     Some(req.success_to().with_body(req.body.clone()))
                 }
@@ -38,9 +48,14 @@ impl Handler for Echo {
 async fn start(max_frame: usize) -> (String, Arc<Echo>, CancellationToken) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
-    let echo = Arc::new(Echo { oneways: AtomicUsize::new(0) });
+    let echo = Arc::new(Echo {
+        oneways: AtomicUsize::new(0),
+    });
     let stop = CancellationToken::new();
-    let config = ConnectionConfig { max_frame, ..Default::default() };
+    let config = ConnectionConfig {
+        max_frame,
+        ..Default::default()
+    };
     tokio::spawn(serve(listener, echo.clone(), config, stop.clone()));
     (addr, echo, stop)
 }
@@ -70,8 +85,13 @@ async fn responses_are_matched_by_opaque_out_of_order() {
 async fn oneway_gets_no_response_and_timeouts_fire() {
     let (addr, echo, stop) = start(1 << 20).await;
     let client = RemotingClient::default();
-    client.invoke_oneway(&addr, RemotingCommand::bare_request(2)).await.unwrap();
-    let r = client.invoke(&addr, echo_req(2000, b"x"), Duration::from_millis(100)).await;
+    client
+        .invoke_oneway(&addr, RemotingCommand::bare_request(2))
+        .await
+        .unwrap();
+    let r = client
+        .invoke(&addr, echo_req(2000, b"x"), Duration::from_millis(100))
+        .await;
     assert!(matches!(r, Err(NetError::Timeout { .. })), "{r:?}");
     for _ in 0..50 {
         if echo.oneways.load(Ordering::SeqCst) == 1 {
@@ -80,7 +100,14 @@ async fn oneway_gets_no_response_and_timeouts_fire() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(echo.oneways.load(Ordering::SeqCst), 1);
-    let unknown = client.invoke(&addr, RemotingCommand::bare_request(999), Duration::from_secs(1)).await.unwrap();
+    let unknown = client
+        .invoke(
+            &addr,
+            RemotingCommand::bare_request(999),
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap();
     assert_eq!(unknown.code, 3);
     stop.cancel();
 }
@@ -89,7 +116,10 @@ async fn oneway_gets_no_response_and_timeouts_fire() {
 async fn garbage_and_oversized_frames_close_only_that_connection() {
     let (addr, _, stop) = start(1024).await;
     let good = RemotingClient::default();
-    assert!(good.invoke(&addr, echo_req(0, b"a"), Duration::from_secs(1)).await.is_ok());
+    assert!(good
+        .invoke(&addr, echo_req(0, b"a"), Duration::from_secs(1))
+        .await
+        .is_ok());
 
     for bad in [
         b"\x00\x00\x00\x06\x00\x00\x00\x02{x".to_vec(),
@@ -99,10 +129,16 @@ async fn garbage_and_oversized_frames_close_only_that_connection() {
         let mut raw = TcpStream::connect(&addr).await.unwrap();
         raw.write_all(&bad).await.unwrap();
         let mut sink = BytesMut::new();
-        let n = tokio::time::timeout(Duration::from_secs(2), raw.read_buf(&mut sink)).await.unwrap().unwrap();
+        let n = tokio::time::timeout(Duration::from_secs(2), raw.read_buf(&mut sink))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(n, 0, "server must close a connection that sent a bad frame");
     }
-    assert!(good.invoke(&addr, echo_req(0, b"b"), Duration::from_secs(1)).await.is_ok());
+    assert!(good
+        .invoke(&addr, echo_req(0, b"b"), Duration::from_secs(1))
+        .await
+        .is_ok());
     stop.cancel();
 }
 
@@ -113,7 +149,10 @@ async fn many_requests_in_flight_on_one_connection() {
     let mut set = tokio::task::JoinSet::new();
     for _ in 0..500 {
         let (c, a) = (client.clone(), addr.clone());
-        set.spawn(async move { c.invoke(&a, echo_req(1, b"p"), Duration::from_secs(5)).await });
+        set.spawn(async move {
+            c.invoke(&a, echo_req(1, b"p"), Duration::from_secs(5))
+                .await
+        });
     }
     let mut ok = 0;
     while let Some(r) = set.join_next().await {

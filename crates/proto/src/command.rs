@@ -58,7 +58,10 @@ impl LanguageCode {
 
     /// The enum name, e.g. `JAVA`; `OTHER` for codes this build does not know.
     pub fn name(self) -> &'static str {
-        LANGUAGE_NAMES.get(usize::from(self.0)).copied().unwrap_or("OTHER")
+        LANGUAGE_NAMES
+            .get(usize::from(self.0))
+            .copied()
+            .unwrap_or("OTHER")
     }
 
     /// Parses an enum name; unknown names become `OTHER`.
@@ -183,11 +186,16 @@ impl RemotingCommand {
         }
         let length = i32::from_be_bytes([src[0], src[1], src[2], src[3]]);
         if length < 4 {
-            return Err(ProtoError::BadFrameLength { length: i64::from(length) });
+            return Err(ProtoError::BadFrameLength {
+                length: i64::from(length),
+            });
         }
         let length = length as usize;
         if length + 4 > max_frame {
-            return Err(ProtoError::FrameTooLarge { length: length + 4, limit: max_frame });
+            return Err(ProtoError::FrameTooLarge {
+                length: length + 4,
+                limit: max_frame,
+            });
         }
         if src.len() < length + 4 {
             src.reserve(length + 4 - src.len());
@@ -201,7 +209,9 @@ impl RemotingCommand {
     /// Decodes a frame whose length field has already been stripped.
     pub fn decode_frame(mut frame: Bytes) -> Result<Self, ProtoError> {
         if frame.len() < 4 {
-            return Err(ProtoError::BadFrameLength { length: frame.len() as i64 });
+            return Err(ProtoError::BadFrameLength {
+                length: frame.len() as i64,
+            });
         }
         let word = frame.get_u32();
         let kind = (word >> 24) as u8;
@@ -237,7 +247,8 @@ impl RemotingCommand {
         }
         let header_length = dst.len() - start - 8;
         let total = 4 + header_length + self.body_len();
-        let word = (u32::from(self.serialize_type.code()) << 24) | (header_length as u32 & 0x00FF_FFFF);
+        let word =
+            (u32::from(self.serialize_type.code()) << 24) | (header_length as u32 & 0x00FF_FFFF);
         dst[start..start + 4].copy_from_slice(&(total as u32).to_be_bytes());
         dst[start + 4..start + 8].copy_from_slice(&word.to_be_bytes());
     }
@@ -351,7 +362,11 @@ fn write_json_header(cmd: &RemotingCommand, w: &mut impl std::io::Write) -> std:
         w.write_all(b",\"remark\":")?;
         serde_json::to_writer(&mut *w, remark)?;
     }
-    write!(w, ",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":{}}}", cmd.version)
+    write!(
+        w,
+        ",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":{}}}",
+        cmd.version
+    )
 }
 
 fn take(buf: &mut Bytes, n: usize, what: &'static str) -> Result<Bytes, ProtoError> {
@@ -400,11 +415,15 @@ fn decode_binary_header(mut h: Bytes) -> Result<RemotingCommand, ProtoError> {
     let mut ext = ExtFields::default();
     while ext_bytes.has_remaining() {
         if ext_bytes.len() < 2 {
-            return Err(ProtoError::BinaryHeaderTruncated { what: "ext key length" });
+            return Err(ProtoError::BinaryHeaderTruncated {
+                what: "ext key length",
+            });
         }
         let klen = ext_bytes.get_i16();
         if klen < 0 {
-            return Err(ProtoError::BinaryHeaderTruncated { what: "ext key length" });
+            return Err(ProtoError::BinaryHeaderTruncated {
+                what: "ext key length",
+            });
         }
         let key = take(&mut ext_bytes, klen as usize, "ext key")?;
         let vlen = take_len(&mut ext_bytes, "ext value length")?;
@@ -509,7 +528,9 @@ mod tests {
             c.body = Bytes::from_static(b"payload");
             c.body_tail = vec![Bytes::from_static(b"-tail")];
             let mut buf = BytesMut::from(&c.to_bytes()[..]);
-            let d = RemotingCommand::decode(&mut buf, DEFAULT_MAX_FRAME).unwrap().unwrap();
+            let d = RemotingCommand::decode(&mut buf, DEFAULT_MAX_FRAME)
+                .unwrap()
+                .unwrap();
             assert!(buf.is_empty());
             assert_eq!(d.code, 0);
             assert_eq!(d.opaque, 7);
@@ -525,10 +546,14 @@ mod tests {
     #[test]
     fn every_truncation_is_incomplete_not_error() {
         for kind in [SerializeType::Json, SerializeType::RocketMq] {
-            let full = sample(kind).with_body(Bytes::from_static(b"xyz")).to_bytes();
+            let full = sample(kind)
+                .with_body(Bytes::from_static(b"xyz"))
+                .to_bytes();
             for cut in 0..full.len() {
                 let mut buf = BytesMut::from(&full[..cut]);
-                assert!(RemotingCommand::decode(&mut buf, DEFAULT_MAX_FRAME).unwrap().is_none());
+                assert!(RemotingCommand::decode(&mut buf, DEFAULT_MAX_FRAME)
+                    .unwrap()
+                    .is_none());
             }
         }
     }
@@ -572,7 +597,9 @@ mod tests {
         frame.put_u32(4 + json.len() as u32);
         frame.put_u32(json.len() as u32);
         frame.put_slice(json);
-        let c = RemotingCommand::decode(&mut frame, DEFAULT_MAX_FRAME).unwrap().unwrap();
+        let c = RemotingCommand::decode(&mut frame, DEFAULT_MAX_FRAME)
+            .unwrap()
+            .unwrap();
         assert_eq!(c.code, 105);
         assert_eq!(c.language.name(), "CPP");
         assert_eq!(c.remark, None);

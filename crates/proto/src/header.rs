@@ -14,7 +14,10 @@ pub struct ExtFields(Vec<(String, String)>);
 impl ExtFields {
     /// The value of `key`, if present.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Sets `key` to `value`, replacing an earlier value.
@@ -77,7 +80,10 @@ pub trait ExtValue: Sized {
 }
 
 fn invalid(field: &'static str, raw: &str) -> ProtoError {
-    ProtoError::InvalidField { field, value: raw.to_owned() }
+    ProtoError::InvalidField {
+        field,
+        value: raw.to_owned(),
+    }
 }
 
 impl ExtValue for String {
@@ -209,16 +215,30 @@ mod tests {
 
     #[test]
     fn round_trip_and_errors() {
-        let h = Sample { topic: "T".into(), queue_id: 3, offset: None, flag: true };
+        let h = Sample {
+            topic: "T".into(),
+            queue_id: 3,
+            offset: None,
+            flag: true,
+        };
         let mut ext = ExtFields::default();
         h.write(&mut ext);
         assert_eq!(ext.get("offset"), None);
         assert_eq!(Sample::read(&ext).unwrap(), h);
 
         ext.remove("queueId");
-        assert!(matches!(Sample::read(&ext), Err(ProtoError::MissingField { field: "queueId" })));
+        assert!(matches!(
+            Sample::read(&ext),
+            Err(ProtoError::MissingField { field: "queueId" })
+        ));
         ext.insert("queueId", "x");
-        assert!(matches!(Sample::read(&ext), Err(ProtoError::InvalidField { field: "queueId", .. })));
+        assert!(matches!(
+            Sample::read(&ext),
+            Err(ProtoError::InvalidField {
+                field: "queueId",
+                ..
+            })
+        ));
         ext.insert("queueId", "4");
         ext.insert("flag", "TRUE");
         assert!(Sample::read(&ext).unwrap().flag);

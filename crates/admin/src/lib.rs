@@ -1,0 +1,30 @@
+//! Admin operations as a library, shared by `mqadmin` and the dashboard.
+//!
+//! ```text
+//! CLI / dashboard ─▶ operation (async fn, one module per command family) ─▶ AdminClient calls
+//!                         │
+//!                         ▼
+//!                  report struct (data) ──Display──▶ exactly what RocketMQ's mqadmin prints
+//! ```
+//!
+//! | module | commands (RocketMQ names) |
+//! |---|---|
+//! | [`topic`] | `updateTopic`, `deleteTopic`, `topicList`, `topicRoute`, `topicStatus` |
+//! | [`cluster`] | `clusterList` |
+//! | [`broker`] | `brokerStatus` |
+//! | [`consumer`] | `consumerProgress`, `consumerConnection` |
+//!
+//! Each operation returns a report whose fields are the data (for the dashboard) and whose
+//! `Display` reproduces the Java tool's `printf` output column for column (for the CLI). The
+//! formats were read from `tools/.../command/**/*SubCommand.java` of Apache RocketMQ 5.3.
+//! Times print in UTC where Java uses the JVM's zone.
+
+pub mod broker;
+pub mod cluster;
+pub mod consumer;
+pub mod error;
+pub mod format;
+pub mod topic;
+
+pub use error::AdminError;
+pub use ferromq_client::AdminClient;

@@ -1,0 +1,341 @@
+//! `broker.conf`: RocketMQ's `BrokerConfig` and `MessageStoreConfig` keys in one struct.
+//!
+//! Unknown keys are reported as warnings; a value that does not parse stops start-up with an
+//! error naming the key.
+
+use std::path::PathBuf;
+
+use ferromq_common::config::{ConfigError, Properties};
+
+/// `brokerRole`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerRole {
+    /// Master that replicates asynchronously (default).
+    AsyncMaster,
+    /// Master that waits for a slave.
+    SyncMaster,
+    /// Slave.
+    Slave,
+}
+
+pub use ferromq_store::FlushDiskType;
+
+/// Everything a broker is configured with.
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    pub broker_cluster_name: String,
+    pub broker_name: String,
+    pub broker_id: i64,
+    pub listen_port: u16,
+    pub namesrv_addr: Option<String>,
+    pub broker_ip1: String,
+    pub broker_permission: i32,
+    pub store_path_root_dir: PathBuf,
+    pub store_path_commit_log: Option<PathBuf>,
+    pub auto_create_topic_enable: bool,
+    pub auto_create_subscription_group: bool,
+    pub default_topic_queue_nums: i32,
+    pub cluster_topic_enable: bool,
+    pub broker_topic_enable: bool,
+    pub flush_disk_type: FlushDiskType,
+    pub broker_role: BrokerRole,
+    pub delete_when: String,
+    pub file_reserved_time: i64,
+    pub max_message_size: i32,
+    pub mapped_file_size_commit_log: u64,
+    pub mapped_file_size_consume_queue: u64,
+    pub flush_interval_commit_log: u64,
+    pub sync_flush_timeout: u64,
+    pub disk_max_used_space_ratio: i32,
+    pub register_name_server_period: u64,
+    pub long_polling_enable: bool,
+    pub short_polling_time_mills: u64,
+    pub notify_consumer_ids_changed_enable: bool,
+    pub channel_expired_timeout: u64,
+    pub region_id: String,
+    pub trace_on: bool,
+    pub enable_property_filter: bool,
+    /// Keys present in the file that FerroMQ does not know.
+    pub unknown_keys: Vec<String>,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        let home = std::env::var("HOME").unwrap_or_else(|_| ".".into());
+        BrokerConfig {
+            broker_cluster_name: "DefaultCluster".into(),
+            broker_name: default_broker_name(),
+            broker_id: 0,
+            listen_port: 10911,
+            namesrv_addr: std::env::var("NAMESRV_ADDR").ok().filter(|s| !s.is_empty()),
+            broker_ip1: "127.0.0.1".into(),
+            broker_permission: 6,
+            store_path_root_dir: PathBuf::from(home).join("store"),
+            store_path_commit_log: None,
+            auto_create_topic_enable: true,
+            auto_create_subscription_group: true,
+            default_topic_queue_nums: 8,
+            cluster_topic_enable: true,
+            broker_topic_enable: true,
+            flush_disk_type: FlushDiskType::AsyncFlush,
+            broker_role: BrokerRole::AsyncMaster,
+            delete_when: "04".into(),
+            file_reserved_time: 72,
+            max_message_size: 4 * 1024 * 1024,
+            mapped_file_size_commit_log: 1024 * 1024 * 1024,
+            mapped_file_size_consume_queue: 300_000 * 20,
+            flush_interval_commit_log: 500,
+            sync_flush_timeout: 5000,
+            disk_max_used_space_ratio: 75,
+            register_name_server_period: 30_000,
+            long_polling_enable: true,
+            short_polling_time_mills: 1000,
+            notify_consumer_ids_changed_enable: true,
+            channel_expired_timeout: 120_000,
+            region_id: "DefaultRegion".into(),
+            trace_on: true,
+            enable_property_filter: false,
+            unknown_keys: Vec::new(),
+        }
+    }
+}
+
+fn default_broker_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "DEFAULT_BROKER".into())
+}
+
+/// Keys RocketMQ users commonly set that FerroMQ accepts but does not act on yet; they are not
+/// reported as unknown.
+const ACCEPTED_KEYS: &[&str] = &[
+    "brokerIP2",
+    "haListenPort",
+    "storePathConsumeQueue",
+    "storePathIndex",
+    "storeCheckpoint",
+    "abortFile",
+    "flushIntervalConsumeQueue",
+    "flushCommitLogLeastPages",
+    "flushConsumeQueueLeastPages",
+    "maxTransferBytesOnMessageInMemory",
+    "maxTransferCountOnMessageInMemory",
+    "sendMessageThreadPoolNums",
+    "pullMessageThreadPoolNums",
+    "useReentrantLockWhenPutMessage",
+    "transientStorePoolEnable",
+    "slaveReadEnable",
+    "messageDelayLevel",
+    "traceTopicEnable",
+    "aclEnable",
+    "waitTimeMillsInSendQueue",
+    "osPageCacheBusyTimeOutMills",
+    "diskSpaceWarningLevelRatio",
+    "diskSpaceCleanForciblyRatio",
+    "maxHashSlotNum",
+    "maxIndexNum",
+    "transactionTimeOut",
+    "transactionCheckMax",
+    "transactionCheckInterval",
+    "fetchNamesrvAddrByAddressServer",
+];
+
+fn err(key: &str, value: &str, reason: &str) -> ConfigError {
+    ConfigError {
+        key: key.into(),
+        value: value.into(),
+        reason: reason.into(),
+    }
+}
+
+impl BrokerConfig {
+    /// Builds a configuration from `broker.conf` entries over the defaults.
+    pub fn from_properties(p: &Properties) -> Result<Self, ConfigError> {
+        let mut c = BrokerConfig::default();
+        for (key, value) in p.iter() {
+            let v = value.trim();
+            macro_rules! num {
+                ($t:ty, $what:literal) => {
+                    v.parse::<$t>()
+                        .map_err(|_| err(key, value, concat!("expected ", $what)))?
+                };
+            }
+            let boolean =
+                || -> Result<bool, ConfigError> { p.parse_bool(key).map(|b| b.unwrap_or(false)) };
+            match key {
+                "brokerClusterName" => c.broker_cluster_name = nonblank(key, v)?,
+                "brokerName" => c.broker_name = nonblank(key, v)?,
+                "brokerId" => c.broker_id = num!(i64, "an integer"),
+                "listenPort" => c.listen_port = num!(u16, "a port number (0-65535)"),
+                "namesrvAddr" => c.namesrv_addr = Some(v.to_owned()).filter(|s| !s.is_empty()),
+                "brokerIP1" => c.broker_ip1 = nonblank(key, v)?,
+                "brokerPermission" => c.broker_permission = num!(i32, "a permission number"),
+                "storePathRootDir" => c.store_path_root_dir = PathBuf::from(nonblank(key, v)?),
+                "storePathCommitLog" => {
+                    c.store_path_commit_log = Some(PathBuf::from(nonblank(key, v)?))
+                }
+                "autoCreateTopicEnable" => c.auto_create_topic_enable = boolean()?,
+                "autoCreateSubscriptionGroup" => c.auto_create_subscription_group = boolean()?,
+                "defaultTopicQueueNums" => {
+                    c.default_topic_queue_nums = positive(key, value, num!(i32, "an integer"))?
+                }
+                "clusterTopicEnable" => c.cluster_topic_enable = boolean()?,
+                "brokerTopicEnable" => c.broker_topic_enable = boolean()?,
+                "flushDiskType" => {
+                    c.flush_disk_type = match v {
+                        "ASYNC_FLUSH" => FlushDiskType::AsyncFlush,
+                        "SYNC_FLUSH" => FlushDiskType::SyncFlush,
+                        _ => return Err(err(key, value, "expected ASYNC_FLUSH or SYNC_FLUSH")),
+                    }
+                }
+                "brokerRole" => {
+                    c.broker_role = match v {
+                        "ASYNC_MASTER" => BrokerRole::AsyncMaster,
+                        "SYNC_MASTER" => BrokerRole::SyncMaster,
+                        "SLAVE" => BrokerRole::Slave,
+                        _ => {
+                            return Err(err(
+                                key,
+                                value,
+                                "expected ASYNC_MASTER, SYNC_MASTER or SLAVE",
+                            ))
+                        }
+                    }
+                }
+                "deleteWhen" => {
+                    let ok = v
+                        .split(';')
+                        .all(|h| h.parse::<u8>().map(|h| h < 24).unwrap_or(false));
+                    if !ok {
+                        return Err(err(
+                            key,
+                            value,
+                            "expected hours of the day (00-23) separated by ;",
+                        ));
+                    }
+                    c.delete_when = v.to_owned();
+                }
+                "fileReservedTime" => {
+                    c.file_reserved_time = positive(key, value, num!(i64, "a number of hours"))?
+                }
+                "maxMessageSize" => {
+                    c.max_message_size = positive(key, value, num!(i32, "a size in bytes"))?
+                }
+                "mappedFileSizeCommitLog" => {
+                    c.mapped_file_size_commit_log = num!(u64, "a size in bytes")
+                }
+                "mappedFileSizeConsumeQueue" => {
+                    c.mapped_file_size_consume_queue = num!(u64, "a size in bytes")
+                }
+                "flushIntervalCommitLog" => c.flush_interval_commit_log = num!(u64, "milliseconds"),
+                "syncFlushTimeout" => c.sync_flush_timeout = num!(u64, "milliseconds"),
+                "diskMaxUsedSpaceRatio" => c.disk_max_used_space_ratio = num!(i32, "a percentage"),
+                "registerNameServerPeriod" => {
+                    c.register_name_server_period = num!(u64, "milliseconds")
+                }
+                "longPollingEnable" => c.long_polling_enable = boolean()?,
+                "shortPollingTimeMills" => c.short_polling_time_mills = num!(u64, "milliseconds"),
+                "notifyConsumerIdsChangedEnable" => {
+                    c.notify_consumer_ids_changed_enable = boolean()?
+                }
+                "channelExpiredTimeout" => c.channel_expired_timeout = num!(u64, "milliseconds"),
+                "regionId" => c.region_id = v.to_owned(),
+                "traceOn" => c.trace_on = boolean()?,
+                "enablePropertyFilter" => c.enable_property_filter = boolean()?,
+                k if ACCEPTED_KEYS.contains(&k) => {}
+                k => c.unknown_keys.push(k.to_owned()),
+            }
+        }
+        if c.mapped_file_size_commit_log < 4096 {
+            return Err(err(
+                "mappedFileSizeCommitLog",
+                &c.mapped_file_size_commit_log.to_string(),
+                "must be at least 4096 bytes",
+            ));
+        }
+        if c.mapped_file_size_consume_queue < 20 || c.mapped_file_size_consume_queue % 20 != 0 {
+            return Err(err(
+                "mappedFileSizeConsumeQueue",
+                &c.mapped_file_size_consume_queue.to_string(),
+                "must be a positive multiple of 20",
+            ));
+        }
+        Ok(c)
+    }
+
+    /// The address clients and admin tools use to reach this broker (`brokerIP1:listenPort`).
+    pub fn broker_addr(&self) -> String {
+        format!("{}:{}", self.broker_ip1, self.listen_port)
+    }
+
+    /// The HA address advertised to name servers (`brokerIP1:listenPort+1`).
+    pub fn ha_addr(&self) -> String {
+        format!("{}:{}", self.broker_ip1, self.listen_port.wrapping_add(1))
+    }
+
+    /// Name-server addresses, split on `;`.
+    pub fn namesrv_list(&self) -> Vec<String> {
+        self.namesrv_addr
+            .as_deref()
+            .unwrap_or("")
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Directory for topics.json, consumerOffset.json and subscriptionGroup.json.
+    pub fn config_dir(&self) -> PathBuf {
+        self.store_path_root_dir.join("config")
+    }
+}
+
+fn nonblank(key: &str, v: &str) -> Result<String, ConfigError> {
+    if v.is_empty() {
+        return Err(err(key, v, "must not be empty"));
+    }
+    Ok(v.to_owned())
+}
+
+fn positive<T: PartialOrd + Default>(key: &str, raw: &str, v: T) -> Result<T, ConfigError> {
+    if v <= T::default() {
+        return Err(err(key, raw, "must be greater than 0"));
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_rocketmq_keys_and_reports_unknown_ones() {
+        let p = Properties::parse(
+            "brokerClusterName=C1\nbrokerName=broker-a\nbrokerId=0\nlistenPort=10999\nflushDiskType=SYNC_FLUSH\ndeleteWhen=04\nfileReservedTime=48\nnoSuchKey=1\n",
+        );
+        let c = BrokerConfig::from_properties(&p).unwrap();
+        assert_eq!(c.broker_cluster_name, "C1");
+        assert_eq!(c.listen_port, 10999);
+        assert_eq!(c.flush_disk_type, FlushDiskType::SyncFlush);
+        assert_eq!(c.file_reserved_time, 48);
+        assert_eq!(c.unknown_keys, vec!["noSuchKey".to_owned()]);
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        for (text, key) in [
+            ("listenPort=abc", "listenPort"),
+            ("flushDiskType=SOMETIMES", "flushDiskType"),
+            ("autoCreateTopicEnable=yes", "autoCreateTopicEnable"),
+            ("deleteWhen=25", "deleteWhen"),
+            ("maxMessageSize=0", "maxMessageSize"),
+        ] {
+            let e = BrokerConfig::from_properties(&Properties::parse(text)).unwrap_err();
+            assert_eq!(e.key, key, "{text}");
+            assert!(e.to_string().contains(key));
+        }
+    }
+}

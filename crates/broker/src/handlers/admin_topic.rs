@@ -1,0 +1,127 @@
+//! Topic and group administration: UPDATE_AND_CREATE_TOPIC, DELETE_TOPIC_IN_BROKER,
+//! GET_ALL_TOPIC_CONFIG and the subscription-group codes.
+
+use std::sync::Arc;
+
+use ferromq_common::names;
+use ferromq_proto::body::{JsonBody, SubscriptionGroupConfig, TopicConfig, TopicFilterType};
+use ferromq_proto::header::required;
+use ferromq_proto::headers::{CreateTopicRequestHeader, TopicHeader};
+use ferromq_proto::RemotingCommand;
+
+use crate::{Broker, BrokerError};
+
+fn check_user_topic(b: &Broker, topic: &str) -> Result<(), BrokerError> {
+    names::validate_topic(topic).map_err(|e| BrokerError::invalid(e.to_string()))?;
+    if names::is_system_topic(topic) {
+        return Err(BrokerError::invalid(format!(
+            "The topic[{topic}] is conflict with system topic."
+        )));
+    }
+    if topic == b.config.broker_cluster_name {
+        return Err(BrokerError::invalid(format!(
+            "The topic[{topic}] is conflict with the cluster name."
+        )));
+    }
+    Ok(())
+}
+
+/// UPDATE_AND_CREATE_TOPIC: creates or replaces a topic and registers it at once.
+pub fn create_topic(
+    b: &Arc<Broker>,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, BrokerError> {
+    let h: CreateTopicRequestHeader = req.decode_header()?;
+    check_user_topic(b, &h.topic)?;
+    if h.read_queue_nums <= 0 || h.write_queue_nums <= 0 {
+        return Err(BrokerError::invalid(format!(
+            "readQueueNums {} and writeQueueNums {} must be greater than 0",
+            h.read_queue_nums, h.write_queue_nums
+        )));
+    }
+    if h.read_queue_nums > 1024 || h.write_queue_nums > 1024 {
+        return Err(BrokerError::invalid(
+            "readQueueNums and writeQueueNums must not exceed 1024",
+        ));
+    }
+    let mut attributes = std::collections::BTreeMap::new();
+    if let Some(attrs) = h.attributes.as_deref().filter(|a| !a.is_empty()) {
+        for item in attrs.split(',') {
+            let item = item.trim_start_matches(['+', '-']);
+            if let Some((k, v)) = item.split_once('=') {
+                attributes.insert(k.to_owned(), v.to_owned());
+            }
+        }
+    }
+    let config = TopicConfig {
+        read_queue_nums: h.read_queue_nums,
+        write_queue_nums: h.write_queue_nums,
+        perm: h.perm,
+        topic_filter_type: TopicFilterType::from_name(&h.topic_filter_type),
+        topic_sys_flag: h.topic_sys_flag.unwrap_or(0),
+        order: h.order,
+        attributes,
+        ..TopicConfig::new(h.topic.clone())
+    };
+    b.topics.upsert(config)?;
+    tracing::info!(topic = %h.topic, read = h.read_queue_nums, write = h.write_queue_nums, "topic created or updated");
+    b.topics_changed(vec![h.topic]);
+    Ok(req.success_to())
+}
+
+/// DELETE_TOPIC_IN_BROKER: removes the topic, its queues and its offsets.
+pub fn delete_topic(
+    b: &Arc<Broker>,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, BrokerError> {
+    let h: TopicHeader = req.decode_header()?;
+    check_user_topic(b, &h.topic)?;
+    b.topics.remove(&h.topic)?;
+    b.offsets.remove_topic(&h.topic);
+    b.store.delete_topics(&[h.topic.as_str()]).map_err(|e| {
+        BrokerError::system(format!("deleting the queues of {} failed: {e}", h.topic))
+    })?;
+    tracing::info!(topic = %h.topic, "topic deleted");
+    Ok(req.success_to())
+}
+
+/// GET_ALL_TOPIC_CONFIG.
+pub fn all_topic_config(
+    b: &Arc<Broker>,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, BrokerError> {
+    Ok(req.success_to().with_body(b.topics.snapshot().to_json()))
+}
+
+/// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP.
+pub fn create_group(
+    b: &Arc<Broker>,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, BrokerError> {
+    let config =
+        SubscriptionGroupConfig::from_json(&req.body).map_err(|e| BrokerError::BadBody {
+            what: "SubscriptionGroupConfig",
+            reason: e.to_string(),
+        })?;
+    names::validate_group(&config.group_name).map_err(|e| BrokerError::invalid(e.to_string()))?;
+    b.groups.upsert(config)?;
+    Ok(req.success_to())
+}
+
+/// GET_ALL_SUBSCRIPTIONGROUP_CONFIG.
+pub fn all_group_config(
+    b: &Arc<Broker>,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, BrokerError> {
+    Ok(req.success_to().with_body(b.groups.snapshot().to_json()))
+}
+
+/// DELETE_SUBSCRIPTIONGROUP.
+pub fn delete_group(
+    b: &Arc<Broker>,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, BrokerError> {
+    let group: String = required(&req.ext_fields, "groupName")?;
+    b.groups.remove(&group)?;
+    Ok(req.success_to())
+}

@@ -1,0 +1,98 @@
+//! Request dispatch: one table from request code to the handler of its family.
+
+pub mod admin_topic;
+pub mod client;
+pub mod offsets;
+pub mod pull;
+pub mod query;
+pub mod send;
+pub mod stats;
+
+use std::sync::Arc;
+
+use ferromq_net::{BoxFuture, ConnectionHandle, Handler};
+use ferromq_proto::codes::{request, response};
+use ferromq_proto::RemotingCommand;
+
+use crate::response::error_response;
+use crate::{Broker, BrokerError};
+
+/// What a handler produces: a response, or nothing yet (a parked pull answers later).
+pub type HandlerResult = Result<Option<RemotingCommand>, BrokerError>;
+
+/// The broker's [`Handler`] for the network layer.
+pub struct BrokerHandler {
+    /// Shared broker state.
+    pub broker: Arc<Broker>,
+}
+
+impl Handler for BrokerHandler {
+    fn handle(
+        &self,
+        conn: ConnectionHandle,
+        req: RemotingCommand,
+    ) -> BoxFuture<'static, Option<RemotingCommand>> {
+        let broker = Arc::clone(&self.broker);
+        Box::pin(async move {
+            let result = dispatch(&broker, &conn, &req).await;
+            match result {
+                Ok(resp) => resp,
+                Err(e) => {
+                    tracing::debug!(code = req.code, error = %e, "request failed");
+                    Some(error_response(&req, &e))
+                }
+            }
+        })
+    }
+
+    fn on_close(&self, conn: &ConnectionHandle) {
+        self.broker.clients.connection_closed(conn);
+    }
+}
+
+fn done(r: Result<RemotingCommand, BrokerError>) -> HandlerResult {
+    r.map(Some)
+}
+
+async fn dispatch(
+    b: &Arc<Broker>,
+    conn: &ConnectionHandle,
+    req: &RemotingCommand,
+) -> HandlerResult {
+    use request::*;
+    match req.code {
+        SEND_MESSAGE | SEND_MESSAGE_V2 | SEND_BATCH_MESSAGE => {
+            done(send::handle(b, conn, req).await)
+        }
+        PULL_MESSAGE | LITE_PULL_MESSAGE => pull::handle(b, conn, req),
+        QUERY_CONSUMER_OFFSET => done(offsets::query_consumer_offset(b, req)),
+        UPDATE_CONSUMER_OFFSET => done(offsets::update_consumer_offset(b, req)),
+        GET_MAX_OFFSET => done(offsets::max_offset(b, req)),
+        GET_MIN_OFFSET => done(offsets::min_offset(b, req)),
+        SEARCH_OFFSET_BY_TIMESTAMP => done(offsets::search_offset(b, req)),
+        GET_EARLIEST_MSG_STORETIME => done(offsets::earliest_store_time(b, req)),
+        HEART_BEAT => done(client::heartbeat(b, conn, req)),
+        UNREGISTER_CLIENT => done(client::unregister(b, conn, req)),
+        GET_CONSUMER_LIST_BY_GROUP => done(client::consumer_list(b, req)),
+        CHECK_CLIENT_CONFIG => done(client::check_client_config(b, req)),
+        UPDATE_AND_CREATE_TOPIC => done(admin_topic::create_topic(b, req)),
+        DELETE_TOPIC_IN_BROKER => done(admin_topic::delete_topic(b, req)),
+        GET_ALL_TOPIC_CONFIG => done(admin_topic::all_topic_config(b, req)),
+        UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => done(admin_topic::create_group(b, req)),
+        GET_ALL_SUBSCRIPTIONGROUP_CONFIG => done(admin_topic::all_group_config(b, req)),
+        DELETE_SUBSCRIPTIONGROUP => done(admin_topic::delete_group(b, req)),
+        GET_TOPIC_STATS_INFO => done(stats::topic_stats(b, req)),
+        GET_BROKER_RUNTIME_INFO => done(stats::runtime_info(b, req)),
+        GET_CONSUME_STATS => done(stats::consume_stats(b, req)),
+        GET_CONSUMER_CONNECTION_LIST => done(stats::consumer_connections(b, req)),
+        GET_PRODUCER_CONNECTION_LIST => done(stats::producer_connections(b, req)),
+        QUERY_TOPIC_CONSUME_BY_WHO => done(stats::consumed_by_who(b, req)),
+        GET_BROKER_CONFIG => done(stats::broker_config(b, req)),
+        VIEW_MESSAGE_BY_ID => done(query::view_by_id(b, req)),
+        QUERY_MESSAGE => done(query::query_message(b, req)),
+        code => Ok(Some(req.response_to(
+            response::REQUEST_CODE_NOT_SUPPORTED,
+            Some(format!(" request type {code} not supported")),
+        ))),
+    }
+}

@@ -1,0 +1,269 @@
+//! SEND_MESSAGE, SEND_MESSAGE_V2 and SEND_BATCH_MESSAGE (RocketMQ's `SendMessageProcessor`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use ferromq_common::{names, perm};
+use ferromq_net::ConnectionHandle;
+use ferromq_proto::body::{TopicConfig, TopicFilterType};
+use ferromq_proto::codes::{request, response};
+use ferromq_proto::headers::{SendMessageRequestHeader, SendMessageResponseHeader};
+use ferromq_proto::message::{decode_batch, decode_properties, sys_flag, Properties};
+use ferromq_proto::RemotingCommand;
+use ferromq_store::{MessageToStore, PutResult, PutStatus};
+
+use crate::{Broker, BrokerError};
+
+use ferromq_proto::message::properties::MAX_PROPERTIES_LEN;
+
+/// Serves one send request.
+pub async fn handle(
+    b: &Arc<Broker>,
+    conn: &ConnectionHandle,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, BrokerError> {
+    let h = SendMessageRequestHeader::read_for_code(req.code, &req.ext_fields)?;
+    let topic_config = check_and_resolve_topic(b, &h)?;
+    let queue_id = pick_queue(&topic_config, h.queue_id)?;
+    // The C++ client sends batches as code 10 with `batch` = "1" (Java would read that as false
+    // and store the batch encoding as one message body); the client meant a batch.
+    let batch = req.code == request::SEND_BATCH_MESSAGE
+        || h.batch == Some(true)
+        || req.ext_fields.get("batch").is_some_and(|v| v.trim() == "1");
+    if names::is_retry_topic(&h.topic)
+        && b.groups
+            .get(h.topic.trim_start_matches(names::RETRY_GROUP_TOPIC_PREFIX))
+            .is_none()
+    {
+        return Err(BrokerError::GroupNotExist {
+            group: h
+                .topic
+                .trim_start_matches(names::RETRY_GROUP_TOPIC_PREFIX)
+                .to_owned(),
+        });
+    }
+    let mut sys_flag = h.sys_flag;
+    if topic_config.topic_filter_type == TopicFilterType::MultiTag {
+        sys_flag |= sys_flag::MULTI_TAGS;
+    }
+    let born_host = conn.peer_addr();
+    if batch {
+        send_batch(b, req, &h, queue_id, sys_flag, born_host).await
+    } else {
+        send_one(b, req, &h, queue_id, sys_flag, born_host).await
+    }
+}
+
+fn check_and_resolve_topic(
+    b: &Arc<Broker>,
+    h: &SendMessageRequestHeader,
+) -> Result<TopicConfig, BrokerError> {
+    if !perm::is_writeable(b.config.broker_permission) {
+        return Err(BrokerError::NoPermission {
+            reason: format!(
+                "the broker[{}] sending message is forbidden",
+                b.config.broker_ip1
+            ),
+        });
+    }
+    names::validate_topic(&h.topic).map_err(|e| BrokerError::invalid(e.to_string()))?;
+    if names::is_not_allowed_send_topic(&h.topic) {
+        return Err(BrokerError::NoPermission {
+            reason: format!("Sending message to topic[{}] is forbidden.", h.topic),
+        });
+    }
+    if let Some(config) = b.topics.get(&h.topic) {
+        if !perm::is_writeable(config.perm) {
+            return Err(BrokerError::NoPermission {
+                reason: format!("the topic[{}] sending message is forbidden", h.topic),
+            });
+        }
+        return Ok(config);
+    }
+    let created = if names::is_retry_topic(&h.topic) {
+        Some(b.topics.ensure_internal(&h.topic, 1, perm::READ_WRITE)?.0)
+    } else {
+        b.topics
+            .create_from_template(&h.topic, &h.default_topic, h.default_topic_queue_nums, 0)?
+    };
+    match created {
+        Some(config) => {
+            b.topics_changed(vec![h.topic.clone()]);
+            Ok(config)
+        }
+        None => Err(BrokerError::TopicNotExist {
+            topic: h.topic.clone(),
+        }),
+    }
+}
+
+fn pick_queue(config: &TopicConfig, wanted: i32) -> Result<i32, BrokerError> {
+    let limit = config.read_queue_nums.max(config.write_queue_nums);
+    if wanted >= limit {
+        return Err(BrokerError::invalid(format!(
+            "request queueId[{wanted}] is illegal, {} Producer: queue id must be less than {limit}",
+            config.topic_name
+        )));
+    }
+    if wanted < 0 {
+        let writable = config.write_queue_nums.max(1);
+        return Ok(rand::random_range(0..writable));
+    }
+    Ok(wanted)
+}
+
+/// Adds UNIQ_KEY when missing and CLUSTER, returning the stored properties string.
+fn complete_properties(b: &Broker, raw: &str) -> Result<(String, String), BrokerError> {
+    let mut props: Properties = decode_properties(raw);
+    let uniq = match props.get(ferromq_proto::message::properties::UNIQ_KEY) {
+        Some(u) => u.to_owned(),
+        None => {
+            let u = b.uniq_keys.next_id();
+            props.insert(ferromq_proto::message::properties::UNIQ_KEY, u.clone());
+            u
+        }
+    };
+    props.insert(
+        ferromq_proto::message::properties::CLUSTER,
+        b.config.broker_cluster_name.clone(),
+    );
+    let encoded = props.encode();
+    if encoded.len() > MAX_PROPERTIES_LEN {
+        return Err(BrokerError::MessageIllegal {
+            reason: format!(
+                "the message properties length {} exceeds the maximum {MAX_PROPERTIES_LEN}",
+                encoded.len()
+            ),
+        });
+    }
+    Ok((encoded, uniq))
+}
+
+fn check_body_size(b: &Broker, len: usize) -> Result<(), BrokerError> {
+    if len > b.config.max_message_size as usize {
+        return Err(BrokerError::MessageIllegal {
+            reason: format!(
+                "the message body size over max value, MAX: {}, body size: {len}",
+                b.config.max_message_size
+            ),
+        });
+    }
+    Ok(())
+}
+
+async fn send_one(
+    b: &Arc<Broker>,
+    req: &RemotingCommand,
+    h: &SendMessageRequestHeader,
+    queue_id: i32,
+    sys_flag: i32,
+    born_host: SocketAddr,
+) -> Result<RemotingCommand, BrokerError> {
+    check_body_size(b, req.body.len())?;
+    let (properties, uniq) = complete_properties(b, h.properties.as_deref().unwrap_or(""))?;
+    let msg = MessageToStore {
+        topic: &h.topic,
+        queue_id,
+        flag: h.flag,
+        sys_flag,
+        born_timestamp: h.born_timestamp,
+        born_host,
+        store_host: b.store_host,
+        reconsume_times: h.reconsume_times.unwrap_or(0),
+        prepared_transaction_offset: 0,
+        body: &req.body,
+        properties: &properties,
+    };
+    let result = b.store.put_message(msg).await;
+    respond(b, req, queue_id, result, Some(uniq))
+}
+
+async fn send_batch(
+    b: &Arc<Broker>,
+    req: &RemotingCommand,
+    h: &SendMessageRequestHeader,
+    queue_id: i32,
+    sys_flag: i32,
+    born_host: SocketAddr,
+) -> Result<RemotingCommand, BrokerError> {
+    if names::is_retry_topic(&h.topic) {
+        return Err(BrokerError::MessageIllegal {
+            reason: "batch request does not support retry group".into(),
+        });
+    }
+    let items = decode_batch(&req.body).map_err(|e| BrokerError::MessageIllegal {
+        reason: format!("malformed batch body: {e}"),
+    })?;
+    if items.is_empty() {
+        return Err(BrokerError::MessageIllegal {
+            reason: "the batch holds no message".into(),
+        });
+    }
+    let mut props = Vec::with_capacity(items.len());
+    for item in &items {
+        check_body_size(b, item.body.len())?;
+        props.push(complete_properties(b, &item.properties)?.0);
+    }
+    let msgs: Vec<MessageToStore<'_>> = items
+        .iter()
+        .zip(&props)
+        .map(|(item, p)| MessageToStore {
+            topic: &h.topic,
+            queue_id,
+            flag: item.flag,
+            sys_flag,
+            born_timestamp: h.born_timestamp,
+            born_host,
+            store_host: b.store_host,
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+            body: &item.body,
+            properties: p,
+        })
+        .collect();
+    let result = b.store.put_messages(&msgs).await;
+    respond(b, req, queue_id, result, None)
+}
+
+fn respond(
+    b: &Broker,
+    req: &RemotingCommand,
+    queue_id: i32,
+    result: PutResult,
+    uniq: Option<String>,
+) -> Result<RemotingCommand, BrokerError> {
+    let code = match result.status {
+        PutStatus::PutOk => response::SUCCESS,
+        PutStatus::FlushDiskTimeout => response::FLUSH_DISK_TIMEOUT,
+        PutStatus::MessageIllegal | PutStatus::PropertiesSizeExceeded => {
+            return Err(BrokerError::MessageIllegal {
+                reason: format!("the message is illegal: {:?}", result.status),
+            })
+        }
+        PutStatus::ServiceNotAvailable => {
+            return Err(BrokerError::ServiceNotAvailable {
+                reason: "service not available now, maybe disk full or the store is shutting down"
+                    .into(),
+            })
+        }
+        other => {
+            return Err(BrokerError::system(format!(
+                "storing the message failed: {other:?}"
+            )))
+        }
+    };
+    b.stats.add_put(i64::from(result.message_count.max(1)));
+    let header = SendMessageResponseHeader {
+        msg_id: result.msg_id,
+        queue_id,
+        queue_offset: result.queue_offset,
+        transaction_id: uniq,
+        batch_uniq_id: None,
+    };
+    let mut resp = req.response_to(code, None).with_header(&header);
+    resp.ext_fields
+        .insert("MSG_REGION", b.config.region_id.clone());
+    resp.ext_fields
+        .insert("TRACE_ON", b.config.trace_on.to_string());
+    Ok(resp)
+}

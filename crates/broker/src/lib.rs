@@ -1,0 +1,246 @@
+//! The FerroMQ broker: serves producers, consumers and admin tools over the remoting protocol,
+//! stores messages in [`ferromq_store`], and registers its topics with the name servers.
+//!
+//! ```text
+//! socket ─▶ net::connection ─▶ handlers::dispatch ─▶ handlers/<family>.rs ─▶ store / managers
+//!                                                      │ errors
+//!                                                      ▼
+//!                                                 response.rs (the one error→code mapping)
+//! store dispatch ─▶ arrival channel ─▶ long_poll (wakes parked pulls)
+//! ```
+//!
+//! State: [`topic::TopicManager`] (`topics.json`), [`subscription::GroupManager`]
+//! (`subscriptionGroup.json`), [`offset::OffsetManager`] (`consumerOffset.json`), all written
+//! atomically; [`clients::ClientManager`] (live producers and consumers, in memory).
+
+pub mod clients;
+pub mod config;
+pub mod error;
+pub mod handlers;
+pub mod long_poll;
+pub mod offset;
+pub mod persist;
+pub mod register;
+pub mod response;
+pub mod stats;
+pub mod subscription;
+pub mod topic;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ferromq_net::{ConnectionConfig, RemotingClient};
+use ferromq_store::{MessageStore, StoreConfig};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub use config::BrokerConfig;
+pub use error::BrokerError;
+
+/// A running broker's shared state.
+pub struct Broker {
+    /// Configuration.
+    pub config: BrokerConfig,
+    /// The message store.
+    pub store: Arc<MessageStore>,
+    /// Topics.
+    pub topics: topic::TopicManager,
+    /// Consumer groups' configs.
+    pub groups: subscription::GroupManager,
+    /// Committed offsets.
+    pub offsets: offset::OffsetManager,
+    /// Live clients.
+    pub clients: clients::ClientManager,
+    /// Parked pulls.
+    pub hold: long_poll::PullHold,
+    /// Counters for runtime info.
+    pub stats: stats::BrokerStats,
+    /// Connections to name servers.
+    pub namesrv: RemotingClient,
+    /// The address written into stored records (clients reach the broker there).
+    pub store_host: SocketAddr,
+    /// Generates UNIQ_KEYs for messages that arrive without one.
+    pub uniq_keys: ferromq_proto::message::UniqKeyGenerator,
+    register_tx: mpsc::UnboundedSender<Vec<String>>,
+    register_rx: parking_lot::Mutex<Option<mpsc::UnboundedReceiver<Vec<String>>>>,
+    arrivals: parking_lot::Mutex<Option<mpsc::UnboundedReceiver<(String, i32, i64)>>>,
+}
+
+impl Broker {
+    /// Opens the store (recovering it) and loads the persisted tables.
+    pub fn open(config: BrokerConfig) -> Result<Arc<Broker>, BrokerError> {
+        let store_host: SocketAddr =
+            config
+                .broker_addr()
+                .parse()
+                .map_err(|_| BrokerError::InvalidParameter {
+                    reason: format!("brokerIP1 `{}` is not an IP address", config.broker_ip1),
+                })?;
+        let store_config = StoreConfig {
+            store_path_root_dir: config.store_path_root_dir.clone(),
+            store_path_commit_log: config.store_path_commit_log.clone(),
+            mapped_file_size_commit_log: config.mapped_file_size_commit_log as usize,
+            mapped_file_size_consume_queue: config.mapped_file_size_consume_queue as usize,
+            flush_disk_type: config.flush_disk_type,
+            flush_interval_commit_log_ms: config.flush_interval_commit_log,
+            sync_flush_timeout_ms: config.sync_flush_timeout,
+            max_message_size: config.max_message_size as usize,
+            file_reserved_time_hours: config.file_reserved_time as u64,
+            delete_when: config.delete_when.clone(),
+            disk_max_used_space_ratio: config.disk_max_used_space_ratio as u32,
+            ..StoreConfig::default()
+        };
+        let (arrival_tx, arrival_rx) = mpsc::unbounded_channel();
+        let store = MessageStore::open(store_config).map_err(|e| BrokerError::System {
+            reason: format!("opening the store failed: {e}"),
+        })?;
+        store.set_arrival_listener(Arc::new(move |a: &ferromq_store::Arrival<'_>| {
+            let _ = arrival_tx.send((a.topic.to_owned(), a.queue_id, a.max_offset));
+        }));
+        let (register_tx, register_rx) = mpsc::unbounded_channel();
+        let broker = Broker {
+            topics: topic::TopicManager::load(&config)?,
+            groups: subscription::GroupManager::load(&config)?,
+            offsets: offset::OffsetManager::load(&config)?,
+            clients: clients::ClientManager::default(),
+            hold: long_poll::PullHold::default(),
+            stats: stats::BrokerStats::default(),
+            namesrv: RemotingClient::default(),
+            uniq_keys: ferromq_proto::message::UniqKeyGenerator::new(store_host.ip()),
+            store_host,
+            store,
+            config,
+            register_tx,
+            register_rx: parking_lot::Mutex::new(Some(register_rx)),
+            arrivals: parking_lot::Mutex::new(Some(arrival_rx)),
+        };
+        Ok(Arc::new(broker))
+    }
+
+    /// Serves `listener` until `shutdown` is cancelled, then stops in order: stop accepting,
+    /// unregister from name servers, persist offsets, shut the store down cleanly.
+    pub async fn run(
+        self: Arc<Self>,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> Result<(), BrokerError> {
+        let tasks = CancellationToken::new();
+        self.spawn_background(&tasks);
+        let handler = Arc::new(handlers::BrokerHandler {
+            broker: Arc::clone(&self),
+        });
+        tracing::info!(
+            broker = %self.config.broker_name,
+            addr = %self.config.broker_addr(),
+            cluster = %self.config.broker_cluster_name,
+            "broker started"
+        );
+        ferromq_net::serve(
+            listener,
+            handler,
+            ConnectionConfig::default(),
+            shutdown.clone(),
+        )
+        .await;
+        tracing::info!("broker shutting down");
+        tasks.cancel();
+        self.unregister_all().await;
+        if let Err(e) = self.offsets.persist() {
+            tracing::error!(error = %e, "persisting consumer offsets at shutdown failed");
+        }
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || store.shutdown())
+            .await
+            .map_err(|e| BrokerError::system(format!("store shutdown task failed: {e}")))?
+            .map_err(|e| BrokerError::system(format!("store shutdown failed: {e}")))?;
+        Ok(())
+    }
+
+    fn spawn_background(self: &Arc<Self>, stop: &CancellationToken) {
+        // Registration: at once, then every period, and incrementally on topic changes.
+        let b = Arc::clone(self);
+        let s = stop.clone();
+        let mut rx = self.register_rx.lock().take();
+        tokio::spawn(async move {
+            b.register_all(None).await;
+            let period =
+                Duration::from_millis(b.config.register_name_server_period.clamp(10_000, 60_000));
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            loop {
+                tokio::select! {
+                    _ = s.cancelled() => return,
+                    _ = tick.tick() => b.register_all(None).await,
+                    Some(mut topics) = async { match rx.as_mut() { Some(r) => r.recv().await, None => None } } => {
+                        if let Some(r) = rx.as_mut() {
+                            while let Ok(more) = r.try_recv() {
+                                topics.extend(more);
+                            }
+                        }
+                        topics.sort();
+                        topics.dedup();
+                        b.register_all(Some(&topics)).await;
+                    }
+                }
+            }
+        });
+        // Offsets persisted every 5 s; idle clients expired every 10 s.
+        let b = Arc::clone(self);
+        let s = stop.clone();
+        tokio::spawn(async move {
+            let mut persist = tokio::time::interval(Duration::from_secs(5));
+            let mut expire = tokio::time::interval(Duration::from_secs(10));
+            loop {
+                tokio::select! {
+                    _ = s.cancelled() => return,
+                    _ = persist.tick() => {
+                        if let Err(e) = b.offsets.persist_if_dirty() {
+                            tracing::error!(error = %e, "persisting consumer offsets failed");
+                        }
+                    }
+                    _ = expire.tick() => b.clients.expire(Duration::from_millis(b.config.channel_expired_timeout)),
+                }
+            }
+        });
+        // Long polling: wake parked pulls on arrival, and answer expired ones.
+        let b = Arc::clone(self);
+        let s = stop.clone();
+        let mut arrivals = self.arrivals.lock().take();
+        tokio::spawn(async move {
+            let sweep_every = if b.config.long_polling_enable {
+                1000
+            } else {
+                b.config.short_polling_time_mills.max(100)
+            };
+            let mut sweep = tokio::time::interval(Duration::from_millis(sweep_every));
+            loop {
+                tokio::select! {
+                    _ = s.cancelled() => return,
+                    _ = sweep.tick() => {
+                        for held in b.hold.take_expired(Instant::now()) {
+                            handlers::pull::answer_held(&b, held);
+                        }
+                    }
+                    Some((topic, queue_id, max_offset)) = async { match arrivals.as_mut() { Some(r) => r.recv().await, None => None } } => {
+                        for held in b.hold.take_ready(&topic, queue_id, max_offset) {
+                            handlers::pull::answer_held(&b, held);
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Opens a broker from `config` and serves `listener` until `shutdown`.
+pub async fn run(
+    config: BrokerConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), BrokerError> {
+    let broker = tokio::task::spawn_blocking(move || Broker::open(config))
+        .await
+        .map_err(|e| BrokerError::system(format!("broker start-up task failed: {e}")))??;
+    broker.run(listener, shutdown).await
+}

@@ -1,0 +1,144 @@
+//! Committed consumer offsets, persisted in `config/consumerOffset.json` every 5 s and at
+//! shutdown (RocketMQ's `ConsumerOffsetManager`). Keys are `topic@group`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use ferromq_proto::body::{ConsumerOffsetWrapper, JsonBody};
+use parking_lot::RwLock;
+
+use crate::config::BrokerConfig;
+use crate::persist;
+use crate::BrokerError;
+
+/// Offsets of every `topic@group`, plus the last pulled offsets shown in consume stats.
+pub struct OffsetManager {
+    path: PathBuf,
+    committed: RwLock<BTreeMap<String, BTreeMap<i32, i64>>>,
+    pulled: RwLock<HashMap<String, BTreeMap<i32, i64>>>,
+    dirty: AtomicBool,
+}
+
+impl OffsetManager {
+    /// Loads `consumerOffset.json` if present.
+    pub fn load(config: &BrokerConfig) -> Result<Self, BrokerError> {
+        let path = config.config_dir().join("consumerOffset.json");
+        let committed = match persist::read_optional(&path).map_err(|source| BrokerError::Io {
+            what: format!("reading {}", path.display()),
+            source,
+        })? {
+            Some(bytes) => {
+                ConsumerOffsetWrapper::from_json(&bytes)
+                    .map_err(|e| BrokerError::Corrupt {
+                        what: path.display().to_string(),
+                        reason: e.to_string(),
+                    })?
+                    .offset_table
+            }
+            None => BTreeMap::new(),
+        };
+        Ok(OffsetManager {
+            path,
+            committed: RwLock::new(committed),
+            pulled: RwLock::default(),
+            dirty: AtomicBool::new(false),
+        })
+    }
+
+    /// The committed offset, if any.
+    pub fn query(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
+        let key = ConsumerOffsetWrapper::key(topic, group);
+        self.committed
+            .read()
+            .get(&key)
+            .and_then(|q| q.get(&queue_id))
+            .copied()
+    }
+
+    /// Stores a committed offset.
+    pub fn commit(&self, group: &str, topic: &str, queue_id: i32, offset: i64) {
+        let key = ConsumerOffsetWrapper::key(topic, group);
+        self.committed
+            .write()
+            .entry(key)
+            .or_default()
+            .insert(queue_id, offset);
+        self.dirty.store(true, Ordering::Release);
+    }
+
+    /// Records where the group's last pull ended.
+    pub fn record_pull(&self, group: &str, topic: &str, queue_id: i32, next_offset: i64) {
+        let key = ConsumerOffsetWrapper::key(topic, group);
+        self.pulled
+            .write()
+            .entry(key)
+            .or_default()
+            .insert(queue_id, next_offset);
+    }
+
+    /// The offset after the group's last pull, if any.
+    pub fn pulled(&self, group: &str, topic: &str, queue_id: i32) -> Option<i64> {
+        let key = ConsumerOffsetWrapper::key(topic, group);
+        self.pulled
+            .read()
+            .get(&key)
+            .and_then(|q| q.get(&queue_id))
+            .copied()
+    }
+
+    /// Topics for which `group` has committed offsets.
+    pub fn topics_of_group(&self, group: &str) -> Vec<String> {
+        self.committed
+            .read()
+            .keys()
+            .filter_map(|k| ConsumerOffsetWrapper::split_key(k))
+            .filter(|(_, g)| *g == group)
+            .map(|(t, _)| t.to_owned())
+            .collect()
+    }
+
+    /// Groups that have committed offsets on `topic`.
+    pub fn groups_of_topic(&self, topic: &str) -> Vec<String> {
+        self.committed
+            .read()
+            .keys()
+            .filter_map(|k| ConsumerOffsetWrapper::split_key(k))
+            .filter(|(t, _)| *t == topic)
+            .map(|(_, g)| g.to_owned())
+            .collect()
+    }
+
+    /// Drops every offset of `topic`.
+    pub fn remove_topic(&self, topic: &str) {
+        self.committed.write().retain(|k, _| {
+            ConsumerOffsetWrapper::split_key(k)
+                .map(|(t, _)| t != topic)
+                .unwrap_or(true)
+        });
+        self.dirty.store(true, Ordering::Release);
+    }
+
+    /// Writes the table if it changed since the last write.
+    pub fn persist_if_dirty(&self) -> Result<(), BrokerError> {
+        if self.dirty.swap(false, Ordering::AcqRel) {
+            if let Err(e) = self.persist() {
+                self.dirty.store(true, Ordering::Release);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the table now.
+    pub fn persist(&self) -> Result<(), BrokerError> {
+        let wrapper = ConsumerOffsetWrapper {
+            offset_table: self.committed.read().clone(),
+            ..Default::default()
+        };
+        persist::write_atomic(&self.path, &wrapper.to_json()).map_err(|source| BrokerError::Io {
+            what: format!("writing {}", self.path.display()),
+            source,
+        })
+    }
+}

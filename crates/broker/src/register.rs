@@ -1,0 +1,83 @@
+//! Registration with every name server: at start, every `registerNameServerPeriod`, and at once
+//! (with only the changed topics) after a topic is created or changed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferromq_proto::body::{JsonBody, RegisterBrokerBody};
+use ferromq_proto::codes::{request, response};
+use ferromq_proto::headers::{BrokerIdentityHeader, RegisterBrokerRequestHeader};
+use ferromq_proto::RemotingCommand;
+
+use crate::Broker;
+
+const REGISTER_TIMEOUT: Duration = Duration::from_secs(3);
+
+impl Broker {
+    /// Registers with every name server. `topics` limits the body to those topics (an
+    /// incremental registration the name server merges); `None` sends all.
+    pub async fn register_all(self: &Arc<Self>, topics: Option<&[String]>) {
+        let wrapper = match topics {
+            Some(t) => self.topics.snapshot_of(t),
+            None => self.topics.snapshot(),
+        };
+        let body = RegisterBrokerBody {
+            topic_config_serialize_wrapper: wrapper,
+            ..Default::default()
+        }
+        .to_json();
+        let crc = ferromq_common::hash::crc32_masked(&body);
+        let header = RegisterBrokerRequestHeader {
+            broker_name: self.config.broker_name.clone(),
+            broker_addr: self.config.broker_addr(),
+            cluster_name: self.config.broker_cluster_name.clone(),
+            ha_server_addr: self.config.ha_addr(),
+            broker_id: self.config.broker_id,
+            heartbeat_timeout_millis: Some(self.config.channel_expired_timeout as i64),
+            enable_acting_master: Some(false),
+            compressed: Some(false),
+            body_crc32: Some(crc),
+        };
+        let body = bytes::Bytes::from(body);
+        let calls = self.config.namesrv_list().into_iter().map(|addr| {
+            let cmd = RemotingCommand::request(request::REGISTER_BROKER, &header).with_body(body.clone());
+            let client = self.namesrv.clone();
+            async move {
+                match client.invoke(&addr, cmd, REGISTER_TIMEOUT).await {
+                    Ok(r) if r.code == response::SUCCESS => {}
+                    Ok(r) => tracing::warn!(namesrv = %addr, code = r.code, remark = ?r.remark, "register broker refused"),
+                    Err(e) => tracing::warn!(namesrv = %addr, error = %e, "register broker failed"),
+                }
+            }
+        });
+        let handles: Vec<_> = calls.map(tokio::spawn).collect();
+        for h in handles {
+            let _ = h.await;
+        }
+    }
+
+    /// Tells every name server this broker is leaving (best effort, at shutdown).
+    pub async fn unregister_all(&self) {
+        let header = BrokerIdentityHeader {
+            broker_name: self.config.broker_name.clone(),
+            broker_addr: self.config.broker_addr(),
+            cluster_name: self.config.broker_cluster_name.clone(),
+            broker_id: self.config.broker_id,
+        };
+        for addr in self.config.namesrv_list() {
+            let cmd = RemotingCommand::request(request::UNREGISTER_BROKER, &header);
+            if let Err(e) = self
+                .namesrv
+                .invoke(&addr, cmd, Duration::from_secs(1))
+                .await
+            {
+                tracing::debug!(namesrv = %addr, error = %e, "unregister broker failed");
+            }
+        }
+    }
+
+    /// Asks the registration loop to send the given topics now.
+    pub fn topics_changed(&self, topics: Vec<String>) {
+        let _ = self.register_tx.send(topics);
+    }
+}

@@ -1,0 +1,110 @@
+//! Consumer-group configurations, persisted in `config/subscriptionGroup.json` (RocketMQ's
+//! `SubscriptionGroupManager`).
+
+use std::path::PathBuf;
+
+use ferromq_proto::body::{
+    DataVersion, JsonBody, SubscriptionGroupConfig, SubscriptionGroupWrapper,
+};
+use parking_lot::RwLock;
+
+use crate::config::BrokerConfig;
+use crate::persist;
+use crate::BrokerError;
+
+/// The group table.
+pub struct GroupManager {
+    path: PathBuf,
+    auto_create: bool,
+    state: RwLock<SubscriptionGroupWrapper>,
+}
+
+impl GroupManager {
+    /// Loads `subscriptionGroup.json` if present.
+    pub fn load(config: &BrokerConfig) -> Result<Self, BrokerError> {
+        let path = config.config_dir().join("subscriptionGroup.json");
+        let state = match persist::read_optional(&path).map_err(|source| BrokerError::Io {
+            what: format!("reading {}", path.display()),
+            source,
+        })? {
+            Some(bytes) => {
+                SubscriptionGroupWrapper::from_json(&bytes).map_err(|e| BrokerError::Corrupt {
+                    what: path.display().to_string(),
+                    reason: e.to_string(),
+                })?
+            }
+            None => SubscriptionGroupWrapper {
+                data_version: DataVersion::new(ferromq_common::now_millis()),
+                ..Default::default()
+            },
+        };
+        Ok(GroupManager {
+            path,
+            auto_create: config.auto_create_subscription_group,
+            state: RwLock::new(state),
+        })
+    }
+
+    /// The group's config, creating it with defaults when auto-creation is on.
+    pub fn find_or_create(
+        &self,
+        group: &str,
+    ) -> Result<Option<SubscriptionGroupConfig>, BrokerError> {
+        if let Some(g) = self.state.read().subscription_group_table.get(group) {
+            return Ok(Some(g.clone()));
+        }
+        if !self.auto_create {
+            return Ok(None);
+        }
+        let config = SubscriptionGroupConfig::new(group);
+        self.upsert(config.clone())?;
+        Ok(Some(config))
+    }
+
+    /// The group's config without creating it.
+    pub fn get(&self, group: &str) -> Option<SubscriptionGroupConfig> {
+        self.state
+            .read()
+            .subscription_group_table
+            .get(group)
+            .cloned()
+    }
+
+    /// Creates or replaces a group config.
+    pub fn upsert(&self, config: SubscriptionGroupConfig) -> Result<(), BrokerError> {
+        {
+            let mut s = self.state.write();
+            s.subscription_group_table
+                .insert(config.group_name.clone(), config);
+            s.data_version.bump(ferromq_common::now_millis());
+        }
+        self.persist()
+    }
+
+    /// Removes a group; returns whether it existed.
+    pub fn remove(&self, group: &str) -> Result<bool, BrokerError> {
+        let existed = self
+            .state
+            .write()
+            .subscription_group_table
+            .remove(group)
+            .is_some();
+        if existed {
+            self.persist()?;
+        }
+        Ok(existed)
+    }
+
+    /// The whole table.
+    pub fn snapshot(&self) -> SubscriptionGroupWrapper {
+        self.state.read().clone()
+    }
+
+    fn persist(&self) -> Result<(), BrokerError> {
+        let bytes = self.state.read().to_json();
+        persist::write_atomic(&self.path, &bytes).map_err(|source| BrokerError::Io {
+            what: format!("writing {}", self.path.display()),
+            source,
+        })
+    }
+}

@@ -1,0 +1,211 @@
+//! Topic configurations of this broker, persisted in `config/topics.json` (RocketMQ's
+//! `TopicConfigManager`).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use ferromq_common::names;
+use ferromq_common::perm;
+use ferromq_proto::body::{DataVersion, JsonBody, TopicConfig, TopicConfigSerializeWrapper};
+use parking_lot::RwLock;
+
+use crate::config::BrokerConfig;
+use crate::persist;
+use crate::BrokerError;
+
+/// The topic table and its version.
+pub struct TopicManager {
+    path: PathBuf,
+    state: RwLock<TopicConfigSerializeWrapper>,
+}
+
+fn system_topic(name: &str, queues: i32, perm: i32) -> TopicConfig {
+    TopicConfig {
+        read_queue_nums: queues,
+        write_queue_nums: queues,
+        perm,
+        ..TopicConfig::new(name)
+    }
+}
+
+impl TopicManager {
+    /// Loads `topics.json` (if present) and adds the system topics RocketMQ brokers always have.
+    pub fn load(config: &BrokerConfig) -> Result<Self, BrokerError> {
+        let path = config.config_dir().join("topics.json");
+        let mut state = match persist::read_optional(&path).map_err(|source| BrokerError::Io {
+            what: format!("reading {}", path.display()),
+            source,
+        })? {
+            Some(bytes) => TopicConfigSerializeWrapper::from_json(&bytes).map_err(|e| {
+                BrokerError::Corrupt {
+                    what: path.display().to_string(),
+                    reason: e.to_string(),
+                }
+            })?,
+            None => TopicConfigSerializeWrapper {
+                data_version: DataVersion::new(ferromq_common::now_millis()),
+                ..Default::default()
+            },
+        };
+        let table = &mut state.topic_config_table;
+        let mut add = |t: TopicConfig| {
+            table.entry(t.topic_name.clone()).or_insert(t);
+        };
+        add(system_topic(names::SELF_TEST_TOPIC, 1, perm::READ_WRITE));
+        if config.auto_create_topic_enable {
+            add(system_topic(
+                names::AUTO_CREATE_TOPIC,
+                config.default_topic_queue_nums,
+                perm::READ_WRITE | perm::INHERIT,
+            ));
+        }
+        add(system_topic(names::BENCHMARK_TOPIC, 1024, perm::READ_WRITE));
+        let cluster_perm = if config.cluster_topic_enable {
+            perm::READ_WRITE | perm::INHERIT
+        } else {
+            perm::INHERIT
+        };
+        add(system_topic(&config.broker_cluster_name, 16, cluster_perm));
+        let broker_perm = if config.broker_topic_enable {
+            perm::READ_WRITE | perm::INHERIT
+        } else {
+            perm::INHERIT
+        };
+        add(system_topic(&config.broker_name, 1, broker_perm));
+        add(system_topic(names::OFFSET_MOVED_EVENT, 1, perm::READ_WRITE));
+        add(system_topic(names::SCHEDULE_TOPIC, 18, perm::READ_WRITE));
+        if !config.auto_create_topic_enable {
+            // A broker restarted with auto-creation off must not keep offering the template.
+            if let Some(t) = table.get_mut(names::AUTO_CREATE_TOPIC) {
+                t.perm &= !perm::INHERIT;
+            }
+        }
+        let m = TopicManager {
+            path,
+            state: RwLock::new(state),
+        };
+        m.persist()?;
+        Ok(m)
+    }
+
+    /// The configuration of `topic`.
+    pub fn get(&self, topic: &str) -> Option<TopicConfig> {
+        self.state.read().topic_config_table.get(topic).cloned()
+    }
+
+    /// True when `topic` exists.
+    pub fn contains(&self, topic: &str) -> bool {
+        self.state.read().topic_config_table.contains_key(topic)
+    }
+
+    /// Creates or replaces `topic`, bumps the data version and persists.
+    pub fn upsert(&self, config: TopicConfig) -> Result<(), BrokerError> {
+        {
+            let mut s = self.state.write();
+            s.topic_config_table
+                .insert(config.topic_name.clone(), config);
+            s.data_version.bump(ferromq_common::now_millis());
+        }
+        self.persist()
+    }
+
+    /// Removes `topic`; returns whether it existed.
+    pub fn remove(&self, topic: &str) -> Result<bool, BrokerError> {
+        let existed = {
+            let mut s = self.state.write();
+            let existed = s.topic_config_table.remove(topic).is_some();
+            if existed {
+                s.data_version.bump(ferromq_common::now_millis());
+            }
+            existed
+        };
+        if existed {
+            self.persist()?;
+        }
+        Ok(existed)
+    }
+
+    /// Creates `topic` from the template `default_topic` when the template allows it (RocketMQ's
+    /// `createTopicInSendMessageMethod`). Returns the new config, or `None` when not allowed.
+    pub fn create_from_template(
+        &self,
+        topic: &str,
+        default_topic: &str,
+        wanted_queues: i32,
+        topic_sys_flag: i32,
+    ) -> Result<Option<TopicConfig>, BrokerError> {
+        if let Some(existing) = self.get(topic) {
+            return Ok(Some(existing));
+        }
+        let Some(template) = self.get(default_topic) else {
+            return Ok(None);
+        };
+        if !perm::is_inherited(template.perm) {
+            return Ok(None);
+        }
+        let queues = wanted_queues.clamp(1, template.write_queue_nums.max(1));
+        let config = TopicConfig {
+            read_queue_nums: queues,
+            write_queue_nums: queues,
+            perm: template.perm & !perm::INHERIT,
+            topic_filter_type: template.topic_filter_type.clone(),
+            topic_sys_flag,
+            ..TopicConfig::new(topic)
+        };
+        self.upsert(config.clone())?;
+        tracing::info!(topic, default_topic, queues, "auto-created topic");
+        Ok(Some(config))
+    }
+
+    /// Creates a retry or DLQ topic with `queues` queues and perm `perm` if missing.
+    pub fn ensure_internal(
+        &self,
+        topic: &str,
+        queues: i32,
+        perm: i32,
+    ) -> Result<(TopicConfig, bool), BrokerError> {
+        if let Some(existing) = self.get(topic) {
+            return Ok((existing, false));
+        }
+        let config = system_topic(topic, queues, perm);
+        self.upsert(config.clone())?;
+        Ok((config, true))
+    }
+
+    /// A copy of the whole table with its version (for registration and GET_ALL_TOPIC_CONFIG).
+    pub fn snapshot(&self) -> TopicConfigSerializeWrapper {
+        self.state.read().clone()
+    }
+
+    /// A wrapper holding only `topics` with the current version (incremental registration).
+    pub fn snapshot_of(&self, topics: &[String]) -> TopicConfigSerializeWrapper {
+        let s = self.state.read();
+        let table: BTreeMap<String, TopicConfig> = topics
+            .iter()
+            .filter_map(|t| s.topic_config_table.get(t).map(|c| (t.clone(), c.clone())))
+            .collect();
+        TopicConfigSerializeWrapper {
+            data_version: s.data_version,
+            topic_config_table: table,
+            ..Default::default()
+        }
+    }
+
+    /// Names of all topics.
+    pub fn names(&self) -> Vec<String> {
+        self.state
+            .read()
+            .topic_config_table
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    fn persist(&self) -> Result<(), BrokerError> {
+        let bytes = self.state.read().to_json();
+        persist::write_atomic(&self.path, &bytes).map_err(|source| BrokerError::Io {
+            what: format!("writing {}", self.path.display()),
+            source,
+        })
+    }
+}

@@ -1,0 +1,70 @@
+//! `ferromq`: one binary for every FerroMQ role.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use ferromq_cli::{launch, launch_main, mqadmin};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ferromq",
+    version,
+    about = "FerroMQ: Apache RocketMQ rebuilt in Rust"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a name server and a broker in one process (store under ./data by default).
+    Standalone {
+        /// Data directory.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Name-server port.
+        #[arg(long, default_value_t = 9876)]
+        namesrv_port: u16,
+        /// Broker port.
+        #[arg(long, default_value_t = 10911)]
+        broker_port: u16,
+    },
+    /// Run a name server (same as `mqnamesrv`).
+    Namesrv {
+        /// mqnamesrv options, e.g. `-c namesrv.conf`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Run a broker (same as `mqbroker`).
+    Broker {
+        /// mqbroker options, e.g. `-n localhost:9876 -c broker.conf`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Administration commands (same as `mqadmin`).
+    Admin {
+        /// mqadmin command and options, e.g. `topicList -n localhost:9876`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Standalone {
+            data,
+            namesrv_port,
+            broker_port,
+        } => launch_main::standalone(launch::StandaloneOptions {
+            data,
+            namesrv_port,
+            broker_port,
+        }),
+        Command::Namesrv { args } => launch_main::namesrv(args),
+        Command::Broker { args } => launch_main::broker(args),
+        Command::Admin { args } => mqadmin::main_with_args(args),
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,504 @@
+//! The mqadmin commands: options as RocketMQ spells them, each run through `ferromq_admin`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use clap::{ArgGroup, Args, CommandFactory, Parser};
+use ferromq_admin::broker::{broker_status, BrokerSelector};
+use ferromq_admin::cluster::cluster_list;
+use ferromq_admin::consumer::{consumer_connection, consumer_progress, group_list};
+use ferromq_admin::topic::{
+    delete_topic, parse_attributes, topic_list, topic_route, topic_status, update_topic, Target,
+    UpdateTopicOptions,
+};
+use ferromq_admin::{AdminClient, AdminError};
+
+type RunFuture = Pin<Box<dyn Future<Output = Result<i32, AdminError>>>>;
+
+/// One mqadmin command.
+pub struct CommandSpec {
+    /// RocketMQ's command name.
+    pub name: &'static str,
+    /// RocketMQ's one-line description.
+    pub desc: &'static str,
+    /// The Java class, named in failure messages.
+    pub java_class: &'static str,
+    /// The usage text.
+    pub help: fn() -> String,
+    /// Parses the options and runs; `Ok(code)` also covers option errors and `-h`.
+    pub run: fn(Vec<String>) -> RunFuture,
+}
+
+/// The commands, in the order RocketMQ's `mqadmin` lists them.
+pub const ALL: &[CommandSpec] = &[
+    CommandSpec {
+        name: "updateTopic",
+        desc: "Update or create topic.",
+        java_class: "UpdateTopicSubCommand",
+        help: help::<UpdateTopicArgs>,
+        run: |a| Box::pin(run_update_topic(a)),
+    },
+    CommandSpec {
+        name: "deleteTopic",
+        desc: "Delete topic from broker and NameServer.",
+        java_class: "DeleteTopicSubCommand",
+        help: help::<DeleteTopicArgs>,
+        run: |a| Box::pin(run_delete_topic(a)),
+    },
+    CommandSpec {
+        name: "topicRoute",
+        desc: "Examine topic route info.",
+        java_class: "TopicRouteSubCommand",
+        help: help::<TopicRouteArgs>,
+        run: |a| Box::pin(run_topic_route(a)),
+    },
+    CommandSpec {
+        name: "topicStatus",
+        desc: "Examine topic Status info.",
+        java_class: "TopicStatusSubCommand",
+        help: help::<TopicStatusArgs>,
+        run: |a| Box::pin(run_topic_status(a)),
+    },
+    CommandSpec {
+        name: "brokerStatus",
+        desc: "Fetch broker runtime status data.",
+        java_class: "BrokerStatusSubCommand",
+        help: help::<BrokerStatusArgs>,
+        run: |a| Box::pin(run_broker_status(a)),
+    },
+    CommandSpec {
+        name: "consumerConnection",
+        desc: "Query consumer's socket connection, client version and subscription.",
+        java_class: "ConsumerConnectionSubCommand",
+        help: help::<ConsumerConnectionArgs>,
+        run: |a| Box::pin(run_consumer_connection(a)),
+    },
+    CommandSpec {
+        name: "consumerProgress",
+        desc: "Query consumer's progress, speed.",
+        java_class: "ConsumerProgressSubCommand",
+        help: help::<ConsumerProgressArgs>,
+        run: |a| Box::pin(run_consumer_progress(a)),
+    },
+    CommandSpec {
+        name: "clusterList",
+        desc: "List cluster infos.",
+        java_class: "ClusterListSubCommand",
+        help: help::<ClusterListArgs>,
+        run: |a| Box::pin(run_cluster_list(a)),
+    },
+    CommandSpec {
+        name: "topicList",
+        desc: "Fetch all topic list from name server.",
+        java_class: "TopicListSubCommand",
+        help: help::<TopicListArgs>,
+        run: |a| Box::pin(run_topic_list(a)),
+    },
+];
+
+/// The command named `name`, ignoring case (Java uses `equalsIgnoreCase`).
+pub fn find(name: &str) -> Option<&'static CommandSpec> {
+    ALL.iter().find(|c| c.name.eq_ignore_ascii_case(name))
+}
+
+fn help<T: CommandFactory>() -> String {
+    T::command().render_help().to_string()
+}
+
+/// Parses `args` as the options of `T`. On `-h` or an option error prints clap's message and
+/// returns the exit code (0 for help, 1 for errors).
+fn parse<T: Parser>(args: &[String]) -> Result<T, i32> {
+    T::try_parse_from(std::iter::once("mqadmin".to_owned()).chain(args.iter().cloned())).map_err(
+        |e| {
+            let _ = e.print();
+            if e.use_stderr() {
+                1
+            } else {
+                0
+            }
+        },
+    )
+}
+
+/// Java `Boolean.parseBoolean` of an optional option value.
+fn java_bool(v: Option<&str>) -> bool {
+    v.is_some_and(|s| s.trim().eq_ignore_ascii_case("true"))
+}
+
+macro_rules! parse_or_return {
+    ($t:ty, $args:expr) => {
+        match parse::<$t>(&$args) {
+            Ok(a) => a,
+            Err(code) => return Ok(code),
+        }
+    };
+}
+
+/// `-n`, common to every command.
+#[derive(Debug, Args)]
+struct Namesrv {
+    /// Name server address list, eg: '192.168.0.1:9876;192.168.0.2:9876'
+    #[arg(short = 'n', long = "namesrvAddr", value_name = "arg")]
+    namesrv: Option<String>,
+}
+
+impl Namesrv {
+    fn client(&self) -> Result<AdminClient, AdminError> {
+        Ok(AdminClient::connect(
+            self.namesrv.as_deref().map(str::trim),
+        )?)
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "updateTopic",
+    bin_name = "mqadmin updateTopic",
+    about = "Update or create topic."
+)]
+#[command(group(ArgGroup::new("target").required(true).args(["broker_addr", "cluster_name"])))]
+struct UpdateTopicArgs {
+    #[command(flatten)]
+    ns: Namesrv,
+    /// create topic to which broker
+    #[arg(short = 'b', long = "brokerAddr", value_name = "arg")]
+    broker_addr: Option<String>,
+    /// create topic to which cluster
+    #[arg(short = 'c', long = "clusterName", value_name = "arg")]
+    cluster_name: Option<String>,
+    /// attribute(+a=b,+c=d,-e)
+    #[arg(short = 'a', long = "attributes", value_name = "arg")]
+    attributes: Option<String>,
+    /// topic name
+    #[arg(short = 't', long = "topic", value_name = "arg")]
+    topic: String,
+    /// set read queue nums
+    #[arg(short = 'r', long = "readQueueNums", value_name = "arg")]
+    read_queue_nums: Option<i32>,
+    /// set write queue nums
+    #[arg(short = 'w', long = "writeQueueNums", value_name = "arg")]
+    write_queue_nums: Option<i32>,
+    /// set topic's permission(2|4|6), intro[2:W 4:R; 6:RW]
+    #[arg(short = 'p', long = "perm", value_name = "arg")]
+    perm: Option<i32>,
+    /// set topic's order(true|false)
+    #[arg(short = 'o', long = "order", value_name = "arg")]
+    order: Option<String>,
+    /// is unit topic (true|false)
+    #[arg(short = 'u', long = "unit", value_name = "arg")]
+    unit: Option<String>,
+    /// has unit sub (true|false)
+    #[arg(short = 's', long = "hasUnitSub", value_name = "arg")]
+    has_unit_sub: Option<String>,
+}
+
+async fn run_update_topic(args: Vec<String>) -> Result<i32, AdminError> {
+    let a = parse_or_return!(UpdateTopicArgs, args);
+    let target = match (&a.broker_addr, &a.cluster_name) {
+        (Some(b), _) => Target::Broker(b.trim().to_owned()),
+        (None, Some(c)) => Target::Cluster(c.trim().to_owned()),
+        (None, None) => return Ok(1),
+    };
+    let mut opts = UpdateTopicOptions::new(target, a.topic.trim());
+    if let Some(attrs) = &a.attributes {
+        opts.attributes = parse_attributes(attrs.trim())?;
+    }
+    opts.read_queue_nums = a.read_queue_nums.unwrap_or(opts.read_queue_nums);
+    opts.write_queue_nums = a.write_queue_nums.unwrap_or(opts.write_queue_nums);
+    opts.perm = a.perm.unwrap_or(opts.perm);
+    opts.order = java_bool(a.order.as_deref());
+    opts.unit = java_bool(a.unit.as_deref());
+    opts.has_unit_sub = java_bool(a.has_unit_sub.as_deref());
+    let report = update_topic(&a.ns.client()?, &opts).await?;
+    print!("{report}");
+    Ok(0)
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "deleteTopic",
+    bin_name = "mqadmin deleteTopic",
+    about = "Delete topic from broker and NameServer."
+)]
+struct DeleteTopicArgs {
+    #[command(flatten)]
+    ns: Namesrv,
+    /// topic name
+    #[arg(short = 't', long = "topic", value_name = "arg")]
+    topic: String,
+    /// delete topic from which cluster
+    #[arg(short = 'c', long = "clusterName", value_name = "arg")]
+    cluster_name: String,
+}
+
+async fn run_delete_topic(args: Vec<String>) -> Result<i32, AdminError> {
+    let a = parse_or_return!(DeleteTopicArgs, args);
+    let report = delete_topic(&a.ns.client()?, a.cluster_name.trim(), a.topic.trim()).await?;
+    print!("{report}");
+    Ok(0)
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "topicRoute",
+    bin_name = "mqadmin topicRoute",
+    about = "Examine topic route info."
+)]
+struct TopicRouteArgs {
+    #[command(flatten)]
+    ns: Namesrv,
+    /// topic name
+    #[arg(short = 't', long = "topic", value_name = "arg")]
+    topic: String,
+    /// Use list format to print data
+    #[arg(short = 'l', long = "list")]
+    list: bool,
+}
+
+async fn run_topic_route(args: Vec<String>) -> Result<i32, AdminError> {
+    let a = parse_or_return!(TopicRouteArgs, args);
+    let report = topic_route(&a.ns.client()?, &a.topic, a.list).await?;
+    print!("{report}");
+    Ok(0)
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "topicStatus",
+    bin_name = "mqadmin topicStatus",
+    about = "Examine topic Status info."
+)]
+struct TopicStatusArgs {
+    #[command(flatten)]
+    ns: Namesrv,
+    /// topic name
+    #[arg(short = 't', long = "topic", value_name = "arg")]
+    topic: String,
+    /// cluster name or lmq parent topic, lmq is used to find the route.
+    #[arg(short = 'c', long = "cluster", value_name = "arg")]
+    cluster: Option<String>,
+}
+
+async fn run_topic_status(args: Vec<String>) -> Result<i32, AdminError> {
+    let a = parse_or_return!(TopicStatusArgs, args);
+    let report = topic_status(&a.ns.client()?, &a.topic, a.cluster.as_deref()).await?;
+    print!("{report}");
+    Ok(0)
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "brokerStatus",
+    bin_name = "mqadmin brokerStatus",
+    about = "Fetch broker runtime status data."
+)]
+#[command(group(ArgGroup::new("target").required(true).args(["broker_addr", "cluster_name"])))]
+struct BrokerStatusArgs {
+    #[command(flatten)]
+    ns: Namesrv,
+    /// Broker address
+    #[arg(short = 'b', long = "brokerAddr", value_name = "arg")]
+    broker_addr: Option<String>,
+    /// which cluster
+    #[arg(short = 'c', long = "clusterName", value_name = "arg")]
+    cluster_name: Option<String>,
+}
+
+async fn run_broker_status(args: Vec<String>) -> Result<i32, AdminError> {
+    let a = parse_or_return!(BrokerStatusArgs, args);
+    let selector = match (a.broker_addr, a.cluster_name) {
+        (Some(b), _) => BrokerSelector::Addr(b),
+        (None, Some(c)) => BrokerSelector::Cluster(c),
+        (None, None) => return Ok(1),
+    };
+    let report = broker_status(&a.ns.client()?, &selector).await?;
+    print!("{report}");
+    for (addr, err) in report.failures() {
+        eprintln!("{addr}: {err}");
+    }
+    Ok(0)
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "consumerConnection",
+    bin_name = "mqadmin consumerConnection",
+    about = "Query consumer's socket connection, client version and subscription."
+)]
+struct ConsumerConnectionArgs {
+    #[command(flatten)]
+    ns: Namesrv,
+    /// consumer group name
+    #[arg(short = 'g', long = "consumerGroup", value_name = "arg")]
+    consumer_group: String,
+    /// broker address
+    #[arg(short = 'b', long = "brokerAddr", value_name = "arg")]
+    broker_addr: Option<String>,
+}
+
+async fn run_consumer_connection(args: Vec<String>) -> Result<i32, AdminError> {
+    let a = parse_or_return!(ConsumerConnectionArgs, args);
+    let report =
+        consumer_connection(&a.ns.client()?, &a.consumer_group, a.broker_addr.as_deref()).await?;
+    print!("{report}");
+    Ok(0)
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "consumerProgress",
+    bin_name = "mqadmin consumerProgress",
+    about = "Query consumer's progress, speed."
+)]
+struct ConsumerProgressArgs {
+    #[command(flatten)]
+    ns: Namesrv,
+    /// consumer group name
+    #[arg(short = 'g', long = "groupName", value_name = "arg")]
+    group_name: Option<String>,
+    /// topic name
+    #[arg(short = 't', long = "topicName", value_name = "arg")]
+    topic_name: Option<String>,
+    /// Show Client IP per Queue
+    #[arg(short = 's', long = "showClientIP", value_name = "arg")]
+    show_client_ip: Option<String>,
+    /// Cluster name or lmq parent topic, lmq is used to find the route.
+    #[arg(short = 'c', long = "cluster", value_name = "arg")]
+    cluster: Option<String>,
+}
+
+async fn run_consumer_progress(args: Vec<String>) -> Result<i32, AdminError> {
+    let a = parse_or_return!(ConsumerProgressArgs, args);
+    let admin = a.ns.client()?;
+    match &a.group_name {
+        Some(group) => {
+            let show_ip = a
+                .show_client_ip
+                .as_deref()
+                .is_some_and(|s| s.eq_ignore_ascii_case("true"));
+            let report = consumer_progress(
+                &admin,
+                group,
+                a.topic_name.as_deref(),
+                show_ip,
+                a.cluster.as_deref(),
+            )
+            .await?;
+            print!("{report}");
+        }
+        None => print!("{}", group_list(&admin).await?),
+    }
+    Ok(0)
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "clusterList",
+    bin_name = "mqadmin clusterList",
+    about = "List cluster infos."
+)]
+struct ClusterListArgs {
+    #[command(flatten)]
+    ns: Namesrv,
+    /// Print more stats
+    #[arg(short = 'm', long = "moreStats")]
+    more_stats: bool,
+    /// specify intervals numbers, it is in seconds
+    #[arg(short = 'i', long = "interval", value_name = "arg")]
+    interval: Option<u64>,
+    /// which cluster
+    #[arg(short = 'c', long = "clusterName", value_name = "arg")]
+    cluster_name: Option<String>,
+}
+
+async fn run_cluster_list(args: Vec<String>) -> Result<i32, AdminError> {
+    let a = parse_or_return!(ClusterListArgs, args);
+    let admin = a.ns.client()?;
+    let cluster = a.cluster_name.as_deref().map(str::trim);
+    loop {
+        print!("{}", cluster_list(&admin, cluster, a.more_stats).await?);
+        // With -i the Java tool prints again every interval until interrupted.
+        let Some(secs) = a.interval else { return Ok(0) };
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "topicList",
+    bin_name = "mqadmin topicList",
+    about = "Fetch all topic list from name server."
+)]
+struct TopicListArgs {
+    #[command(flatten)]
+    ns: Namesrv,
+    /// clusterModel
+    #[arg(short = 'c', long = "clusterModel")]
+    cluster_model: bool,
+}
+
+async fn run_topic_list(args: Vec<String>) -> Result<i32, AdminError> {
+    let a = parse_or_return!(TopicListArgs, args);
+    print!("{}", topic_list(&a.ns.client()?, a.cluster_model).await?);
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_parses_rocketmq_style_options() {
+        let p = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let u = parse::<UpdateTopicArgs>(&p(&[
+            "-n",
+            "localhost:9876",
+            "-b",
+            "localhost:10911",
+            "-t",
+            "tp_demo_06",
+            "-w",
+            "6",
+        ]))
+        .unwrap();
+        assert_eq!(
+            (
+                u.broker_addr.as_deref(),
+                u.topic.as_str(),
+                u.write_queue_nums
+            ),
+            (Some("localhost:10911"), "tp_demo_06", Some(6))
+        );
+        let u = parse::<UpdateTopicArgs>(&p(&["-c", "DefaultCluster", "-t", "T", "-o", "true"]))
+            .unwrap();
+        assert!(java_bool(u.order.as_deref()));
+        assert!(parse::<DeleteTopicArgs>(&p(&["-t", "T", "-c", "C"])).is_ok());
+        assert!(parse::<DeleteTopicArgs>(&p(&["-t", "T"])).is_err());
+        assert!(parse::<TopicListArgs>(&p(&["-c"])).unwrap().cluster_model);
+        assert!(
+            parse::<TopicRouteArgs>(&p(&["-t", "T", "-l"]))
+                .unwrap()
+                .list
+        );
+        assert!(parse::<TopicStatusArgs>(&p(&["-t", "T"])).is_ok());
+        assert!(
+            parse::<ClusterListArgs>(&p(&["-m", "-c", "C"]))
+                .unwrap()
+                .more_stats
+        );
+        assert!(parse::<BrokerStatusArgs>(&p(&["-b", "a:1"])).is_ok());
+        assert!(parse::<BrokerStatusArgs>(&p(&[])).is_err());
+        let c = parse::<ConsumerProgressArgs>(&p(&["-g", "G", "-s", "true"])).unwrap();
+        assert_eq!(c.group_name.as_deref(), Some("G"));
+        assert!(parse::<ConsumerConnectionArgs>(&p(&["-g", "G"])).is_ok());
+    }
+
+    #[test]
+    fn help_texts_render() {
+        for spec in ALL {
+            let text = (spec.help)();
+            assert!(text.contains("namesrvAddr"), "{}: {text}", spec.name);
+        }
+    }
+}

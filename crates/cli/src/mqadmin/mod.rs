@@ -1,0 +1,159 @@
+//! `mqadmin`: RocketMQ's admin tool, with its command names, option letters and output
+//! (Java `MQAdminStartup`).
+//!
+//! ```text
+//! args ─▶ find command (case-insensitive) ─▶ clap parses its options ─▶ ferromq_admin operation
+//!                                                                        │
+//!                         stdout: the report, printed as the Java tool prints it
+//!                         stderr: "<Java class> command failed" + the cause, exit code 1
+//! ```
+//!
+//! `-n` takes the name-server list (`a:9876;b:9876`); without it `NAMESRV_ADDR` is used.
+
+mod commands;
+
+use std::io::Write;
+
+use ferromq_admin::AdminError;
+
+use commands::CommandSpec;
+
+/// Runs `mqadmin` with `args` (the arguments after the program name) and returns the exit code:
+/// 0 on success, 1 when the command failed or the command line was wrong.
+pub fn main_with_args(args: Vec<String>) -> i32 {
+    let Some(first) = args.first() else {
+        print_command_list();
+        return 0;
+    };
+    if first == "help" {
+        return match args.get(1) {
+            None => {
+                print_command_list();
+                0
+            }
+            Some(name) => match commands::find(name) {
+                Some(spec) => {
+                    print!("{}", (spec.help)());
+                    0
+                }
+                None => {
+                    println!("The sub command {name} not exist.");
+                    1
+                }
+            },
+        };
+    }
+    let Some(spec) = commands::find(first) else {
+        println!("The sub command {first} not exist.");
+        return 1;
+    };
+    run(spec, &args[1..])
+}
+
+fn print_command_list() {
+    println!("The most commonly used mqadmin commands are:");
+    for spec in commands::ALL {
+        println!("   {:<35} {}", spec.name, spec.desc);
+    }
+    println!();
+    println!("See 'mqadmin help <command>' for more information on a specific command.");
+}
+
+fn run(spec: &CommandSpec, args: &[String]) -> i32 {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    let outcome = runtime.block_on((spec.run)(args.to_vec()));
+    let _ = std::io::stdout().flush();
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            report_failure(spec, &e);
+            1
+        }
+    }
+}
+
+/// Prints what the Java tool would: any output of steps that succeeded, then
+/// `<Class> command failed` and the cause chain (each distinct message once).
+fn report_failure(spec: &CommandSpec, err: &AdminError) {
+    if let Some(done) = err.partial_output() {
+        print!("{done}");
+        let _ = std::io::stdout().flush();
+    }
+    eprintln!("{} command failed", spec.java_class);
+    let mut previous = String::new();
+    let mut cause: Option<&dyn std::error::Error> = Some(err);
+    while let Some(e) = cause {
+        let text = e.to_string();
+        if !text.is_empty() && !previous.contains(&text) {
+            eprintln!("Caused by: {text}");
+        }
+        previous = text;
+        cause = e.source();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn no_arguments_and_help_succeed() {
+        assert_eq!(main_with_args(vec![]), 0);
+        assert_eq!(main_with_args(args(&["help"])), 0);
+        assert_eq!(main_with_args(args(&["help", "updateTopic"])), 0);
+        assert_eq!(main_with_args(args(&["help", "nope"])), 1);
+    }
+
+    #[test]
+    fn unknown_command_fails() {
+        assert_eq!(main_with_args(args(&["noSuchCommand"])), 1);
+    }
+
+    #[test]
+    fn command_names_are_case_insensitive() {
+        assert!(commands::find("TOPICLIST").is_some());
+        assert!(commands::find("topicstatus").is_some());
+    }
+
+    #[test]
+    fn option_errors_fail_without_contacting_anyone() {
+        // updateTopic needs -t and one of -b/-c.
+        assert_eq!(
+            main_with_args(args(&[
+                "updateTopic",
+                "-n",
+                "127.0.0.1:1",
+                "-b",
+                "127.0.0.1:1"
+            ])),
+            1
+        );
+        assert_eq!(
+            main_with_args(args(&["updateTopic", "-n", "127.0.0.1:1", "-t", "T"])),
+            1
+        );
+        assert_eq!(
+            main_with_args(args(&["updateTopic", "-t", "T", "-b", "a:1", "-c", "C"])),
+            1
+        );
+        assert_eq!(main_with_args(args(&["updateTopic", "-h"])), 0);
+    }
+
+    #[test]
+    fn unreachable_name_server_is_a_clean_failure() {
+        assert_eq!(main_with_args(args(&["topicList", "-n", "127.0.0.1:1"])), 1);
+    }
+}

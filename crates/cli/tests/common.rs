@@ -1,0 +1,141 @@
+//! Shared set-up for the process tests: a name server and brokers on free loopback ports in a
+//! temporary directory, started from the built binaries.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ferromq_testkit::{free_port, run_command, wait_for_port, Proc};
+
+pub const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+pub fn bin(name: &str) -> PathBuf {
+    match name {
+        "mqnamesrv" => PathBuf::from(env!("CARGO_BIN_EXE_mqnamesrv")),
+        "mqbroker" => PathBuf::from(env!("CARGO_BIN_EXE_mqbroker")),
+        "mqadmin" => PathBuf::from(env!("CARGO_BIN_EXE_mqadmin")),
+        "ferromq" => PathBuf::from(env!("CARGO_BIN_EXE_ferromq")),
+        other => panic!("unknown binary {other}"),
+    }
+}
+
+pub struct Namesrv {
+    pub proc: Proc,
+    pub addr: String,
+}
+
+pub fn start_namesrv(dir: &Path) -> Namesrv {
+    let port = free_port();
+    let conf = dir.join("namesrv.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "listenPort={port}\nkvConfigPath={}\n",
+            dir.join("namesrv-kv.json").display()
+        ),
+    )
+    .unwrap();
+    let proc = Proc::spawn(
+        "namesrv",
+        &bin("mqnamesrv"),
+        &["-c", conf.to_str().unwrap()],
+        &dir.join("logs"),
+        &[],
+    );
+    let addr = format!("127.0.0.1:{port}");
+    assert!(
+        wait_for_port(&addr, START_TIMEOUT),
+        "name server did not start:\n{}",
+        proc.output()
+    );
+    Namesrv { proc, addr }
+}
+
+pub struct Broker {
+    pub proc: Proc,
+    pub addr: String,
+    pub name: String,
+    pub conf: PathBuf,
+    pub namesrv: String,
+    pub log_dir: PathBuf,
+}
+
+impl Broker {
+    pub fn restart(&mut self) {
+        let code = self.proc.terminate(Duration::from_secs(15));
+        assert_eq!(
+            code,
+            Some(0),
+            "broker did not stop cleanly:\n{}",
+            self.proc.output()
+        );
+        self.proc = Proc::spawn(
+            &self.name,
+            &bin("mqbroker"),
+            &["-n", &self.namesrv, "-c", self.conf.to_str().unwrap()],
+            &self.log_dir,
+            &[],
+        );
+        assert!(
+            wait_for_port(&self.addr, START_TIMEOUT),
+            "broker did not restart:\n{}",
+            self.proc.output()
+        );
+    }
+}
+
+pub fn start_broker(dir: &Path, namesrv: &str, name: &str, extra_conf: &str) -> Broker {
+    let port = free_port();
+    let conf = dir.join(format!("{name}.conf"));
+    std::fs::write(
+        &conf,
+        format!(
+            "brokerClusterName=DefaultCluster\nbrokerName={name}\nbrokerId=0\nbrokerIP1=127.0.0.1\nlistenPort={port}\nstorePathRootDir={}\nmappedFileSizeCommitLog=16777216\n{extra_conf}\n",
+            dir.join(name).display()
+        ),
+    )
+    .unwrap();
+    let log_dir = dir.join("logs");
+    let proc = Proc::spawn(
+        name,
+        &bin("mqbroker"),
+        &["-n", namesrv, "-c", conf.to_str().unwrap()],
+        &log_dir,
+        &[],
+    );
+    let addr = format!("127.0.0.1:{port}");
+    assert!(
+        wait_for_port(&addr, START_TIMEOUT),
+        "broker did not start:\n{}",
+        proc.output()
+    );
+    Broker {
+        proc,
+        addr,
+        name: name.to_owned(),
+        conf,
+        namesrv: namesrv.to_owned(),
+        log_dir,
+    }
+}
+
+/// Runs mqadmin and returns (exit code, stdout, stderr).
+pub fn mqadmin(args: &[&str]) -> (i32, String, String) {
+    run_command(&bin("mqadmin"), args, &[], Duration::from_secs(30))
+}
+
+/// Runs mqadmin until `check(stdout)` holds or `timeout` passes; returns the last stdout.
+pub fn mqadmin_until(args: &[&str], timeout: Duration, check: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let (code, out, err) = mqadmin(args);
+        if code == 0 && check(&out) {
+            return out;
+        }
+        if std::time::Instant::now() > deadline {
+            panic!("mqadmin {args:?} never gave the expected output; last exit {code}\nstdout:\n{out}\nstderr:\n{err}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -1,0 +1,52 @@
+//! The FerroMQ name server: RocketMQ's `namesrv`, wire-compatible with its brokers, clients and
+//! admin tools.
+//!
+//! It owns the route table (which broker groups exist, in which cluster, with which topic
+//! queues), broker liveness, and a small persisted KV config.
+//!
+//! ```text
+//! broker ──REGISTER_BROKER (every 30 s, full or incremental)──▶ RouteTable ◀── expiry sweep (5 s)
+//!        ──UNREGISTER_BROKER / connection close──────────────▶     │
+//! client ──GET_ROUTEINFO_BY_TOPIC──▶ route(topic) ◀────────────────┘
+//! admin  ──cluster info, topic lists, delete topic, KV config, NS config──▶ handlers
+//! ```
+//!
+//! * [`config`]: [`NamesrvConfig`] from `namesrv.conf`.
+//! * [`route`]: the route table and liveness, synchronous and unit tested.
+//! * [`kv`]: the KV config store, written atomically to `kvConfigPath`.
+//! * `handlers`: one module per request family, dispatched from one table.
+//! * [`Namesrv`]: the embeddable server; [`run`] serves a listener until shutdown.
+//!
+//! Responses always carry version 479 and language `JAVA`, and route data is always standard
+//! JSON (`{"0":"addr"}`), whatever the client's version.
+
+pub mod config;
+mod error;
+mod handlers;
+pub mod kv;
+pub mod route;
+mod server;
+
+pub use config::NamesrvConfig;
+pub use error::NamesrvError;
+pub use server::Namesrv;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Serves the name server on `listener` until `shutdown` is cancelled.
+///
+/// Returns an error only when start-up fails (the KV config file exists but cannot be read or
+/// parsed); returns `Ok(())` after shutdown.
+pub async fn run(
+    listener: TcpListener,
+    config: NamesrvConfig,
+    shutdown: CancellationToken,
+) -> Result<(), NamesrvError> {
+    let namesrv = Namesrv::new(config)?;
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "name server listening");
+    }
+    namesrv.serve(listener, shutdown).await;
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! The commit log: every message of every topic, appended to mmap'd segments of
+//! `mapped_file_size_commit_log` bytes named by their 20-digit start offset. It is the source of
+//! truth; consume queues are derived from it.
+//!
+//! * [`append`]: the single writer (a mutex held around encode + memcpy) that assigns physical
+//!   and queue offsets and rolls segments with the BLANK filler;
+//! * [`recovery`]: finds the end of valid data after a restart;
+//! * this file: reads, offsets and flushing.
+//!
+//! ```text
+//! segment 00000000000000000000           segment 00000000001073741824
+//! +--------+--------+-----+-------------+ +--------+----
+//! | record | record | ... | BLANK filler| | record | ...
+//! +--------+--------+-----+-------------+ +--------+----
+//!                          TOTALSIZE = rest of file, MAGIC = 0xCBD43194
+//! ```
+
+pub(crate) mod append;
+pub(crate) mod recovery;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use ferromq_proto::message::record::{
+    peek_size_and_magic, store_timestamp_pos, MIN_RECORD_SIZE, POS_SYS_FLAG,
+};
+use ferromq_proto::message::{MAGIC_V1, MAGIC_V2};
+use parking_lot::Mutex;
+
+use crate::mapped_file::{MappedFile, MappedFileWriter};
+use crate::segments::Segments;
+use crate::StoreError;
+
+/// Every record leaves at least this many bytes in its segment, for the BLANK filler.
+pub(crate) const END_FILE_MIN_BLANK_LENGTH: usize = 8;
+
+/// State of the append path, guarded by one mutex.
+#[derive(Debug, Default)]
+pub(crate) struct AppendState {
+    /// Writer of the last segment; `None` before the first segment exists.
+    pub(crate) writer: Option<MappedFileWriter>,
+    /// Next queue offset per topic and queue id.
+    pub(crate) queue_offsets: HashMap<String, HashMap<i32, i64>>,
+}
+
+/// The commit log.
+#[derive(Debug)]
+pub(crate) struct CommitLog {
+    segments: Segments,
+    append: Mutex<AppendState>,
+    /// Offset just past the last published record.
+    max_offset: AtomicI64,
+    /// Offset up to which data is known to be on disk.
+    flushed: AtomicI64,
+    /// Store time of the last record appended.
+    last_store_timestamp: AtomicI64,
+    flush_lock: Mutex<()>,
+    max_record_size: usize,
+}
+
+impl CommitLog {
+    /// Maps the segments in `dir`; nothing is readable until [`Self::recover`] ran.
+    pub(crate) fn open(
+        dir: &std::path::Path,
+        file_size: usize,
+        max_record_size: usize,
+    ) -> Result<Self, StoreError> {
+        Ok(CommitLog {
+            segments: Segments::load(dir, file_size)?,
+            append: Mutex::new(AppendState::default()),
+            max_offset: AtomicI64::new(0),
+            flushed: AtomicI64::new(0),
+            last_store_timestamp: AtomicI64::new(0),
+            flush_lock: Mutex::new(()),
+            max_record_size,
+        })
+    }
+
+    pub(crate) fn segments(&self) -> &Segments {
+        &self.segments
+    }
+
+    /// Offset of the first byte kept.
+    pub(crate) fn min_offset(&self) -> i64 {
+        self.segments.min_offset()
+    }
+
+    /// Offset just past the last record (where the next one goes).
+    pub(crate) fn max_offset(&self) -> i64 {
+        self.max_offset.load(Ordering::Acquire)
+    }
+
+    /// Offset up to which data is on disk.
+    pub(crate) fn flushed_offset(&self) -> i64 {
+        self.flushed.load(Ordering::Acquire)
+    }
+
+    /// Store time of the last record appended (0 before any).
+    pub(crate) fn last_store_timestamp(&self) -> i64 {
+        self.last_store_timestamp.load(Ordering::Relaxed)
+    }
+
+    /// Start of the segment after the one holding `offset`.
+    pub(crate) fn roll_next(&self, offset: i64) -> i64 {
+        self.segments.roll_next(offset)
+    }
+
+    /// Replaces the next queue offsets (after recovery rebuilt the consume queues).
+    pub(crate) fn set_queue_offsets(&self, offsets: HashMap<String, HashMap<i32, i64>>) {
+        self.append.lock().queue_offsets = offsets;
+    }
+
+    /// Forgets the queue offsets of `topic` (its queues were deleted).
+    pub(crate) fn remove_queue_offsets(&self, topic: &str) {
+        self.append.lock().queue_offsets.remove(topic);
+    }
+
+    fn locate(&self, offset: i64) -> Option<(Arc<MappedFile>, usize)> {
+        let file = self.segments.find(offset)?;
+        let pos = (offset - file.start()) as usize;
+        Some((file, pos))
+    }
+
+    /// A zero-copy slice of `size` published bytes at `offset`; `None` when they are not all in
+    /// one segment that still exists.
+    pub(crate) fn read(&self, offset: i64, size: i32) -> Option<Bytes> {
+        let size = usize::try_from(size).ok()?;
+        let (file, pos) = self.locate(offset)?;
+        file.bytes(pos, size)
+    }
+
+    /// The whole record starting at `offset`, or `None` when no record starts there (a BLANK
+    /// filler, a bad magic, or data not written or already deleted).
+    pub(crate) fn read_record(&self, offset: i64) -> Option<Bytes> {
+        let (file, pos) = self.locate(offset)?;
+        let (size, magic) = peek_size_and_magic(file.read(pos, 8)?)?;
+        if magic != MAGIC_V1 && magic != MAGIC_V2 {
+            return None;
+        }
+        let size = usize::try_from(size)
+            .ok()
+            .filter(|&s| s >= MIN_RECORD_SIZE)?;
+        file.bytes(pos, size)
+    }
+
+    /// STORETIMESTAMP of the record at `offset`, if one is there.
+    pub(crate) fn store_timestamp_at(&self, offset: i64) -> Option<i64> {
+        let (file, pos) = self.locate(offset)?;
+        let head = file.read(pos, POS_SYS_FLAG + 4)?;
+        let (_, magic) = peek_size_and_magic(head)?;
+        if magic != MAGIC_V1 && magic != MAGIC_V2 {
+            return None;
+        }
+        let sys_flag = i32::from_be_bytes(head[POS_SYS_FLAG..POS_SYS_FLAG + 4].try_into().ok()?);
+        let at = pos + store_timestamp_pos(sys_flag);
+        Some(i64::from_be_bytes(file.read(at, 8)?.try_into().ok()?))
+    }
+
+    /// Writes everything appended so far to disk; returns the durable offset. Concurrent callers
+    /// are serialized.
+    pub(crate) fn flush(&self) -> Result<i64, StoreError> {
+        let _guard = self.flush_lock.lock();
+        let target = self.max_offset();
+        let from = self.flushed_offset();
+        if target <= from {
+            return Ok(from);
+        }
+        for file in self.segments.snapshot() {
+            if file.end() > from && file.start() < target {
+                file.flush()
+                    .map_err(|e| StoreError::io("flush", file.path(), e))?;
+            }
+        }
+        self.flushed.fetch_max(target, Ordering::AcqRel);
+        Ok(target)
+    }
+
+    /// Bytes appended but not yet flushed.
+    pub(crate) fn dirty_bytes(&self) -> i64 {
+        self.max_offset() - self.flushed_offset()
+    }
+}

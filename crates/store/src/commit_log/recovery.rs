@@ -1,0 +1,172 @@
+//! Finding the end of valid data after a restart (Java `CommitLog.recoverNormally` /
+//! `recoverAbnormally`).
+//!
+//! The scan walks records from the start of a chosen segment: a record is valid when its magic
+//! is a record version, its fields add up to TOTALSIZE, its PHYSICALOFFSET equals its position
+//! and (optionally) its body CRC matches. A BLANK filler ends a segment; zeros end the log.
+//! Anything else is a torn tail: the log ends there, stale bytes after it are cleared and later
+//! segments are deleted.
+
+use std::sync::atomic::Ordering;
+
+use ferromq_proto::message::record::{peek_size_and_magic, RecordView};
+use ferromq_proto::message::MAGIC_BLANK;
+
+use super::CommitLog;
+use crate::mapped_file::MappedFileWriter;
+use crate::StoreError;
+
+/// What recovery found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LogRecovered {
+    /// Offset just past the last valid record.
+    pub(crate) end: i64,
+    /// Where an invalid record was found, and why.
+    pub(crate) torn: Option<(i64, String)>,
+    /// Stale bytes cleared after the end.
+    pub(crate) cleared_bytes: usize,
+    /// Segments deleted after the end.
+    pub(crate) removed_files: usize,
+    /// Records checked.
+    pub(crate) records: u64,
+}
+
+enum Step {
+    Record { size: usize, store_timestamp: i64 },
+    EndOfFile,
+    EndOfData,
+    Invalid(String),
+}
+
+fn step(w: &MappedFileWriter, pos: usize, check_crc: bool) -> Step {
+    let file = w.file();
+    let size = file.size();
+    if pos + 8 > size {
+        return Step::EndOfFile;
+    }
+    let Some((total, magic)) = w.peek(pos, 8).and_then(peek_size_and_magic) else {
+        return Step::EndOfFile;
+    };
+    if magic == MAGIC_BLANK {
+        return if usize::try_from(total).ok() == Some(size - pos) {
+            Step::EndOfFile
+        } else {
+            Step::Invalid(format!(
+                "BLANK filler of {total} bytes with {} left",
+                size - pos
+            ))
+        };
+    }
+    if total == 0 && magic == 0 {
+        return Step::EndOfData;
+    }
+    let Some(rest) = w.peek(pos, size - pos) else {
+        return Step::EndOfFile;
+    };
+    match RecordView::parse(rest) {
+        Err(e) => Step::Invalid(e.to_string()),
+        Ok(v) if v.physical_offset != file.start() + pos as i64 => Step::Invalid(format!(
+            "PHYSICALOFFSET {} at position {}",
+            v.physical_offset,
+            file.start() + pos as i64
+        )),
+        Ok(v) if check_crc && !v.body_crc_matches() => {
+            Step::Invalid("body CRC mismatch".to_owned())
+        }
+        Ok(v) => Step::Record {
+            size: v.len(),
+            store_timestamp: v.store_timestamp,
+        },
+    }
+}
+
+impl CommitLog {
+    /// Recovers the log, scanning from the start of the segment holding `scan_from` (earlier
+    /// segments are taken as complete). After a crash (`crash`), scanned data is not assumed
+    /// durable, so the first flush syncs it again.
+    pub(crate) fn recover(
+        &self,
+        scan_from: i64,
+        crash: bool,
+        check_crc: bool,
+    ) -> Result<LogRecovered, StoreError> {
+        let files = self.segments.snapshot();
+        let mut out = LogRecovered {
+            end: 0,
+            torn: None,
+            cleared_bytes: 0,
+            removed_files: 0,
+            records: 0,
+        };
+        let first = files
+            .partition_point(|f| f.end() <= scan_from)
+            .min(files.len().saturating_sub(1));
+        let mut last_writer = None;
+        let mut last_ts = 0;
+        let mut flushed_from = None;
+        'files: for (i, file) in files.iter().enumerate() {
+            let mut w = file.take_writer().ok_or_else(|| StoreError::Corrupt {
+                path: file.path().to_path_buf(),
+                reason: "segment already has a writer".to_owned(),
+            })?;
+            if i < first {
+                w.advance_to(file.size(), true);
+                out.end = file.end();
+                continue;
+            }
+            flushed_from.get_or_insert(file.start());
+            let mut pos = 0;
+            loop {
+                match step(&w, pos, check_crc) {
+                    Step::Record {
+                        size,
+                        store_timestamp,
+                    } => {
+                        pos += size;
+                        last_ts = store_timestamp;
+                        out.records += 1;
+                    }
+                    Step::EndOfFile => {
+                        w.advance_to(file.size(), !crash);
+                        out.end = file.end();
+                        last_writer = Some(w);
+                        continue 'files;
+                    }
+                    Step::EndOfData => break,
+                    Step::Invalid(reason) => {
+                        out.torn = Some((file.start() + pos as i64, reason));
+                        break;
+                    }
+                }
+            }
+            w.advance_to(pos, !crash);
+            out.cleared_bytes = w.zero_stale_tail();
+            out.end = file.start() + pos as i64;
+            last_writer = Some(w);
+            break;
+        }
+        // Segments after the end (`+ 1` keeps an empty segment that starts exactly there).
+        out.removed_files = self.segments.remove_from(out.end + 1)?;
+        if out.torn.is_some() || out.removed_files > 0 || out.cleared_bytes > 0 {
+            tracing::warn!(
+                end = out.end,
+                torn = ?out.torn,
+                cleared_bytes = out.cleared_bytes,
+                removed_files = out.removed_files,
+                "commit log truncated during recovery"
+            );
+        }
+        let mut st = self.append.lock();
+        st.writer = last_writer;
+        drop(st);
+        self.max_offset.store(out.end, Ordering::Release);
+        let durable = if crash {
+            flushed_from.unwrap_or(out.end)
+        } else {
+            out.end
+        };
+        self.flushed.store(durable.min(out.end), Ordering::Release);
+        self.last_store_timestamp.store(last_ts, Ordering::Relaxed);
+        Ok(out)
+    }
+}

@@ -1,0 +1,205 @@
+//! The dispatch ("reput") loop: tails the commit log behind the append point, writes a
+//! consume-queue unit for every dispatchable record and tells the arrival listener (Java
+//! `ReputMessageService`). The append path unparks the thread after each put; it also wakes
+//! every 10 ms on its own.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferromq_common::names::SCHEDULE_TOPIC;
+use ferromq_proto::message::record::{peek_size_and_magic, RecordView};
+use ferromq_proto::message::{properties, sys_flag, tags_code, MAGIC_BLANK};
+
+use crate::consume_queue::Unit;
+use crate::mapped_file::MappedFile;
+use crate::stats::StoreStats;
+use crate::store::Shared;
+use crate::Arrival;
+
+/// Tags code written in the consume queue: the `TAGS` hash, or for a delayed message in
+/// `SCHEDULE_TOPIC_XXXX` its delivery time (store time + delay of its level).
+pub(crate) fn unit_tags_code(view: &RecordView<'_>, delay_levels: &[i64]) -> i64 {
+    if view.topic == SCHEDULE_TOPIC {
+        let level = view
+            .property(properties::DELAY)
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .unwrap_or(0)
+            .min(delay_levels.len() as i64);
+        if level > 0 {
+            let delay = delay_levels.get(level as usize - 1).copied().unwrap_or(0);
+            return view.store_timestamp + delay;
+        }
+    }
+    tags_code(view.property(properties::TAGS))
+}
+
+/// Dispatches every record between the reput offset and the commit-log end; returns how many
+/// records were dispatched. With `notify`, calls the arrival listener for each.
+pub(crate) fn dispatch_available(shared: &Shared, notify: bool) -> u64 {
+    let log = &shared.commit_log;
+    let listener = if notify {
+        shared.listener.read().clone()
+    } else {
+        None
+    };
+    let mut reput = shared.reput_offset.load(Ordering::Acquire);
+    let mut count = 0;
+    let mut current: Option<Arc<MappedFile>> = None;
+    loop {
+        let max = log.max_offset();
+        if reput >= max {
+            break;
+        }
+        let cached = current
+            .take()
+            .filter(|f| f.start() <= reput && reput < f.end());
+        let Some(file) = cached.or_else(|| log.segments().find(reput)) else {
+            // The segment is gone (deleted under us): continue at the next one.
+            reput = log.roll_next(reput);
+            continue;
+        };
+        let pos = (reput - file.start()) as usize;
+        let head = if pos + 8 <= file.size() {
+            file.read(pos, 8)
+        } else {
+            None
+        };
+        let Some((size, magic)) = head.and_then(peek_size_and_magic) else {
+            if pos + 8 > file.size() {
+                reput = file.end();
+                continue;
+            }
+            break; // not published yet
+        };
+        if magic == MAGIC_BLANK {
+            reput = file.end();
+            continue;
+        }
+        let record = usize::try_from(size).ok().and_then(|n| file.read(pos, n));
+        let view = match record.map(RecordView::parse) {
+            Some(Ok(v)) => v,
+            other => {
+                tracing::error!(offset = reput, size, error = ?other.map(|r| r.err()), "unreadable commit-log record, skipping to the next segment");
+                reput = file.end();
+                continue;
+            }
+        };
+        if sys_flag::is_dispatchable(view.sys_flag) {
+            let unit = Unit {
+                offset: reput,
+                size,
+                tags_code: unit_tags_code(&view, &shared.delay_levels),
+            };
+            let added = shared
+                .queues
+                .get_or_create(view.topic, view.queue_id)
+                .and_then(|cq| cq.append(unit, view.queue_offset));
+            match added {
+                Ok(true) => {
+                    count += 1;
+                    if let Some(l) = &listener {
+                        let arrival = Arrival {
+                            topic: view.topic,
+                            queue_id: view.queue_id,
+                            queue_offset: view.queue_offset,
+                            max_offset: view.queue_offset + 1,
+                            tags_code: unit.tags_code,
+                            store_timestamp: view.store_timestamp,
+                            properties: view.properties,
+                        };
+                        // A panicking listener must not stop dispatch for every queue.
+                        let call = AssertUnwindSafe(|| l.on_arrival(&arrival));
+                        if std::panic::catch_unwind(call).is_err() {
+                            tracing::error!(
+                                topic = view.topic,
+                                queue_id = view.queue_id,
+                                "arrival listener panicked"
+                            );
+                        }
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    // Without its unit the message is unreachable; keep going so other queues
+                    // are not held up, and stop writes like any other disk failure.
+                    shared.fail_writes(&e);
+                }
+            }
+        }
+        reput += i64::from(size);
+        shared.reput_offset.store(reput, Ordering::Release);
+        current = Some(file);
+    }
+    shared.reput_offset.store(reput, Ordering::Release);
+    StoreStats::add(&shared.stats.dispatched, count);
+    count
+}
+
+/// Body of the dispatch thread: runs until the store stops, then drains what is left.
+pub(crate) fn run(shared: Arc<Shared>) {
+    loop {
+        let stopping = shared.stopping.load(Ordering::Acquire);
+        let n = dispatch_available(&shared, true);
+        if stopping {
+            break;
+        }
+        if n == 0 {
+            std::thread::park_timeout(Duration::from_millis(10));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::BytesMut;
+    use ferromq_proto::message::record::{encode_record_to, RecordInput};
+
+    fn view_bytes(topic: &str, props: &str) -> bytes::Bytes {
+        let input = RecordInput {
+            topic,
+            queue_id: 0,
+            flag: 0,
+            queue_offset: 0,
+            physical_offset: 0,
+            sys_flag: 0,
+            born_timestamp: 0,
+            born_host: "127.0.0.1:1".parse().unwrap(),
+            store_timestamp: 1_000,
+            store_host: "127.0.0.1:2".parse().unwrap(),
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+            body: b"",
+            properties: props,
+            body_crc: None,
+        };
+        let mut b = BytesMut::new();
+        encode_record_to(&mut b, &input).unwrap();
+        b.freeze()
+    }
+
+    #[test]
+    fn tags_code_from_tags_or_delivery_time() {
+        let levels = [1000, 5000];
+        let b = view_bytes("T", "TAGS\u{1}TagA\u{2}");
+        assert_eq!(
+            unit_tags_code(&RecordView::parse(&b).unwrap(), &levels),
+            2_598_919
+        );
+        let b = view_bytes("T", "");
+        assert_eq!(unit_tags_code(&RecordView::parse(&b).unwrap(), &levels), 0);
+        let b = view_bytes(SCHEDULE_TOPIC, "DELAY\u{1}2\u{2}TAGS\u{1}TagA\u{2}");
+        assert_eq!(
+            unit_tags_code(&RecordView::parse(&b).unwrap(), &levels),
+            6_000
+        );
+        // Levels above the table are clamped to the last one.
+        let b = view_bytes(SCHEDULE_TOPIC, "DELAY\u{1}99\u{2}");
+        assert_eq!(
+            unit_tags_code(&RecordView::parse(&b).unwrap(), &levels),
+            6_000
+        );
+    }
+}
