@@ -28,6 +28,8 @@ from harness import Cluster, bin_dir, client_log_tail, find_bin  # noqa: E402
 def bins():
     found = {n: find_bin(n) for n in ("mqnamesrv", "mqbroker", "mqadmin")}
     missing = [n for n in ("mqnamesrv", "mqbroker") if not found[n]]
+    if missing and os.environ.get("FERROMQ_REQUIRE_BINS") == "1":
+        pytest.fail(f"FerroMQ binaries {missing} not found in {bin_dir()} (FERROMQ_REQUIRE_BINS=1)")
     if missing:
         pytest.skip(f"FerroMQ binaries {missing} not found in {bin_dir()} "
                     f"(build them with `cargo build` or set FERROMQ_BIN_DIR)")

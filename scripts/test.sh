@@ -24,4 +24,4 @@ else
 fi
 
 echo "== interop (official RocketMQ C++ client)"
-FERROMQ_BIN_DIR="$CARGO_TARGET_DIR/debug" ./interop/run.sh
+FERROMQ_REQUIRE_BINS=1 FERROMQ_BIN_DIR="$CARGO_TARGET_DIR/debug" ./interop/run.sh
