@@ -263,6 +263,28 @@ class Cluster:
             return want <= set(have) and all(have[n]["writeQueueNums"] == queues for n in want)
         wait_until(routed, STARTUP_TIMEOUT, what=f"route of {topic} on {sorted(want)}")
 
+    def stored_count(self, topic):
+        """Messages of `topic` visible in consume queues, summed over the routed brokers."""
+        route = rmq_wire.get_route(self.namesrv_addr, topic) or {}
+        addrs = {bd["brokerName"]: (bd.get("brokerAddrs") or {}).get("0")
+                 for bd in route.get("brokerDatas", [])}
+        total = 0
+        for qd in route.get("queueDatas", []):
+            addr = addrs.get(qd["brokerName"])
+            if not addr:
+                continue
+            for q in range(int(qd["readQueueNums"])):
+                h, _ = rmq_wire.request(addr, 30, {"topic": topic, "queueId": q})
+                total += int((h.get("extFields") or {}).get("offset", 0))
+        return total
+
+    def wait_stored(self, topic, count, timeout=STARTUP_TIMEOUT):
+        """Waits until `count` messages of `topic` are visible to consumers. Like RocketMQ,
+        FerroMQ builds consume queues from the commit log asynchronously, so a message
+        acknowledged SEND_OK becomes pullable a moment later."""
+        wait_until(lambda: self.stored_count(topic) >= count, timeout, interval=0.02,
+                   what=f"{count} messages of {topic} to be visible")
+
     def logs(self):
         parts = [f"--- name server ({self.namesrv.log_path})\n{self.namesrv.log()}"]
         for b in self.brokers.values():

@@ -13,6 +13,7 @@ def test_pull_consumer_reads_every_queue_from_zero(cluster, clients, uniq):
     cluster.create_topic(topic, queues=4)
     p = clients.producer(ns, f"PG_{uniq}")
     sent = send_many(p, topic, 24, f"pull{uniq}", tags_of=lambda i: "TagA" if i % 2 else "TagB")
+    cluster.wait_stored(topic, len(sent))
     assert all(s["status"] == SendStatus.OK for s in sent)
     by_id = {s["id"]: s for s in sent}
 
@@ -30,6 +31,7 @@ def test_pull_consumer_reads_every_queue_from_zero(cluster, clients, uniq):
 
     # more messages: the next pass returns exactly those
     more = send_many(p, topic, 8, f"pull{uniq}", start=100)
+    cluster.wait_stored(topic, len(sent) + len(more))
     got2 = [snapshot(m) for m in pc.pull(topic)]
     assert sorted(m["id"] for m in got2) == sorted(s["id"] for s in more)
 
@@ -40,6 +42,7 @@ def test_pull_queues_and_tag_expression(cluster, clients, uniq):
     cluster.create_topic(topic, queues=4)
     p = clients.producer(ns, f"PG_{uniq}")
     sent = send_many(p, topic, 16, f"pq{uniq}", tags_of=lambda i: "TagA" if i % 2 else "TagB")
+    cluster.wait_stored(topic, len(sent))
     pc = clients.pull_consumer(ns, f"CG_pq_{uniq}")
 
     queues = fetch_queues(pc, topic)

@@ -91,6 +91,7 @@ def test_broker_side_tag_filter(cluster, uniq, clients):
     p = clients.producer(ns, f"PG_{uniq}")
     tags = ["TagA", "TagB", "TagC"]
     sent = send_many(p, topic, 12, f"raw{uniq}", tags_of=lambda i: tags[i % 3])
+    cluster.wait_stored(topic, len(sent))
     broker = cluster.brokers["broker-a"].addr
     got, codes = [], []
     for q in range(2):

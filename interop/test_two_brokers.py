@@ -30,6 +30,7 @@ def test_two_brokers_spread_and_failover(cluster, clients, uniq):
 
     p = clients.producer(ns, f"PG_{uniq}")
     sent = send_many(p, topic, 40, f"two{uniq}", tags_of=lambda i: "TagA")
+    cluster.wait_stored(topic, len(sent))
     assert all(s["status"] == SendStatus.OK for s in sent)
 
     pc = clients.pull_consumer(ns, f"CG_{uniq}")
@@ -68,6 +69,7 @@ def test_two_brokers_spread_and_failover(cluster, clients, uniq):
     # the producer still delivers (it retries on broker-a; its cached route may still list b)
     more = send_many(p, topic, 10, f"two{uniq}", tags_of=lambda i: "TagB", start=100)
     assert all(s["status"] == SendStatus.OK for s in more)
+    cluster.wait_stored(topic, per_broker["broker-a"] + len(more))
     # PullConsumers have no instance name in this binding, so they share one client factory and
     # its route cache (refreshed every 30 s): shut the first one down to read a fresh route.
     clients.shutdown(pc)

@@ -93,6 +93,13 @@ pub fn all_topic_config(
     Ok(req.success_to().with_body(b.topics.snapshot().to_json()))
 }
 
+/// GET_TOPIC_CONFIG (351): one topic's config; Java's `mqadmin topicStatus` asks for it.
+pub fn topic_config(b: &Arc<Broker>, req: &RemotingCommand) -> Result<RemotingCommand, BrokerError> {
+    let h: TopicHeader = req.decode_header()?;
+    let config = b.topics.get(&h.topic).ok_or(BrokerError::TopicNotExist { topic: h.topic })?;
+    Ok(req.success_to().with_body(config.to_json()))
+}
+
 /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP.
 pub fn create_group(
     b: &Arc<Broker>,

@@ -78,6 +78,7 @@ async fn dispatch(
         UPDATE_AND_CREATE_TOPIC => done(admin_topic::create_topic(b, req)),
         DELETE_TOPIC_IN_BROKER => done(admin_topic::delete_topic(b, req)),
         GET_ALL_TOPIC_CONFIG => done(admin_topic::all_topic_config(b, req)),
+        GET_TOPIC_CONFIG => done(admin_topic::topic_config(b, req)),
         UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => done(admin_topic::create_group(b, req)),
         GET_ALL_SUBSCRIPTIONGROUP_CONFIG => done(admin_topic::all_group_config(b, req)),
         DELETE_SUBSCRIPTIONGROUP => done(admin_topic::delete_group(b, req)),

@@ -82,7 +82,12 @@ pub fn runtime_info(
     set("pullThreadPoolQueueHeadWaitTimeMills", "0".into());
     set("pageCacheLockTimeMills", "0".into());
     let store = b.store.stats();
-    set("earliestMessageTimeStamp", "0".into());
+    // Store time of the oldest record still in the commit log; -1 when empty, as RocketMQ.
+    let earliest = b
+        .store
+        .look_message_decoded(store.commit_log_min_offset)
+        .map_or(-1, |m| m.store_timestamp);
+    set("earliestMessageTimeStamp", earliest.to_string());
     set(
         "commitLogDiskRatio",
         format!("{:.2}", disk_used_ratio(&b.config.store_path_root_dir)),
