@@ -67,9 +67,12 @@ pub fn answer_held(b: &Arc<Broker>, held: HeldPull) {
     let _ = held.conn.send(resp);
 }
 
-fn forbidden(reason: String, forbidden_type: i32) -> BrokerError {
-    let _ = forbidden_type;
-    BrokerError::NoPermission { reason }
+/// NO_PERMISSION with the `forbiddenType` RocketMQ reports (1 broker, 2 group, 3 topic).
+fn forbidden(req: &RemotingCommand, reason: String, forbidden_type: i32) -> HandlerResult {
+    let mut resp = req.response_to(response::NO_PERMISSION, Some(reason));
+    resp.ext_fields
+        .insert("forbiddenType", forbidden_type.to_string());
+    Ok(Some(resp))
 }
 
 fn run(
@@ -80,13 +83,14 @@ fn run(
 ) -> HandlerResult {
     let h: PullMessageRequestHeader = req.decode_header()?;
     if !perm::is_readable(b.config.broker_permission) {
-        return Err(forbidden(
+        return forbidden(
+            req,
             format!(
                 "the broker[{}] pulling message is forbidden",
                 b.config.broker_ip1
             ),
             1,
-        ));
+        );
     }
     let group =
         b.groups
@@ -95,10 +99,11 @@ fn run(
                 group: h.consumer_group.clone(),
             })?;
     if !group.consume_enable {
-        return Err(forbidden(
+        return forbidden(
+            req,
             format!("subscription group no permission, {}", h.consumer_group),
             2,
-        ));
+        );
     }
     let topic = b
         .topics
@@ -107,10 +112,11 @@ fn run(
             topic: h.topic.clone(),
         })?;
     if !perm::is_readable(topic.perm) {
-        return Err(forbidden(
+        return forbidden(
+            req,
             format!("the topic[{}] pulling message is forbidden", h.topic),
             3,
-        ));
+        );
     }
     if h.queue_id < 0 || h.queue_id >= topic.read_queue_nums {
         return Err(BrokerError::invalid(format!(
