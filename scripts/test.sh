@@ -14,7 +14,7 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
 echo "== cargo build (binaries for the process tests)"
-cargo build --workspace --bins
+cargo build --workspace --bins --examples
 
 echo "== cargo tests"
 if cargo nextest --version >/dev/null 2>&1; then

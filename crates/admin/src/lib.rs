@@ -13,6 +13,8 @@
 //! | [`cluster`] | `clusterList` |
 //! | [`broker`] | `brokerStatus` |
 //! | [`consumer`] | `consumerProgress`, `consumerConnection` |
+//! | [`message`] | `queryMsgById`, `queryMsgByKey`, `queryMsgByUniqueKey`, `queryMsgByOffset`, `printMsg` |
+//! | [`store_admin`] | `deleteExpiredCommitLog`, `cleanExpiredCQ` |
 //!
 //! Each operation returns a report whose fields are the data (for the dashboard) and whose
 //! `Display` reproduces the Java tool's `printf` output column for column (for the CLI). The
@@ -24,6 +26,8 @@ pub mod cluster;
 pub mod consumer;
 pub mod error;
 pub mod format;
+pub mod message;
+pub mod store_admin;
 pub mod topic;
 
 pub use error::AdminError;

@@ -42,6 +42,8 @@ pub struct ConsumerGroup {
     pub message_model: MessageModel,
     /// Where new members start.
     pub consume_from_where: ConsumeFromWhere,
+    /// Whether members are told when membership changes (broker and group both allow it).
+    pub notify_enabled: bool,
 }
 
 impl ConsumerGroup {
@@ -77,6 +79,7 @@ impl ClientManager {
             group.consume_type = data.consume_type.clone();
             group.message_model = data.message_model.clone();
             group.consume_from_where = data.consume_from_where.clone();
+            group.notify_enabled = notify;
             let mut subs_changed = false;
             for sub in &data.subscription_data_set {
                 match group.subscriptions.get(&sub.topic) {
@@ -102,7 +105,7 @@ impl ClientManager {
             subs_changed |= before != group.subscriptions.len();
             new_member || subs_changed
         };
-        if changed && notify {
+        if changed {
             self.notify_group(&group_name);
         }
     }
@@ -210,7 +213,7 @@ impl ClientManager {
     /// Sends NOTIFY_CONSUMER_IDS_CHANGED to every member of a clustering group.
     pub fn notify_group(&self, group: &str) {
         let targets: Vec<ConnectionHandle> = match self.consumers.read().get(group) {
-            Some(g) if g.message_model != MessageModel::Broadcasting => {
+            Some(g) if g.notify_enabled && g.message_model != MessageModel::Broadcasting => {
                 g.channels.values().map(|c| c.conn.clone()).collect()
             }
             _ => return,

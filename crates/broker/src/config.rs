@@ -55,6 +55,9 @@ pub struct BrokerConfig {
     pub region_id: String,
     pub trace_on: bool,
     pub enable_property_filter: bool,
+    /// Further `MessageStoreConfig` keys (`maxIndexNum`, `diskSpaceWarningLevelRatio`, ...)
+    /// passed to the store as written; checked by [`ferromq_store::StoreConfig::set_property`].
+    pub store_settings: Vec<(String, String)>,
     /// Keys present in the file that FerroMQ does not know.
     pub unknown_keys: Vec<String>,
 }
@@ -95,6 +98,7 @@ impl Default for BrokerConfig {
             region_id: "DefaultRegion".into(),
             trace_on: true,
             enable_property_filter: false,
+            store_settings: Vec::new(),
             unknown_keys: Vec::new(),
         }
     }
@@ -244,6 +248,12 @@ impl BrokerConfig {
                 "regionId" => c.region_id = v.to_owned(),
                 "traceOn" => c.trace_on = boolean()?,
                 "enablePropertyFilter" => c.enable_property_filter = boolean()?,
+                k if ferromq_store::StoreConfig::knows(k) => {
+                    ferromq_store::StoreConfig::default()
+                        .set_property(k, v)
+                        .map_err(|reason| err(key, value, &reason))?;
+                    c.store_settings.push((k.to_owned(), v.to_owned()));
+                }
                 k if ACCEPTED_KEYS.contains(&k) => {}
                 k => c.unknown_keys.push(k.to_owned()),
             }

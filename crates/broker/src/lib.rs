@@ -20,6 +20,7 @@ pub mod handlers;
 pub mod long_poll;
 pub mod offset;
 pub mod persist;
+pub mod rebalance_lock;
 pub mod register;
 pub mod response;
 pub mod stats;
@@ -54,7 +55,9 @@ pub struct Broker {
     /// Live clients.
     pub clients: clients::ClientManager,
     /// Parked pulls.
-    pub hold: long_poll::PullHold,
+    pub hold: Arc<long_poll::PullHold>,
+    /// Queue locks of ordered consumption (LOCK_BATCH_MQ / UNLOCK_BATCH_MQ).
+    pub locks: rebalance_lock::RebalanceLockManager,
     /// Counters for runtime info.
     pub stats: stats::BrokerStats,
     /// Connections to name servers.
@@ -78,7 +81,7 @@ impl Broker {
                 .map_err(|_| BrokerError::InvalidParameter {
                     reason: format!("brokerIP1 `{}` is not an IP address", config.broker_ip1),
                 })?;
-        let store_config = StoreConfig {
+        let mut store_config = StoreConfig {
             store_path_root_dir: config.store_path_root_dir.clone(),
             store_path_commit_log: config.store_path_commit_log.clone(),
             mapped_file_size_commit_log: config.mapped_file_size_commit_log as usize,
@@ -92,12 +95,22 @@ impl Broker {
             disk_max_used_space_ratio: config.disk_max_used_space_ratio as u32,
             ..StoreConfig::default()
         };
+        for (key, value) in &config.store_settings {
+            store_config
+                .set_property(key, value)
+                .map_err(|reason| BrokerError::invalid(format!("{key}={value}: {reason}")))?;
+        }
         let (arrival_tx, arrival_rx) = mpsc::unbounded_channel();
         let store = MessageStore::open(store_config).map_err(|e| BrokerError::System {
             reason: format!("opening the store failed: {e}"),
         })?;
+        let hold = Arc::new(long_poll::PullHold::default());
+        let watched = Arc::clone(&hold);
         store.set_arrival_listener(Arc::new(move |a: &ferromq_store::Arrival<'_>| {
-            let _ = arrival_tx.send((a.topic.to_owned(), a.queue_id, a.max_offset));
+            // Only queues with parked pulls need waking; the rest cost one atomic load.
+            if watched.is_watched(a.topic, a.queue_id) {
+                let _ = arrival_tx.send((a.topic.to_owned(), a.queue_id, a.max_offset));
+            }
         }));
         let (register_tx, register_rx) = mpsc::unbounded_channel();
         let broker = Broker {
@@ -105,7 +118,8 @@ impl Broker {
             groups: subscription::GroupManager::load(&config)?,
             offsets: offset::OffsetManager::load(&config)?,
             clients: clients::ClientManager::default(),
-            hold: long_poll::PullHold::default(),
+            hold,
+            locks: rebalance_lock::RebalanceLockManager::default(),
             stats: stats::BrokerStats::default(),
             namesrv: RemotingClient::default(),
             uniq_keys: ferromq_proto::message::UniqKeyGenerator::new(store_host.ip()),
@@ -209,7 +223,7 @@ impl Broker {
         let mut arrivals = self.arrivals.lock().take();
         tokio::spawn(async move {
             let sweep_every = if b.config.long_polling_enable {
-                1000
+                250
             } else {
                 b.config.short_polling_time_mills.max(100)
             };

@@ -3,6 +3,7 @@
 //! with suspension off.
 
 use std::collections::HashMap;
+use std::sync::atomic::{fence, AtomicUsize, Ordering};
 use std::time::Instant;
 
 use ferromq_net::ConnectionHandle;
@@ -19,24 +20,44 @@ pub struct HeldPull {
     pub offset: i64,
     /// When to answer even if nothing arrived.
     pub deadline: Instant,
+    /// Parked only to let the dispatcher catch up (the offset was past the end): when woken it
+    /// may still long-poll as a fresh pull would.
+    pub awaiting_dispatch: bool,
 }
 
 /// Parked pulls keyed by topic and queue.
 #[derive(Default)]
 pub struct PullHold {
     held: Mutex<HashMap<(String, i32), Vec<HeldPull>>>,
+    /// Number of queues with parked pulls, so arrivals on an idle broker cost one atomic load.
+    watched_queues: AtomicUsize,
 }
 
 impl PullHold {
     /// Parks a pull.
     pub fn park(&self, topic: &str, queue_id: i32, pull: HeldPull) {
-        self.held
-            .lock()
-            .entry((topic.to_owned(), queue_id))
+        let mut held = self.held.lock();
+        held.entry((topic.to_owned(), queue_id))
             .or_default()
             .push(pull);
+        self.watched_queues.store(held.len(), Ordering::Release);
+        drop(held);
+        // Pairs with the fence in `is_watched`: either the dispatcher sees this pull parked, or
+        // the caller's re-check after parking sees the dispatched message.
+        fence(Ordering::SeqCst);
     }
 
+    /// True when a pull is parked on the queue (checked for every dispatched message).
+    pub fn is_watched(&self, topic: &str, queue_id: i32) -> bool {
+        fence(Ordering::SeqCst);
+        if self.watched_queues.load(Ordering::Acquire) == 0 {
+            return false;
+        }
+        self.held
+            .lock()
+            .keys()
+            .any(|(t, q)| *q == queue_id && t == topic)
+    }
     /// Takes the pulls of a queue that can now see a message (`offset < max_offset`).
     pub fn take_ready(&self, topic: &str, queue_id: i32, max_offset: i64) -> Vec<HeldPull> {
         let mut held = self.held.lock();
@@ -51,6 +72,7 @@ impl PullHold {
         } else {
             *list = waiting;
         }
+        self.watched_queues.store(held.len(), Ordering::Release);
         ready
     }
 
@@ -66,6 +88,7 @@ impl PullHold {
             *list = keep;
             !list.is_empty()
         });
+        self.watched_queues.store(held.len(), Ordering::Release);
         out
     }
 

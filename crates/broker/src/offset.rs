@@ -2,19 +2,18 @@
 //! shutdown (RocketMQ's `ConsumerOffsetManager`). Keys are `topic@group`.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use ferromq_proto::body::{ConsumerOffsetWrapper, JsonBody};
 use parking_lot::RwLock;
 
 use crate::config::BrokerConfig;
-use crate::persist;
+use crate::persist::JsonFile;
 use crate::BrokerError;
 
 /// Offsets of every `topic@group`, plus the last pulled offsets shown in consume stats.
 pub struct OffsetManager {
-    path: PathBuf,
+    file: JsonFile,
     committed: RwLock<BTreeMap<String, BTreeMap<i32, i64>>>,
     pulled: RwLock<HashMap<String, BTreeMap<i32, i64>>>,
     dirty: AtomicBool,
@@ -23,23 +22,17 @@ pub struct OffsetManager {
 impl OffsetManager {
     /// Loads `consumerOffset.json` if present.
     pub fn load(config: &BrokerConfig) -> Result<Self, BrokerError> {
-        let path = config.config_dir().join("consumerOffset.json");
-        let committed = match persist::read_optional(&path).map_err(|source| BrokerError::Io {
-            what: format!("reading {}", path.display()),
-            source,
-        })? {
+        let file = JsonFile::new(config.config_dir().join("consumerOffset.json"));
+        let committed = match file.load()? {
             Some(bytes) => {
                 ConsumerOffsetWrapper::from_json(&bytes)
-                    .map_err(|e| BrokerError::Corrupt {
-                        what: path.display().to_string(),
-                        reason: e.to_string(),
-                    })?
+                    .map_err(|e| file.corrupt(e))?
                     .offset_table
             }
             None => BTreeMap::new(),
         };
         Ok(OffsetManager {
-            path,
+            file,
             committed: RwLock::new(committed),
             pulled: RwLock::default(),
             dirty: AtomicBool::new(false),
@@ -132,13 +125,12 @@ impl OffsetManager {
 
     /// Writes the table now.
     pub fn persist(&self) -> Result<(), BrokerError> {
-        let wrapper = ConsumerOffsetWrapper {
-            offset_table: self.committed.read().clone(),
-            ..Default::default()
-        };
-        persist::write_atomic(&self.path, &wrapper.to_json()).map_err(|source| BrokerError::Io {
-            what: format!("writing {}", self.path.display()),
-            source,
+        self.file.save(|| {
+            ConsumerOffsetWrapper {
+                offset_table: self.committed.read().clone(),
+                ..Default::default()
+            }
+            .to_json()
         })
     }
 }

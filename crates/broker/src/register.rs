@@ -17,10 +17,18 @@ impl Broker {
     /// Registers with every name server. `topics` limits the body to those topics (an
     /// incremental registration the name server merges); `None` sends all.
     pub async fn register_all(self: &Arc<Self>, topics: Option<&[String]>) {
-        let wrapper = match topics {
+        let mut wrapper = match topics {
             Some(t) => self.topics.snapshot_of(t),
             None => self.topics.snapshot(),
         };
+        // A broker that is not fully read-write advertises its topics with its own permission
+        // (RocketMQ's BrokerController.registerBrokerAll).
+        let broker_perm = self.config.broker_permission;
+        if broker_perm & ferromq_common::perm::READ_WRITE != ferromq_common::perm::READ_WRITE {
+            for config in wrapper.topic_config_table.values_mut() {
+                config.perm &= broker_perm;
+            }
+        }
         let body = RegisterBrokerBody {
             topic_config_serialize_wrapper: wrapper,
             ..Default::default()

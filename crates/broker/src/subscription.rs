@@ -1,20 +1,18 @@
 //! Consumer-group configurations, persisted in `config/subscriptionGroup.json` (RocketMQ's
 //! `SubscriptionGroupManager`).
 
-use std::path::PathBuf;
-
 use ferromq_proto::body::{
     DataVersion, JsonBody, SubscriptionGroupConfig, SubscriptionGroupWrapper,
 };
 use parking_lot::RwLock;
 
 use crate::config::BrokerConfig;
-use crate::persist;
+use crate::persist::JsonFile;
 use crate::BrokerError;
 
 /// The group table.
 pub struct GroupManager {
-    path: PathBuf,
+    file: JsonFile,
     auto_create: bool,
     state: RwLock<SubscriptionGroupWrapper>,
 }
@@ -22,16 +20,10 @@ pub struct GroupManager {
 impl GroupManager {
     /// Loads `subscriptionGroup.json` if present.
     pub fn load(config: &BrokerConfig) -> Result<Self, BrokerError> {
-        let path = config.config_dir().join("subscriptionGroup.json");
-        let state = match persist::read_optional(&path).map_err(|source| BrokerError::Io {
-            what: format!("reading {}", path.display()),
-            source,
-        })? {
+        let file = JsonFile::new(config.config_dir().join("subscriptionGroup.json"));
+        let state = match file.load()? {
             Some(bytes) => {
-                SubscriptionGroupWrapper::from_json(&bytes).map_err(|e| BrokerError::Corrupt {
-                    what: path.display().to_string(),
-                    reason: e.to_string(),
-                })?
+                SubscriptionGroupWrapper::from_json(&bytes).map_err(|e| file.corrupt(e))?
             }
             None => SubscriptionGroupWrapper {
                 data_version: DataVersion::new(ferromq_common::now_millis()),
@@ -39,7 +31,7 @@ impl GroupManager {
             },
         };
         Ok(GroupManager {
-            path,
+            file,
             auto_create: config.auto_create_subscription_group,
             state: RwLock::new(state),
         })
@@ -101,10 +93,6 @@ impl GroupManager {
     }
 
     fn persist(&self) -> Result<(), BrokerError> {
-        let bytes = self.state.read().to_json();
-        persist::write_atomic(&self.path, &bytes).map_err(|source| BrokerError::Io {
-            what: format!("writing {}", self.path.display()),
-            source,
-        })
+        self.file.save(|| self.state.read().to_json())
     }
 }

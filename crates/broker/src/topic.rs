@@ -2,7 +2,6 @@
 //! `TopicConfigManager`).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use ferromq_common::names;
 use ferromq_common::perm;
@@ -10,12 +9,12 @@ use ferromq_proto::body::{DataVersion, JsonBody, TopicConfig, TopicConfigSeriali
 use parking_lot::RwLock;
 
 use crate::config::BrokerConfig;
-use crate::persist;
+use crate::persist::JsonFile;
 use crate::BrokerError;
 
 /// The topic table and its version.
 pub struct TopicManager {
-    path: PathBuf,
+    file: JsonFile,
     state: RwLock<TopicConfigSerializeWrapper>,
 }
 
@@ -31,17 +30,11 @@ fn system_topic(name: &str, queues: i32, perm: i32) -> TopicConfig {
 impl TopicManager {
     /// Loads `topics.json` (if present) and adds the system topics RocketMQ brokers always have.
     pub fn load(config: &BrokerConfig) -> Result<Self, BrokerError> {
-        let path = config.config_dir().join("topics.json");
-        let mut state = match persist::read_optional(&path).map_err(|source| BrokerError::Io {
-            what: format!("reading {}", path.display()),
-            source,
-        })? {
-            Some(bytes) => TopicConfigSerializeWrapper::from_json(&bytes).map_err(|e| {
-                BrokerError::Corrupt {
-                    what: path.display().to_string(),
-                    reason: e.to_string(),
-                }
-            })?,
+        let file = JsonFile::new(config.config_dir().join("topics.json"));
+        let mut state = match file.load()? {
+            Some(bytes) => {
+                TopicConfigSerializeWrapper::from_json(&bytes).map_err(|e| file.corrupt(e))?
+            }
             None => TopicConfigSerializeWrapper {
                 data_version: DataVersion::new(ferromq_common::now_millis()),
                 ..Default::default()
@@ -81,7 +74,7 @@ impl TopicManager {
             }
         }
         let m = TopicManager {
-            path,
+            file,
             state: RwLock::new(state),
         };
         m.persist()?;
@@ -202,10 +195,6 @@ impl TopicManager {
     }
 
     fn persist(&self) -> Result<(), BrokerError> {
-        let bytes = self.state.read().to_json();
-        persist::write_atomic(&self.path, &bytes).map_err(|source| BrokerError::Io {
-            what: format!("writing {}", self.path.display()),
-            source,
-        })
+        self.file.save(|| self.state.read().to_json())
     }
 }

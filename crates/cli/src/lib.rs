@@ -1,6 +1,7 @@
 //! The FerroMQ command-line programs: `ferromq` (standalone, namesrv, broker, admin) and the
 //! RocketMQ-named aliases `mqnamesrv`, `mqbroker` and `mqadmin`, which run the same code.
 
+pub mod bench;
 pub mod launch;
 pub mod launch_main;
 pub mod mqadmin;

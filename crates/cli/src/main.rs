@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use ferromq_cli::{launch, launch_main, mqadmin};
+use ferromq_cli::{bench, launch, launch_main, mqadmin};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -48,6 +48,9 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Load tool and benchmark suite (producer, consumer, e2e, suite).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 fn main() {
@@ -65,6 +68,7 @@ fn main() {
         Command::Namesrv { args } => launch_main::namesrv(args),
         Command::Broker { args } => launch_main::broker(args),
         Command::Admin { args } => mqadmin::main_with_args(args),
+        Command::Bench(cmd) => bench::main(cmd),
     };
     std::process::exit(code);
 }

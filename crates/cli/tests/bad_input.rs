@@ -151,6 +151,12 @@ fn bad_input_gets_error_codes_and_loses_nothing() {
             .build()
             .unwrap();
         let mq = consumer.fetch_queues("tp_bad").await.unwrap().remove(0);
+        // Consume queues are built from the log asynchronously (RocketMQ's reput): wait until
+        // both messages are visible before reading them back.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while consumer.max_offset(&mq).await.unwrap() < 2 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         let pulled = consumer.pull(&mq, 0, 32).await.unwrap();
         assert_eq!(pulled.status, PullStatus::Found);
         let bodies: Vec<&[u8]> = pulled.messages.iter().map(|m| &m.body[..]).collect();

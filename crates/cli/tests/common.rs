@@ -62,6 +62,22 @@ pub struct Broker {
 }
 
 impl Broker {
+    /// Starts the broker again with the same config and store (after `proc.kill()`).
+    pub fn start_again(&mut self) {
+        self.proc = Proc::spawn(
+            &self.name,
+            &bin("mqbroker"),
+            &["-n", &self.namesrv, "-c", self.conf.to_str().unwrap()],
+            &self.log_dir,
+            &[],
+        );
+        assert!(
+            wait_for_port(&self.addr, START_TIMEOUT),
+            "broker did not start again:\n{}",
+            self.proc.output()
+        );
+    }
+
     pub fn restart(&mut self) {
         let code = self.proc.terminate(Duration::from_secs(15));
         assert_eq!(

@@ -136,10 +136,15 @@ fn long_poll_returns_when_a_message_arrives_and_topics_auto_create() {
         let started = Instant::now();
         let waiter = tokio::spawn(async move { c2.pull_block_if_not_found(&mq2, 1, 32).await });
         tokio::time::sleep(Duration::from_millis(500)).await;
-        assert!(
-            !waiter.is_finished(),
-            "the pull must be held while the queue is empty"
-        );
+        if waiter.is_finished() {
+            panic!(
+                "the pull must be held while the queue is empty, got {:?}",
+                waiter
+                    .await
+                    .unwrap()
+                    .map(|r| (r.status, r.next_begin_offset, r.max_offset))
+            );
+        }
         producer
             .send_to_queue(Message::new("tp_auto_lp", "second"), &mq)
             .await

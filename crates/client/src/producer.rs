@@ -1,52 +1,64 @@
-//! `Producer`: synchronous sends with RocketMQ's queue selection and retries
-//! (Java `DefaultMQProducerImpl.sendDefaultImpl`).
+//! `Producer`: every send mode with RocketMQ's queue selection, retries and fault tolerance
+//! (Java `DefaultMQProducerImpl`).
 //!
 //! ```text
-//! send(msg) ─▶ route cache ─▶ PublishInfo.select(last broker) ─▶ SEND_MESSAGE_V2 (310) to the master
-//!                  ▲                                                  │ retry codes / transport error
-//!                  └── TBW102 route when the topic is unknown          ▼
-//!                                                          next queue on another broker
+//! send / send_async / send_with_callback ─▶ route cache ─▶ fault-aware queue pick ─▶ SEND_MESSAGE_V2 (310)
+//!        ▲ back-pressure (async: in-flight count and bytes)   │ retry codes / transport error
+//!        │                                                    ▼
+//!        └── TBW102 route when the topic is unknown     next queue on another broker (2 retries)
+//! send_oneway ─▶ one attempt, no answer      send_with_selector / send_orderly ─▶ the chosen queue
+//! send_batch ─▶ SEND_BATCH_MESSAGE (320)     send_batch_split ─▶ batches of at most 4 MiB
 //! ```
 
-use std::io::Write;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
 use ferromq_common::names::{self, AUTO_CREATE_TOPIC};
 use ferromq_common::now_millis;
 use ferromq_proto::body::MessageQueue;
 use ferromq_proto::codes::request;
 use ferromq_proto::headers::SendMessageRequestHeaderV2;
-use ferromq_proto::message::properties::{self as keys, Properties};
-use ferromq_proto::message::{encode_batch_item, sys_flag, UniqKeyGenerator};
 use ferromq_proto::RemotingCommand;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::encode::{self, Encoded};
+use crate::fault::LatencyFaultTolerance;
+use crate::instance::{ClientInstance, DEFAULT_INSTANCE_NAME};
 use crate::message::{is_retriable, send_result_from_response, DEFAULT_MAX_MESSAGE_SIZE};
-use crate::route::{PublishInfo, RouteCache, DEFAULT_TOPIC_QUEUE_NUMS};
-use crate::rpc::Rpc;
-use crate::{client_id, ClientError, Message, NameServerList, SendResult};
+use crate::route::DEFAULT_TOPIC_QUEUE_NUMS;
+use crate::selector::{QueueSelector, SelectByHash};
+use crate::{ClientError, Message, NameServerList, SendResult};
 
 /// Java's default send timeout.
 pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(3);
-/// Java's default number of retries of a synchronous send.
+/// Java's default number of retries of a synchronous send (`retryTimesWhenSendFailed`).
 pub const DEFAULT_RETRY_TIMES: u32 = 2;
+/// Java's default number of retries of an asynchronous send (`retryTimesWhenSendAsyncFailed`).
+pub const DEFAULT_RETRY_TIMES_ASYNC: u32 = 2;
 /// Bodies at least this long are zlib-compressed (Java `compressMsgBodyOverHowmuch`).
 pub const DEFAULT_COMPRESS_OVER: usize = 4096;
-/// zlib level Java uses.
-const COMPRESS_LEVEL: u32 = 5;
-/// sysFlag of a zlib-compressed body: COMPRESSED | ZLIB type (3 << 8).
-const ZLIB_SYS_FLAG: i32 = sys_flag::COMPRESSED | (3 << sys_flag::COMPRESSION_TYPE_SHIFT);
+/// Async sends in flight at most (Java `backPressureForAsyncSendNum`).
+pub const DEFAULT_ASYNC_MAX_IN_FLIGHT: usize = 10_000;
+/// Body bytes of async sends in flight at most (Java `backPressureForAsyncSendSize`).
+pub const DEFAULT_ASYNC_MAX_IN_FLIGHT_BYTES: usize = 100 * 1024 * 1024;
 
 /// Settings of a [`Producer`].
 #[derive(Debug, Clone)]
 pub struct ProducerBuilder {
     group: String,
     namesrv: Option<String>,
+    instance_name: Option<String>,
     send_timeout: Duration,
     retry_times: u32,
+    retry_times_async: u32,
     compress_over: usize,
     max_message_size: usize,
+    latency_fault: bool,
+    async_max_in_flight: usize,
+    async_max_in_flight_bytes: usize,
 }
 
 impl ProducerBuilder {
@@ -56,15 +68,28 @@ impl ProducerBuilder {
         self
     }
 
+    /// Instance name: producers with different names are independent clients (own connections,
+    /// own client id); the default gives every producer its own (`pid#nanos`).
+    pub fn instance_name(mut self, name: impl Into<String>) -> Self {
+        self.instance_name = Some(name.into());
+        self
+    }
+
     /// Deadline of one send, retries included (default 3 s).
     pub fn send_timeout(mut self, timeout: Duration) -> Self {
         self.send_timeout = timeout;
         self
     }
 
-    /// Retries after a failed attempt (default 2, so 3 attempts).
+    /// Retries after a failed synchronous attempt (default 2, so 3 attempts).
     pub fn retry_times(mut self, times: u32) -> Self {
         self.retry_times = times;
+        self
+    }
+
+    /// Retries after a failed asynchronous attempt (default 2).
+    pub fn retry_times_async(mut self, times: u32) -> Self {
+        self.retry_times_async = times;
         self
     }
 
@@ -80,18 +105,44 @@ impl ProducerBuilder {
         self
     }
 
+    /// Avoid brokers that just failed or answered slowly (Java `sendLatencyFaultEnable`,
+    /// default off).
+    pub fn send_latency_fault_enable(mut self, on: bool) -> Self {
+        self.latency_fault = on;
+        self
+    }
+
+    /// Back-pressure of async sends: at most `count` in flight (default 10 000).
+    pub fn async_max_in_flight(mut self, count: usize) -> Self {
+        self.async_max_in_flight = count.max(1);
+        self
+    }
+
+    /// Back-pressure of async sends: at most `bytes` of bodies in flight (default 100 MiB).
+    pub fn async_max_in_flight_bytes(mut self, bytes: usize) -> Self {
+        self.async_max_in_flight_bytes = bytes.clamp(1, Semaphore::MAX_PERMITS);
+        self
+    }
+
     /// Builds the producer. Fails on an invalid group name or when no name server is known.
     pub fn build(self) -> Result<Producer, ClientError> {
         names::validate_group(&self.group)?;
         let namesrv = NameServerList::resolve(self.namesrv.as_deref())?;
-        let ip = client_id::local_ip_for(&namesrv.addrs()[0]);
-        let rpc = Rpc::new(namesrv, self.send_timeout);
+        let instance_name = match self.instance_name.as_deref() {
+            Some(n) if n != DEFAULT_INSTANCE_NAME => n.to_owned(),
+            _ => crate::client_id::default_instance_name(),
+        };
+        let instance = ClientInstance::acquire(namesrv, &instance_name, self.send_timeout);
+        instance.register_producer(&self.group);
         Ok(Producer {
             inner: Arc::new(Inner {
-                routes: RouteCache::new(rpc.clone()),
-                rpc,
-                uniq: UniqKeyGenerator::new(ip),
+                fault: LatencyFaultTolerance::new(self.latency_fault),
+                in_flight: Arc::new(Semaphore::new(self.async_max_in_flight)),
+                in_flight_bytes: Arc::new(Semaphore::new(self.async_max_in_flight_bytes)),
+                instance,
                 cfg: self,
+                started: std::sync::Once::new(),
+                announced: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }
@@ -99,9 +150,13 @@ impl ProducerBuilder {
 
 struct Inner {
     cfg: ProducerBuilder,
-    rpc: Rpc,
-    routes: RouteCache,
-    uniq: UniqKeyGenerator,
+    instance: Arc<ClientInstance>,
+    fault: LatencyFaultTolerance,
+    in_flight: Arc<Semaphore>,
+    in_flight_bytes: Arc<Semaphore>,
+    started: std::sync::Once,
+    /// Set once the first heartbeat after a successful send went out.
+    announced: std::sync::atomic::AtomicBool,
 }
 
 /// A message producer; cheap to clone, safe to share between tasks.
@@ -110,15 +165,23 @@ pub struct Producer {
     inner: Arc<Inner>,
 }
 
-/// A message ready for the wire: properties string, body, flags.
-struct Encoded {
-    topic: String,
-    body: Bytes,
-    properties: String,
-    sys_flag: i32,
-    flag: i32,
-    batch: bool,
-    msg_id: String,
+/// The result of an async send, as a future (Java `SendCallback`'s two outcomes).
+pub struct SendFuture {
+    handle: tokio::task::JoinHandle<Result<SendResult, ClientError>>,
+}
+
+impl Future for SendFuture {
+    type Output = Result<SendResult, ClientError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.handle).poll(cx).map(|r| {
+            r.unwrap_or_else(|e| {
+                Err(ClientError::InvalidArgument {
+                    reason: format!("the send task ended abnormally: {e}"),
+                })
+            })
+        })
+    }
 }
 
 impl Producer {
@@ -127,10 +190,15 @@ impl Producer {
         ProducerBuilder {
             group: group.into(),
             namesrv: None,
+            instance_name: None,
             send_timeout: DEFAULT_SEND_TIMEOUT,
             retry_times: DEFAULT_RETRY_TIMES,
+            retry_times_async: DEFAULT_RETRY_TIMES_ASYNC,
             compress_over: DEFAULT_COMPRESS_OVER,
             max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+            latency_fault: false,
+            async_max_in_flight: DEFAULT_ASYNC_MAX_IN_FLIGHT,
+            async_max_in_flight_bytes: DEFAULT_ASYNC_MAX_IN_FLIGHT_BYTES,
         }
     }
 
@@ -139,12 +207,44 @@ impl Producer {
         &self.inner.cfg.group
     }
 
-    /// The queues `send` chooses from for `topic`.
-    pub async fn publish_queues(&self, topic: &str) -> Result<Vec<MessageQueue>, ClientError> {
-        Ok(self.inner.routes.publish_info(topic).await?.queues.clone())
+    /// This client's id (`ip@instanceName`).
+    pub fn client_id(&self) -> &str {
+        self.inner.instance.client_id()
     }
 
-    /// Sends `msg` to a queue chosen round robin, retrying on another broker's queue after a
+    /// The queues `send` chooses from for `topic`.
+    pub async fn publish_queues(&self, topic: &str) -> Result<Vec<MessageQueue>, ClientError> {
+        Ok(self
+            .inner
+            .instance
+            .routes()
+            .publish_info(topic)
+            .await?
+            .queues
+            .clone())
+    }
+
+    /// Async sends still in flight.
+    pub fn in_flight(&self) -> usize {
+        self.inner.cfg.async_max_in_flight - self.inner.in_flight.available_permits()
+    }
+
+    /// After the first successful send (the route is cached then), tells the brokers about this
+    /// producer group at once instead of at the first 30 s heartbeat (Java sends one at start).
+    fn announce(&self) {
+        use std::sync::atomic::Ordering;
+        if !self.inner.announced.swap(true, Ordering::AcqRel) {
+            let instance = Arc::clone(&self.inner.instance);
+            tokio::spawn(async move { instance.send_heartbeat().await });
+        }
+    }
+
+    fn ensure_started(&self) {
+        self.inner.started.call_once(|| self.inner.instance.start());
+    }
+
+    /// Sends `msg` and waits for the broker's answer (Java "sync" send): a queue chosen round
+    /// robin (avoiding faulty brokers when enabled), retried on another broker after a
     /// retriable failure (see [`crate::message::RETRY_RESPONSE_CODES`]).
     ///
     /// Returns the result of the first stored attempt; the error of a non-retriable failure at
@@ -152,7 +252,76 @@ impl Producer {
     pub async fn send(&self, msg: Message) -> Result<SendResult, ClientError> {
         msg.validate(self.inner.cfg.max_message_size)?;
         let encoded = self.encode(&msg)?;
-        self.send_with_retries(encoded).await
+        self.send_with_retries(&encoded, self.inner.cfg.retry_times)
+            .await
+    }
+
+    /// Starts an async send and returns its future at once; the send runs whether or not the
+    /// future is polled. Waits first while the back-pressure limits (in-flight count and bytes)
+    /// are reached. Retries `retry_times_async` times.
+    pub async fn send_async(&self, msg: Message) -> Result<SendFuture, ClientError> {
+        msg.validate(self.inner.cfg.max_message_size)?;
+        let encoded = self.encode(&msg)?;
+        let permits = self.back_pressure(encoded.body.len()).await?;
+        let this = self.clone();
+        let handle = tokio::spawn(async move {
+            let r = this
+                .send_with_retries(&encoded, this.inner.cfg.retry_times_async)
+                .await;
+            drop(permits);
+            r
+        });
+        Ok(SendFuture { handle })
+    }
+
+    /// [`Producer::send_async`] with a callback instead of a future (Java `SendCallback`).
+    pub async fn send_with_callback<F>(&self, msg: Message, callback: F) -> Result<(), ClientError>
+    where
+        F: FnOnce(Result<SendResult, ClientError>) + Send + 'static,
+    {
+        let fut = self.send_async(msg).await?;
+        tokio::spawn(async move { callback(fut.await) });
+        Ok(())
+    }
+
+    async fn back_pressure(
+        &self,
+        bytes: usize,
+    ) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), ClientError> {
+        let closed = |_| ClientError::InvalidArgument {
+            reason: "the producer is shut down".into(),
+        };
+        let count = Arc::clone(&self.inner.in_flight)
+            .acquire_owned()
+            .await
+            .map_err(closed)?;
+        let want = bytes.clamp(1, self.inner.cfg.async_max_in_flight_bytes) as u32;
+        let size = Arc::clone(&self.inner.in_flight_bytes)
+            .acquire_many_owned(want)
+            .await
+            .map_err(closed)?;
+        Ok((count, size))
+    }
+
+    /// Sends `msg` without waiting for an answer or retrying (Java "oneway"): fine for logs,
+    /// not for anything that must arrive.
+    pub async fn send_oneway(&self, msg: Message) -> Result<(), ClientError> {
+        msg.validate(self.inner.cfg.max_message_size)?;
+        self.ensure_started();
+        let encoded = self.encode(&msg)?;
+        let info = self
+            .inner
+            .instance
+            .routes()
+            .publish_info(&encoded.topic)
+            .await?;
+        let queue = self
+            .inner
+            .fault
+            .select(&info, None)
+            .ok_or_else(|| no_queue(&info.topic))?;
+        let (addr, cmd) = self.request(&encoded, &queue).await?;
+        self.inner.instance.rpc().oneway(&addr, cmd).await
     }
 
     /// Sends `msg` to `queue` exactly once (Java `send(msg, mq)`: no retry).
@@ -175,90 +344,113 @@ impl Producer {
             .await
     }
 
+    /// Sends `msg` to the queue `selector` picks for `arg` among the topic's writable queues
+    /// (Java `send(msg, selector, arg)`), once: an ordered send is not retried elsewhere.
+    pub async fn send_with_selector(
+        &self,
+        msg: Message,
+        selector: &dyn QueueSelector,
+        arg: &str,
+    ) -> Result<SendResult, ClientError> {
+        msg.validate(self.inner.cfg.max_message_size)?;
+        let info = self
+            .inner
+            .instance
+            .routes()
+            .publish_info(&msg.topic)
+            .await?;
+        if info.queues.is_empty() {
+            return Err(no_queue(&msg.topic));
+        }
+        let index = selector.select(&info.queues, &msg, arg);
+        let queue =
+            info.queues
+                .get(index)
+                .cloned()
+                .ok_or_else(|| ClientError::InvalidArgument {
+                    reason: format!(
+                        "the selector chose queue index {index} of {}",
+                        info.queues.len()
+                    ),
+                })?;
+        let encoded = self.encode(&msg)?;
+        self.send_once(&encoded, &queue, self.inner.cfg.send_timeout)
+            .await
+    }
+
+    /// Ordered send: every message with the same `sharding_key` goes to the same queue (Java's
+    /// `SelectMessageQueueByHash` over the key).
+    pub async fn send_orderly(
+        &self,
+        msg: Message,
+        sharding_key: &str,
+    ) -> Result<SendResult, ClientError> {
+        self.send_with_selector(msg, &SelectByHash, sharding_key)
+            .await
+    }
+
     /// Sends `msgs` as one SEND_BATCH_MESSAGE (320), stored as consecutive records of one queue.
     ///
     /// All messages must share a topic, which may not be a retry topic, and none may be delayed
-    /// (Java `MessageBatch.generateFromList`). The result's `msg_id` lists the messages' ids.
+    /// (Java `MessageBatch.generateFromList`); the encoded batch must fit the maximum message
+    /// size (see [`Producer::send_batch_split`]). The result's `msg_id` lists the messages' ids.
     pub async fn send_batch(&self, msgs: Vec<Message>) -> Result<SendResult, ClientError> {
         let encoded = self.encode_batch(&msgs)?;
-        self.send_with_retries(encoded).await
+        self.send_with_retries(&encoded, self.inner.cfg.retry_times)
+            .await
+    }
+
+    /// Sends `msgs` as as many batches as needed to keep each under the maximum message size
+    /// (RocketMQ's `ListSplitter` example), in order; returns one result per batch.
+    pub async fn send_batch_split(
+        &self,
+        msgs: Vec<Message>,
+    ) -> Result<Vec<SendResult>, ClientError> {
+        let mut results = Vec::new();
+        for chunk in encode::split_batch(msgs, self.inner.cfg.max_message_size) {
+            results.push(self.send_batch(chunk).await?);
+        }
+        Ok(results)
+    }
+
+    /// Unregisters the producer group from the brokers and releases the client.
+    pub async fn shutdown(&self) {
+        self.inner.in_flight.close();
+        self.inner.in_flight_bytes.close();
+        self.inner
+            .instance
+            .unregister(Some(self.group()), None)
+            .await;
+        self.inner.instance.release().await;
     }
 
     fn encode(&self, msg: &Message) -> Result<Encoded, ClientError> {
-        let msg_id = self.inner.uniq.next_id();
-        let properties = msg.wire_properties(&msg_id).encode();
-        let (body, sys_flag) = if msg.body.len() >= self.inner.cfg.compress_over {
-            (compress(&msg.body)?, ZLIB_SYS_FLAG)
-        } else {
-            (msg.body.clone(), 0)
-        };
-        Ok(Encoded {
-            topic: msg.topic.clone(),
-            body,
-            properties,
-            sys_flag,
-            flag: msg.flag,
-            batch: false,
-            msg_id,
-        })
+        encode::encode(
+            self.inner.instance.uniq(),
+            msg,
+            self.inner.cfg.compress_over,
+        )
     }
 
     fn encode_batch(&self, msgs: &[Message]) -> Result<Encoded, ClientError> {
-        let invalid = |reason: &str| ClientError::InvalidArgument {
-            reason: reason.to_owned(),
-        };
-        let first = msgs.first().ok_or_else(|| invalid("the batch is empty"))?;
-        let topic = first.topic.clone();
-        if names::is_retry_topic(&topic) {
-            return Err(invalid("Retry Group is not supported for batching"));
-        }
-        let mut body = BytesMut::new();
-        let mut ids = Vec::with_capacity(msgs.len());
-        for m in msgs {
-            m.validate(self.inner.cfg.max_message_size)?;
-            if m.topic != topic {
-                return Err(invalid(
-                    "The topic of the messages in one batch should be the same",
-                ));
-            }
-            if m.properties
-                .get(keys::DELAY)
-                .is_some_and(|d| d.trim().parse::<i32>().unwrap_or(0) > 0)
-            {
-                return Err(invalid("TimeDelayLevel is not supported for batching"));
-            }
-            let id = self.inner.uniq.next_id();
-            encode_batch_item(&mut body, m.flag, &m.body, &m.wire_properties(&id).encode())
-                .map_err(|e| invalid(&e.to_string()))?;
-            ids.push(id);
-        }
-        if body.len() > self.inner.cfg.max_message_size {
-            return Err(ClientError::InvalidArgument {
-                reason: format!(
-                    "the message body size over max value, MAX: {}",
-                    self.inner.cfg.max_message_size
-                ),
-            });
-        }
-        let mut batch_props = Properties::new();
-        batch_props.insert(keys::WAIT, "true");
-        batch_props.insert(keys::UNIQ_KEY, self.inner.uniq.next_id());
-        Ok(Encoded {
-            topic,
-            body: body.freeze(),
-            properties: batch_props.encode(),
-            sys_flag: 0,
-            flag: 0,
-            batch: true,
-            msg_id: ids.join(","),
-        })
+        encode::encode_batch(
+            self.inner.instance.uniq(),
+            msgs,
+            self.inner.cfg.max_message_size,
+        )
     }
 
-    async fn send_with_retries(&self, encoded: Encoded) -> Result<SendResult, ClientError> {
+    async fn send_with_retries(
+        &self,
+        encoded: &Encoded,
+        retries: u32,
+    ) -> Result<SendResult, ClientError> {
+        self.ensure_started();
         let cfg = &self.inner.cfg;
         let start = Instant::now();
-        let info = self.inner.routes.publish_info(&encoded.topic).await?;
-        let attempts = cfg.retry_times + 1;
+        let routes = self.inner.instance.routes();
+        let mut info = routes.publish_info(&encoded.topic).await?;
+        let attempts = retries + 1;
         let mut last_broker: Option<String> = None;
         let mut last_error = None;
         let mut made = 0;
@@ -270,12 +462,34 @@ impl Producer {
             else {
                 break;
             };
-            let queue = pick_queue(&info, last_broker.as_deref())?;
+            if made > 0 {
+                // A retry sees routes that changed meanwhile (e.g. a broker that went away).
+                if let Ok(fresh) = routes.publish_info(&encoded.topic).await {
+                    info = fresh;
+                }
+            }
+            let queue = self
+                .inner
+                .fault
+                .select(&info, last_broker.as_deref())
+                .ok_or_else(|| no_queue(&info.topic))?;
             made += 1;
-            match self.send_once(&encoded, &queue, remaining).await {
-                Ok(result) => return Ok(result),
+            let began = Instant::now();
+            match self.send_once(encoded, &queue, remaining).await {
+                Ok(result) => {
+                    self.inner
+                        .fault
+                        .update(&queue.broker_name, began.elapsed(), false);
+                    return Ok(result);
+                }
                 Err(e) if is_retriable(&e) => {
+                    self.inner
+                        .fault
+                        .update(&queue.broker_name, began.elapsed(), true);
                     tracing::debug!(topic = %encoded.topic, broker = %queue.broker_name, error = %e, "send attempt failed, retrying");
+                    if matches!(e, ClientError::Net { .. }) {
+                        routes.invalidate(&encoded.topic);
+                    }
                     last_broker = Some(queue.broker_name);
                     last_error = Some(e);
                 }
@@ -286,24 +500,24 @@ impl Producer {
             reason: format!("send timed out after {:?}", cfg.send_timeout),
         });
         if info.from_default_topic || matches!(source, ClientError::Broker { code: 17, .. }) {
-            self.inner.routes.invalidate(&encoded.topic);
+            routes.invalidate(&encoded.topic);
         }
         Err(ClientError::SendFailed {
-            topic: encoded.topic,
+            topic: encoded.topic.clone(),
             attempts: made,
             source: Box::new(source),
         })
     }
 
-    async fn send_once(
+    async fn request(
         &self,
         m: &Encoded,
         queue: &MessageQueue,
-        timeout: Duration,
-    ) -> Result<SendResult, ClientError> {
+    ) -> Result<(String, RemotingCommand), ClientError> {
         let addr = self
             .inner
-            .routes
+            .instance
+            .routes()
             .broker_addr(&m.topic, &queue.broker_name, true)
             .await?;
         let header = SendMessageRequestHeaderV2 {
@@ -327,41 +541,44 @@ impl Producer {
         } else {
             request::SEND_MESSAGE_V2
         };
-        let cmd = RemotingCommand::request(code, &header).with_body(m.body.clone());
-        let resp = self.inner.rpc.call_timeout(&addr, cmd, timeout).await?;
-        send_result_from_response(&resp, &m.topic, &queue.broker_name, m.msg_id.clone())
+        Ok((
+            addr,
+            RemotingCommand::request(code, &header).with_body(m.body.clone()),
+        ))
+    }
+
+    async fn send_once(
+        &self,
+        m: &Encoded,
+        queue: &MessageQueue,
+        timeout: Duration,
+    ) -> Result<SendResult, ClientError> {
+        self.ensure_started();
+        let (addr, cmd) = self.request(m, queue).await?;
+        let resp = self
+            .inner
+            .instance
+            .rpc()
+            .call_timeout(&addr, cmd, timeout)
+            .await?;
+        let result =
+            send_result_from_response(&resp, &m.topic, &queue.broker_name, m.msg_id.clone());
+        if result.is_ok() {
+            self.announce();
+        }
+        result
     }
 }
 
-fn pick_queue(info: &PublishInfo, last_broker: Option<&str>) -> Result<MessageQueue, ClientError> {
-    info.select(last_broker)
-        .cloned()
-        .ok_or_else(|| ClientError::NoRoute {
-            topic: info.topic.clone(),
-            reason: "no writable queue on a master broker",
-        })
-}
-
-/// zlib at Java's level 5 (`Deflater` + zlib wrapper).
-fn compress(body: &[u8]) -> Result<Bytes, ClientError> {
-    let mut enc = flate2::write::ZlibEncoder::new(
-        Vec::with_capacity(body.len() / 2),
-        flate2::Compression::new(COMPRESS_LEVEL),
-    );
-    enc.write_all(body)
-        .and_then(|()| enc.finish())
-        .map(Bytes::from)
-        .map_err(|e| ClientError::InvalidArgument {
-            reason: format!("compressing the body failed: {e}"),
-        })
+fn no_queue(topic: &str) -> ClientError {
+    ClientError::NoRoute {
+        topic: topic.to_owned(),
+        reason: "no writable queue on a master broker",
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::io::Read;
-
-    use ferromq_proto::message::decode_batch;
-
     use super::*;
 
     fn producer() -> Producer {
@@ -380,57 +597,6 @@ mod tests {
             Producer::builder("bad group").namesrv_addr("h:1").build(),
             Err(ClientError::Name { .. })
         ));
-    }
-
-    #[test]
-    fn large_bodies_are_zlib_compressed() {
-        let p = producer();
-        let body = vec![b'a'; 5000];
-        let e = p.encode(&Message::new("T", body.clone())).unwrap();
-        assert_eq!(e.sys_flag, 0x301);
-        let mut out = Vec::new();
-        flate2::read::ZlibDecoder::new(&e.body[..])
-            .read_to_end(&mut out)
-            .unwrap();
-        assert_eq!(out, body);
-        let small = p.encode(&Message::new("T", "hi")).unwrap();
-        assert_eq!((small.sys_flag, &small.body[..]), (0, &b"hi"[..]));
-        assert!(small.properties.contains("UNIQ_KEY\u{1}"));
-        assert_eq!(small.msg_id.len(), 32);
-    }
-
-    #[test]
-    fn batch_encoding_gives_each_message_its_own_id() {
-        let p = producer();
-        let e = p
-            .encode_batch(&[
-                Message::new("T", "a").with_tags("x"),
-                Message::new("T", "bb"),
-            ])
-            .unwrap();
-        assert!(e.batch);
-        let items = decode_batch(&e.body).unwrap();
-        assert_eq!(items.len(), 2);
-        let ids: Vec<&str> = e.msg_id.split(',').collect();
-        assert_eq!(ids.len(), 2);
-        for (item, id) in items.iter().zip(&ids) {
-            assert!(item.properties.contains(&format!("UNIQ_KEY\u{1}{id}\u{2}")));
-        }
-        assert_eq!(&items[1].body[..], b"bb");
-        assert!(e.properties.starts_with("WAIT\u{1}true\u{2}UNIQ_KEY\u{1}"));
-    }
-
-    #[test]
-    fn batch_rules() {
-        let p = producer();
-        assert!(p.encode_batch(&[]).is_err());
-        assert!(p
-            .encode_batch(&[Message::new("A", "x"), Message::new("B", "x")])
-            .is_err());
-        assert!(p
-            .encode_batch(&[Message::new("A", "x").with_delay_level(3)])
-            .is_err());
-        assert!(p.encode_batch(&[Message::new("%RETRY%g", "x")]).is_err());
     }
 
     #[tokio::test]

@@ -275,6 +275,16 @@ impl RouteCache {
         })
     }
 
+    /// The topics with a cached route of their own.
+    pub fn cached_topics(&self) -> Vec<String> {
+        self.entries
+            .lock()
+            .keys()
+            .filter(|k| !k.starts_with('\u{0}'))
+            .cloned()
+            .collect()
+    }
+
     /// Every topic that has a cached route, and the master addresses of their brokers.
     pub fn cached_master_addrs(&self) -> Vec<String> {
         let entries = self.entries.lock();

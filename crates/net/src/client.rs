@@ -26,13 +26,17 @@ impl Handler for NoRequests {
     }
 }
 
+/// One address's slot: the live connection, behind a lock held only while connecting, so a slow
+/// or dead peer delays only the calls to that address.
+type Slot = Arc<tokio::sync::Mutex<Option<ConnectionHandle>>>;
+
 /// A pool of connections keyed by `host:port`.
 #[derive(Clone)]
 pub struct RemotingClient {
     handler: Arc<dyn Handler>,
     config: ConnectionConfig,
     connect_timeout: Duration,
-    conns: Arc<tokio::sync::Mutex<HashMap<String, ConnectionHandle>>>,
+    slots: Arc<parking_lot::Mutex<HashMap<String, Slot>>>,
 }
 
 impl Default for RemotingClient {
@@ -51,17 +55,16 @@ impl RemotingClient {
                 ..Default::default()
             },
             connect_timeout: Duration::from_secs(3),
-            conns: Arc::default(),
+            slots: Arc::default(),
         }
     }
 
     /// The live connection to `addr`, connecting when needed.
     pub async fn connection(&self, addr: &str) -> Result<ConnectionHandle, NetError> {
-        let mut conns = self.conns.lock().await;
-        if let Some(c) = conns.get(addr) {
-            if !c.is_closed() {
-                return Ok(c.clone());
-            }
+        let slot = Arc::clone(self.slots.lock().entry(addr.to_owned()).or_default());
+        let mut conn = slot.lock().await;
+        if let Some(c) = conn.as_ref().filter(|c| !c.is_closed()) {
+            return Ok(c.clone());
         }
         let stream =
             match tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr)).await {
@@ -78,15 +81,15 @@ impl RemotingClient {
                     })
                 }
             };
-        let conn =
+        let fresh =
             spawn(stream, Arc::clone(&self.handler), self.config.clone()).map_err(|source| {
                 NetError::Connect {
                     addr: addr.to_owned(),
                     source,
                 }
             })?;
-        conns.insert(addr.to_owned(), conn.clone());
-        Ok(conn)
+        *conn = Some(fresh.clone());
+        Ok(fresh)
     }
 
     /// Sends `cmd` to `addr` and waits for the response, at most `timeout` (connecting included).
@@ -118,15 +121,21 @@ impl RemotingClient {
 
     /// Closes the connection to `addr`, if any.
     pub async fn close(&self, addr: &str) {
-        if let Some(c) = self.conns.lock().await.remove(addr) {
-            c.close();
+        let slot = self.slots.lock().remove(addr);
+        if let Some(slot) = slot {
+            if let Some(c) = slot.lock().await.take() {
+                c.close();
+            }
         }
     }
 
     /// Closes every connection.
     pub async fn close_all(&self) {
-        for (_, c) in self.conns.lock().await.drain() {
-            c.close();
+        let slots: Vec<Slot> = self.slots.lock().drain().map(|(_, s)| s).collect();
+        for slot in slots {
+            if let Some(c) = slot.lock().await.take() {
+                c.close();
+            }
         }
     }
 }

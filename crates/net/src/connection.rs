@@ -7,7 +7,8 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
 use ferromq_proto::command::DEFAULT_MAX_FRAME;
@@ -15,9 +16,10 @@ use ferromq_proto::RemotingCommand;
 use parking_lot::Mutex;
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
+use crate::stats::COPY_STATS;
 use crate::NetError;
 
 /// A boxed, sendable future.
@@ -35,6 +37,15 @@ pub trait Handler: Send + Sync + 'static {
 
     /// Called once when the connection has closed.
     fn on_close(&self, _conn: &ConnectionHandle) {}
+
+    /// True when the future [`Handler::handle`] returns for `request` is cheap to poll once on
+    /// the connection's reader (a few microseconds of work, no blocking). Such requests are
+    /// answered without a task of their own when that first poll completes them, which saves
+    /// a spawn and a cross-thread wake per request; a future that is not done by then is
+    /// spawned as usual. Defaults to false: every request gets its own task.
+    fn poll_inline(&self, _request: &RemotingCommand) -> bool {
+        false
+    }
 }
 
 /// Limits of one connection.
@@ -210,7 +221,13 @@ async fn read_loop(
 ) -> Result<(), String> {
     let budget = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
     let mut buf = BytesMut::with_capacity(64 * 1024);
-    let cancel = conn.inner.cancel.clone();
+    // Made once: a fresh cancellation future and idle timer per read would cost a waiter
+    // registration and a timer-wheel entry for every read.
+    let cancelled = conn.inner.cancel.cancelled();
+    tokio::pin!(cancelled);
+    let idle = tokio::time::sleep(config.idle_timeout.unwrap_or(FAR_FUTURE));
+    tokio::pin!(idle);
+    let mut idle_armed_at = Instant::now();
     loop {
         // Decode every complete frame before reading again.
         loop {
@@ -226,45 +243,78 @@ async fn read_loop(
                 }
                 continue;
             }
-            let permit = tokio::select! {
-                p = budget.clone().acquire_owned() => p.map_err(|_| "closed".to_string())?,
-                _ = cancel.cancelled() => return Ok(()),
+            let permit = match Arc::clone(&budget).try_acquire_owned() {
+                Ok(p) => p,
+                Err(_) => tokio::select! {
+                    p = Arc::clone(&budget).acquire_owned() => p.map_err(|_| "closed".to_string())?,
+                    _ = &mut cancelled => return Ok(()),
+                },
             };
-            let h = Arc::clone(handler);
-            let c = conn.clone();
-            tokio::spawn(async move {
-                let oneway = cmd.is_oneway();
-                let opaque = cmd.opaque;
-                let resp = h.handle(c.clone(), cmd).await;
-                drop(permit);
-                if let (false, Some(mut resp)) = (oneway, resp) {
-                    resp.opaque = opaque;
-                    let _ = c.send(resp);
-                }
-            });
+            serve_request(conn, handler, cmd, permit);
         }
         if buf.capacity() - buf.len() < 4096 {
             buf.reserve(64 * 1024);
         }
-        let read = async {
-            match config.idle_timeout {
-                Some(t) => tokio::time::timeout(t, reader.read_buf(&mut buf))
-                    .await
-                    .ok(),
-                None => Some(reader.read_buf(&mut buf).await),
+        if let Some(t) = config.idle_timeout {
+            // Re-arming costs a timer update, so do it at most once a second of traffic: the
+            // connection then closes between `t` and `t` + 1 s after its last frame.
+            let now = Instant::now();
+            if now.duration_since(idle_armed_at) >= IDLE_REARM {
+                idle.as_mut().reset((now + t).into());
+                idle_armed_at = now;
             }
-        };
+        }
         let n = tokio::select! {
-            r = read => match r {
-                None => return Err("idle timeout".into()),
-                Some(Ok(n)) => n,
-                Some(Err(e)) => return Err(e.to_string()),
+            r = reader.read_buf(&mut buf) => match r {
+                Ok(n) => n,
+                Err(e) => return Err(e.to_string()),
             },
-            _ = cancel.cancelled() => return Ok(()),
+            _ = &mut idle, if config.idle_timeout.is_some() => return Err("idle timeout".into()),
+            _ = &mut cancelled => return Ok(()),
         };
         if n == 0 {
             return Ok(());
         }
+    }
+}
+
+/// How far in the future a disabled idle timer points.
+const FAR_FUTURE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+/// Least traffic time between two re-arms of the idle timer.
+const IDLE_REARM: Duration = Duration::from_secs(1);
+
+/// Runs one request: polled once right here when the handler allows it and it completes at
+/// once, otherwise on a task of its own. The response (if any) goes to the writer.
+fn serve_request(
+    conn: &ConnectionHandle,
+    handler: &Arc<dyn Handler>,
+    cmd: RemotingCommand,
+    permit: OwnedSemaphorePermit,
+) {
+    let oneway = cmd.is_oneway();
+    let opaque = cmd.opaque;
+    let inline = handler.poll_inline(&cmd);
+    let mut fut = handler.handle(conn.clone(), cmd);
+    if inline {
+        let mut cx = Context::from_waker(Waker::noop());
+        if let Poll::Ready(resp) = fut.as_mut().poll(&mut cx) {
+            drop(permit);
+            respond(conn, oneway, opaque, resp);
+            return;
+        }
+    }
+    let c = conn.clone();
+    tokio::spawn(async move {
+        let resp = fut.await;
+        drop(permit);
+        respond(&c, oneway, opaque, resp);
+    });
+}
+
+fn respond(conn: &ConnectionHandle, oneway: bool, opaque: i32, resp: Option<RemotingCommand>) {
+    if let (false, Some(mut resp)) = (oneway, resp) {
+        resp.opaque = opaque;
+        let _ = conn.send(resp);
     }
 }
 
@@ -273,37 +323,55 @@ async fn write_loop(
     mut rx: mpsc::UnboundedReceiver<RemotingCommand>,
     cancel: CancellationToken,
 ) {
+    // Reused for every batch: the writer allocates only when a batch outgrows them.
     let mut batch: Vec<RemotingCommand> = Vec::with_capacity(64);
     let mut headers = BytesMut::with_capacity(16 * 1024);
+    let mut ends: Vec<usize> = Vec::with_capacity(64);
+    let mut pieces: Vec<Bytes> = Vec::with_capacity(192);
+    let cancelled = cancel.cancelled();
+    tokio::pin!(cancelled);
     loop {
         let first = tokio::select! {
             c = rx.recv() => match c { Some(c) => c, None => break },
-            _ = cancel.cancelled() => break,
+            _ = &mut cancelled => break,
         };
         batch.push(first);
-        while batch.len() < 256 {
+        while batch.len() < MAX_BATCH {
             match rx.try_recv() {
                 Ok(c) => batch.push(c),
                 Err(_) => break,
             }
         }
+        // All headers of the batch go into one buffer; bodies are written from their own
+        // `Bytes` (for pull responses, slices of the mapped commit log) and never copied.
         headers.clear();
-        let mut ends = Vec::with_capacity(batch.len());
+        if headers.capacity() < 16 * 1024 {
+            headers.reserve(16 * 1024);
+        }
+        ends.clear();
         for cmd in &batch {
             cmd.encode_header(&mut headers);
             ends.push(headers.len());
         }
         let headers_frozen = headers.split().freeze();
-        let mut pieces: Vec<Bytes> = Vec::with_capacity(batch.len() * 3);
-        let mut start = 0;
-        for (cmd, end) in batch.drain(..).zip(ends) {
+        pieces.clear();
+        let (frames, mut start, mut body_bytes) = (batch.len(), 0, 0);
+        for (cmd, &end) in batch.drain(..).zip(&ends) {
             pieces.push(headers_frozen.slice(start..end));
             start = end;
             if !cmd.body.is_empty() {
+                body_bytes += cmd.body.len();
                 pieces.push(cmd.body);
             }
-            pieces.extend(cmd.body_tail.into_iter().filter(|b| !b.is_empty()));
+            for piece in cmd.body_tail {
+                if !piece.is_empty() {
+                    body_bytes += piece.len();
+                    pieces.push(piece);
+                }
+            }
         }
+        COPY_STATS.add_batch(frames, headers_frozen.len(), body_bytes);
+        drop(headers_frozen);
         if let Err(e) = write_all_vectored(&mut writer, &mut pieces).await {
             tracing::debug!(error = %e, "write failed");
             break;
@@ -313,6 +381,12 @@ async fn write_loop(
     let _ = writer.shutdown().await;
 }
 
+/// Commands written with one vectored write at most.
+const MAX_BATCH: usize = 256;
+
+/// Pieces handed to one `writev` (Linux allows 1024; 64 keeps the array on the stack small).
+const MAX_IOV: usize = 64;
+
 /// Writes every piece with vectored writes, handling partial writes.
 pub async fn write_all_vectored<W: AsyncWrite + Unpin>(
     w: &mut W,
@@ -321,12 +395,13 @@ pub async fn write_all_vectored<W: AsyncWrite + Unpin>(
     let mut idx = 0;
     while idx < pieces.len() {
         let n = {
-            let slices: Vec<IoSlice<'_>> = pieces[idx..]
-                .iter()
-                .take(64)
-                .map(|b| IoSlice::new(b))
-                .collect();
-            w.write_vectored(&slices).await?
+            let mut slices = [IoSlice::new(&[]); MAX_IOV];
+            let mut count = 0;
+            for (slot, piece) in slices.iter_mut().zip(&pieces[idx..]) {
+                *slot = IoSlice::new(piece);
+                count += 1;
+            }
+            w.write_vectored(&slices[..count]).await?
         };
         if n == 0 {
             return Err(std::io::Error::new(

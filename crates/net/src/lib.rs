@@ -9,14 +9,17 @@
 //!   deadline) and `invoke_oneway`; requests the server sends back (consumer-ids-changed
 //!   notices) go to the client's own handler.
 //!
-//! A malformed frame closes only its connection.
+//! A malformed frame closes only its connection. [`stats::copy_stats`] counts what the writers
+//! copied (headers) and what they wrote by reference (bodies, mapped commit-log slices).
 
 pub mod client;
 pub mod connection;
 pub mod error;
 pub mod server;
+pub mod stats;
 
 pub use client::RemotingClient;
 pub use connection::{BoxFuture, ConnectionConfig, ConnectionHandle, Handler};
 pub use error::NetError;
 pub use server::serve;
+pub use stats::{copy_stats, CopyStats};

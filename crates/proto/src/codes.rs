@@ -57,6 +57,7 @@ pub mod request {
     pub const QUERY_TOPIC_CONSUME_BY_WHO: i32 = 300;
     pub const QUERY_CONSUME_TIME_SPAN: i32 = 303;
     pub const GET_SYSTEM_TOPIC_LIST_FROM_NS: i32 = 304;
+    pub const CLEAN_EXPIRED_CONSUMEQUEUE: i32 = 306;
     pub const GET_CONSUMER_RUNNING_INFO: i32 = 307;
     pub const CONSUME_MESSAGE_DIRECTLY: i32 = 309;
     pub const SEND_MESSAGE_V2: i32 = 310;
@@ -70,6 +71,7 @@ pub mod request {
     pub const QUERY_CONSUME_QUEUE: i32 = 321;
     pub const QUERY_DATA_VERSION: i32 = 322;
     pub const ADD_WRITE_PERM_OF_BROKER: i32 = 327;
+    pub const DELETE_EXPIRED_COMMITLOG: i32 = 329;
     pub const QUERY_TOPICS_BY_CONSUMER: i32 = 343;
     pub const GET_TOPIC_CONFIG: i32 = 351;
     pub const GET_SUBSCRIPTIONGROUP_CONFIG: i32 = 352;

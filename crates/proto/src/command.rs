@@ -9,6 +9,7 @@
 //! header (see `wire-protocol.md` 1.2-1.4).
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+use compact_str::CompactString;
 use serde::Deserialize;
 
 use crate::header::{CommandHeader, ExtFields};
@@ -103,6 +104,8 @@ impl RemotingCommand {
             code,
             language: LanguageCode::RUST,
             version: CURRENT_VERSION,
+            // The largest request headers (sends) have 14 fields: one allocation, no regrowth.
+            ext_fields: ExtFields::with_capacity(16),
             ..Default::default()
         };
         header.write(&mut cmd.ext_fields);
@@ -271,20 +274,151 @@ impl RemotingCommand {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum JsonLanguage {
-    Name(String),
-    Code(u8),
+/// The `language` of a JSON header: an enum name (`"JAVA"`) or its ordinal.
+struct JsonLanguage(LanguageCode);
+
+impl<'de> Deserialize<'de> for JsonLanguage {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = JsonLanguage;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a language name or code")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<JsonLanguage, E> {
+                Ok(JsonLanguage(LanguageCode::from_name(v)))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<JsonLanguage, E> {
+                u8::try_from(v)
+                    .map(|c| JsonLanguage(LanguageCode(c)))
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<JsonLanguage, E> {
+                u8::try_from(v)
+                    .map(|c| JsonLanguage(LanguageCode(c)))
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Signed(v), &self))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum JsonExtValue {
-    Text(String),
-    Number(serde_json::Number),
-    Bool(bool),
-    Other(serde_json::Value),
+/// One ext-field value as text: strings as they are, numbers and booleans as Java prints them,
+/// other JSON as JSON text; `None` for null (Java drops null fields). Short text stays inline.
+struct JsonExtValue(Option<CompactString>);
+
+impl<'de> Deserialize<'de> for JsonExtValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = JsonExtValue;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an ext field value")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<JsonExtValue, E> {
+                Ok(JsonExtValue(Some(CompactString::new(v))))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<JsonExtValue, E> {
+                Ok(JsonExtValue(Some(CompactString::from(v))))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<JsonExtValue, E> {
+                Ok(JsonExtValue(Some(CompactString::const_new(if v {
+                    "true"
+                } else {
+                    "false"
+                }))))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<JsonExtValue, E> {
+                Ok(JsonExtValue(Some(compact_str::format_compact!("{v}"))))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<JsonExtValue, E> {
+                Ok(JsonExtValue(Some(compact_str::format_compact!("{v}"))))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<JsonExtValue, E> {
+                Ok(JsonExtValue(
+                    serde_json::Number::from_f64(v).map(|n| CompactString::from(n.to_string())),
+                ))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<JsonExtValue, E> {
+                Ok(JsonExtValue(None))
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<JsonExtValue, E> {
+                Ok(JsonExtValue(None))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                a: A,
+            ) -> Result<JsonExtValue, A::Error> {
+                let v = serde_json::Value::deserialize(
+                    serde::de::value::SeqAccessDeserializer::new(a),
+                )?;
+                Ok(JsonExtValue(Some(CompactString::from(v.to_string()))))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                a: A,
+            ) -> Result<JsonExtValue, A::Error> {
+                let v = serde_json::Value::deserialize(
+                    serde::de::value::MapAccessDeserializer::new(a),
+                )?;
+                Ok(JsonExtValue(Some(CompactString::from(v.to_string()))))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// An object key, kept inline when short.
+struct JsonKey(CompactString);
+
+impl<'de> Deserialize<'de> for JsonKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = JsonKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<JsonKey, E> {
+                Ok(JsonKey(CompactString::new(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// The `extFields` object, read straight into [`ExtFields`] (no intermediate map).
+struct JsonExtFields(ExtFields);
+
+impl<'de> Deserialize<'de> for JsonExtFields {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = JsonExtFields;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of ext fields")
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<JsonExtFields, E> {
+                Ok(JsonExtFields(ExtFields::default()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<JsonExtFields, A::Error> {
+                let mut ext = ExtFields::default();
+                while let Some(JsonKey(key)) = a.next_key()? {
+                    if let JsonExtValue(Some(value)) = a.next_value()? {
+                        ext.set(key, value);
+                    } else {
+                        // A later null must not leave an earlier value of the same key behind.
+                        ext.remove(&key);
+                    }
+                }
+                Ok(JsonExtFields(ext))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Deserialize)]
@@ -302,36 +436,20 @@ struct JsonHeader {
     #[serde(default)]
     remark: Option<String>,
     #[serde(default, rename = "extFields")]
-    ext_fields: Option<std::collections::HashMap<String, JsonExtValue>>,
+    ext_fields: Option<JsonExtFields>,
 }
 
 fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, ProtoError> {
     let h: JsonHeader =
         serde_json::from_slice(header).map_err(|source| ProtoError::JsonHeader { source })?;
-    let language = match h.language {
-        Some(JsonLanguage::Name(n)) => LanguageCode::from_name(&n),
-        Some(JsonLanguage::Code(c)) => LanguageCode(c),
-        None => LanguageCode::JAVA,
-    };
-    let mut ext = ExtFields::default();
-    for (k, v) in h.ext_fields.unwrap_or_default() {
-        let value = match v {
-            JsonExtValue::Text(s) => s,
-            JsonExtValue::Number(n) => n.to_string(),
-            JsonExtValue::Bool(b) => b.to_string(),
-            JsonExtValue::Other(serde_json::Value::Null) => continue,
-            JsonExtValue::Other(other) => other.to_string(),
-        };
-        ext.insert(k, value);
-    }
     Ok(RemotingCommand {
         code: h.code,
-        language,
+        language: h.language.map_or(LanguageCode::JAVA, |l| l.0),
         version: h.version,
         opaque: h.opaque,
         flag: h.flag,
         remark: h.remark.filter(|r| !r.is_empty()),
-        ext_fields: ext,
+        ext_fields: h.ext_fields.map(|e| e.0).unwrap_or_default(),
         serialize_type: SerializeType::Json,
         ..Default::default()
     })
@@ -391,6 +509,10 @@ fn take_len(buf: &mut Bytes, what: &'static str) -> Result<usize, ProtoError> {
     Ok(n as usize)
 }
 
+fn str_of<'a>(b: &'a [u8], what: &'static str) -> Result<&'a str, ProtoError> {
+    std::str::from_utf8(b).map_err(|_| ProtoError::NotUtf8 { what })
+}
+
 fn utf8(b: Bytes, what: &'static str) -> Result<String, ProtoError> {
     String::from_utf8(b.to_vec()).map_err(|_| ProtoError::NotUtf8 { what })
 }
@@ -432,7 +554,7 @@ fn decode_binary_header(mut h: Bytes) -> Result<RemotingCommand, ProtoError> {
             // Java decodes a zero-length string as null and drops nulls when re-encoding.
             continue;
         }
-        ext.insert(utf8(key, "ext key")?, utf8(value, "ext value")?);
+        ext.insert_str(str_of(&key, "ext key")?, str_of(&value, "ext value")?);
     }
     Ok(RemotingCommand {
         code,
@@ -605,5 +727,28 @@ mod tests {
         assert_eq!(c.remark, None);
         assert_eq!(c.ext_fields.get("topic"), Some("T"));
         assert_eq!(c.ext_fields.get("n"), Some("5"));
+    }
+
+    #[test]
+    fn json_ext_values_become_text_and_nulls_are_dropped() {
+        let json = br#"{"code":1,"language":12,"extFields":{"s":"x\"y","i":-7,"u":18446744073709551615,"f":1.5,"b":true,"nul":null,"o":{"k":[1,2]},"d":"first","d":null},"opaque":3}"#;
+        let c = RemotingCommand::decode_frame(Bytes::from(
+            [&(json.len() as u32).to_be_bytes()[..], json].concat(),
+        ))
+        .unwrap();
+        assert_eq!(c.language, LanguageCode::RUST);
+        assert_eq!(c.ext_fields.get("s"), Some("x\"y"));
+        assert_eq!(c.ext_fields.get("i"), Some("-7"));
+        assert_eq!(c.ext_fields.get("u"), Some("18446744073709551615"));
+        assert_eq!(c.ext_fields.get("f"), Some("1.5"));
+        assert_eq!(c.ext_fields.get("b"), Some("true"));
+        assert_eq!(c.ext_fields.get("nul"), None);
+        assert_eq!(c.ext_fields.get("o"), Some(r#"{"k":[1,2]}"#));
+        assert_eq!(c.ext_fields.get("d"), None);
+        assert_eq!(c.ext_fields.len(), 6);
+        assert!(RemotingCommand::decode_frame(Bytes::from(
+            [&[0u8, 0, 0, 15][..], br#"{"language":[]}"#].concat()
+        ))
+        .is_err());
     }
 }

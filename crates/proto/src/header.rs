@@ -5,11 +5,16 @@
 //! each Rust field to its wire key and type. Required fields that are absent are a
 //! [`ProtoError::MissingField`]; values that do not parse are [`ProtoError::InvalidField`].
 
+use compact_str::CompactString;
+
 use crate::ProtoError;
 
 /// The custom header fields of a command, in insertion order; keys are unique.
+///
+/// Keys and values up to 24 bytes (nearly all of them: field names, numbers, topics, groups)
+/// live inline, so decoding a header allocates only for long values such as properties.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ExtFields(Vec<(String, String)>);
+pub struct ExtFields(Vec<(CompactString, CompactString)>);
 
 impl ExtFields {
     /// The value of `key`, if present.
@@ -22,8 +27,28 @@ impl ExtFields {
 
     /// Sets `key` to `value`, replacing an earlier value.
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) {
-        let key = key.into();
-        let value = value.into();
+        self.set(
+            CompactString::from(key.into()),
+            CompactString::from(value.into()),
+        );
+    }
+
+    /// [`ExtFields::insert`] from borrowed text: no allocation for short keys and values.
+    pub fn insert_str(&mut self, key: &str, value: &str) {
+        match self.0.iter_mut().find(|(k, _)| k == key) {
+            Some(slot) => slot.1 = CompactString::new(value),
+            None => self
+                .0
+                .push((CompactString::new(key), CompactString::new(value))),
+        }
+    }
+
+    /// An empty set with room for `n` fields.
+    pub fn with_capacity(n: usize) -> Self {
+        ExtFields(Vec::with_capacity(n))
+    }
+
+    pub(crate) fn set(&mut self, key: CompactString, value: CompactString) {
         match self.0.iter_mut().find(|(k, _)| *k == key) {
             Some(slot) => slot.1 = value,
             None => self.0.push((key, value)),
@@ -33,7 +58,7 @@ impl ExtFields {
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<String> {
         let pos = self.0.iter().position(|(k, _)| k == key)?;
-        Some(self.0.remove(pos).1)
+        Some(self.0.remove(pos).1.into_string())
     }
 
     /// Iterates over `(key, value)` pairs.
@@ -77,6 +102,10 @@ pub trait ExtValue: Sized {
     fn parse(key: &'static str, raw: &str) -> Result<Self, ProtoError>;
     /// Renders as Java's `toString()` would.
     fn render(&self) -> String;
+    /// [`ExtValue::render`] into a string that holds short text inline (no allocation).
+    fn render_compact(&self) -> CompactString {
+        CompactString::from(self.render())
+    }
 }
 
 fn invalid(field: &'static str, raw: &str) -> ProtoError {
@@ -93,6 +122,9 @@ impl ExtValue for String {
     fn render(&self) -> String {
         self.clone()
     }
+    fn render_compact(&self) -> CompactString {
+        CompactString::new(self)
+    }
 }
 
 macro_rules! ext_number {
@@ -103,6 +135,9 @@ macro_rules! ext_number {
             }
             fn render(&self) -> String {
                 self.to_string()
+            }
+            fn render_compact(&self) -> CompactString {
+                compact_str::format_compact!("{self}")
             }
         }
     )*};
@@ -146,7 +181,7 @@ impl<T: ExtValue> HeaderField for Option<T> {
     }
     fn write_field(&self, ext: &mut ExtFields, key: &'static str) {
         if let Some(v) = self {
-            ext.insert(key, v.render());
+            ext.set(CompactString::const_new(key), v.render_compact());
         }
     }
 }
@@ -158,7 +193,7 @@ macro_rules! required_field {
                 required(ext, key)
             }
             fn write_field(&self, ext: &mut ExtFields, key: &'static str) {
-                ext.insert(key, self.render());
+                ext.set(CompactString::const_new(key), self.render_compact());
             }
         }
     )*};

@@ -73,6 +73,43 @@ pub struct StoreConfig {
     pub access_message_in_memory_max_ratio: u32,
     /// Verify body CRCs while recovering (true).
     pub check_crc_on_recover: bool,
+    /// Build the index of `KEYS` and `UNIQ_KEY` (true).
+    pub message_index_enable: bool,
+    /// Hash slots of one index file (5 000 000).
+    pub max_hash_slot_num: usize,
+    /// Entries of one index file (20 000 000).
+    pub max_index_num: usize,
+    /// Most results of one key query (64).
+    pub max_msgs_num_batch: usize,
+    /// Results of a unique-key query (32).
+    pub default_query_max_num: usize,
+    /// Above this disk usage (%) writes are refused until space returns (90).
+    pub disk_space_warning_level_ratio: u32,
+    /// Above this disk usage (%) commit-log files are deleted even before they expire (85).
+    pub disk_space_clean_forcibly_ratio: u32,
+    /// Allow the forced deletion above `disk_space_clean_forcibly_ratio` (true).
+    pub clean_file_forcibly_enable: bool,
+    /// Period of the retention service: disk check and file deletion (10 000 ms).
+    #[serde(rename = "cleanResourceInterval")]
+    pub clean_resource_interval_ms: u64,
+    /// Most commit-log files deleted in one retention round (10).
+    pub delete_file_batch_max: usize,
+    /// Create the next commit-log segment on a background thread before it is needed (true).
+    pub preallocate_commit_log: bool,
+    /// Fault in the pages of a preallocated segment so the first writes take no page faults
+    /// (false, RocketMQ's default: warming a 1 GiB segment costs a second of CPU at start and
+    /// puts the whole segment in the broker's RSS).
+    #[serde(rename = "warmMapedFileEnable")]
+    pub warm_mapped_file_enable: bool,
+    /// Test knob: every commit-log flush first sleeps this long (0). Lets tests provoke
+    /// `FLUSH_DISK_TIMEOUT` with a slow "disk".
+    #[serde(rename = "debugFlushDelayMs")]
+    pub debug_flush_delay_ms: u64,
+    /// Test knob: when set, the disk usage (a ratio 0.0-1.0, or a percentage) is read from this
+    /// file instead of the file system, so tests can fake a full disk. A missing or unreadable
+    /// file means "ask the file system".
+    #[serde(rename = "debugDiskUsageFile")]
+    pub debug_disk_usage_file: Option<PathBuf>,
 }
 
 impl Default for StoreConfig {
@@ -101,6 +138,20 @@ impl Default for StoreConfig {
             max_transfer_count_on_message_in_disk: 8,
             access_message_in_memory_max_ratio: 40,
             check_crc_on_recover: true,
+            message_index_enable: true,
+            max_hash_slot_num: 5_000_000,
+            max_index_num: 20_000_000,
+            max_msgs_num_batch: 64,
+            default_query_max_num: 32,
+            disk_space_warning_level_ratio: 90,
+            disk_space_clean_forcibly_ratio: 85,
+            clean_file_forcibly_enable: true,
+            clean_resource_interval_ms: 10_000,
+            delete_file_batch_max: 10,
+            preallocate_commit_log: true,
+            warm_mapped_file_enable: false,
+            debug_flush_delay_ms: 0,
+            debug_disk_usage_file: None,
         }
     }
 }
@@ -127,6 +178,11 @@ impl StoreConfig {
     /// The consume-queue root directory.
     pub fn consume_queue_dir(&self) -> PathBuf {
         self.store_path_root_dir.join("consumequeue")
+    }
+
+    /// The index directory.
+    pub fn index_dir(&self) -> PathBuf {
+        self.store_path_root_dir.join("index")
     }
 
     /// Consume-queue file size rounded down to whole 20-byte units.
@@ -163,6 +219,146 @@ impl StoreConfig {
             .collect()
     }
 
+    /// The `broker.conf` keys [`Self::set_property`] understands.
+    pub const KEYS: &'static [&'static str] = &[
+        "storePathRootDir",
+        "storePathCommitLog",
+        "mappedFileSizeCommitLog",
+        "mappedFileSizeConsumeQueue",
+        "flushDiskType",
+        "flushIntervalCommitLog",
+        "flushCommitLogLeastPages",
+        "flushCommitLogThoroughInterval",
+        "flushIntervalConsumeQueue",
+        "syncFlushTimeout",
+        "maxMessageSize",
+        "fileReservedTime",
+        "deleteWhen",
+        "diskMaxUsedSpaceRatio",
+        "messageDelayLevel",
+        "maxTransferBytesOnMessageInMemory",
+        "maxTransferCountOnMessageInMemory",
+        "maxTransferBytesOnMessageInDisk",
+        "maxTransferCountOnMessageInDisk",
+        "accessMessageInMemoryMaxRatio",
+        "checkCRCOnRecover",
+        "messageIndexEnable",
+        "maxHashSlotNum",
+        "maxIndexNum",
+        "maxMsgsNumBatch",
+        "defaultQueryMaxNum",
+        "diskSpaceWarningLevelRatio",
+        "diskSpaceCleanForciblyRatio",
+        "cleanFileForciblyEnable",
+        "cleanResourceInterval",
+        "deleteFileBatchMax",
+        "preallocateCommitLog",
+        "warmMapedFileEnable",
+        "debugFlushDelayMs",
+        "debugDiskUsageFile",
+    ];
+
+    /// True when `key` is one of [`Self::KEYS`].
+    pub fn knows(key: &str) -> bool {
+        Self::KEYS.contains(&key)
+    }
+
+    /// Sets the setting RocketMQ's `MessageStoreConfig` calls `key` (the name used in
+    /// `broker.conf`) from its text `value`. Returns `Ok(false)` for a key the store does not
+    /// know, `Err` with the reason when the value does not parse.
+    pub fn set_property(&mut self, key: &str, value: &str) -> Result<bool, String> {
+        fn num<T: std::str::FromStr>(v: &str, what: &str) -> Result<T, String> {
+            v.parse().map_err(|_| format!("expected {what}"))
+        }
+        fn boolean(v: &str) -> Result<bool, String> {
+            match v.to_ascii_lowercase().as_str() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err("expected true or false".to_owned()),
+            }
+        }
+        let v = value.trim();
+        match key {
+            "storePathRootDir" => self.store_path_root_dir = PathBuf::from(v),
+            "storePathCommitLog" => self.store_path_commit_log = Some(PathBuf::from(v)),
+            "mappedFileSizeCommitLog" => {
+                self.mapped_file_size_commit_log = num(v, "a size in bytes")?
+            }
+            "mappedFileSizeConsumeQueue" => {
+                self.mapped_file_size_consume_queue = num(v, "a size in bytes")?
+            }
+            "flushDiskType" => {
+                self.flush_disk_type = match v {
+                    "ASYNC_FLUSH" => FlushDiskType::AsyncFlush,
+                    "SYNC_FLUSH" => FlushDiskType::SyncFlush,
+                    _ => return Err("expected ASYNC_FLUSH or SYNC_FLUSH".to_owned()),
+                }
+            }
+            "flushIntervalCommitLog" => self.flush_interval_commit_log_ms = num(v, "milliseconds")?,
+            "flushCommitLogLeastPages" => {
+                self.flush_commit_log_least_pages = num(v, "a number of pages")?
+            }
+            "flushCommitLogThoroughInterval" => {
+                self.flush_commit_log_thorough_interval_ms = num(v, "milliseconds")?
+            }
+            "flushIntervalConsumeQueue" => {
+                self.flush_interval_consume_queue_ms = num(v, "milliseconds")?
+            }
+            "syncFlushTimeout" => self.sync_flush_timeout_ms = num(v, "milliseconds")?,
+            "maxMessageSize" => self.max_message_size = num(v, "a size in bytes")?,
+            "fileReservedTime" => self.file_reserved_time_hours = num(v, "a number of hours")?,
+            "deleteWhen" => {
+                let ok = v
+                    .split(';')
+                    .all(|h| h.trim().parse::<u8>().is_ok_and(|h| h < 24));
+                if !ok {
+                    return Err("expected hours of the day (00-23) separated by ;".to_owned());
+                }
+                self.delete_when = v.to_owned();
+            }
+            "diskMaxUsedSpaceRatio" => self.disk_max_used_space_ratio = num(v, "a percentage")?,
+            "messageDelayLevel" => self.message_delay_level = v.to_owned(),
+            "maxTransferBytesOnMessageInMemory" => {
+                self.max_transfer_bytes_on_message_in_memory = num(v, "a size in bytes")?
+            }
+            "maxTransferCountOnMessageInMemory" => {
+                self.max_transfer_count_on_message_in_memory = num(v, "a count")?
+            }
+            "maxTransferBytesOnMessageInDisk" => {
+                self.max_transfer_bytes_on_message_in_disk = num(v, "a size in bytes")?
+            }
+            "maxTransferCountOnMessageInDisk" => {
+                self.max_transfer_count_on_message_in_disk = num(v, "a count")?
+            }
+            "accessMessageInMemoryMaxRatio" => {
+                self.access_message_in_memory_max_ratio = num(v, "a percentage")?
+            }
+            "checkCRCOnRecover" => self.check_crc_on_recover = boolean(v)?,
+            "messageIndexEnable" => self.message_index_enable = boolean(v)?,
+            "maxHashSlotNum" => self.max_hash_slot_num = num(v, "a number of slots")?,
+            "maxIndexNum" => self.max_index_num = num(v, "a number of entries")?,
+            "maxMsgsNumBatch" => self.max_msgs_num_batch = num(v, "a count")?,
+            "defaultQueryMaxNum" => self.default_query_max_num = num(v, "a count")?,
+            "diskSpaceWarningLevelRatio" => {
+                self.disk_space_warning_level_ratio = num(v, "a percentage")?
+            }
+            "diskSpaceCleanForciblyRatio" => {
+                self.disk_space_clean_forcibly_ratio = num(v, "a percentage")?
+            }
+            "cleanFileForciblyEnable" => self.clean_file_forcibly_enable = boolean(v)?,
+            "cleanResourceInterval" => self.clean_resource_interval_ms = num(v, "milliseconds")?,
+            "deleteFileBatchMax" => self.delete_file_batch_max = num(v, "a count")?,
+            "preallocateCommitLog" => self.preallocate_commit_log = boolean(v)?,
+            "warmMapedFileEnable" => self.warm_mapped_file_enable = boolean(v)?,
+            "debugFlushDelayMs" => self.debug_flush_delay_ms = num(v, "milliseconds")?,
+            "debugDiskUsageFile" => {
+                self.debug_disk_usage_file = (!v.is_empty()).then(|| PathBuf::from(v))
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
     /// Checks the settings the store cannot work without.
     pub(crate) fn validate(&self) -> Result<(), StoreError> {
         let bad = |reason: String| Err(StoreError::Config { reason });
@@ -180,6 +376,35 @@ impl StoreConfig {
         }
         if self.mapped_file_size_commit_log > i32::MAX as usize {
             return bad("mappedFileSizeCommitLog must fit in an i32".to_owned());
+        }
+        if self.max_hash_slot_num == 0 || self.max_hash_slot_num > i32::MAX as usize {
+            return bad(format!(
+                "maxHashSlotNum {} must be between 1 and {}",
+                self.max_hash_slot_num,
+                i32::MAX
+            ));
+        }
+        if self.max_index_num < 2 || self.max_index_num > i32::MAX as usize {
+            return bad(format!(
+                "maxIndexNum {} must be between 2 and {}",
+                self.max_index_num,
+                i32::MAX
+            ));
+        }
+        for (key, v) in [
+            ("diskMaxUsedSpaceRatio", self.disk_max_used_space_ratio),
+            (
+                "diskSpaceWarningLevelRatio",
+                self.disk_space_warning_level_ratio,
+            ),
+            (
+                "diskSpaceCleanForciblyRatio",
+                self.disk_space_clean_forcibly_ratio,
+            ),
+        ] {
+            if v > 100 {
+                return bad(format!("{key} {v} is not a percentage"));
+            }
         }
         self.delay_levels_ms()?;
         Ok(())
@@ -211,6 +436,42 @@ mod tests {
         assert_eq!(c.consume_queue_dir(), PathBuf::from("/data/consumequeue"));
         assert_eq!(c.consume_queue_file_size(), 4080);
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn broker_conf_keys_set_store_settings() {
+        let mut c = StoreConfig::default();
+        assert_eq!(c.set_property("maxHashSlotNum", " 64 "), Ok(true));
+        assert_eq!(c.set_property("maxIndexNum", "100"), Ok(true));
+        assert_eq!(c.set_property("diskSpaceWarningLevelRatio", "95"), Ok(true));
+        assert_eq!(c.set_property("checkCRCOnRecover", "FALSE"), Ok(true));
+        assert_eq!(c.set_property("flushDiskType", "SYNC_FLUSH"), Ok(true));
+        assert_eq!(c.set_property("brokerName", "x"), Ok(false));
+        assert!(c.set_property("maxIndexNum", "many").is_err());
+        assert!(c.set_property("deleteWhen", "25").is_err());
+        assert!(c.set_property("messageIndexEnable", "yes").is_err());
+        assert_eq!(
+            (
+                c.max_hash_slot_num,
+                c.max_index_num,
+                c.disk_space_warning_level_ratio
+            ),
+            (64, 100, 95)
+        );
+        assert!(!c.check_crc_on_recover);
+        assert_eq!(c.flush_disk_type, FlushDiskType::SyncFlush);
+        assert!(c.validate().is_ok());
+        c.max_index_num = 1;
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn every_listed_key_is_understood() {
+        for key in StoreConfig::KEYS {
+            let mut c = StoreConfig::default();
+            assert_ne!(c.set_property(key, "x"), Ok(false), "{key}");
+        }
+        assert!(!StoreConfig::knows("brokerName"));
     }
 
     #[test]

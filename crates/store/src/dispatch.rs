@@ -1,7 +1,11 @@
 //! The dispatch ("reput") loop: tails the commit log behind the append point, writes a
-//! consume-queue unit for every dispatchable record and tells the arrival listener (Java
-//! `ReputMessageService`). The append path unparks the thread after each put; it also wakes
-//! every 10 ms on its own.
+//! consume-queue unit for every dispatchable record and index entries for its keys, and tells
+//! the arrival listener (Java `ReputMessageService`). The append path unparks the thread after
+//! each put (the flusher after each flush); it also wakes every 10 ms on its own.
+//!
+//! Under SYNC_FLUSH dispatch stops at the flushed offset, not at the end of the log: a record
+//! becomes visible to consumers (and queries) only once it is on disk, so a consumer can never
+//! act on a message that a crash could still take back.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
@@ -16,7 +20,7 @@ use crate::consume_queue::Unit;
 use crate::mapped_file::MappedFile;
 use crate::stats::StoreStats;
 use crate::store::Shared;
-use crate::Arrival;
+use crate::{Arrival, FlushDiskType};
 
 /// Tags code written in the consume queue: the `TAGS` hash, or for a delayed message in
 /// `SCHEDULE_TOPIC_XXXX` its delivery time (store time + delay of its level).
@@ -35,9 +39,22 @@ pub(crate) fn unit_tags_code(view: &RecordView<'_>, delay_levels: &[i64]) -> i64
     tags_code(view.property(properties::TAGS))
 }
 
-/// Dispatches every record between the reput offset and the commit-log end; returns how many
-/// records were dispatched. With `notify`, calls the arrival listener for each.
-pub(crate) fn dispatch_available(shared: &Shared, notify: bool) -> u64 {
+/// How far records may be dispatched now: the flushed offset under SYNC_FLUSH, else the end of
+/// the log.
+pub(crate) fn visible_end(shared: &Shared) -> i64 {
+    match shared.config.flush_disk_type {
+        FlushDiskType::SyncFlush => shared
+            .commit_log
+            .flushed_offset()
+            .min(shared.commit_log.max_offset()),
+        FlushDiskType::AsyncFlush => shared.commit_log.max_offset(),
+    }
+}
+
+/// Dispatches every record between the reput offset and [`visible_end`] (or `limit`, when
+/// given); returns how many records were dispatched. With `notify`, calls the arrival listener
+/// for each.
+pub(crate) fn dispatch_available(shared: &Shared, notify: bool, limit: Option<i64>) -> u64 {
     let log = &shared.commit_log;
     let listener = if notify {
         shared.listener.read().clone()
@@ -48,7 +65,7 @@ pub(crate) fn dispatch_available(shared: &Shared, notify: bool) -> u64 {
     let mut count = 0;
     let mut current: Option<Arc<MappedFile>> = None;
     loop {
-        let max = log.max_offset();
+        let max = limit.unwrap_or_else(|| visible_end(shared));
         if reput >= max {
             break;
         }
@@ -86,6 +103,12 @@ pub(crate) fn dispatch_available(shared: &Shared, notify: bool) -> u64 {
                 continue;
             }
         };
+        if shared.config.message_index_enable {
+            if let Err(e) = shared.index.build(&view, reput) {
+                // The message stays readable by queue and id; only key lookups miss it.
+                tracing::error!(offset = reput, error = %e, "indexing a message failed");
+            }
+        }
         if sys_flag::is_dispatchable(view.sys_flag) {
             let unit = Unit {
                 offset: reput,
@@ -141,12 +164,19 @@ pub(crate) fn dispatch_available(shared: &Shared, notify: bool) -> u64 {
 pub(crate) fn run(shared: Arc<Shared>) {
     loop {
         let stopping = shared.stopping.load(Ordering::Acquire);
-        let n = dispatch_available(&shared, true);
+        let n = dispatch_available(&shared, true, None);
         if stopping {
             break;
         }
         if n == 0 {
-            std::thread::park_timeout(Duration::from_millis(10));
+            // Announce the park, then look once more: an append that missed the flag is seen
+            // here, and one after it sees the flag and unparks us (both sides fence).
+            shared.dispatcher_idle.store(true, Ordering::SeqCst);
+            std::sync::atomic::fence(Ordering::SeqCst);
+            if visible_end(&shared) <= shared.reput_offset.load(Ordering::Acquire) {
+                std::thread::park_timeout(Duration::from_millis(10));
+            }
+            shared.dispatcher_idle.store(false, Ordering::SeqCst);
         }
     }
 }

@@ -7,8 +7,8 @@
 //! * SYNC_FLUSH (group commit): the append path unparks the flusher; each round syncs everything
 //!   appended so far, so concurrent puts share one `msync`, then publishes the durable offset to
 //!   the waiters.
-//! * Consume queues: every `flush_interval_consume_queue_ms`, sync every queue and write the
-//!   checkpoint (the dispatch offset read *before* the queue flush, so it never claims more).
+//! * Consume queues and index: every `flush_interval_consume_queue_ms`, sync them and write the
+//!   checkpoint (the dispatch offset read *before* the flush, so it never claims more).
 //!
 //! A failed flush stops writes for good (`fail_writes`): after an fsync error the kernel may
 //! have dropped the dirty pages, and retrying would only pretend.
@@ -23,10 +23,14 @@ use crate::{FlushDiskType, StoreError};
 
 const PAGE: i64 = 4096;
 
-/// Flushes the commit log and publishes the durable offset to SYNC_FLUSH waiters.
+/// Flushes the commit log, publishes the durable offset to SYNC_FLUSH waiters and wakes the
+/// dispatcher (which, under SYNC_FLUSH, waits for the flushed offset).
 pub(crate) fn flush_commit_log(shared: &Shared) -> Result<i64, StoreError> {
     if shared.write_failed.load(Ordering::Acquire) {
         return Ok(shared.commit_log.flushed_offset());
+    }
+    if shared.config.debug_flush_delay_ms > 0 && shared.commit_log.dirty_bytes() > 0 {
+        std::thread::sleep(Duration::from_millis(shared.config.debug_flush_delay_ms));
     }
     match shared.commit_log.flush() {
         Ok(flushed) => {
@@ -35,6 +39,7 @@ pub(crate) fn flush_commit_log(shared: &Shared) -> Result<i64, StoreError> {
                 *v = flushed;
                 changed
             });
+            shared.wake_dispatcher();
             Ok(flushed)
         }
         Err(e) => {
@@ -44,7 +49,8 @@ pub(crate) fn flush_commit_log(shared: &Shared) -> Result<i64, StoreError> {
     }
 }
 
-/// Flushes every consume queue, then records the progress in the checkpoint file.
+/// Flushes every consume queue and the index, then records the progress in the checkpoint
+/// file.
 pub(crate) fn flush_consume_queues(shared: &Shared) -> Result<(), StoreError> {
     let dispatched = shared.reput_offset.load(Ordering::Acquire);
     let logics_ts = shared.commit_log.last_store_timestamp();
@@ -54,6 +60,11 @@ pub(crate) fn flush_consume_queues(shared: &Shared) -> Result<(), StoreError> {
             return Err(e);
         }
     }
+    if let Err(e) = shared.index.flush() {
+        shared.fail_writes(&e);
+        return Err(e);
+    }
+    let index_ts = shared.index.last_update().0;
     let mut last = shared.last_checkpoint.lock();
     let next = Checkpoint {
         physic_msg_timestamp: if shared.commit_log.dirty_bytes() == 0 {
@@ -62,7 +73,7 @@ pub(crate) fn flush_consume_queues(shared: &Shared) -> Result<(), StoreError> {
             last.physic_msg_timestamp
         },
         logics_msg_timestamp: logics_ts,
-        index_msg_timestamp: last.index_msg_timestamp,
+        index_msg_timestamp: index_ts,
         commit_log_flushed: shared.commit_log.flushed_offset(),
         dispatched,
     };

@@ -2,11 +2,14 @@
 //!
 //! ```text
 //!  put ──► commit_log (append: one writer, mmap'd segments) ──► flush threads (async / group commit)
-//!                │
-//!                ▼  dispatch thread ("reput") tails the log
+//!                │         ▲ next segment prepared by the preallocator thread
+//!                ▼  dispatch thread ("reput") tails the log (under SYNC_FLUSH: the flushed part)
 //!          consume_queue/<topic>/<queue> (20-byte units) ──► ArrivalListener (wakes long polls)
+//!          index/<time> (hash slots → entry chains of KEYS and UNIQ_KEY)
 //!                │
 //!  get ◄─────────┘  units → zero-copy slices of the mapped commit log
+//!  query ◄─ index → records (checked against topic and key)
+//!  retention thread: disk usage (refuse writes when full), expired segments and what follows them
 //! ```
 //!
 //! On disk, under `store_path_root_dir`:
@@ -14,6 +17,7 @@
 //! ```text
 //! commitlog/00000000000000000000        segments named by their start offset (3.5 records)
 //! consumequeue/<topic>/<qid>/<offset>   20-byte units (3.10)
+//! index/<yyyyMMddHHmmssSSS>             index files (3.11), newest last
 //! checkpoint                            durable offsets, written atomically
 //! abort                                 present while running: its presence at open = crash
 //! lock                                  flock'd while open
@@ -24,8 +28,13 @@
 //! pull hands out [`bytes::Bytes`] slices of the mapping without copying. All `unsafe` lives in
 //! `mapped_file.rs`.
 //!
-//! Later: the index file (keys / UNIQ_KEY), retention (`file_reserved_time_hours`,
-//! `delete_when`), segment preallocation off the append path, timer/delay delivery, HA.
+//! Recovery (`commit_log/recovery.rs`, `store.rs`): after a crash (the `abort` marker is
+//! present) every record from the checkpoint's segment on is checked (magic, layout, physical
+//! offset, body CRC, properties ending in U+0002); the log ends at the first bad one, consume
+//! queues and index drop what points past it and are rebuilt past what they hold, the tail is
+//! flushed and a checkpoint written before the store opens.
+//!
+//! Later: timer/delay delivery, HA.
 
 mod checkpoint;
 mod commit_log;
@@ -34,8 +43,11 @@ mod consume_queue;
 mod dispatch;
 mod error;
 mod flush;
+mod index;
 mod mapped_file;
+mod preallocate;
 mod read;
+mod retention;
 mod segments;
 mod stats;
 mod store;
@@ -44,8 +56,10 @@ mod types;
 pub use config::{FlushDiskType, StoreConfig};
 pub use consume_queue::UNIT_SIZE as CONSUME_QUEUE_UNIT_SIZE;
 pub use error::StoreError;
+pub use retention::DiskUsageFn;
 pub use stats::StoreStatsSnapshot;
 pub use store::MessageStore;
 pub use types::{
     Arrival, ArrivalListener, GetResult, GetStatus, MessageToStore, PutResult, PutStatus,
+    QueryResult, RetentionReport,
 };

@@ -79,14 +79,31 @@ impl std::fmt::Debug for MappedFile {
 impl MappedFile {
     /// Creates `path` (which must not exist) with `size` bytes reserved on disk and maps it.
     pub(crate) fn create(path: &Path, start: i64, size: usize) -> io::Result<Arc<Self>> {
+        Self::create_with(path, start, size, false)
+    }
+
+    /// [`Self::create`]; with `warm`, also faults in every page of the mapping now
+    /// (`MAP_POPULATE`), so the first writes to it take no page faults on the append path.
+    /// On failure the half-created file is removed.
+    pub(crate) fn create_with(
+        path: &Path,
+        start: i64,
+        size: usize,
+        warm: bool,
+    ) -> io::Result<Arc<Self>> {
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create_new(true)
             .open(path)?;
-        file.set_len(size as u64)?;
-        preallocate(&file, size)?;
-        Self::map(file, path, start, size)
+        let made = file
+            .set_len(size as u64)
+            .and_then(|()| preallocate(&file, 0, size))
+            .and_then(|()| Self::map(file, path, start, size, warm));
+        if made.is_err() {
+            let _ = std::fs::remove_file(path);
+        }
+        made
     }
 
     /// Maps the existing file `path`. A file shorter than `size` (cut short by a crash while it
@@ -102,18 +119,23 @@ impl MappedFile {
         }
         if len < size as u64 {
             file.set_len(size as u64)?;
-            preallocate(&file, size)?;
+            preallocate(&file, 0, size)?;
         }
-        Self::map(file, path, start, size)
+        Self::map(file, path, start, size, false)
     }
 
-    fn map(file: File, path: &Path, start: i64, size: usize) -> io::Result<Arc<Self>> {
+    fn map(file: File, path: &Path, start: i64, size: usize, warm: bool) -> io::Result<Arc<Self>> {
         if size == 0 {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty segment"));
         }
+        let mut options = MmapOptions::new();
+        options.len(size);
+        if warm {
+            options.populate();
+        }
         // SAFETY: the file is opened read-write by us and never truncated while mapped; other
         // processes are kept out by the store's lock file (module docs).
-        let mut map = unsafe { MmapOptions::new().len(size).map_mut(&file)? };
+        let mut map = unsafe { options.map_mut(&file)? };
         let base = NonNull::new(map.as_mut_ptr())
             .ok_or_else(|| io::Error::other("mmap returned a null pointer"))?;
         let map = Arc::new(map);
@@ -333,13 +355,27 @@ impl Drop for MappedFileWriter {
     }
 }
 
-/// Reserves disk blocks for the whole file, so writing through the mapping cannot hit a full
-/// disk (which would be a SIGBUS, not an error). File systems without `fallocate` are accepted.
-fn preallocate(file: &File, size: usize) -> io::Result<()> {
-    let len = libc::off_t::try_from(size)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "segment too large"))?;
+/// Maps all `len` bytes of `file` read-write, for files written in place rather than appended
+/// (index files). The caller guards the returned map with a lock: all access then goes through
+/// safe slices of it.
+pub(crate) fn map_whole(file: &File, len: usize) -> io::Result<MmapMut> {
+    // SAFETY: as in `MappedFile::map`: the file is ours (store lock), opened read-write and
+    // never truncated while mapped.
+    unsafe { MmapOptions::new().len(len).map_mut(file) }
+}
+
+/// Reserves disk blocks for `len` bytes at `offset`, so writing through a mapping cannot hit a
+/// full disk (which would be a SIGBUS, not an error). File systems without `fallocate` are
+/// accepted.
+pub(crate) fn preallocate(file: &File, offset: usize, len: usize) -> io::Result<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    let too_large = || io::Error::new(io::ErrorKind::InvalidInput, "file too large");
+    let off = libc::off_t::try_from(offset).map_err(|_| too_large())?;
+    let len = libc::off_t::try_from(len).map_err(|_| too_large())?;
     // SAFETY: plain system call on a valid open descriptor; no memory is passed.
-    let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len) };
+    let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, off, len) };
     if rc == 0 {
         return Ok(());
     }
@@ -347,6 +383,26 @@ fn preallocate(file: &File, size: usize) -> io::Result<()> {
     match err.raw_os_error() {
         Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) => Ok(()),
         _ => Err(err),
+    }
+}
+
+/// The hour of day (0-23) of `ms` (epoch milliseconds) in the local time zone, as Java's
+/// `Calendar` gives it for `deleteWhen`; UTC when the zone cannot be read.
+pub(crate) fn local_hour(ms: i64) -> u32 {
+    let secs = ms.div_euclid(1000) as libc::time_t;
+    // SAFETY: `tm` is plain data that `localtime_r` fills in; both pointers are valid for the
+    // call and `localtime_r` (unlike `localtime`) keeps no shared state.
+    let hour = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&secs, &mut tm).is_null() {
+            None
+        } else {
+            Some(tm.tm_hour)
+        }
+    };
+    match hour {
+        Some(h) if (0..24).contains(&h) => h as u32,
+        _ => (ms.div_euclid(3_600_000).rem_euclid(24)) as u32,
     }
 }
 

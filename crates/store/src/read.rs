@@ -3,11 +3,12 @@
 //! of a mapped segment.
 
 use bytes::Bytes;
-use ferromq_proto::message::{decode_record, MessageExt};
+use ferromq_proto::message::record::RecordView;
+use ferromq_proto::message::{decode_record, properties, MessageExt};
 
 use crate::consume_queue::{Unit, UNIT_SIZE};
 use crate::stats::StoreStats;
-use crate::{GetResult, GetStatus, MessageStore};
+use crate::{GetResult, GetStatus, MessageStore, QueryResult};
 
 /// Lowest number of consume-queue bytes one pull may scan (`maxFilterMessageSize`).
 const MIN_FILTER_SCAN_BYTES: usize = 16_000;
@@ -195,9 +196,62 @@ impl MessageStore {
     }
 
     /// The stored record at commit-log offset `physical_offset` (zero-copy), or `None` when no
-    /// record starts there.
+    /// record starts there or it is not visible yet (under SYNC_FLUSH: not yet on disk).
     pub fn look_message_by_offset(&self, physical_offset: i64) -> Option<Bytes> {
-        self.shared.commit_log.read_record(physical_offset)
+        let record = self.shared.commit_log.read_record(physical_offset)?;
+        let end = physical_offset + record.len() as i64;
+        (end <= crate::dispatch::visible_end(&self.shared)).then_some(record)
+    }
+
+    /// Records of `topic` whose key is `key` and whose store time is within `[begin, end]`,
+    /// newest first, at most `max_num` (capped by `maxMsgsNumBatch`), from the index (Java
+    /// `DefaultMessageStore.queryMessage`). With `unique`, `key` is matched against the
+    /// `UNIQ_KEY` property, else against the `KEYS` tokens; index hash collisions and records
+    /// no longer in the log are left out.
+    pub fn query_message(
+        &self,
+        topic: &str,
+        key: &str,
+        max_num: usize,
+        begin: i64,
+        end: i64,
+        unique: bool,
+    ) -> QueryResult {
+        let s = &*self.shared;
+        let (ts, phy) = s.index.last_update();
+        let mut result = QueryResult {
+            messages: Vec::new(),
+            index_last_update_timestamp: ts,
+            index_last_update_phyoffset: phy,
+        };
+        let max = max_num.min(s.config.max_msgs_num_batch);
+        if max == 0 || !s.config.message_index_enable {
+            return result;
+        }
+        let mut seen = Vec::new();
+        for offset in s.index.query(topic, key, max, begin, end) {
+            if seen.contains(&offset) {
+                continue;
+            }
+            seen.push(offset);
+            let Some(record) = self.look_message_by_offset(offset) else {
+                continue;
+            };
+            let Ok(view) = RecordView::parse(&record) else {
+                continue;
+            };
+            let matched = view.topic == topic
+                && if unique {
+                    view.property(properties::UNIQ_KEY) == Some(key)
+                } else {
+                    view.property(properties::KEYS)
+                        .is_some_and(|k| k.split(properties::KEY_SEPARATOR).any(|t| t == key))
+                };
+            if matched {
+                result.messages.push(record);
+            }
+        }
+        result
     }
 
     /// [`Self::look_message_by_offset`], decoded.

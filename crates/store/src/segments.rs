@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
 use crate::mapped_file::MappedFile;
 use crate::StoreError;
@@ -16,6 +16,9 @@ pub(crate) struct Segments {
     dir: PathBuf,
     file_size: usize,
     files: RwLock<Vec<Arc<MappedFile>>>,
+    /// A segment created ahead of need (not yet in `files`); its lock is held while it is
+    /// being created, so [`Segments::create`] waits for it rather than racing it.
+    spare: Mutex<Option<Arc<MappedFile>>>,
 }
 
 /// The file name of the segment starting at `offset`.
@@ -63,6 +66,7 @@ impl Segments {
             dir: dir.to_path_buf(),
             file_size,
             files: RwLock::new(files),
+            spare: Mutex::new(None),
         })
     }
 
@@ -121,25 +125,117 @@ impl Segments {
     }
 
     /// Creates and appends a new segment starting at `start`, which must be past the last one.
+    /// A spare prepared for `start` ([`Self::prepare_spare`]) is taken instead of creating one.
     pub(crate) fn create(&self, start: i64) -> Result<Arc<MappedFile>, StoreError> {
-        let mut files = self.files.write();
-        if let Some(last) = files.last() {
-            if start < last.end() {
-                return Err(StoreError::Corrupt {
-                    path: self.dir.clone(),
-                    reason: format!(
-                        "new segment at {start} overlaps segment at {}",
-                        last.start()
-                    ),
-                });
+        // Held while creating, so the preallocator cannot create the same file meanwhile; waits
+        // while it is creating one. Lock order: `spare`, then `files`.
+        let mut spare = self.spare.lock();
+        let file = match spare.take() {
+            Some(f) if f.start() == start => f,
+            other => {
+                if let Some(stale) = other {
+                    self.discard(&stale);
+                }
+                if let Some(last) = self.last() {
+                    if start < last.end() {
+                        return Err(StoreError::Corrupt {
+                            path: self.dir.clone(),
+                            reason: format!(
+                                "new segment at {start} overlaps segment at {}",
+                                last.start()
+                            ),
+                        });
+                    }
+                }
+                let path = self.dir.join(file_name(start));
+                let file = MappedFile::create(&path, start, self.file_size)
+                    .map_err(|e| StoreError::io("create", &path, e))?;
+                sync_dir(&self.dir)?;
+                file
             }
+        };
+        let mut files = self.files.write();
+        if files.last().is_some_and(|last| start < last.end()) {
+            drop(files);
+            self.discard(&file);
+            return Err(StoreError::Corrupt {
+                path: self.dir.clone(),
+                reason: format!("new segment at {start} overlaps an existing one"),
+            });
+        }
+        files.push(Arc::clone(&file));
+        drop(files);
+        drop(spare);
+        Ok(file)
+    }
+
+    /// Creates the segment that will start at `start` ahead of need (on a background thread),
+    /// mapped and, with `warm`, with its pages faulted in. Returns false when that spare
+    /// already exists or `start` is not past the last segment.
+    pub(crate) fn prepare_spare(&self, start: i64, warm: bool) -> Result<bool, StoreError> {
+        let mut spare = self.spare.lock();
+        if self.last().is_some_and(|last| start < last.end()) {
+            return Ok(false);
+        }
+        match spare.as_ref() {
+            Some(f) if f.start() == start => return Ok(false),
+            Some(_) => {
+                if let Some(stale) = spare.take() {
+                    self.discard(&stale);
+                }
+            }
+            None => {}
         }
         let path = self.dir.join(file_name(start));
-        let file = MappedFile::create(&path, start, self.file_size)
+        let file = MappedFile::create_with(&path, start, self.file_size, warm)
             .map_err(|e| StoreError::io("create", &path, e))?;
         sync_dir(&self.dir)?;
-        files.push(Arc::clone(&file));
-        Ok(file)
+        *spare = Some(file);
+        Ok(true)
+    }
+
+    /// Deletes the spare segment, if any (at shutdown).
+    pub(crate) fn discard_spare(&self) {
+        if let Some(f) = self.spare.lock().take() {
+            self.discard(&f);
+        }
+    }
+
+    fn discard(&self, file: &MappedFile) {
+        if let Err(e) = file.delete() {
+            tracing::warn!(path = %file.path().display(), error = %e, "cannot delete unused segment");
+        }
+    }
+
+    /// Removes the leading segments for which `expired(file, index)` holds, at most `max`, never
+    /// the last one, and deletes their files; stops at the first one that is kept. Returns
+    /// the removed segments (readers holding one keep its mapping).
+    pub(crate) fn remove_leading(
+        &self,
+        max: usize,
+        mut expired: impl FnMut(&MappedFile) -> bool,
+    ) -> Result<Vec<Arc<MappedFile>>, StoreError> {
+        let removed: Vec<_> = {
+            let mut files = self.files.write();
+            let keep_last = files.len().saturating_sub(1);
+            let n = files
+                .iter()
+                .take(keep_last.min(max))
+                .take_while(|f| expired(f))
+                .count();
+            files.drain(..n).collect()
+        };
+        for f in &removed {
+            match f.delete() {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(StoreError::io("delete", f.path(), e)),
+            }
+        }
+        if !removed.is_empty() {
+            sync_dir(&self.dir)?;
+        }
+        Ok(removed)
     }
 
     /// Deletes every segment starting at or after `offset` (a truncated tail); returns how many.
@@ -198,5 +294,37 @@ mod tests {
         assert_eq!(segs.len(), 1);
         assert!(!dir.path().join(file_name(4096)).exists());
         assert_eq!(file_name(4096), "00000000000000004096");
+    }
+
+    #[test]
+    fn spares_are_taken_by_create_and_leading_files_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let segs = Segments::load(dir.path(), 4096).unwrap();
+        assert!(segs.prepare_spare(0, true).unwrap());
+        assert!(!segs.prepare_spare(0, true).unwrap(), "already there");
+        assert_eq!(segs.len(), 0, "a spare is not a segment yet");
+        let spare_path = dir.path().join(file_name(0));
+        assert!(spare_path.exists());
+        segs.create(0).unwrap();
+        assert_eq!(segs.len(), 1);
+        // A spare for the wrong start is replaced; one behind the end is not made.
+        assert!(segs.prepare_spare(8192, false).unwrap());
+        assert!(!segs.prepare_spare(0, false).unwrap());
+        segs.create(4096).unwrap();
+        assert!(
+            !dir.path().join(file_name(8192)).exists(),
+            "stale spare deleted"
+        );
+        segs.create(8192).unwrap();
+        assert!(segs.prepare_spare(12288, false).unwrap());
+        segs.discard_spare();
+        assert!(!dir.path().join(file_name(12288)).exists());
+
+        let removed = segs.remove_leading(10, |f| f.start() < 8192).unwrap();
+        assert_eq!(removed.len(), 2);
+        assert_eq!(segs.first().unwrap().start(), 8192);
+        // The last segment is never removed.
+        assert!(segs.remove_leading(10, |_| true).unwrap().is_empty());
+        assert_eq!(segs.len(), 1);
     }
 }

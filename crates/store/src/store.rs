@@ -3,7 +3,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
@@ -16,12 +16,14 @@ use crate::checkpoint::Checkpoint;
 use crate::commit_log::append::Appended;
 use crate::commit_log::CommitLog;
 use crate::consume_queue::ConsumeQueueTable;
+use crate::index::IndexService;
 use crate::mapped_file::try_lock_exclusive;
+use crate::retention::DiskUsageSource;
 use crate::segments::sync_dir;
 use crate::stats::{StoreStats, StoreStatsSnapshot};
 use crate::{
-    dispatch, flush, ArrivalListener, FlushDiskType, MessageToStore, PutResult, PutStatus,
-    StoreConfig, StoreError,
+    dispatch, flush, preallocate, retention, ArrivalListener, FlushDiskType, MessageToStore,
+    PutResult, PutStatus, StoreConfig, StoreError,
 };
 
 /// State shared by the store handle and its background threads.
@@ -29,6 +31,7 @@ pub(crate) struct Shared {
     pub(crate) config: StoreConfig,
     pub(crate) commit_log: CommitLog,
     pub(crate) queues: ConsumeQueueTable,
+    pub(crate) index: IndexService,
     /// Commit-log offset up to which records are dispatched into consume queues.
     pub(crate) reput_offset: AtomicI64,
     /// Delay of each level in ms, for the tags code of delayed messages.
@@ -42,8 +45,19 @@ pub(crate) struct Shared {
     pub(crate) stopping: AtomicBool,
     /// Set after a failed flush: writes stop rather than pretend.
     pub(crate) write_failed: AtomicBool,
+    /// Set by the retention service while disk usage is above `diskSpaceWarningLevelRatio`.
+    pub(crate) disk_full: AtomicBool,
+    /// Retention rounds left that delete expired files whatever the hour (admin request).
+    pub(crate) manual_delete_rounds: AtomicU32,
+    /// Where the retention service reads disk usage.
+    pub(crate) disk_usage: RwLock<DiskUsageSource>,
     pub(crate) dispatcher: OnceLock<Thread>,
+    /// True while the dispatch thread is parked with nothing to do; appends wake it only then,
+    /// so a busy dispatcher costs no system call per message.
+    pub(crate) dispatcher_idle: AtomicBool,
     pub(crate) flusher: OnceLock<Thread>,
+    pub(crate) allocator: OnceLock<Thread>,
+    pub(crate) cleaner: OnceLock<Thread>,
     pub(crate) last_checkpoint: Mutex<Checkpoint>,
     pub(crate) checkpoint_path: PathBuf,
     abort_path: PathBuf,
@@ -51,6 +65,16 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Wakes the dispatch thread if it is parked (see `dispatch::run` for the handshake).
+    pub(crate) fn wake_dispatcher(&self) {
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.dispatcher_idle.load(Ordering::SeqCst) {
+            if let Some(t) = self.dispatcher.get() {
+                t.unpark();
+            }
+        }
+    }
+
     /// Stops writes after a disk error; logged once.
     pub(crate) fn fail_writes(&self, error: &StoreError) {
         if !self.write_failed.swap(true, Ordering::AcqRel) {
@@ -141,11 +165,39 @@ impl MessageStore {
         )?;
         let mut dropped_units = 0;
         for cq in queues.all() {
-            dropped_units += cq.recover(log_min, log.end)?;
+            let dropped = cq.recover(log_min, log.end)?;
+            if dropped > 0 {
+                tracing::warn!(
+                    topic = cq.topic(),
+                    queue_id = cq.queue_id(),
+                    dropped,
+                    log_end = log.end,
+                    "dropped consume-queue units pointing past the recovered commit log"
+                );
+            }
+            dropped_units += dropped;
         }
-        let reput_from = checkpoint
-            .map_or(log_min, |c| c.dispatched.min(log.end))
-            .max(log_min);
+        let index = IndexService::load(
+            &config.index_dir(),
+            config.max_hash_slot_num,
+            config.max_index_num,
+        )?;
+        let dropped_index_entries =
+            index.truncate(log.end, |off| commit_log.store_timestamp_at(off))?;
+        if dropped_index_entries > 0 {
+            tracing::warn!(
+                dropped = dropped_index_entries,
+                log_end = log.end,
+                "dropped index entries pointing past the recovered commit log"
+            );
+        }
+        // Re-dispatch what the consume queues or the index may lack: past the checkpoint, and
+        // from the last record the index holds (all of the log when it holds none).
+        let mut reput_from = checkpoint.map_or(log_min, |c| c.dispatched.min(log.end));
+        if config.message_index_enable {
+            reput_from = reput_from.min(index.indexed_to());
+        }
+        let reput_from = reput_from.max(log_min);
 
         let shared = Arc::new(Shared {
             delay_levels: config.delay_levels_ms()?,
@@ -154,35 +206,62 @@ impl MessageStore {
             config,
             commit_log,
             queues,
+            index,
             reput_offset: AtomicI64::new(reput_from),
             stats: StoreStats::default(),
             listener: RwLock::new(None),
             flushed_tx: watch::Sender::new(0),
             stopping: AtomicBool::new(false),
             write_failed: AtomicBool::new(false),
+            disk_full: AtomicBool::new(false),
+            manual_delete_rounds: AtomicU32::new(0),
+            disk_usage: RwLock::new(DiskUsageSource::FileSystem),
             dispatcher: OnceLock::new(),
+            dispatcher_idle: AtomicBool::new(false),
             flusher: OnceLock::new(),
+            allocator: OnceLock::new(),
+            cleaner: OnceLock::new(),
             last_checkpoint: Mutex::new(checkpoint.unwrap_or_default()),
             checkpoint_path,
             abort_path,
             _lock: lock,
         });
-        shared
-            .flushed_tx
-            .send_replace(shared.commit_log.flushed_offset());
-        let redispatched = dispatch::dispatch_available(&shared, false);
+        // Everything recovered goes to disk first: after a crash the scanned tail may only have
+        // been in the page cache, and under SYNC_FLUSH dispatch waits for the flushed offset.
+        flush::flush_commit_log(&shared)?;
+        let redispatched = dispatch::dispatch_available(&shared, false, Some(log.end));
         shared
             .commit_log
             .set_queue_offsets(shared.queues.max_offsets());
-        tracing::info!(
-            crash,
-            log_end = log.end,
-            records_checked = log.records,
-            dropped_units,
-            redispatched,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "store recovered"
-        );
+        // A checkpoint now, so a second crash does not repeat this work.
+        flush::flush_consume_queues(&shared)?;
+        let level = crash || log.torn.is_some() || dropped_units > 0;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        if level {
+            tracing::warn!(
+                crash,
+                scanned_from = log.scanned_from,
+                log_end = log.end,
+                records_checked = log.records,
+                torn_at = log.torn.as_ref().map(|t| t.0),
+                torn_reason = log.torn.as_ref().map(|t| t.1.as_str()),
+                cleared_bytes = log.cleared_bytes,
+                removed_segments = log.removed_files,
+                dropped_units,
+                dropped_index_entries,
+                redispatched,
+                elapsed_ms,
+                "store recovered after an abnormal stop"
+            );
+        } else {
+            tracing::info!(
+                log_end = log.end,
+                records_checked = log.records,
+                redispatched,
+                elapsed_ms,
+                "store recovered"
+            );
+        }
 
         File::create(&shared.abort_path)
             .map_err(|e| StoreError::io("create", &shared.abort_path, e))?;
@@ -202,6 +281,12 @@ impl MessageStore {
             flush::run_consume_queue_flusher,
             |_, _| Ok(()),
         )?;
+        if store.shared.config.preallocate_commit_log {
+            store.spawn("ferromq-prealloc", preallocate::run, |s, t| {
+                s.allocator.set(t)
+            })?;
+        }
+        store.spawn("ferromq-clean", retention::run, |s, t| s.cleaner.set(t))?;
         Ok(Arc::new(store))
     }
 
@@ -280,7 +365,7 @@ impl MessageStore {
             StoreStats::add(&s.stats.put_failed, 1);
             (PutResult::failed(status), 0, false)
         };
-        if s.stopping.load(Ordering::Acquire) || s.write_failed.load(Ordering::Acquire) {
+        if self.refusal().is_some() {
             return fail(PutStatus::ServiceNotAvailable);
         }
         if msgs.is_empty() {
@@ -331,8 +416,11 @@ impl MessageStore {
         s.stats
             .put_max_latency_us
             .fetch_max(micros, Ordering::Relaxed);
-        if let Some(t) = s.dispatcher.get() {
-            t.unpark();
+        s.wake_dispatcher();
+        if s.commit_log.take_rolled() {
+            if let Some(t) = s.allocator.get() {
+                t.unpark();
+            }
         }
         if let Err(status) = appended {
             StoreStats::add(&s.stats.put_failed, 1);
@@ -351,6 +439,22 @@ impl MessageStore {
             }
         }
         (result, end, wait)
+    }
+
+    /// Why puts are refused right now (`PutStatus::ServiceNotAvailable`), or `None` while the
+    /// store takes writes: shut down, a failed disk write, or a disk fuller than
+    /// `diskSpaceWarningLevelRatio`.
+    pub fn refusal(&self) -> Option<&'static str> {
+        let s = &*self.shared;
+        if s.stopping.load(Ordering::Acquire) {
+            Some("the message store is shutting down")
+        } else if s.write_failed.load(Ordering::Acquire) {
+            Some("a disk write of the message store failed; it refuses writes until restarted")
+        } else if s.disk_full.load(Ordering::Acquire) {
+            Some("the disk of the message store is full (usage above diskSpaceWarningLevelRatio); writes resume when space is freed")
+        } else {
+            None
+        }
     }
 
     /// Next offset to be written in the queue (its message count, counting from 0); 0 when the
@@ -421,6 +525,85 @@ impl MessageStore {
         flush::flush_consume_queues(&self.shared)
     }
 
+    /// Replaces where the retention service reads disk usage (the used share, 0.0-1.0, of the
+    /// file system holding a path; `None` = unknown). For embedding programs and tests.
+    pub fn set_disk_usage_source(&self, source: Arc<retention::DiskUsageFn>) {
+        *self.shared.disk_usage.write() = retention::DiskUsageSource::Custom(source);
+        if let Some(t) = self.shared.cleaner.get() {
+            t.unpark();
+        }
+    }
+
+    /// Measures disk usage now and updates the full-disk state (writes refused above
+    /// `diskSpaceWarningLevelRatio`). Returns the usage, `None` when unknown.
+    pub fn check_disk_now(&self) -> Option<f64> {
+        retention::check_disk(&self.shared).ratio
+    }
+
+    /// RocketMQ's `executeDeleteFilesManually` (admin `deleteExpiredCommitLog`): the next 20
+    /// retention rounds delete expired commit-log files whatever the hour; the first starts now.
+    pub fn delete_expired_files_manually(&self) {
+        self.shared
+            .manual_delete_rounds
+            .store(retention::MANUAL_DELETE_ROUNDS, Ordering::Release);
+        if let Some(t) = self.shared.cleaner.get() {
+            t.unpark();
+        }
+    }
+
+    /// Runs one retention round now, on the calling thread, as if an admin had asked: expired
+    /// commit-log files (all but the newest, when the disk is above
+    /// `diskSpaceCleanForciblyRatio`) and the consume-queue and index files behind them.
+    pub fn clean_expired_files_now(&self) -> Result<crate::RetentionReport, StoreError> {
+        let done = retention::clean_round(&self.shared, true)?;
+        Ok(crate::RetentionReport {
+            commit_log_files: done.segments,
+            consume_queue_files: done.queue_files,
+            index_files: done.index_files,
+        })
+    }
+
+    /// RocketMQ's `cleanExpiredConsumerQueue` (admin `cleanExpiredCQ`): deletes consume-queue
+    /// and index files behind the commit log's first offset, and removes whole queues of topics
+    /// `keep_topic` rejects when none of their messages is left (queues of kept topics keep
+    /// their last file, so their offsets continue). Returns how many queues were removed.
+    pub fn clean_expired_consume_queues(
+        &self,
+        keep_topic: &dyn Fn(&str) -> bool,
+    ) -> Result<usize, StoreError> {
+        retention::clean_derived(&self.shared)?;
+        let log_min = self.shared.commit_log.min_offset();
+        let mut gone = Vec::new();
+        for cq in self.shared.queues.all() {
+            let end = cq.max_physical_end();
+            if end >= 0 && end <= log_min && !keep_topic(cq.topic()) {
+                gone.push(cq.topic().to_owned());
+            }
+        }
+        gone.sort();
+        gone.dedup();
+        let mut removed = 0;
+        for topic in &gone {
+            // Only when every queue of the topic is empty.
+            let all_empty = self
+                .shared
+                .queues
+                .all()
+                .iter()
+                .filter(|q| q.topic() == topic)
+                .all(|q| q.max_physical_end() <= log_min);
+            if all_empty {
+                tracing::info!(
+                    topic,
+                    log_min,
+                    "cleanExpiredConsumerQueue: topic's queues destroyed"
+                );
+                removed += self.delete_topics(&[topic])?;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Counters and positions for GET_BROKER_RUNTIME_INFO.
     pub fn stats(&self) -> StoreStatsSnapshot {
         let s = &self.shared.stats;
@@ -462,7 +645,12 @@ impl MessageStore {
             return Ok(());
         }
         self.stop_threads();
-        self.flush()?;
+        // A segment prepared ahead of need is not part of the log.
+        self.shared.commit_log.segments().discard_spare();
+        // Commit log first: under SYNC_FLUSH the last records become dispatchable only then.
+        flush::flush_commit_log(&self.shared)?;
+        dispatch::dispatch_available(&self.shared, false, None);
+        flush::flush_consume_queues(&self.shared)?;
         let root = &self.shared.config.store_path_root_dir;
         match fs::remove_file(&self.shared.abort_path) {
             Ok(()) => {}

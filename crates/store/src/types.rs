@@ -206,3 +206,25 @@ where
         self(arrival)
     }
 }
+
+/// What a key query found (Java `QueryMessageResult`).
+#[derive(Debug, Clone, Default)]
+pub struct QueryResult {
+    /// Stored records whose key matched, newest first, each a zero-copy slice of the log.
+    pub messages: Vec<Bytes>,
+    /// Store time of the newest indexed record (`indexLastUpdateTimestamp`).
+    pub index_last_update_timestamp: i64,
+    /// Commit-log offset of the newest indexed record (`indexLastUpdatePhyoffset`).
+    pub index_last_update_phyoffset: i64,
+}
+
+/// What one retention pass deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetentionReport {
+    /// Commit-log segments.
+    pub commit_log_files: usize,
+    /// Consume-queue files.
+    pub consume_queue_files: usize,
+    /// Index files.
+    pub index_files: usize,
+}

@@ -58,13 +58,12 @@ fn check_all(store: &MessageStore, results: &[PutResult]) {
     }
 }
 
-fn last_segment(root: &Path) -> std::path::PathBuf {
-    let mut files: Vec<_> = std::fs::read_dir(root.join("commitlog"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    files.sort();
-    files.pop().unwrap()
+/// The segment holding commit-log offset `offset` (the newest file may be an empty spare
+/// prepared ahead of need, so "the last file" is not it).
+fn segment_of(root: &Path, offset: i64) -> std::path::PathBuf {
+    let seg = small_config(root).mapped_file_size_commit_log as i64;
+    root.join("commitlog")
+        .join(format!("{:020}", offset - offset % seg))
 }
 
 #[test]
@@ -119,7 +118,7 @@ fn torn_tail_is_truncated_and_overwritten() {
     // Corrupt the body of the last record: its CRC no longer matches.
     let last = results.pop().unwrap();
     let seg = small_config(dir.path()).mapped_file_size_commit_log as i64;
-    let path = last_segment(dir.path());
+    let path = segment_of(dir.path(), last.physical_offset);
     let mut f = OpenOptions::new().write(true).open(&path).unwrap();
     f.seek(SeekFrom::Start((last.physical_offset % seg) as u64 + 100))
         .unwrap();
@@ -144,7 +143,7 @@ fn torn_tail_is_truncated_and_overwritten() {
         drop(store);
         end
     };
-    let path = last_segment(dir.path());
+    let path = segment_of(dir.path(), end);
     let mut f = OpenOptions::new().write(true).open(&path).unwrap();
     f.seek(SeekFrom::Start((end % seg) as u64)).unwrap();
     let mut header = 500i32.to_be_bytes().to_vec();
@@ -189,7 +188,7 @@ fn units_pointing_past_a_truncated_log_are_dropped() {
     // Cut the last three records off the log by zeroing them, as if they were never written.
     let cut = &results[27];
     let seg = small_config(dir.path()).mapped_file_size_commit_log as i64;
-    let path = last_segment(dir.path());
+    let path = segment_of(dir.path(), cut.physical_offset);
     let mut raw = std::fs::read(&path).unwrap();
     let pos = (cut.physical_offset % seg) as usize;
     raw[pos..].iter_mut().for_each(|b| *b = 0);

@@ -94,9 +94,15 @@ pub fn all_topic_config(
 }
 
 /// GET_TOPIC_CONFIG (351): one topic's config; Java's `mqadmin topicStatus` asks for it.
-pub fn topic_config(b: &Arc<Broker>, req: &RemotingCommand) -> Result<RemotingCommand, BrokerError> {
+pub fn topic_config(
+    b: &Arc<Broker>,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, BrokerError> {
     let h: TopicHeader = req.decode_header()?;
-    let config = b.topics.get(&h.topic).ok_or(BrokerError::TopicNotExist { topic: h.topic })?;
+    let config = b
+        .topics
+        .get(&h.topic)
+        .ok_or(BrokerError::TopicNotExist { topic: h.topic })?;
     Ok(req.success_to().with_body(config.to_json()))
 }
 

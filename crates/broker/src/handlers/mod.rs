@@ -2,11 +2,13 @@
 
 pub mod admin_topic;
 pub mod client;
+pub mod lock;
 pub mod offsets;
 pub mod pull;
 pub mod query;
 pub mod send;
 pub mod stats;
+pub mod store_admin;
 
 use std::sync::Arc;
 
@@ -48,6 +50,16 @@ impl Handler for BrokerHandler {
     fn on_close(&self, conn: &ConnectionHandle) {
         self.broker.clients.connection_closed(conn);
     }
+
+    /// Sends and pulls do microseconds of work and never block (a SYNC_FLUSH wait or a parked
+    /// pull makes the future pending, and it then gets a task), so the reader runs them at once.
+    fn poll_inline(&self, req: &RemotingCommand) -> bool {
+        use request::*;
+        matches!(
+            req.code,
+            SEND_MESSAGE | SEND_MESSAGE_V2 | SEND_BATCH_MESSAGE | PULL_MESSAGE | LITE_PULL_MESSAGE
+        )
+    }
 }
 
 fn done(r: Result<RemotingCommand, BrokerError>) -> HandlerResult {
@@ -75,6 +87,8 @@ async fn dispatch(
         UNREGISTER_CLIENT => done(client::unregister(b, conn, req)),
         GET_CONSUMER_LIST_BY_GROUP => done(client::consumer_list(b, req)),
         CHECK_CLIENT_CONFIG => done(client::check_client_config(b, req)),
+        LOCK_BATCH_MQ => done(lock::lock_batch(b, req)),
+        UNLOCK_BATCH_MQ => done(lock::unlock_batch(b, req)),
         UPDATE_AND_CREATE_TOPIC => done(admin_topic::create_topic(b, req)),
         DELETE_TOPIC_IN_BROKER => done(admin_topic::delete_topic(b, req)),
         GET_ALL_TOPIC_CONFIG => done(admin_topic::all_topic_config(b, req)),
@@ -91,6 +105,8 @@ async fn dispatch(
         GET_BROKER_CONFIG => done(stats::broker_config(b, req)),
         VIEW_MESSAGE_BY_ID => done(query::view_by_id(b, req)),
         QUERY_MESSAGE => done(query::query_message(b, req)),
+        DELETE_EXPIRED_COMMITLOG => done(store_admin::delete_expired_commit_log(b, req)),
+        CLEAN_EXPIRED_CONSUMEQUEUE => done(store_admin::clean_expired_consume_queue(b, req).await),
         code => Ok(Some(req.response_to(
             response::REQUEST_CODE_NOT_SUPPORTED,
             Some(format!(" request type {code} not supported")),

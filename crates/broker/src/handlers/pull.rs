@@ -54,12 +54,60 @@ impl TagFilter {
 
 /// Serves a pull; `Ok(None)` means it was parked and is answered later.
 pub fn handle(b: &Arc<Broker>, conn: &ConnectionHandle, req: &RemotingCommand) -> HandlerResult {
-    run(b, conn, req, true)
+    run(b, conn, req, Pass::First)
+}
+
+/// Which run of a pull request this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// As it arrived: commits its offset, may long-poll or wait for the dispatcher.
+    First,
+    /// Woken after waiting for the dispatcher: may still long-poll.
+    AfterDispatchWait,
+    /// Woken from a long poll: answers whatever it finds.
+    Rerun,
+}
+
+/// How long a pull past the end waits for the dispatcher before hearing PULL_OFFSET_MOVED.
+const DISPATCH_GRACE: Duration = Duration::from_millis(500);
+
+/// Parks `req` until a message for its queue is dispatched or `hold` passes.
+fn park(
+    b: &Arc<Broker>,
+    conn: &ConnectionHandle,
+    req: &RemotingCommand,
+    h: &PullMessageRequestHeader,
+    hold: Duration,
+    awaiting_dispatch: bool,
+) {
+    b.hold.park(
+        &h.topic,
+        h.queue_id,
+        HeldPull {
+            conn: conn.clone(),
+            request: req.clone(),
+            offset: h.queue_offset,
+            deadline: Instant::now() + hold,
+            awaiting_dispatch,
+        },
+    );
+    // A message may have landed between the lookup and the parking: check once more.
+    let max_now = b.store.max_offset_in_queue(&h.topic, h.queue_id);
+    if max_now > h.queue_offset {
+        for ready in b.hold.take_ready(&h.topic, h.queue_id, max_now) {
+            answer_held(b, ready);
+        }
+    }
 }
 
 /// Answers a parked pull by running it again without suspension.
 pub fn answer_held(b: &Arc<Broker>, held: HeldPull) {
-    let resp = match run(b, &held.conn, &held.request, false) {
+    let pass = if held.awaiting_dispatch {
+        Pass::AfterDispatchWait
+    } else {
+        Pass::Rerun
+    };
+    let resp = match run(b, &held.conn, &held.request, pass) {
         Ok(Some(r)) => r,
         Ok(None) => return,
         Err(e) => crate::response::error_response(&held.request, &e),
@@ -79,7 +127,7 @@ fn run(
     b: &Arc<Broker>,
     conn: &ConnectionHandle,
     req: &RemotingCommand,
-    allow_suspend: bool,
+    pass: Pass,
 ) -> HandlerResult {
     let h: PullMessageRequestHeader = req.decode_header()?;
     if !perm::is_readable(b.config.broker_permission) {
@@ -156,34 +204,31 @@ fn run(
     };
 
     // The first pass stores the offset the consumer says it has processed.
-    if allow_suspend && h.sys_flag & pull_flag::COMMIT_OFFSET != 0 && h.commit_offset >= 0 {
+    if pass == Pass::First && h.sys_flag & pull_flag::COMMIT_OFFSET != 0 && h.commit_offset >= 0 {
         b.offsets
             .commit(&h.consumer_group, &h.topic, h.queue_id, h.commit_offset);
     }
 
-    if code == response::PULL_NOT_FOUND && allow_suspend && h.sys_flag & pull_flag::SUSPEND != 0 {
+    if code == response::PULL_NOT_FOUND
+        && pass != Pass::Rerun
+        && h.sys_flag & pull_flag::SUSPEND != 0
+    {
         let hold = if b.config.long_polling_enable {
             Duration::from_millis(h.suspend_timeout_millis.clamp(0, 60_000) as u64)
         } else {
             Duration::from_millis(b.config.short_polling_time_mills)
         };
-        b.hold.park(
-            &h.topic,
-            h.queue_id,
-            HeldPull {
-                conn: conn.clone(),
-                request: req.clone(),
-                offset: h.queue_offset,
-                deadline: Instant::now() + hold,
-            },
-        );
-        // A message may have landed between the lookup and the parking: check once more.
-        let max_now = b.store.max_offset_in_queue(&h.topic, h.queue_id);
-        if max_now > h.queue_offset {
-            for ready in b.hold.take_ready(&h.topic, h.queue_id, max_now) {
-                answer_held(b, ready);
-            }
-        }
+        park(b, conn, req, &h, hold, false);
+        return Ok(None);
+    }
+    // An offset past the end while the dispatcher has not caught up with the commit log is
+    // most likely a message acknowledged a moment ago: wait briefly instead of telling the
+    // consumer its offset moved. A parked pull re-runs without this wait, so a real overflow is
+    // still reported, at most a sweep later.
+    let past_end = matches!(result.status, GetStatus::OffsetOverflowBadly)
+        || (code == response::PULL_OFFSET_MOVED && h.queue_offset > result.max_offset);
+    if past_end && pass == Pass::First && b.store.dispatch_behind_bytes() > 0 {
+        park(b, conn, req, &h, DISPATCH_GRACE, true);
         return Ok(None);
     }
 

@@ -1,12 +1,23 @@
-//! VIEW_MESSAGE_BY_ID and QUERY_MESSAGE.
+//! VIEW_MESSAGE_BY_ID and QUERY_MESSAGE (RocketMQ's `QueryMessageProcessor`).
+//!
+//! Both answer with stored records exactly as the commit log holds them (zero-copy slices).
+//! QUERY_MESSAGE looks a key up in the store's index: `KEYS` tokens, or with the ext field
+//! `_UNIQUE_KEY_QUERY=true` the `UNIQ_KEY` (the client's message id), whose result count is then
+//! `defaultQueryMaxNum` (32) whatever the request asked.
 
 use std::sync::Arc;
 
 use ferromq_proto::codes::response;
-use ferromq_proto::headers::ViewMessageRequestHeader;
+use ferromq_proto::headers::{
+    QueryMessageRequestHeader, QueryMessageResponseHeader, ViewMessageRequestHeader,
+};
 use ferromq_proto::RemotingCommand;
 
 use crate::{Broker, BrokerError};
+
+/// The ext field that turns QUERY_MESSAGE into a unique-key query (Java
+/// `MixAll.UNIQUE_MSG_QUERY_FLAG`).
+pub const UNIQUE_MSG_QUERY_FLAG: &str = "_UNIQUE_KEY_QUERY";
 
 /// VIEW_MESSAGE_BY_ID: the stored record at a commit-log offset (decoded from an offsetMsgId).
 pub fn view_by_id(b: &Arc<Broker>, req: &RemotingCommand) -> Result<RemotingCommand, BrokerError> {
@@ -24,14 +35,43 @@ pub fn view_by_id(b: &Arc<Broker>, req: &RemotingCommand) -> Result<RemotingComm
     }
 }
 
-/// QUERY_MESSAGE: lookups by key need the index, which the storage-engine work adds; until then
-/// every query answers QUERY_NOT_FOUND.
+/// QUERY_MESSAGE: records of `topic` with key `key` stored within
+/// `[beginTimestamp, endTimestamp]`, newest first; QUERY_NOT_FOUND when there are none.
 pub fn query_message(
-    _b: &Arc<Broker>,
-    _req: &RemotingCommand,
+    b: &Arc<Broker>,
+    req: &RemotingCommand,
 ) -> Result<RemotingCommand, BrokerError> {
-    Err(BrokerError::Code {
-        code: response::QUERY_NOT_FOUND,
-        remark: "can not find message, maybe time range not correct (no index yet)".into(),
-    })
+    let h: QueryMessageRequestHeader = req.decode_header()?;
+    let unique = req
+        .ext_fields
+        .get(UNIQUE_MSG_QUERY_FLAG)
+        .is_some_and(|v| v == "true");
+    let max = if unique {
+        b.store.config().default_query_max_num
+    } else {
+        usize::try_from(h.max_num).unwrap_or(0)
+    };
+    let result = b.store.query_message(
+        &h.topic,
+        &h.key,
+        max,
+        h.begin_timestamp,
+        h.end_timestamp,
+        unique,
+    );
+    let header = QueryMessageResponseHeader {
+        index_last_update_timestamp: result.index_last_update_timestamp,
+        index_last_update_phyoffset: result.index_last_update_phyoffset,
+    };
+    if result.messages.is_empty() {
+        return Ok(req
+            .response_to(
+                response::QUERY_NOT_FOUND,
+                Some("can not find message, maybe time range not correct".to_owned()),
+            )
+            .with_header(&header));
+    }
+    let mut resp = req.success_to().with_header(&header);
+    resp.body_tail = result.messages;
+    Ok(resp)
 }

@@ -14,7 +14,9 @@ use ferromq_store::{MessageToStore, PutResult, PutStatus};
 
 use crate::{Broker, BrokerError};
 
-use ferromq_proto::message::properties::MAX_PROPERTIES_LEN;
+use ferromq_proto::message::properties::{
+    CLUSTER, MAX_PROPERTIES_LEN, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR, UNIQ_KEY,
+};
 
 /// Serves one send request.
 pub async fn handle(
@@ -112,22 +114,39 @@ fn pick_queue(config: &TopicConfig, wanted: i32) -> Result<i32, BrokerError> {
     Ok(wanted)
 }
 
-/// Adds UNIQ_KEY when missing and CLUSTER, returning the stored properties string.
+/// Adds UNIQ_KEY when missing and CLUSTER, returning the stored properties string and the
+/// UNIQ_KEY.
 fn complete_properties(b: &Broker, raw: &str) -> Result<(String, String), BrokerError> {
-    let mut props: Properties = decode_properties(raw);
-    let uniq = match props.get(ferromq_proto::message::properties::UNIQ_KEY) {
-        Some(u) => u.to_owned(),
+    let cluster = &b.config.broker_cluster_name;
+    let (encoded, uniq) = match append_only(raw) {
+        // The common case (a client's canonical string without CLUSTER): append to it as it is,
+        // which is what decoding, inserting and re-encoding would produce, without the map.
+        Some(existing_uniq) => {
+            let generated = existing_uniq.is_none().then(|| b.uniq_keys.next_id());
+            let uniq =
+                existing_uniq.map_or_else(|| generated.clone().unwrap_or_default(), str::to_owned);
+            let mut out = String::with_capacity(raw.len() + uniq.len() + cluster.len() + 20);
+            out.push_str(raw);
+            if let Some(g) = &generated {
+                push_property(&mut out, UNIQ_KEY, g);
+            }
+            push_property(&mut out, CLUSTER, cluster);
+            (out, uniq)
+        }
         None => {
-            let u = b.uniq_keys.next_id();
-            props.insert(ferromq_proto::message::properties::UNIQ_KEY, u.clone());
-            u
+            let mut props: Properties = decode_properties(raw);
+            let uniq = match props.get(UNIQ_KEY) {
+                Some(u) => u.to_owned(),
+                None => {
+                    let u = b.uniq_keys.next_id();
+                    props.insert(UNIQ_KEY, u.clone());
+                    u
+                }
+            };
+            props.insert(CLUSTER, cluster.clone());
+            (props.encode(), uniq)
         }
     };
-    props.insert(
-        ferromq_proto::message::properties::CLUSTER,
-        b.config.broker_cluster_name.clone(),
-    );
-    let encoded = props.encode();
     if encoded.len() > MAX_PROPERTIES_LEN {
         return Err(BrokerError::MessageIllegal {
             reason: format!(
@@ -137,6 +156,43 @@ fn complete_properties(b: &Broker, raw: &str) -> Result<(String, String), Broker
         });
     }
     Ok((encoded, uniq))
+}
+
+fn push_property(out: &mut String, key: &str, value: &str) {
+    out.push_str(key);
+    out.push(NAME_VALUE_SEPARATOR);
+    out.push_str(value);
+    out.push(PROPERTY_SEPARATOR);
+}
+
+/// Pairs at most checked for the append-only path (the uniqueness check is quadratic).
+const APPEND_ONLY_MAX_PAIRS: usize = 16;
+
+/// When `raw` re-encodes to itself (every segment a pair Java keeps, keys unique, the trailing
+/// separator present) and has no CLUSTER, returns `Some(its UNIQ_KEY)`: completing it is then
+/// appending. `None` means it must be decoded and re-encoded.
+fn append_only(raw: &str) -> Option<Option<&str>> {
+    if raw.is_empty() {
+        return Some(None);
+    }
+    let body = raw.strip_suffix(PROPERTY_SEPARATOR)?;
+    let mut keys: [&str; APPEND_ONLY_MAX_PAIRS] = [""; APPEND_ONLY_MAX_PAIRS];
+    let mut uniq = None;
+    for (n, segment) in body.split(PROPERTY_SEPARATOR).enumerate() {
+        let sep = segment.find(NAME_VALUE_SEPARATOR)?;
+        if sep == 0 || sep + 1 >= segment.len() || n == APPEND_ONLY_MAX_PAIRS {
+            return None;
+        }
+        let key = &segment[..sep];
+        if key == CLUSTER || keys[..n].contains(&key) {
+            return None;
+        }
+        if key == UNIQ_KEY {
+            uniq = Some(&segment[sep + 1..]);
+        }
+        keys[n] = key;
+    }
+    Some(uniq)
 }
 
 fn check_body_size(b: &Broker, len: usize) -> Result<(), BrokerError> {
@@ -242,8 +298,12 @@ fn respond(
         }
         PutStatus::ServiceNotAvailable => {
             return Err(BrokerError::ServiceNotAvailable {
-                reason: "service not available now, maybe disk full or the store is shutting down"
-                    .into(),
+                reason: format!(
+                    "service not available now: {}",
+                    b.store
+                        .refusal()
+                        .unwrap_or("maybe disk full or the store is shutting down")
+                ),
             })
         }
         other => {
@@ -266,4 +326,40 @@ fn respond(
     resp.ext_fields
         .insert("TRACE_ON", b.config.trace_on.to_string());
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn append_only_accepts_exactly_the_strings_that_re_encode_to_themselves() {
+        for raw in [
+            "",
+            "UNIQ_KEY\u{1}AB\u{2}",
+            "TAGS\u{1}t\u{2}UNIQ_KEY\u{1}AB\u{2}WAIT\u{1}true\u{2}",
+            "KEYS\u{1}a\u{1}b\u{2}",
+            "TAGS\u{1}t\u{2}UNIQ_KEY\u{1}AB",
+            "TAGS\u{1}t\u{2}TAGS\u{1}u\u{2}",
+            "\u{1}v\u{2}",
+            "k\u{1}\u{2}",
+            "junk\u{2}",
+            "\u{2}",
+            "CLUSTER\u{1}c\u{2}",
+        ] {
+            let reencoded = decode_properties(raw).encode();
+            match append_only(raw) {
+                Some(uniq) => {
+                    assert_eq!(reencoded, raw, "{raw:?} is not canonical");
+                    assert_eq!(uniq, decode_properties(raw).get(UNIQ_KEY), "{raw:?}");
+                }
+                None => assert!(
+                    reencoded != raw || raw.contains("CLUSTER"),
+                    "{raw:?} could have been appended to"
+                ),
+            }
+        }
+        let many: String = (0..20).map(|i| format!("k{i}\u{1}v\u{2}")).collect();
+        assert_eq!(append_only(&many), None);
+    }
 }

@@ -14,6 +14,8 @@ use ferromq_admin::topic::{
 };
 use ferromq_admin::{AdminClient, AdminError};
 
+use super::message_commands as m;
+
 type RunFuture = Pin<Box<dyn Future<Output = Result<i32, AdminError>>>>;
 
 /// One mqadmin command.
@@ -95,6 +97,55 @@ pub const ALL: &[CommandSpec] = &[
         help: help::<TopicListArgs>,
         run: |a| Box::pin(run_topic_list(a)),
     },
+    CommandSpec {
+        name: "queryMsgById",
+        desc: "Query Message by Id.",
+        java_class: "QueryMsgByIdSubCommand",
+        help: help::<m::QueryMsgByIdArgs>,
+        run: |a| Box::pin(m::run_query_msg_by_id(a)),
+    },
+    CommandSpec {
+        name: "queryMsgByKey",
+        desc: "Query Message by Key.",
+        java_class: "QueryMsgByKeySubCommand",
+        help: help::<m::QueryMsgByKeyArgs>,
+        run: |a| Box::pin(m::run_query_msg_by_key(a)),
+    },
+    CommandSpec {
+        name: "queryMsgByUniqueKey",
+        desc: "Query Message by Unique key.",
+        java_class: "QueryMsgByUniqueKeySubCommand",
+        help: help::<m::QueryMsgByUniqueKeyArgs>,
+        run: |a| Box::pin(m::run_query_msg_by_unique_key(a)),
+    },
+    CommandSpec {
+        name: "queryMsgByOffset",
+        desc: "Query Message by offset.",
+        java_class: "QueryMsgByOffsetSubCommand",
+        help: help::<m::QueryMsgByOffsetArgs>,
+        run: |a| Box::pin(m::run_query_msg_by_offset(a)),
+    },
+    CommandSpec {
+        name: "printMsg",
+        desc: "Print Message Detail.",
+        java_class: "PrintMessageSubCommand",
+        help: help::<m::PrintMsgArgs>,
+        run: |a| Box::pin(m::run_print_msg(a)),
+    },
+    CommandSpec {
+        name: "cleanExpiredCQ",
+        desc: "Clean expired ConsumeQueue on broker.",
+        java_class: "CleanExpiredCQSubCommand",
+        help: help::<m::CleanExpiredCqArgs>,
+        run: |a| Box::pin(m::run_clean_expired_cq(a)),
+    },
+    CommandSpec {
+        name: "deleteExpiredCommitLog",
+        desc: "Delete expired CommitLog files.",
+        java_class: "DeleteExpiredCommitLogSubCommand",
+        help: help::<m::DeleteExpiredCommitLogArgs>,
+        run: |a| Box::pin(m::run_delete_expired_commit_log(a)),
+    },
 ];
 
 /// The command named `name`, ignoring case (Java uses `equalsIgnoreCase`).
@@ -108,7 +159,7 @@ fn help<T: CommandFactory>() -> String {
 
 /// Parses `args` as the options of `T`. On `-h` or an option error prints clap's message and
 /// returns the exit code (0 for help, 1 for errors).
-fn parse<T: Parser>(args: &[String]) -> Result<T, i32> {
+pub(super) fn parse<T: Parser>(args: &[String]) -> Result<T, i32> {
     T::try_parse_from(std::iter::once("mqadmin".to_owned()).chain(args.iter().cloned())).map_err(
         |e| {
             let _ = e.print();
@@ -137,14 +188,14 @@ macro_rules! parse_or_return {
 
 /// `-n`, common to every command.
 #[derive(Debug, Args)]
-struct Namesrv {
+pub(super) struct Namesrv {
     /// Name server address list, eg: '192.168.0.1:9876;192.168.0.2:9876'
     #[arg(short = 'n', long = "namesrvAddr", value_name = "arg")]
     namesrv: Option<String>,
 }
 
 impl Namesrv {
-    fn client(&self) -> Result<AdminClient, AdminError> {
+    pub(super) fn client(&self) -> Result<AdminClient, AdminError> {
         Ok(AdminClient::connect(
             self.namesrv.as_deref().map(str::trim),
         )?)

@@ -11,6 +11,7 @@
 //! `-n` takes the name-server list (`a:9876;b:9876`); without it `NAMESRV_ADDR` is used.
 
 mod commands;
+mod message_commands;
 
 use std::io::Write;
 

@@ -188,18 +188,16 @@ impl RouteTable {
             if policy.delete_unlisted_topics && reg.topics.topic_queue_mapping_info_map.is_empty() {
                 self.remove_unlisted_topics(&reg.broker_name, &reg.topics);
             }
+            // Every listed topic is applied, not only on a version change as in Java: an
+            // incremental registration can carry the broker's current version while an earlier
+            // one with the same version held another topic, and skipping it would keep a stale
+            // queue count until the next topic change.
             for config in reg.topics.topic_config_table.values() {
-                let listed_here = self
-                    .topics
-                    .get(&config.topic_name)
-                    .is_some_and(|m| m.contains_key(&reg.broker_name));
-                if first || version_changed || !listed_here {
-                    let mut queue = queue_data(&reg.broker_name, config);
-                    if is_prime_slave && acting_master {
-                        queue.perm &= !perm::WRITE;
-                    }
-                    self.put_queue_data(&config.topic_name, queue);
+                let mut queue = queue_data(&reg.broker_name, config);
+                if is_prime_slave && acting_master {
+                    queue.perm &= !perm::WRITE;
                 }
+                self.put_queue_data(&config.topic_name, queue);
             }
             if first || version_changed {
                 for (topic, info) in &reg.topics.topic_queue_mapping_info_map {
@@ -445,9 +443,10 @@ pub(crate) mod tests {
         assert_eq!(r1.queue_datas[0].write_queue_nums, 8);
         assert!(t.route("T2").is_some());
         assert!(t.route("T3").is_some());
-        // Same version: topic changes are ignored for topics already listed.
+        // Same version: a change is still applied (an incremental registration may carry the
+        // version an earlier one already used).
         t.register(reg("C", "a", 0, "h:1", 2, &[("T1", 1)]), None, now, POLICY);
-        assert_eq!(t.route("T1").unwrap().queue_datas[0].write_queue_nums, 8);
+        assert_eq!(t.route("T1").unwrap().queue_datas[0].write_queue_nums, 1);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! Validation and the body CRC happen before the lock ([`Prepared`]); under the lock the record
 //! is encoded straight into the mapped segment, so the body is copied exactly once.
 
+use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 
 use ferromq_proto::message::record::{body_crc, encode_record, record_size, RecordInput};
@@ -13,9 +14,12 @@ use super::{AppendState, CommitLog, END_FILE_MIN_BLANK_LENGTH};
 use crate::{MessageToStore, PutStatus};
 
 /// A message checked and sized outside the lock.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Prepared<'a> {
     pub(crate) msg: MessageToStore<'a>,
+    /// The properties as stored: a non-empty string always ends with U+0002 (as Java writes
+    /// them), which recovery relies on to spot a record whose tail was never written.
+    pub(crate) properties: Cow<'a, str>,
     pub(crate) size: usize,
     pub(crate) body_crc: i32,
 }
@@ -47,7 +51,12 @@ impl CommitLog {
         if bad_topic(msg.topic) || msg.topic.len() > i16::MAX as usize || msg.queue_id < 0 {
             return Err(PutStatus::MessageIllegal);
         }
-        if msg.properties.len() > i16::MAX as usize {
+        let properties = if msg.properties.is_empty() || msg.properties.ends_with('\u{2}') {
+            Cow::Borrowed(msg.properties)
+        } else {
+            Cow::Owned(format!("{}\u{2}", msg.properties))
+        };
+        if properties.len() > i16::MAX as usize {
             return Err(PutStatus::PropertiesSizeExceeded);
         }
         if msg.body.len() > max_body {
@@ -56,7 +65,7 @@ impl CommitLog {
         let size = record_size(
             msg.body.len(),
             msg.topic.len(),
-            msg.properties.len(),
+            properties.len(),
             msg.born_host.ip().to_canonical().is_ipv6(),
             msg.store_host.ip().to_canonical().is_ipv6(),
         );
@@ -67,6 +76,7 @@ impl CommitLog {
         }
         Ok(Prepared {
             msg,
+            properties,
             size,
             body_crc: body_crc(msg.body),
         })
@@ -112,7 +122,7 @@ impl CommitLog {
                 reconsume_times: p.msg.reconsume_times,
                 prepared_transaction_offset: p.msg.prepared_transaction_offset,
                 body: p.msg.body,
-                properties: p.msg.properties,
+                properties: &p.properties,
                 body_crc: Some(p.body_crc),
             };
             match w.try_append(p.size, |dst| encode_record(dst, &input)) {
@@ -179,6 +189,7 @@ impl CommitLog {
             PutStatus::CreateMappedFileFailed
         })?;
         st.writer = file.take_writer();
+        self.rolled.store(true, Ordering::Release);
         Ok(())
     }
 }

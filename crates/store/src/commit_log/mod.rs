@@ -19,7 +19,7 @@ pub(crate) mod append;
 pub(crate) mod recovery;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -58,6 +58,8 @@ pub(crate) struct CommitLog {
     last_store_timestamp: AtomicI64,
     flush_lock: Mutex<()>,
     max_record_size: usize,
+    /// Set when a put started a new segment: the preallocator should prepare the next one.
+    rolled: AtomicBool,
 }
 
 impl CommitLog {
@@ -75,6 +77,7 @@ impl CommitLog {
             last_store_timestamp: AtomicI64::new(0),
             flush_lock: Mutex::new(()),
             max_record_size,
+            rolled: AtomicBool::new(false),
         })
     }
 
@@ -175,6 +178,62 @@ impl CommitLog {
         }
         self.flushed.fetch_max(target, Ordering::AcqRel);
         Ok(target)
+    }
+
+    /// True (once) after a put started a new segment.
+    pub(crate) fn take_rolled(&self) -> bool {
+        self.rolled.load(Ordering::Relaxed) && self.rolled.swap(false, Ordering::AcqRel)
+    }
+
+    /// Start of the segment the next roll will create.
+    pub(crate) fn next_segment_start(&self) -> i64 {
+        match self.segments.last() {
+            Some(last) => last.end(),
+            None => {
+                let max = self.max_offset();
+                let size = self.segments.file_size() as i64;
+                if max % size == 0 {
+                    max
+                } else {
+                    self.segments.roll_next(max)
+                }
+            }
+        }
+    }
+
+    /// Deletes leading segments last modified more than `reserve_ms` ago (any, with
+    /// `at_once`), at most `max`, never the last one and none ending past `keep_from` (Java
+    /// `deleteExpiredFileByTime`). Returns how many; the min offset moves to the first segment
+    /// kept.
+    pub(crate) fn delete_expired(
+        &self,
+        reserve_ms: u64,
+        at_once: bool,
+        max: usize,
+        keep_from: i64,
+    ) -> Result<usize, StoreError> {
+        let now = std::time::SystemTime::now();
+        let removed = self.segments.remove_leading(max, |f| {
+            // Never data not yet on disk or not yet in the consume queues and index: it would
+            // be gone before anyone could read it.
+            if f.end() > keep_from {
+                return false;
+            }
+            if at_once {
+                return true;
+            }
+            let modified = std::fs::metadata(f.path()).and_then(|m| m.modified());
+            match modified {
+                Ok(t) => now
+                    .duration_since(t)
+                    .is_ok_and(|age| age.as_millis() >= u128::from(reserve_ms)),
+                Err(_) => false,
+            }
+        })?;
+        for f in &removed {
+            tracing::info!(path = %f.path().display(), at_once, "deleted commit-log segment");
+        }
+        Ok(removed.len())
     }
 
     /// Bytes appended but not yet flushed.

@@ -19,6 +19,8 @@ use crate::StoreError;
 /// What recovery found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct LogRecovered {
+    /// Start of the first segment scanned (earlier ones were taken as complete).
+    pub(crate) scanned_from: i64,
     /// Offset just past the last valid record.
     pub(crate) end: i64,
     /// Where an invalid record was found, and why.
@@ -73,6 +75,11 @@ fn step(w: &MappedFileWriter, pos: usize, check_crc: bool) -> Step {
         Ok(v) if check_crc && !v.body_crc_matches() => {
             Step::Invalid("body CRC mismatch".to_owned())
         }
+        // The store ends every non-empty properties string with U+0002 (`Prepared`): a record
+        // whose tail was never written shows zeros there.
+        Ok(v) if !v.properties.is_empty() && !v.properties.ends_with('\u{2}') => {
+            Step::Invalid("properties do not end with U+0002 (torn tail)".to_owned())
+        }
         Ok(v) => Step::Record {
             size: v.len(),
             store_timestamp: v.store_timestamp,
@@ -92,6 +99,7 @@ impl CommitLog {
     ) -> Result<LogRecovered, StoreError> {
         let files = self.segments.snapshot();
         let mut out = LogRecovered {
+            scanned_from: 0,
             end: 0,
             torn: None,
             cleared_bytes: 0,
@@ -114,7 +122,7 @@ impl CommitLog {
                 out.end = file.end();
                 continue;
             }
-            flushed_from.get_or_insert(file.start());
+            out.scanned_from = *flushed_from.get_or_insert(file.start());
             let mut pos = 0;
             loop {
                 match step(&w, pos, check_crc) {
@@ -146,13 +154,26 @@ impl CommitLog {
             break;
         }
         // Segments after the end (`+ 1` keeps an empty segment that starts exactly there).
+        let doomed: Vec<_> = files
+            .iter()
+            .filter(|f| f.start() > out.end)
+            .map(|f| f.path().display().to_string())
+            .collect();
         out.removed_files = self.segments.remove_from(out.end + 1)?;
+        if let Some((at, reason)) = &out.torn {
+            tracing::warn!(
+                offset = at,
+                reason = %reason,
+                "commit log: invalid record; the log is truncated here and everything after it is dropped"
+            );
+        }
         if out.torn.is_some() || out.removed_files > 0 || out.cleared_bytes > 0 {
             tracing::warn!(
                 end = out.end,
                 torn = ?out.torn,
                 cleared_bytes = out.cleared_bytes,
                 removed_files = out.removed_files,
+                removed = ?doomed,
                 "commit log truncated during recovery"
             );
         }

@@ -121,7 +121,18 @@ impl ConsumeQueue {
     /// offset from `log_min`. Returns the number of units dropped past `log_end`.
     pub(crate) fn recover(&self, log_min: i64, log_end: i64) -> Result<u64, StoreError> {
         let files = self.segments.snapshot();
-        let scan_from = files.len().saturating_sub(3);
+        // The last three files, and further back while a file's first unit already points past
+        // the log end (the log lost more than those files cover).
+        let mut scan_from = files.len().saturating_sub(3);
+        while scan_from > 0 {
+            let first = files[scan_from]
+                .take_writer()
+                .and_then(|w| w.peek(0, UNIT_SIZE).map(Unit::read));
+            match first {
+                Some(u) if u.is_written() && !u.is_filler() && u.end() > log_end => scan_from -= 1,
+                _ => break,
+            }
+        }
         let mut end = None;
         let mut dropped = 0u64;
         let mut last_writer = None;
@@ -171,6 +182,47 @@ impl ConsumeQueue {
         *self.writer.lock() = last_writer;
         self.correct_min_offset(log_min);
         Ok(dropped)
+    }
+
+    /// Topic of the queue.
+    pub(crate) fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Queue id.
+    pub(crate) fn queue_id(&self) -> i32 {
+        self.queue_id
+    }
+
+    /// Deletes leading files (never the last) whose units all point below `log_min` (Java
+    /// `ConsumeQueue.deleteExpiredFile`), then moves the min offset to the first unit whose
+    /// message is still in the log. Returns how many files were deleted.
+    pub(crate) fn delete_expired(&self, log_min: i64) -> Result<usize, StoreError> {
+        let removed = self.segments.remove_leading(usize::MAX, |f| {
+            let last = f
+                .size()
+                .checked_sub(UNIT_SIZE)
+                .and_then(|at| f.read(at, UNIT_SIZE))
+                .map(Unit::read);
+            // A file whose last unit is a filler (or unreadable) is checked by its last real
+            // unit; an all-filler file holds nothing worth keeping.
+            match last {
+                Some(u) if !u.is_filler() => u.end() <= log_min,
+                _ => self.last_message_end(f).is_none_or(|end| end <= log_min),
+            }
+        })?;
+        self.correct_min_offset(log_min);
+        Ok(removed.len())
+    }
+
+    /// End of the last message unit in `file`, if any.
+    fn last_message_end(&self, file: &MappedFile) -> Option<i64> {
+        let written = file.wrote_position() / UNIT_SIZE;
+        (0..written)
+            .rev()
+            .filter_map(|i| file.read(i * UNIT_SIZE, UNIT_SIZE).map(Unit::read))
+            .find(|u| u.is_written() && !u.is_filler())
+            .map(|u| u.end())
     }
 
     /// Sets the min offset to the first message unit whose data is still in the log.

@@ -19,6 +19,13 @@ pub fn small_config(root: &Path) -> StoreConfig {
         mapped_file_size_consume_queue: 100 * 20,
         flush_interval_commit_log_ms: 20,
         flush_interval_consume_queue_ms: 50,
+        max_hash_slot_num: 512,
+        max_index_num: 2048,
+        // Tests must not depend on how full this machine's disk is; the retention tests set
+        // these and a fake usage source themselves.
+        disk_max_used_space_ratio: 100,
+        disk_space_clean_forcibly_ratio: 100,
+        disk_space_warning_level_ratio: 100,
         ..StoreConfig::with_root(root)
     }
 }

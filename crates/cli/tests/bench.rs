@@ -1,0 +1,226 @@
+//! `ferromq bench` against real processes: its per-second lines, its summary, and its counts
+//! checked against what the broker stored (mqadmin topicStatus) and what a consumer drains.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use ferromq_testkit::{free_port, run_command, wait_for_port, Proc};
+
+/// Runs `ferromq bench <args>`; returns stdout after checking the exit code.
+fn bench(args: &[&str]) -> String {
+    let mut full = vec!["bench"];
+    full.extend_from_slice(args);
+    let (code, out, err) = run_command(&bin("ferromq"), &full, &[], Duration::from_secs(60));
+    assert_eq!(
+        code, 0,
+        "ferromq {full:?} failed\nstdout:\n{out}\nstderr:\n{err}"
+    );
+    out
+}
+
+/// The JSON object on the last line of `out`.
+fn last_json(out: &str) -> serde_json::Value {
+    let last = out.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("last line is not JSON ({e}):\n{out}"))
+}
+
+fn per_second_lines(out: &str, verb: &str) -> usize {
+    out.lines()
+        .filter(|l| l.starts_with('[') && l.contains(&format!("{verb} TPS:")))
+        .count()
+}
+
+/// Sum of the max offsets `mqadmin topicStatus` lists for `topic`.
+fn stored_messages(ns: &str, topic: &str) -> u64 {
+    let (code, out, err) = mqadmin(&["topicStatus", "-n", ns, "-t", topic]);
+    assert_eq!(code, 0, "topicStatus failed:\n{out}\n{err}");
+    out.lines()
+        .filter(|l| l.starts_with("broker-"))
+        .filter_map(|l| l.split_whitespace().nth(3))
+        .map(|max| {
+            max.parse::<u64>()
+                .unwrap_or_else(|_| panic!("bad max offset in:\n{out}"))
+        })
+        .sum()
+}
+
+/// Produces `count` messages with `extra` options and checks the lines, the summary and the
+/// JSON against what the broker stored.
+fn produce_and_check(ns: &str, topic: &str, count: u64, extra: &[&str]) -> serde_json::Value {
+    let count_s = count.to_string();
+    let mut args = vec![
+        "producer", "-n", ns, "-t", topic, "-s", "200", "--count", &count_s, "--json",
+    ];
+    args.extend_from_slice(extra);
+    let out = bench(&args);
+    assert!(
+        per_second_lines(&out, "Send") >= 1,
+        "no per-second line:\n{out}"
+    );
+    assert!(out.contains("=== send summary"), "{out}");
+    assert!(
+        out.contains(&format!("sent: {count}  received: 0  failed: 0")),
+        "{out}"
+    );
+    assert!(out.contains("p99.9"), "{out}");
+    let j = last_json(&out);
+    for key in [
+        "mode", "sent", "failed", "tps", "p50_us", "p99_us", "max_us",
+    ] {
+        assert!(j.get(key).is_some(), "`{key}` missing from {j}");
+    }
+    assert_eq!(j["sent"], count, "{j}");
+    assert_eq!(j["failed"], 0, "{j}");
+    assert!(j["tps"].as_f64().unwrap() > 0.0, "{j}");
+    assert!(
+        j["p50_us"].as_f64().unwrap() <= j["p99_us"].as_f64().unwrap(),
+        "{j}"
+    );
+    assert!(
+        j["p99_us"].as_f64().unwrap() <= j["max_us"].as_f64().unwrap(),
+        "{j}"
+    );
+    j
+}
+
+#[test]
+fn bench_producer_against_standalone_matches_the_stored_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ns_port, broker_port) = (free_port(), free_port());
+    let data = dir.path().join("data");
+    let mut proc = Proc::spawn(
+        "standalone",
+        &bin("ferromq"),
+        &[
+            "standalone",
+            "--data",
+            data.to_str().unwrap(),
+            "--namesrv-port",
+            &ns_port.to_string(),
+            "--broker-port",
+            &broker_port.to_string(),
+        ],
+        &dir.path().join("logs"),
+        &[],
+    );
+    let ns = format!("127.0.0.1:{ns_port}");
+    assert!(
+        wait_for_port(&ns, START_TIMEOUT)
+            && wait_for_port(&format!("127.0.0.1:{broker_port}"), START_TIMEOUT),
+        "{}",
+        proc.output()
+    );
+    // Paced so that the run lasts over a second and prints a per-second line before the end.
+    let j = produce_and_check(&ns, "bench_sa", 200, &["-w", "2", "--rate", "150"]);
+    assert_eq!(j["mode"], "sync");
+    // Async with keys and tags on the same topic: the stored count adds up.
+    let j = produce_and_check(
+        &ns,
+        "bench_sa",
+        200,
+        &[
+            "--mode",
+            "async",
+            "--inflight",
+            "16",
+            "-k",
+            "--tags",
+            "TagA",
+        ],
+    );
+    assert_eq!(j["mode"], "async");
+    assert_eq!(stored_messages(&ns, "bench_sa"), 400);
+    assert_eq!(
+        proc.terminate(Duration::from_secs(15)),
+        Some(0),
+        "{}",
+        proc.output()
+    );
+}
+
+#[test]
+fn bench_against_namesrv_and_broker_processes_counts_what_was_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let ns = start_namesrv(dir.path());
+    let _broker = start_broker(dir.path(), &ns.addr, "broker-a", "");
+    mqadmin_until(&["clusterList", "-n", &ns.addr], START_TIMEOUT, |o| {
+        o.contains("broker-a")
+    });
+    // Batches of 10 (a partial last batch included: 205 is not a multiple of 10).
+    let j = produce_and_check(
+        &ns.addr,
+        "bench_pp",
+        205,
+        &[
+            "--batch",
+            "10",
+            "--mode",
+            "async",
+            "--inflight",
+            "4",
+            "-q",
+            "4",
+        ],
+    );
+    assert_eq!(j["batch"], 10);
+    // One-way sends are flow-controlled with a round trip every --inflight messages.
+    produce_and_check(
+        &ns.addr,
+        "bench_pp",
+        100,
+        &["--mode", "oneway", "--inflight", "32", "--rate", "80"],
+    );
+    assert_eq!(stored_messages(&ns.addr, "bench_pp"), 305);
+
+    // The consumer drains exactly what was stored, and commits its offsets: a second run of
+    // the same group finds nothing left.
+    let out = bench(&[
+        "consumer",
+        "-n",
+        &ns.addr,
+        "-t",
+        "bench_pp",
+        "-g",
+        "bench_group",
+        "--json",
+    ]);
+    assert!(out.contains("=== consume summary"), "{out}");
+    let j = last_json(&out);
+    assert_eq!(j["mode"], "consumer");
+    assert_eq!(j["received"], 305, "{out}");
+    assert_eq!(j["failed"], 0, "{out}");
+    let again = last_json(&bench(&[
+        "consumer",
+        "-n",
+        &ns.addr,
+        "-t",
+        "bench_pp",
+        "-g",
+        "bench_group",
+        "--json",
+    ]));
+    assert_eq!(again["received"], 0, "{again}");
+
+    // End to end: everything sent is received, with a latency for each message.
+    let out = bench(&[
+        "e2e",
+        "-n",
+        &ns.addr,
+        "-t",
+        "bench_e2e",
+        "--count",
+        "150",
+        "--rate",
+        "100",
+        "--json",
+    ]);
+    assert!(per_second_lines(&out, "E2E") >= 1, "{out}");
+    let j = last_json(&out);
+    assert_eq!(j["mode"], "e2e");
+    assert_eq!(j["sent"], 150, "{out}");
+    assert_eq!(j["received"], 150, "{out}");
+    assert_eq!(j["samples"], 150, "{out}");
+    assert!(j["p99_us"].as_f64().unwrap() > 0.0, "{out}");
+}

@@ -1,0 +1,357 @@
+//! `ClientInstance`: what the producers and consumers of one client id share (Java
+//! `MQClientInstance`): the connection pool, the route cache, the heartbeat, and the handler of
+//! requests brokers send back over our connections.
+//!
+//! ```text
+//! Producer ─┐                        ┌─▶ heartbeat every 30 s to every master of the cached routes
+//! PushConsumer ─┼─▶ ClientInstance ──┤
+//! LitePullConsumer ┘  (ip@instance)  └─◀ NOTIFY_CONSUMER_IDS_CHANGED ─▶ that group's rebalance
+//! ```
+//!
+//! Clients built with the same instance name in one process share one instance (and so one
+//! client id, one set of connections); different instance names give independent instances. The
+//! instance lives while a client holds it; the last release (at shutdown) stops its
+//! heartbeat and closes its connections.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
+
+use ferromq_net::{BoxFuture, ConnectionHandle, Handler, RemotingClient};
+use ferromq_proto::body::{ConsumerData, HeartbeatData, JsonBody, ProducerData};
+use ferromq_proto::codes::{request, response};
+use ferromq_proto::header::NoHeader;
+use ferromq_proto::headers::{ConsumerGroupHeader, UnregisterClientRequestHeader};
+use ferromq_proto::message::UniqKeyGenerator;
+use ferromq_proto::RemotingCommand;
+use parking_lot::Mutex;
+use tokio_util::sync::CancellationToken;
+
+use crate::route::RouteCache;
+use crate::rpc::Rpc;
+use crate::{client_id, ClientError, NameServerList};
+
+/// Java's heartbeat period (`heartbeatBrokerInterval`).
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Java's default instance name; producers and clustering consumers replace it with
+/// `pid#nanos` so that every client of a process is distinct (`changeInstanceNameToPID`).
+pub const DEFAULT_INSTANCE_NAME: &str = "DEFAULT";
+
+/// What a consumer tells its instance.
+pub(crate) trait ConsumerHook: Send + Sync {
+    /// The consumer's entry in heartbeats.
+    fn consumer_data(&self) -> ConsumerData;
+    /// A broker said the group's membership changed: rebalance now.
+    fn ids_changed(&self);
+}
+
+/// Shared state of one client id.
+pub struct ClientInstance {
+    client_id: String,
+    rpc: Rpc,
+    routes: RouteCache,
+    uniq: UniqKeyGenerator,
+    users: AtomicUsize,
+    started: AtomicBool,
+    producers: Mutex<BTreeMap<String, usize>>,
+    consumers: Mutex<HashMap<String, Weak<dyn ConsumerHook>>>,
+    cancel: CancellationToken,
+}
+
+fn registry() -> &'static Mutex<HashMap<String, Weak<ClientInstance>>> {
+    static REGISTRY: OnceLock<Mutex<HashMap<String, Weak<ClientInstance>>>> = OnceLock::new();
+    REGISTRY.get_or_init(Mutex::default)
+}
+
+/// Serves requests brokers send to this client (section 2.2 of the protocol notes).
+struct ServerRequests {
+    instance: Weak<ClientInstance>,
+}
+
+impl Handler for ServerRequests {
+    fn handle(
+        &self,
+        _conn: ConnectionHandle,
+        req: RemotingCommand,
+    ) -> BoxFuture<'static, Option<RemotingCommand>> {
+        let resp = match req.code {
+            request::NOTIFY_CONSUMER_IDS_CHANGED => {
+                match (
+                    req.decode_header::<ConsumerGroupHeader>(),
+                    self.instance.upgrade(),
+                ) {
+                    (Ok(h), Some(instance)) => {
+                        tracing::debug!(group = %h.consumer_group, "consumer ids changed");
+                        instance.ids_changed(&h.consumer_group);
+                    }
+                    (Err(e), _) => tracing::debug!(error = %e, "bad NOTIFY_CONSUMER_IDS_CHANGED"),
+                    _ => {}
+                }
+                None
+            }
+            code => Some(req.response_to(
+                response::REQUEST_CODE_NOT_SUPPORTED,
+                Some(format!(" request type {code} not supported")),
+            )),
+        };
+        Box::pin(async move { resp })
+    }
+}
+
+impl ClientInstance {
+    /// The instance for `instance_name` in this process, created on first use. The caller holds
+    /// one use of it until [`ClientInstance::release`].
+    pub(crate) fn acquire(
+        namesrv: NameServerList,
+        instance_name: &str,
+        timeout: Duration,
+    ) -> Arc<ClientInstance> {
+        let ip = client_id::local_ip_for(&namesrv.addrs()[0]);
+        let id = client_id::build_client_id(ip, instance_name);
+        let mut reg = registry().lock();
+        if let Some(existing) = reg.get(&id).and_then(Weak::upgrade) {
+            if !existing.cancel.is_cancelled() {
+                existing.users.fetch_add(1, Ordering::AcqRel);
+                return existing;
+            }
+        }
+        let instance = Arc::new_cyclic(|weak: &Weak<ClientInstance>| {
+            let remoting = RemotingClient::new(Arc::new(ServerRequests {
+                instance: weak.clone(),
+            }));
+            let rpc = Rpc::with_remoting(remoting, namesrv, timeout);
+            ClientInstance {
+                client_id: id.clone(),
+                routes: RouteCache::new(rpc.clone()),
+                rpc,
+                uniq: UniqKeyGenerator::new(ip),
+                users: AtomicUsize::new(1),
+                started: AtomicBool::new(false),
+                producers: Mutex::default(),
+                consumers: Mutex::default(),
+                cancel: CancellationToken::new(),
+            }
+        });
+        reg.insert(id, Arc::downgrade(&instance));
+        instance
+    }
+
+    /// `ip@instanceName`.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// Connections and name servers.
+    pub fn rpc(&self) -> &Rpc {
+        &self.rpc
+    }
+
+    /// The route cache.
+    pub fn routes(&self) -> &RouteCache {
+        &self.routes
+    }
+
+    /// The UNIQ_KEY generator.
+    pub(crate) fn uniq(&self) -> &UniqKeyGenerator {
+        &self.uniq
+    }
+
+    /// Starts the periodic heartbeat and route refresh unless they run already.
+    pub(crate) fn start(self: &Arc<Self>) {
+        if self.started.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let weak = Arc::downgrade(self);
+        let cancel = self.cancel.clone();
+        tokio::spawn(async move {
+            let start = tokio::time::Instant::now() + HEARTBEAT_INTERVAL;
+            let mut tick = tokio::time::interval_at(start, HEARTBEAT_INTERVAL);
+            loop {
+                tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    _ = tick.tick() => {}
+                }
+                let Some(instance) = weak.upgrade() else {
+                    break;
+                };
+                instance.refresh_routes().await;
+                instance.send_heartbeat().await;
+            }
+        });
+    }
+
+    /// Registers a producer group for heartbeats.
+    pub(crate) fn register_producer(&self, group: &str) {
+        *self.producers.lock().entry(group.to_owned()).or_insert(0) += 1;
+    }
+
+    /// Registers a consumer; fails when the group already has a consumer in this instance (Java:
+    /// "The consumer group has been created before").
+    pub(crate) fn register_consumer(
+        &self,
+        group: &str,
+        hook: Weak<dyn ConsumerHook>,
+    ) -> Result<(), ClientError> {
+        let mut consumers = self.consumers.lock();
+        if consumers.get(group).is_some_and(|w| w.strong_count() > 0) {
+            return Err(ClientError::InvalidArgument {
+                reason: format!(
+                    "the consumer group[{group}] has been created before, specify another instance name"
+                ),
+            });
+        }
+        consumers.insert(group.to_owned(), hook);
+        Ok(())
+    }
+
+    fn ids_changed(&self, group: &str) {
+        let hook = self.consumers.lock().get(group).and_then(Weak::upgrade);
+        if let Some(h) = hook {
+            h.ids_changed();
+        }
+    }
+
+    /// Refreshes the routes of every cached topic older than the route TTL.
+    async fn refresh_routes(&self) {
+        for topic in self.routes.cached_topics() {
+            if let Err(e) = self.routes.route(&topic).await {
+                tracing::debug!(%topic, error = %e, "route refresh failed");
+            }
+        }
+    }
+
+    /// The heartbeat body: every producer group and consumer of this instance.
+    pub(crate) fn heartbeat_data(&self) -> HeartbeatData {
+        let producer_data_set = self
+            .producers
+            .lock()
+            .keys()
+            .map(|g| ProducerData {
+                group_name: g.clone(),
+            })
+            .collect();
+        let hooks: Vec<_> = self
+            .consumers
+            .lock()
+            .values()
+            .filter_map(Weak::upgrade)
+            .collect();
+        HeartbeatData {
+            client_id: self.client_id.clone(),
+            consumer_data_set: hooks.iter().map(|h| h.consumer_data()).collect(),
+            producer_data_set,
+            ..Default::default()
+        }
+    }
+
+    /// Sends HEART_BEAT to every master of the cached routes; returns how many answered.
+    pub(crate) async fn send_heartbeat(&self) -> usize {
+        let data = self.heartbeat_data();
+        if data.consumer_data_set.is_empty() && data.producer_data_set.is_empty() {
+            return 0;
+        }
+        let body = bytes::Bytes::from(data.to_json());
+        let mut ok = 0;
+        for addr in self.routes.cached_master_addrs() {
+            let cmd =
+                RemotingCommand::request(request::HEART_BEAT, &NoHeader).with_body(body.clone());
+            match self.rpc.call_ok(&addr, cmd).await {
+                Ok(_) => ok += 1,
+                Err(e) => tracing::debug!(broker = %addr, error = %e, "heartbeat failed"),
+            }
+        }
+        ok
+    }
+
+    /// Sends UNREGISTER_CLIENT for a group to every master of the cached routes.
+    pub(crate) async fn unregister(
+        &self,
+        producer_group: Option<&str>,
+        consumer_group: Option<&str>,
+    ) {
+        if let Some(g) = producer_group {
+            let mut producers = self.producers.lock();
+            if let Some(n) = producers.get_mut(g) {
+                *n -= 1;
+                if *n == 0 {
+                    producers.remove(g);
+                }
+            }
+        }
+        if let Some(g) = consumer_group {
+            self.consumers.lock().remove(g);
+        }
+        let header = UnregisterClientRequestHeader {
+            client_id: self.client_id.clone(),
+            producer_group: producer_group.map(str::to_owned),
+            consumer_group: consumer_group.map(str::to_owned),
+        };
+        for addr in self.routes.cached_master_addrs() {
+            let cmd = RemotingCommand::request(request::UNREGISTER_CLIENT, &header);
+            if let Err(e) = self
+                .rpc
+                .call_timeout(&addr, cmd, Duration::from_secs(3))
+                .await
+            {
+                tracing::debug!(broker = %addr, error = %e, "unregister failed");
+            }
+        }
+    }
+
+    /// Gives back one use; the last one stops the heartbeat and closes every connection.
+    pub(crate) async fn release(&self) {
+        if self.users.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.cancel.cancel();
+            {
+                let mut reg = registry().lock();
+                if reg
+                    .get(&self.client_id)
+                    .is_some_and(|w| std::ptr::eq(w.as_ptr(), self))
+                {
+                    reg.remove(&self.client_id);
+                }
+            }
+            self.rpc.remoting().close_all().await;
+        }
+    }
+}
+
+impl Drop for ClientInstance {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+        // Connection tasks hold their own handles; close them so nothing outlives the client.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let remoting = self.rpc.remoting().clone();
+            rt.spawn(async move { remoting.close_all().await });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn same_instance_name_shares_and_different_names_do_not() {
+        let ns = || NameServerList::parse("127.0.0.1:1").unwrap();
+        let a = ClientInstance::acquire(ns(), "shared-x", Duration::from_secs(1));
+        let b = ClientInstance::acquire(ns(), "shared-x", Duration::from_secs(1));
+        let c = ClientInstance::acquire(ns(), "other-y", Duration::from_secs(1));
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &c));
+        assert!(a.client_id().ends_with("@shared-x"));
+        a.release().await;
+        assert!(!b.cancel.is_cancelled(), "one user left");
+        b.release().await;
+        assert!(b.cancel.is_cancelled());
+        let d = ClientInstance::acquire(ns(), "shared-x", Duration::from_secs(1));
+        assert!(
+            !Arc::ptr_eq(&a, &d),
+            "a released instance is not handed out again"
+        );
+        d.release().await;
+        c.release().await;
+    }
+}
