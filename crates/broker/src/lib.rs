@@ -233,17 +233,26 @@ impl Broker {
                     _ = s.cancelled() => return,
                     _ = sweep.tick() => {
                         for held in b.hold.take_expired(Instant::now()) {
-                            handlers::pull::answer_held(&b, held);
+                            answer_held_safely(&b, held);
                         }
                     }
                     Some((topic, queue_id, max_offset)) = async { match arrivals.as_mut() { Some(r) => r.recv().await, None => None } } => {
                         for held in b.hold.take_ready(&topic, queue_id, max_offset) {
-                            handlers::pull::answer_held(&b, held);
+                            answer_held_safely(&b, held);
                         }
                     }
                 }
             }
         });
+    }
+}
+
+/// Answers a parked pull; a panic is logged instead of ending the long-polling task, which
+/// every other parked pull depends on.
+fn answer_held_safely(b: &Arc<Broker>, held: long_poll::HeldPull) {
+    let answer = std::panic::AssertUnwindSafe(|| handlers::pull::answer_held(b, held));
+    if std::panic::catch_unwind(answer).is_err() {
+        tracing::error!("answering a parked pull panicked");
     }
 }
 

@@ -155,23 +155,36 @@ impl ConnectionHandle {
         let code = cmd.code;
         let (tx, rx) = oneshot::channel();
         self.inner.pending.lock().insert(opaque, tx);
+        // Removes the entry however this call ends, including when the caller drops it.
+        let _pending = PendingGuard {
+            inner: &self.inner,
+            opaque,
+        };
         let addr = || self.inner.peer.to_string();
         if self.is_closed() || self.send(cmd).is_err() {
-            self.inner.pending.lock().remove(&opaque);
             return Err(NetError::Closed { addr: addr() });
         }
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(resp)) => Ok(resp),
             Ok(Err(_)) => Err(NetError::Closed { addr: addr() }),
-            Err(_) => {
-                self.inner.pending.lock().remove(&opaque);
-                Err(NetError::Timeout {
-                    code,
-                    addr: addr(),
-                    timeout,
-                })
-            }
+            Err(_) => Err(NetError::Timeout {
+                code,
+                addr: addr(),
+                timeout,
+            }),
         }
+    }
+}
+
+/// Drops an outstanding call's table entry when the call ends.
+struct PendingGuard<'a> {
+    inner: &'a Inner,
+    opaque: i32,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        self.inner.pending.lock().remove(&self.opaque);
     }
 }
 
@@ -293,22 +306,56 @@ fn serve_request(
 ) {
     let oneway = cmd.is_oneway();
     let opaque = cmd.opaque;
+    let code = cmd.code;
+    let serialize_type = cmd.serialize_type;
     let inline = handler.poll_inline(&cmd);
-    let mut fut = handler.handle(conn.clone(), cmd);
+    let mut fut = CatchUnwind(handler.handle(conn.clone(), cmd));
+    let answer = move |conn: &ConnectionHandle, outcome: Result<Option<RemotingCommand>, ()>| {
+        let resp = outcome.unwrap_or_else(|()| {
+            // A handler bug must not leave the peer waiting for its timeout.
+            tracing::error!(code, peer = %conn.peer_addr(), "request handler panicked");
+            Some(RemotingCommand {
+                code: ferromq_proto::codes::response::SYSTEM_ERROR,
+                language: ferromq_proto::LanguageCode::JAVA,
+                version: ferromq_proto::command::CURRENT_VERSION,
+                flag: 1,
+                remark: Some(format!("internal error while serving request code {code}")),
+                serialize_type,
+                ..Default::default()
+            })
+        });
+        respond(conn, oneway, opaque, resp);
+    };
     if inline {
         let mut cx = Context::from_waker(Waker::noop());
-        if let Poll::Ready(resp) = fut.as_mut().poll(&mut cx) {
+        if let Poll::Ready(outcome) = Pin::new(&mut fut).poll(&mut cx) {
             drop(permit);
-            respond(conn, oneway, opaque, resp);
+            answer(conn, outcome);
             return;
         }
     }
     let c = conn.clone();
     tokio::spawn(async move {
-        let resp = fut.await;
+        let outcome = fut.await;
         drop(permit);
-        respond(&c, oneway, opaque, resp);
+        answer(&c, outcome);
     });
+}
+
+/// Polls a handler future, turning a panic into `Err(())` so the request still gets an answer.
+struct CatchUnwind<F>(F);
+
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, ()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.0;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Pin::new(inner).poll(cx))) {
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_) => Poll::Ready(Err(())),
+        }
+    }
 }
 
 fn respond(conn: &ConnectionHandle, oneway: bool, opaque: i32, resp: Option<RemotingCommand>) {
@@ -372,7 +419,13 @@ async fn write_loop(
         }
         COPY_STATS.add_batch(frames, headers_frozen.len(), body_bytes);
         drop(headers_frozen);
-        if let Err(e) = write_all_vectored(&mut writer, &mut pieces).await {
+        // A peer that stops reading must not keep this task (and the stored bytes it holds)
+        // alive once the connection is closed from the read side or by the server.
+        let written = tokio::select! {
+            r = write_all_vectored(&mut writer, &mut pieces) => r,
+            _ = &mut cancelled => break,
+        };
+        if let Err(e) = written {
             tracing::debug!(error = %e, "write failed");
             break;
         }

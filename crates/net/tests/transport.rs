@@ -39,6 +39,7 @@ impl Handler for Echo {
                     Some(req.success_to().with_body(req.body.clone()))
                 }
                 2 => Some(req.success_to()),
+                4 => panic!("handler bug"),
                 _ => Some(req.response_to(3, Some("not supported".into()))),
             }
         })
@@ -160,4 +161,48 @@ async fn many_requests_in_flight_on_one_connection() {
     }
     assert_eq!(ok, 500);
     stop.cancel();
+}
+
+#[tokio::test]
+async fn a_panicking_handler_still_answers_and_the_connection_survives() {
+    let (addr, _, stop) = start(1 << 20).await;
+    let client = RemotingClient::default();
+    let r = client
+        .invoke(
+            &addr,
+            RemotingCommand::bare_request(4),
+            Duration::from_secs(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.code, 1, "SYSTEM_ERROR");
+    assert!(r.remark.unwrap_or_default().contains("code 4"));
+    let ok = client
+        .invoke(&addr, echo_req(0, b"after"), Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert_eq!(&ok.body[..], b"after");
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn shutdown_closes_accepted_connections() {
+    let (addr, _, stop) = start(1 << 20).await;
+    let client = RemotingClient::default();
+    let conn = client.connection(&addr).await.unwrap();
+    assert!(client
+        .invoke(&addr, echo_req(0, b"x"), Duration::from_secs(3))
+        .await
+        .is_ok());
+    stop.cancel();
+    for _ in 0..100 {
+        if conn.is_closed() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        conn.is_closed(),
+        "the server must close its connections at shutdown"
+    );
 }

@@ -17,6 +17,9 @@ use crate::ProtoError;
 
 /// Default largest frame, counting its length field (`com.rocketmq.remoting.frameMaxLength`).
 pub const DEFAULT_MAX_FRAME: usize = 16 * 1024 * 1024;
+/// Most ext fields a header may carry. RocketMQ's largest header has about twenty; the bound
+/// keeps a hostile header from costing quadratic time in the field table.
+pub const MAX_EXT_FIELDS: usize = 256;
 /// Version ordinal FerroMQ reports (`V5_3_3`).
 pub const CURRENT_VERSION: i32 = 479;
 
@@ -407,6 +410,11 @@ impl<'de> Deserialize<'de> for JsonExtFields {
             ) -> Result<JsonExtFields, A::Error> {
                 let mut ext = ExtFields::default();
                 while let Some(JsonKey(key)) = a.next_key()? {
+                    if ext.len() >= MAX_EXT_FIELDS {
+                        return Err(serde::de::Error::custom(format_args!(
+                            "more than {MAX_EXT_FIELDS} ext fields"
+                        )));
+                    }
                     if let JsonExtValue(Some(value)) = a.next_value()? {
                         ext.set(key, value);
                     } else {
@@ -554,6 +562,11 @@ fn decode_binary_header(mut h: Bytes) -> Result<RemotingCommand, ProtoError> {
             // Java decodes a zero-length string as null and drops nulls when re-encoding.
             continue;
         }
+        if ext.len() >= MAX_EXT_FIELDS {
+            return Err(ProtoError::TooManyFields {
+                limit: MAX_EXT_FIELDS,
+            });
+        }
         ext.insert_str(str_of(&key, "ext key")?, str_of(&value, "ext value")?);
     }
     Ok(RemotingCommand {
@@ -697,6 +710,21 @@ mod tests {
         }
         let mut garbage = BytesMut::from(&b"\x00\x00\x00\x06\x00\x00\x00\x02{x"[..]);
         assert!(RemotingCommand::decode(&mut garbage, DEFAULT_MAX_FRAME).is_err());
+    }
+
+    #[test]
+    fn headers_with_too_many_fields_are_rejected() {
+        for kind in [SerializeType::Json, SerializeType::RocketMq] {
+            let mut c = sample(kind);
+            for i in 0..=MAX_EXT_FIELDS {
+                c.ext_fields.insert(format!("k{i}"), "v");
+            }
+            let bytes = c.to_bytes();
+            assert!(
+                RemotingCommand::decode_frame(bytes.slice(4..)).is_err(),
+                "{kind:?}"
+            );
+        }
     }
 
     #[test]

@@ -50,6 +50,12 @@ pub enum ProtoError {
         /// The field being read.
         what: &'static str,
     },
+    /// The header has more ext fields than [`crate::command::MAX_EXT_FIELDS`].
+    #[error("header has more than {limit} ext fields")]
+    TooManyFields {
+        /// The limit in force.
+        limit: usize,
+    },
     /// A required ext field is absent.
     #[error("the custom field <{field}> is null")]
     MissingField {

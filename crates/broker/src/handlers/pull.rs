@@ -112,7 +112,9 @@ pub fn answer_held(b: &Arc<Broker>, held: HeldPull) {
         Ok(None) => return,
         Err(e) => crate::response::error_response(&held.request, &e),
     };
-    let _ = held.conn.send(resp);
+    if !held.request.is_oneway() {
+        let _ = held.conn.send(resp);
+    }
 }
 
 /// NO_PERMISSION with the `forbiddenType` RocketMQ reports (1 broker, 2 group, 3 topic).

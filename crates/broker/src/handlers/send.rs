@@ -118,6 +118,15 @@ fn pick_queue(config: &TopicConfig, wanted: i32) -> Result<i32, BrokerError> {
 /// UNIQ_KEY.
 fn complete_properties(b: &Broker, raw: &str) -> Result<(String, String), BrokerError> {
     let cluster = &b.config.broker_cluster_name;
+    // Refuse an oversized string before parsing it: parsing is not linear in its size.
+    if raw.len() > MAX_PROPERTIES_LEN {
+        return Err(BrokerError::MessageIllegal {
+            reason: format!(
+                "the message properties length {} exceeds the maximum {MAX_PROPERTIES_LEN}",
+                raw.len()
+            ),
+        });
+    }
     let (encoded, uniq) = match append_only(raw) {
         // The common case (a client's canonical string without CLUSTER): append to it as it is,
         // which is what decoding, inserting and re-encoding would produce, without the map.
@@ -255,9 +264,10 @@ async fn send_batch(
             reason: "the batch holds no message".into(),
         });
     }
+    // As RocketMQ, the whole batch counts against maxMessageSize.
+    check_body_size(b, req.body.len())?;
     let mut props = Vec::with_capacity(items.len());
     for item in &items {
-        check_body_size(b, item.body.len())?;
         props.push(complete_properties(b, &item.properties)?.0);
     }
     let msgs: Vec<MessageToStore<'_>> = items
