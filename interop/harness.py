@@ -174,6 +174,9 @@ class Broker:
             "storePathRootDir": store,
             "autoCreateTopicEnable": "true",
             "flushDiskType": "ASYNC_FLUSH",
+            # Commit-log segments are preallocated on disk: keep them small so a suite run
+            # does not reserve a GiB per broker (RocketMQ's default is 1 GiB).
+            "mappedFileSizeCommitLog": 64 * 1024 * 1024,
         })
         self.proc = Proc(name, [cluster.bins["mqbroker"], "-n", cluster.namesrv_addr, "-c", self.conf],
                          workdir)
