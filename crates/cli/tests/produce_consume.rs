@@ -159,3 +159,73 @@ fn long_poll_returns_when_a_message_arrives_and_topics_auto_create() {
         assert!(started.elapsed() < Duration::from_secs(10));
     });
 }
+
+#[test]
+fn a_new_group_starts_at_zero_only_while_the_first_message_is_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let ns = start_namesrv(dir.path());
+    // Ratio 0: every message but the newest counts as "on disk", as with a long history.
+    let _hot = start_broker(dir.path(), &ns.addr, "broker-hot", "");
+    let _cold = start_broker(
+        dir.path(),
+        &ns.addr,
+        "broker-cold",
+        "accessMessageInMemoryMaxRatio=0",
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let producer = Producer::builder("PG_mem")
+            .namesrv_addr(ns.addr.clone())
+            .build()
+            .unwrap();
+        let consumer = PullConsumer::builder("CG_mem")
+            .namesrv_addr(ns.addr.clone())
+            .build()
+            .unwrap();
+        for broker in ["broker-hot", "broker-cold"] {
+            let topic = format!("tp_{broker}");
+            let (code, out, err) = mqadmin(&[
+                "updateTopic",
+                "-n",
+                &ns.addr,
+                "-c",
+                "DefaultCluster",
+                "-t",
+                &topic,
+                "-r",
+                "1",
+                "-w",
+                "1",
+            ]);
+            assert_eq!(code, 0, "{out}{err}");
+            let mq = ferromq_client::MessageQueue::new(topic.clone(), broker, 0);
+            let deadline = Instant::now() + Duration::from_secs(10);
+            for i in 0..3 {
+                loop {
+                    match producer
+                        .send_to_queue(Message::new(topic.clone(), format!("m{i}")), &mq)
+                        .await
+                    {
+                        Ok(_) => break,
+                        Err(e) if Instant::now() < deadline => {
+                            let _ = e;
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                        Err(e) => panic!("send to {broker} failed: {e}"),
+                    }
+                }
+            }
+            while consumer.max_offset(&mq).await.unwrap() < 3 {
+                assert!(Instant::now() < deadline, "messages never became visible");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            let offset = consumer.query_offset("CG_mem", &mq).await.unwrap();
+            let expected = if broker == "broker-hot" {
+                Some(0)
+            } else {
+                None
+            };
+            assert_eq!(offset, expected, "{broker}");
+        }
+    });
+}

@@ -189,6 +189,22 @@ impl MessageStore {
         self.shared.commit_log.store_timestamp_at(unit.offset)
     }
 
+    /// True when the message at queue `offset` lies further behind the commit-log head than the
+    /// share of memory that counts as cached (`accessMessageInMemoryMaxRatio`), i.e. reading it
+    /// would go to disk (Java `checkInDiskByConsumeOffset`). False when there is no such unit.
+    pub fn check_in_disk_by_consume_offset(&self, topic: &str, queue_id: i32, offset: i64) -> bool {
+        let Some(unit) = self
+            .shared
+            .queues
+            .get(topic, queue_id)
+            .and_then(|cq| cq.unit(offset))
+        else {
+            return false;
+        };
+        !unit.is_filler()
+            && self.shared.commit_log.max_offset() - unit.offset > self.shared.memory_budget
+    }
+
     /// Store time of the oldest readable message in the queue.
     pub fn earliest_message_time(&self, topic: &str, queue_id: i32) -> Option<i64> {
         let min = self.shared.queues.get(topic, queue_id)?.min_offset();

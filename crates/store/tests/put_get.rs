@@ -431,3 +431,32 @@ fn deleted_topics_lose_their_queues_and_restart_at_zero() {
     assert_eq!(store.get_message("Gone", 0, 0, 32, None).messages.len(), 1);
     store.shutdown().unwrap();
 }
+
+#[test]
+fn in_disk_check_follows_the_memory_ratio() {
+    let props = encode_properties(&[("TAGS", "TagA")]);
+    for (ratio, expected) in [(40, false), (0, true)] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = StoreConfig {
+            access_message_in_memory_max_ratio: ratio,
+            ..small_config(dir.path())
+        };
+        let store = MessageStore::open(config).unwrap();
+        for i in 0..3 {
+            let b = body(i);
+            assert_eq!(
+                store.put(msg("TopicD", 0, &b, &props)).status,
+                PutStatus::PutOk
+            );
+        }
+        settle(&store);
+        assert_eq!(
+            store.check_in_disk_by_consume_offset("TopicD", 0, 0),
+            expected,
+            "ratio {ratio}"
+        );
+        assert!(!store.check_in_disk_by_consume_offset("TopicD", 0, 99));
+        assert!(!store.check_in_disk_by_consume_offset("NoTopic", 0, 0));
+        store.shutdown().unwrap();
+    }
+}

@@ -38,7 +38,13 @@ pub fn query_consumer_offset(
             remark: "Not found, do not set to zero, maybe this group boot first".into(),
         });
     }
-    if b.store.min_offset_in_queue(&h.topic, h.queue_id) <= 0 {
+    // RocketMQ starts a new group at 0 only while the queue's first message is still in
+    // memory; a group joining a long history starts from the client's own policy instead.
+    if b.store.min_offset_in_queue(&h.topic, h.queue_id) <= 0
+        && !b
+            .store
+            .check_in_disk_by_consume_offset(&h.topic, h.queue_id, 0)
+    {
         return Ok(offset_response(req, 0));
     }
     Err(BrokerError::Code {
