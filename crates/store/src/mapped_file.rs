@@ -55,6 +55,8 @@ pub(crate) struct MappedFile {
     base: NonNull<u8>,
     wrote: AtomicUsize,
     flushed: AtomicUsize,
+    /// Bytes from the start already dropped from this process's page tables.
+    released: AtomicUsize,
     writer_taken: AtomicBool,
 }
 
@@ -150,6 +152,7 @@ impl MappedFile {
             base,
             wrote: AtomicUsize::new(0),
             flushed: AtomicUsize::new(0),
+            released: AtomicUsize::new(0),
             writer_taken: AtomicBool::new(false),
         }))
     }
@@ -231,6 +234,34 @@ impl MappedFile {
             self.flushed.fetch_max(wrote, Ordering::AcqRel);
         }
         Ok(wrote.max(flushed))
+    }
+
+    /// Drops the pages of `0..upto` (rounded down to whole pages, and only bytes already on
+    /// disk) from this process's page tables with `MADV_DONTNEED`, so written log data stops
+    /// counting towards the broker's RSS. The data stays in the page cache: the file mapping is
+    /// shared, so a later read (a pull, a slice still held by a socket writer) faults the same
+    /// bytes back in. Calls that would release less than 1 MiB more are skipped.
+    pub(crate) fn release_resident(&self, upto: usize) -> io::Result<()> {
+        const PAGE: usize = 4096;
+        const MIN_STEP: usize = 1 << 20;
+        let upto = upto.min(self.flushed_position()).min(self.size) / PAGE * PAGE;
+        let from = self.released.load(Ordering::Acquire);
+        if upto < from + MIN_STEP {
+            return Ok(());
+        }
+        // SAFETY: the range lies inside the mapping. For a shared file mapping MADV_DONTNEED
+        // only unmaps pages; their contents (flushed, below `flushed`) remain in the file and
+        // page cache and are faulted back in on access, so no reader or writer observes a
+        // change. Only bytes below `flushed` are released, and the writer never goes back there.
+        unsafe {
+            self.map.unchecked_advise_range(
+                memmap2::UncheckedAdvice::DontNeed,
+                from,
+                upto - from,
+            )?;
+        }
+        self.released.fetch_max(upto, Ordering::AcqRel);
+        Ok(())
     }
 
     /// The unique writer of this file, or `None` while another one exists.
@@ -421,6 +452,30 @@ pub(crate) fn try_lock_exclusive(file: &File) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn released_pages_read_back_the_same_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let size = 4 << 20;
+        let f = MappedFile::create(&dir.path().join("00000000000000000000"), 0, size).unwrap();
+        let mut w = f.take_writer().unwrap();
+        let data: Vec<u8> = (0..3 << 20).map(|i: usize| (i * 7 % 251) as u8).collect();
+        w.append(data.len(), |dst| dst.copy_from_slice(&data))
+            .unwrap();
+        let held = f.bytes(0, data.len()).unwrap();
+        // Nothing is released before it is flushed.
+        f.release_resident(data.len()).unwrap();
+        assert_eq!(f.released.load(Ordering::Acquire), 0);
+        f.flush().unwrap();
+        f.release_resident(data.len()).unwrap();
+        assert_eq!(f.released.load(Ordering::Acquire), data.len());
+        assert_eq!(
+            &held[..],
+            &data[..],
+            "a slice held across the release still reads the data"
+        );
+        assert_eq!(f.read(0, data.len()).unwrap(), &data[..]);
+    }
 
     #[test]
     fn append_read_and_zero_copy_slices() {

@@ -35,6 +35,8 @@ use crate::StoreError;
 
 /// Every record leaves at least this many bytes in its segment, for the BLANK filler.
 pub(crate) const END_FILE_MIN_BLANK_LENGTH: usize = 8;
+/// Flushed log bytes that stay mapped in (the hot tail consumers read right after a send).
+pub(crate) const RESIDENT_TAIL: usize = 4 << 20;
 
 /// State of the append path, guarded by one mutex.
 #[derive(Debug, Default)]
@@ -162,7 +164,8 @@ impl CommitLog {
     }
 
     /// Writes everything appended so far to disk; returns the durable offset. Concurrent callers
-    /// are serialized.
+    /// are serialized. Flushed bytes except the newest [`RESIDENT_TAIL`] stop counting towards
+    /// the process's RSS.
     pub(crate) fn flush(&self) -> Result<i64, StoreError> {
         let _guard = self.flush_lock.lock();
         let target = self.max_offset();
@@ -172,8 +175,13 @@ impl CommitLog {
         }
         for file in self.segments.snapshot() {
             if file.end() > from && file.start() < target {
-                file.flush()
+                let durable = file
+                    .flush()
                     .map_err(|e| StoreError::io("flush", file.path(), e))?;
+                // Keep a little of the hot tail mapped for consumers that follow closely.
+                if let Err(e) = file.release_resident(durable.saturating_sub(RESIDENT_TAIL)) {
+                    tracing::debug!(error = %e, path = %file.path().display(), "madvise failed");
+                }
             }
         }
         self.flushed.fetch_max(target, Ordering::AcqRel);
