@@ -57,6 +57,8 @@ pub(crate) struct MappedFile {
     flushed: AtomicUsize,
     /// Bytes from the start already dropped from this process's page tables.
     released: AtomicUsize,
+    /// Bytes from the start already faulted in ahead of the writer.
+    populated: AtomicUsize,
     writer_taken: AtomicBool,
 }
 
@@ -153,6 +155,7 @@ impl MappedFile {
             wrote: AtomicUsize::new(0),
             flushed: AtomicUsize::new(0),
             released: AtomicUsize::new(0),
+            populated: AtomicUsize::new(0),
             writer_taken: AtomicBool::new(false),
         }))
     }
@@ -261,6 +264,28 @@ impl MappedFile {
             )?;
         }
         self.released.fetch_max(upto, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Faults in, writable, the pages from the write position to `window` bytes ahead of it
+    /// (`MADV_POPULATE_WRITE`), so appends do not stop to have fresh pages zeroed while they
+    /// hold the append lock. Contents do not change. Skipped when it would add less than 1 MiB
+    /// (except at the end of the file).
+    pub(crate) fn prefault_ahead(&self, window: usize) -> io::Result<()> {
+        const PAGE: usize = 4096;
+        const MIN_STEP: usize = 1 << 20;
+        let wrote = self.wrote_position();
+        let from = self
+            .populated
+            .load(Ordering::Acquire)
+            .max(wrote / PAGE * PAGE);
+        let to = wrote.saturating_add(window).min(self.size) / PAGE * PAGE;
+        if to <= from || (to - from < MIN_STEP && to < self.size / PAGE * PAGE) {
+            return Ok(());
+        }
+        self.map
+            .advise_range(memmap2::Advice::PopulateWrite, from, to - from)?;
+        self.populated.fetch_max(to, Ordering::AcqRel);
         Ok(())
     }
 
@@ -452,6 +477,32 @@ pub(crate) fn try_lock_exclusive(file: &File) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prefaulting_ahead_changes_no_bytes_and_advances() {
+        let dir = tempfile::tempdir().unwrap();
+        let size = 4 << 20;
+        let f = MappedFile::create(&dir.path().join("00000000000000000000"), 0, size).unwrap();
+        let mut w = f.take_writer().unwrap();
+        w.append(5000, |dst| dst.fill(7)).unwrap();
+        f.prefault_ahead(2 << 20).unwrap();
+        assert_eq!(
+            f.populated.load(Ordering::Acquire),
+            (5000 + (2 << 20)) / 4096 * 4096
+        );
+        // Less than 1 MiB more is not worth a call.
+        f.prefault_ahead((2 << 20) + 8192).unwrap();
+        assert_eq!(
+            f.populated.load(Ordering::Acquire),
+            (5000 + (2 << 20)) / 4096 * 4096
+        );
+        // Up to the end of the file.
+        f.prefault_ahead(size).unwrap();
+        assert_eq!(f.populated.load(Ordering::Acquire), size);
+        assert!(f.read(0, 5000).unwrap().iter().all(|&b| b == 7));
+        w.append(100, |dst| dst.fill(9)).unwrap();
+        assert!(f.read(5000, 100).unwrap().iter().all(|&b| b == 9));
+    }
 
     #[test]
     fn released_pages_read_back_the_same_bytes() {
