@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use ferromq_testkit::{free_port, run_command, wait_for_port, Proc};
+use ferromq_testkit::run_command;
 
 /// Runs `ferromq bench <args>`; returns stdout after checking the exit code.
 fn bench(args: &[&str]) -> String {
@@ -88,30 +88,8 @@ fn produce_and_check(ns: &str, topic: &str, count: u64, extra: &[&str]) -> serde
 #[test]
 fn bench_producer_against_standalone_matches_the_stored_count() {
     let dir = tempfile::tempdir().unwrap();
-    let (ns_port, broker_port) = (free_port(), free_port());
-    let data = dir.path().join("data");
-    let mut proc = Proc::spawn(
-        "standalone",
-        &bin("ferromq"),
-        &[
-            "standalone",
-            "--data",
-            data.to_str().unwrap(),
-            "--namesrv-port",
-            &ns_port.to_string(),
-            "--broker-port",
-            &broker_port.to_string(),
-        ],
-        &dir.path().join("logs"),
-        &[],
-    );
-    let ns = format!("127.0.0.1:{ns_port}");
-    assert!(
-        wait_for_port(&ns, START_TIMEOUT)
-            && wait_for_port(&format!("127.0.0.1:{broker_port}"), START_TIMEOUT),
-        "{}",
-        proc.output()
-    );
+    let mut sa = start_standalone(dir.path());
+    let ns = sa.namesrv.clone();
     // Paced so that the run lasts over a second and prints a per-second line before the end.
     let j = produce_and_check(&ns, "bench_sa", 200, &["-w", "2", "--rate", "150"]);
     assert_eq!(j["mode"], "sync");
@@ -133,10 +111,10 @@ fn bench_producer_against_standalone_matches_the_stored_count() {
     assert_eq!(j["mode"], "async");
     assert_eq!(stored_messages(&ns, "bench_sa"), 400);
     assert_eq!(
-        proc.terminate(Duration::from_secs(15)),
+        sa.proc.terminate(Duration::from_secs(15)),
         Some(0),
         "{}",
-        proc.output()
+        sa.proc.output()
     );
 }
 

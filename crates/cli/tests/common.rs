@@ -155,3 +155,44 @@ pub fn mqadmin_until(args: &[&str], timeout: Duration, check: impl Fn(&str) -> b
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// A running `ferromq standalone` with its data under `dir/data`.
+pub struct Standalone {
+    pub proc: Proc,
+    pub namesrv: String,
+    pub broker: String,
+    pub data: PathBuf,
+}
+
+pub fn start_standalone(dir: &Path) -> Standalone {
+    let (ns_port, broker_port) = (free_port(), free_port());
+    let data = dir.join("data");
+    let proc = Proc::spawn(
+        "standalone",
+        &bin("ferromq"),
+        &[
+            "standalone",
+            "--data",
+            data.to_str().unwrap(),
+            "--namesrv-port",
+            &ns_port.to_string(),
+            "--broker-port",
+            &broker_port.to_string(),
+        ],
+        &dir.join("logs"),
+        &[],
+    );
+    let namesrv = format!("127.0.0.1:{ns_port}");
+    let broker = format!("127.0.0.1:{broker_port}");
+    assert!(
+        wait_for_port(&namesrv, START_TIMEOUT) && wait_for_port(&broker, START_TIMEOUT),
+        "standalone did not start:\n{}",
+        proc.output()
+    );
+    Standalone {
+        proc,
+        namesrv,
+        broker,
+        data,
+    }
+}

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use ferromq_testkit::{free_port, run_command, wait_for_port, Proc};
+use ferromq_testkit::run_command;
 
 #[test]
 fn help_lists_the_subcommands() {
@@ -19,30 +19,12 @@ fn help_lists_the_subcommands() {
 #[test]
 fn standalone_serves_admin_and_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let (ns_port, broker_port) = (free_port(), free_port());
-    let data = dir.path().join("data");
-    let mut proc = Proc::spawn(
-        "standalone",
-        &bin("ferromq"),
-        &[
-            "standalone",
-            "--data",
-            data.to_str().unwrap(),
-            "--namesrv-port",
-            &ns_port.to_string(),
-            "--broker-port",
-            &broker_port.to_string(),
-        ],
-        &dir.path().join("logs"),
-        &[],
-    );
-    let ns = format!("127.0.0.1:{ns_port}");
-    let broker = format!("127.0.0.1:{broker_port}");
-    assert!(
-        wait_for_port(&ns, START_TIMEOUT) && wait_for_port(&broker, START_TIMEOUT),
-        "{}",
-        proc.output()
-    );
+    let Standalone {
+        mut proc,
+        namesrv: ns,
+        broker,
+        data,
+    } = start_standalone(dir.path());
     let (code, out, err) = mqadmin(&[
         "updateTopic",
         "-n",
