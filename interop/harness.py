@@ -282,9 +282,9 @@ class Cluster:
         return total
 
     def wait_stored(self, topic, count, timeout=STARTUP_TIMEOUT):
-        """Waits until `count` messages of `topic` are visible to consumers. Like RocketMQ,
-        FerroMQ builds consume queues from the commit log asynchronously, so a message
-        acknowledged SEND_OK becomes pullable a moment later."""
+        """Waits until `count` messages of `topic` are visible to consumers. A message
+        acknowledged SEND_OK is visible at once (test_read_your_writes.py checks that); this
+        is for sends that get no acknowledgement (oneway) and for counting across brokers."""
         wait_until(lambda: self.stored_count(topic) >= count, timeout, interval=0.02,
                    what=f"{count} messages of {topic} to be visible")
 

@@ -22,9 +22,10 @@ use ferromq_proto::body::{
 use ferromq_proto::codes::{request, response};
 use ferromq_proto::header::NoHeader;
 use ferromq_proto::headers::{
-    pull_flag, GetMaxOffsetRequestHeader, OffsetResponseHeader, PullMessageRequestHeader,
-    PullMessageResponseHeader, QueryConsumerOffsetRequestHeader, SearchOffsetRequestHeader,
-    TopicQueueRequestHeader, UnregisterClientRequestHeader, UpdateConsumerOffsetRequestHeader,
+    pull_flag, GetEarliestMsgStoretimeResponseHeader, GetMaxOffsetRequestHeader,
+    OffsetResponseHeader, PullMessageRequestHeader, PullMessageResponseHeader,
+    QueryConsumerOffsetRequestHeader, SearchOffsetRequestHeader, TopicQueueRequestHeader,
+    UnregisterClientRequestHeader, UpdateConsumerOffsetRequestHeader,
 };
 use ferromq_proto::message::properties as keys;
 use ferromq_proto::message::{decode_records, sys_flag, MessageExt};
@@ -436,6 +437,27 @@ impl PullConsumer {
             )
             .await?;
         offset_of(expect_success(resp)?, "GET_MIN_OFFSET")
+    }
+
+    /// GET_EARLIEST_MSG_STORETIME: the store time (ms) of the first message still kept in `mq`;
+    /// -1 when the queue holds none.
+    pub async fn earliest_msg_store_time(&self, mq: &MessageQueue) -> Result<i64, ClientError> {
+        let header = TopicQueueRequestHeader {
+            topic: mq.topic.clone(),
+            queue_id: mq.queue_id,
+        };
+        let resp = self
+            .broker_call(
+                mq,
+                false,
+                RemotingCommand::request(request::GET_EARLIEST_MSG_STORETIME, &header),
+            )
+            .await?;
+        let h = decode_header::<GetEarliestMsgStoretimeResponseHeader>(
+            &expect_success(resp)?,
+            "GET_EARLIEST_MSG_STORETIME",
+        )?;
+        Ok(h.timestamp)
     }
 
     /// SEARCH_OFFSET_BY_TIMESTAMP: the first offset whose store time is at or after

@@ -51,6 +51,50 @@ pub(crate) fn visible_end(shared: &Shared) -> i64 {
     }
 }
 
+/// Records dispatched between two publications of the dispatched offset inside one long round
+/// (a backlog after recovery or a burst): waiting puts are answered while the round goes on.
+pub(crate) const PUBLISH_EVERY: u64 = 128;
+
+/// Tells puts waiting for visibility how far dispatch has come.
+fn publish(shared: &Shared, reput: i64) {
+    shared.dispatched_tx.send_if_modified(|v| {
+        let changed = *v < reput;
+        if changed {
+            *v = reput;
+        }
+        changed
+    });
+}
+
+/// [`dispatch_available`] under the dispatch lock, waiting for it: one dispatcher at a time.
+pub(crate) fn dispatch_locked(shared: &Shared, notify: bool, limit: Option<i64>) -> u64 {
+    let _one = shared.dispatch_lock.lock();
+    dispatch_available(shared, notify, limit)
+}
+
+/// Read-your-writes on the put path of a single message: when no one else is dispatching, the
+/// caller dispatches up to the end of its own record (`end`) on its own thread, which saves the
+/// two thread hand-offs (to the dispatch thread and back) a sync send would otherwise wait for.
+/// When someone is, or for batches (`end` = `None`: dozens of records are better dispatched in
+/// parallel with the next request), it wakes the dispatch thread instead, so that records
+/// appended after a running round's last look still get a round. Returns whether it dispatched.
+pub(crate) fn dispatch_inline(shared: &Shared, end: Option<i64>) -> bool {
+    let Some(end) = end else {
+        shared.wake_dispatcher();
+        return false;
+    };
+    match shared.dispatch_lock.try_lock() {
+        Some(_one) => {
+            dispatch_available(shared, true, Some(end.min(visible_end(shared))));
+            true
+        }
+        None => {
+            shared.wake_dispatcher();
+            false
+        }
+    }
+}
+
 /// Dispatches every record between the reput offset and [`visible_end`] (or `limit`, when
 /// given); returns how many records were dispatched. With `notify`, calls the arrival listener
 /// for each.
@@ -63,6 +107,7 @@ pub(crate) fn dispatch_available(shared: &Shared, notify: bool, limit: Option<i6
     };
     let mut reput = shared.reput_offset.load(Ordering::Acquire);
     let mut count = 0;
+    let mut records = 0u64;
     let mut current: Option<Arc<MappedFile>> = None;
     loop {
         let max = limit.unwrap_or_else(|| visible_end(shared));
@@ -153,9 +198,14 @@ pub(crate) fn dispatch_available(shared: &Shared, notify: bool, limit: Option<i6
         }
         reput += i64::from(size);
         shared.reput_offset.store(reput, Ordering::Release);
+        records += 1;
+        if records % PUBLISH_EVERY == 0 {
+            publish(shared, reput);
+        }
         current = Some(file);
     }
     shared.reput_offset.store(reput, Ordering::Release);
+    publish(shared, reput);
     StoreStats::add(&shared.stats.dispatched, count);
     count
 }
@@ -164,7 +214,7 @@ pub(crate) fn dispatch_available(shared: &Shared, notify: bool, limit: Option<i6
 pub(crate) fn run(shared: Arc<Shared>) {
     loop {
         let stopping = shared.stopping.load(Ordering::Acquire);
-        let n = dispatch_available(&shared, true, None);
+        let n = dispatch_locked(&shared, true, None);
         if stopping {
             break;
         }

@@ -28,6 +28,11 @@
 //! pull hands out [`bytes::Bytes`] slices of the mapping without copying. All `unsafe` lives in
 //! `mapped_file.rs`.
 //!
+//! Read-your-writes: `put_message` / `put_messages` answer only once their records are
+//! dispatched, so a producer holding SEND_OK can read its message back at once (offsets, pulls,
+//! time search, key queries). A single-message put dispatches inline when no one else is
+//! dispatching; otherwise (and for batches) it waits for the dispatch thread's published offset.
+//!
 //! Recovery (`commit_log/recovery.rs`, `store.rs`): after a crash (the `abort` marker is
 //! present) every record from the checkpoint's segment on is checked (magic, layout, physical
 //! offset, body CRC, properties ending in U+0002); the log ends at the first bad one, consume

@@ -34,6 +34,13 @@ pub(crate) struct Shared {
     pub(crate) index: IndexService,
     /// Commit-log offset up to which records are dispatched into consume queues.
     pub(crate) reput_offset: AtomicI64,
+    /// `reput_offset` as last published by the dispatcher, for puts that answer only once their
+    /// records are visible (read-your-writes). Published once per dispatch round (and every
+    /// [`dispatch::PUBLISH_EVERY`] records of a long one), not per record.
+    pub(crate) dispatched_tx: watch::Sender<i64>,
+    /// Held by whoever dispatches (the dispatch thread or a put dispatching inline): consume
+    /// queues and the index keep a single writer.
+    pub(crate) dispatch_lock: Mutex<()>,
     /// Delay of each level in ms, for the tags code of delayed messages.
     pub(crate) delay_levels: Vec<i64>,
     /// Data further than this behind the log head counts as "on disk" for pull limits.
@@ -208,6 +215,8 @@ impl MessageStore {
             queues,
             index,
             reput_offset: AtomicI64::new(reput_from),
+            dispatched_tx: watch::Sender::new(reput_from),
+            dispatch_lock: Mutex::new(()),
             stats: StoreStats::default(),
             listener: RwLock::new(None),
             flushed_tx: watch::Sender::new(0),
@@ -229,7 +238,7 @@ impl MessageStore {
         // Everything recovered goes to disk first: after a crash the scanned tail may only have
         // been in the page cache, and under SYNC_FLUSH dispatch waits for the flushed offset.
         flush::flush_commit_log(&shared)?;
-        let redispatched = dispatch::dispatch_available(&shared, false, Some(log.end));
+        let redispatched = dispatch::dispatch_locked(&shared, false, Some(log.end));
         shared
             .commit_log
             .set_queue_offsets(shared.queues.max_offsets());
@@ -324,8 +333,10 @@ impl MessageStore {
         self.put_many(std::slice::from_ref(&msg)).0
     }
 
-    /// Appends one message; under SYNC_FLUSH (and unless its `WAIT` property is false) waits
-    /// until the record is on disk, answering `FlushDiskTimeout` after `sync_flush_timeout_ms`.
+    /// Appends one message and answers once it is stored and visible: under SYNC_FLUSH (and
+    /// unless its `WAIT` property is false) after the record is on disk, answering
+    /// `FlushDiskTimeout` after `sync_flush_timeout_ms`; and in every mode after the dispatch
+    /// has put it in its consume queue and the index (see [`Self::wait_visible`]).
     pub async fn put_message(&self, msg: MessageToStore<'_>) -> PutResult {
         let (result, end, wait) = self.put_many(std::slice::from_ref(&msg));
         self.finish(result, end, wait).await
@@ -338,23 +349,60 @@ impl MessageStore {
         self.put_many(msgs).0
     }
 
-    /// [`Self::put_batch`], then under SYNC_FLUSH waits for the disk when any message's `WAIT`
-    /// property is not false.
+    /// [`Self::put_batch`], then waits as [`Self::put_message`] does (for the disk when any
+    /// message's `WAIT` property is not false).
     pub async fn put_messages(&self, msgs: &[MessageToStore<'_>]) -> PutResult {
         let (result, end, wait) = self.put_many(msgs);
         self.finish(result, end, wait).await
     }
 
-    async fn finish(&self, mut result: PutResult, end: i64, wait: bool) -> PutResult {
-        if result.status == PutStatus::PutOk && wait {
+    /// Read-your-writes: once a producer holds SEND_OK, the message must already be in
+    /// GET_MAX_OFFSET, pulls, time searches and key queries of this broker. A stored record
+    /// becomes visible only when the dispatch thread has written its consume-queue unit, so the
+    /// put answers after the dispatcher's published offset has passed the record's end (the
+    /// same watermark pattern as the group commit's flushed offset). Under SYNC_FLUSH a record
+    /// is never visible before it is durable, so a flush timeout is answered without waiting
+    /// here (the record becomes visible once the flush succeeds); `WAIT=false` under
+    /// SYNC_FLUSH asks for no wait at all.
+    async fn finish(&self, mut result: PutResult, end: i64, wait_flush: bool) -> PutResult {
+        if result.status != PutStatus::PutOk {
+            return result;
+        }
+        let timeout = Duration::from_millis(self.shared.config.sync_flush_timeout_ms);
+        let sync_flush = self.shared.config.flush_disk_type == FlushDiskType::SyncFlush;
+        if wait_flush {
             let mut rx = self.shared.flushed_tx.subscribe();
-            let timeout = Duration::from_millis(self.shared.config.sync_flush_timeout_ms);
             let flushed = tokio::time::timeout(timeout, rx.wait_for(|&f| f >= end)).await;
             if !matches!(flushed, Ok(Ok(_))) {
                 result.status = PutStatus::FlushDiskTimeout;
+                return result;
             }
+            if self.shared.reput_offset.load(Ordering::Acquire) < end {
+                dispatch::dispatch_inline(&self.shared, (result.message_count == 1).then_some(end));
+            }
+        } else if sync_flush {
+            return result;
+        }
+        if !self.wait_visible(end, timeout).await {
+            tracing::warn!(
+                end,
+                dispatched = self.shared.reput_offset.load(Ordering::Acquire),
+                "a stored message was not dispatched in time; answered before it is visible"
+            );
         }
         result
+    }
+
+    /// Waits until everything before commit-log offset `end` is dispatched (in its consume
+    /// queue and the index, and announced to the arrival listener). True at once when it
+    /// already is; false after `timeout` or when the store stops first.
+    pub async fn wait_visible(&self, end: i64, timeout: Duration) -> bool {
+        if self.shared.reput_offset.load(Ordering::Acquire) >= end {
+            return true;
+        }
+        let mut rx = self.shared.dispatched_tx.subscribe();
+        let reached = tokio::time::timeout(timeout, rx.wait_for(|&d| d >= end)).await;
+        matches!(reached, Ok(Ok(_)))
     }
 
     /// Appends and returns the result, the end offset of the last record and whether the caller
@@ -416,7 +464,6 @@ impl MessageStore {
         s.stats
             .put_max_latency_us
             .fetch_max(micros, Ordering::Relaxed);
-        s.wake_dispatcher();
         if s.commit_log.take_rolled() {
             if let Some(t) = s.allocator.get() {
                 t.unpark();
@@ -437,6 +484,9 @@ impl MessageStore {
             if let Some(t) = s.flusher.get() {
                 t.unpark();
             }
+            // Nothing is dispatchable before the flush; the flusher wakes the dispatcher.
+        } else {
+            dispatch::dispatch_inline(s, (result.message_count == 1).then_some(end));
         }
         (result, end, wait)
     }
@@ -649,7 +699,7 @@ impl MessageStore {
         self.shared.commit_log.segments().discard_spare();
         // Commit log first: under SYNC_FLUSH the last records become dispatchable only then.
         flush::flush_commit_log(&self.shared)?;
-        dispatch::dispatch_available(&self.shared, false, None);
+        dispatch::dispatch_locked(&self.shared, false, None);
         flush::flush_consume_queues(&self.shared)?;
         let root = &self.shared.config.store_path_root_dir;
         match fs::remove_file(&self.shared.abort_path) {
