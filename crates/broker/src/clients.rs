@@ -201,6 +201,19 @@ impl ClientManager {
         self.consumers.read().keys().cloned().collect()
     }
 
+    /// The connection a producer with client id `client_id` heartbeats on (Java
+    /// `ProducerManager.findChannel`): where request-reply replies for it go. The newest when it
+    /// has several.
+    pub fn producer_connection(&self, client_id: &str) -> Option<ConnectionHandle> {
+        self.producers
+            .read()
+            .values()
+            .flat_map(BTreeMap::values)
+            .filter(|c| c.client_id == client_id && !c.conn.is_closed())
+            .max_by_key(|c| c.last_update)
+            .map(|c| c.conn.clone())
+    }
+
     /// Live producer channels of a group.
     pub fn producer_channels(&self, group: &str) -> Vec<ClientChannel> {
         self.producers

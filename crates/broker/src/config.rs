@@ -54,6 +54,8 @@ pub struct BrokerConfig {
     pub channel_expired_timeout: u64,
     pub region_id: String,
     pub trace_on: bool,
+    /// Keep a copy of every request-reply reply in `<cluster>_REPLY_TOPIC`.
+    pub store_reply_message_enable: bool,
     pub enable_property_filter: bool,
     /// Further `MessageStoreConfig` keys (`maxIndexNum`, `diskSpaceWarningLevelRatio`, ...)
     /// passed to the store as written; checked by [`ferromq_store::StoreConfig::set_property`].
@@ -97,6 +99,7 @@ impl Default for BrokerConfig {
             channel_expired_timeout: 120_000,
             region_id: "DefaultRegion".into(),
             trace_on: true,
+            store_reply_message_enable: true,
             enable_property_filter: false,
             store_settings: Vec::new(),
             unknown_keys: Vec::new(),
@@ -247,6 +250,7 @@ impl BrokerConfig {
                 "channelExpiredTimeout" => c.channel_expired_timeout = num!(u64, "milliseconds"),
                 "regionId" => c.region_id = v.to_owned(),
                 "traceOn" => c.trace_on = boolean()?,
+                "storeReplyMessageEnable" => c.store_reply_message_enable = boolean()?,
                 "enablePropertyFilter" => c.enable_property_filter = boolean()?,
                 k if ferromq_store::StoreConfig::knows(k) => {
                     ferromq_store::StoreConfig::default()

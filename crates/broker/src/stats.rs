@@ -2,6 +2,11 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use ferromq_common::now_millis;
+
+/// At most one log line per this many ms about dropped replies (a flood must not flood the log).
+const REPLY_DROP_LOG_INTERVAL_MS: i64 = 1_000;
+
 /// Message counters since start.
 #[derive(Debug)]
 pub struct BrokerStats {
@@ -9,6 +14,12 @@ pub struct BrokerStats {
     pub put_total: AtomicI64,
     /// Messages returned by pulls.
     pub get_total: AtomicI64,
+    /// Request-reply replies the requester took.
+    pub reply_pushed: AtomicI64,
+    /// Replies that could not be delivered (requester gone, refused or too slow).
+    pub reply_dropped: AtomicI64,
+    /// When a dropped reply was last logged (epoch ms).
+    reply_drop_logged_at: AtomicI64,
     /// Boot time (epoch ms).
     pub boot_timestamp: i64,
 }
@@ -18,6 +29,9 @@ impl Default for BrokerStats {
         BrokerStats {
             put_total: AtomicI64::new(0),
             get_total: AtomicI64::new(0),
+            reply_pushed: AtomicI64::new(0),
+            reply_dropped: AtomicI64::new(0),
+            reply_drop_logged_at: AtomicI64::new(0),
             boot_timestamp: ferromq_common::now_millis(),
         }
     }
@@ -27,6 +41,22 @@ impl BrokerStats {
     /// Counts `n` stored messages.
     pub fn add_put(&self, n: i64) {
         self.put_total.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counts a reply that could not be delivered and logs why, at most once a second (with
+    /// the count so far).
+    pub fn note_reply_dropped(&self, requester: &str, reason: &str) {
+        let dropped = self.reply_dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        let now = now_millis();
+        let last = self.reply_drop_logged_at.load(Ordering::Relaxed);
+        if now - last >= REPLY_DROP_LOG_INTERVAL_MS
+            && self
+                .reply_drop_logged_at
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(requester, reason, dropped_total = dropped, "reply dropped");
+        }
     }
 
     /// Counts `n` pulled messages.

@@ -67,6 +67,11 @@ impl TopicManager {
         add(system_topic(&config.broker_name, 1, broker_perm));
         add(system_topic(names::OFFSET_MOVED_EVENT, 1, perm::READ_WRITE));
         add(system_topic(names::SCHEDULE_TOPIC, 18, perm::READ_WRITE));
+        add(system_topic(
+            &names::reply_topic(&config.broker_cluster_name),
+            1,
+            perm::READ_WRITE,
+        ));
         if !config.auto_create_topic_enable {
             // A broker restarted with auto-creation off must not keep offering the template.
             if let Some(t) = table.get_mut(names::AUTO_CREATE_TOPIC) {

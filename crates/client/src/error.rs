@@ -102,6 +102,15 @@ pub enum ClientError {
         reason: String,
     },
 
+    /// A request (request-reply) was sent but no reply came within its timeout.
+    #[error("send request message to {topic} OK, but wait reply message timeout, {} ms.", timeout.as_millis())]
+    RequestTimeout {
+        /// The request's topic.
+        topic: String,
+        /// How long it waited.
+        timeout: std::time::Duration,
+    },
+
     /// Every attempt of a send failed; `source` is the last attempt's error.
     #[error("send to topic `{topic}` failed after {attempts} attempt(s): {source}")]
     SendFailed {

@@ -28,6 +28,7 @@ use ferromq_proto::RemotingCommand;
 use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
 
+use crate::request::{serve_push, PendingRequests};
 use crate::route::RouteCache;
 use crate::rpc::Rpc;
 use crate::{client_id, ClientError, NameServerList};
@@ -57,6 +58,7 @@ pub struct ClientInstance {
     started: AtomicBool,
     producers: Mutex<BTreeMap<String, usize>>,
     consumers: Mutex<HashMap<String, Weak<dyn ConsumerHook>>>,
+    requests: Arc<PendingRequests>,
     cancel: CancellationToken,
 }
 
@@ -91,6 +93,13 @@ impl Handler for ServerRequests {
                 }
                 None
             }
+            request::PUSH_REPLY_MESSAGE_TO_CLIENT => Some(match self.instance.upgrade() {
+                Some(instance) => serve_push(&instance.requests, &req),
+                None => req.response_to(
+                    response::SYSTEM_ERROR,
+                    Some("the client is shutting down".into()),
+                ),
+            }),
             code => Some(req.response_to(
                 response::REQUEST_CODE_NOT_SUPPORTED,
                 Some(format!(" request type {code} not supported")),
@@ -131,6 +140,7 @@ impl ClientInstance {
                 started: AtomicBool::new(false),
                 producers: Mutex::default(),
                 consumers: Mutex::default(),
+                requests: Arc::default(),
                 cancel: CancellationToken::new(),
             }
         });
@@ -151,6 +161,11 @@ impl ClientInstance {
     /// The route cache.
     pub fn routes(&self) -> &RouteCache {
         &self.routes
+    }
+
+    /// Requests waiting for their reply (request-reply).
+    pub(crate) fn requests(&self) -> &Arc<PendingRequests> {
+        &self.requests
     }
 
     /// The UNIQ_KEY generator.

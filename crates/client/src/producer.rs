@@ -28,9 +28,12 @@ use crate::encode::{self, Encoded};
 use crate::fault::LatencyFaultTolerance;
 use crate::instance::{ClientInstance, DEFAULT_INSTANCE_NAME};
 use crate::message::{is_retriable, send_result_from_response, DEFAULT_MAX_MESSAGE_SIZE};
+use crate::request::{
+    create_reply, is_reply, make_request, new_correlation_id, Forget, ReplyFuture,
+};
 use crate::route::DEFAULT_TOPIC_QUEUE_NUMS;
 use crate::selector::{QueueSelector, SelectByHash};
-use crate::{ClientError, Message, NameServerList, SendResult};
+use crate::{ClientError, Message, MessageExt, NameServerList, SendResult};
 
 /// Java's default send timeout.
 pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(3);
@@ -224,6 +227,11 @@ impl Producer {
             .clone())
     }
 
+    /// Requests (of this producer's client instance) still waiting for their reply.
+    pub fn requests_waiting(&self) -> usize {
+        self.inner.instance.requests().len()
+    }
+
     /// Async sends still in flight.
     pub fn in_flight(&self) -> usize {
         self.inner.cfg.async_max_in_flight - self.inner.in_flight.available_permits()
@@ -274,6 +282,69 @@ impl Producer {
         Ok(SendFuture { handle })
     }
 
+    /// Request-reply (Java `DefaultMQProducer.request`): sends `msg` as a request and waits up
+    /// to `timeout` (send included) for the reply a responder makes with [`crate::create_reply`].
+    ///
+    /// Returns the reply message; [`ClientError::RequestTimeout`] when the request was sent but
+    /// no reply came in time; the send's error when the request could not be sent.
+    pub async fn request(
+        &self,
+        msg: Message,
+        timeout: Duration,
+    ) -> Result<MessageExt, ClientError> {
+        self.request_async(msg, timeout).await?.await
+    }
+
+    /// Sends `msg` as a request and returns, once the request is stored, a future of its reply
+    /// (with the rest of `timeout`), so that one task can keep many requests outstanding.
+    pub async fn request_async(
+        &self,
+        msg: Message,
+        timeout: Duration,
+    ) -> Result<ReplyFuture, ClientError> {
+        let started = Instant::now();
+        let instance = &self.inner.instance;
+        let id = new_correlation_id();
+        let msg = make_request(msg, &id, instance.client_id(), timeout);
+        msg.validate(self.inner.cfg.max_message_size)?;
+        let encoded = self.encode(&msg)?;
+        self.ensure_started();
+        // The broker pushes the reply to the connection this producer heartbeats on: make sure
+        // the brokers of the topic know it before the request can be answered.
+        instance.routes().publish_info(&encoded.topic).await?;
+        if !self
+            .inner
+            .announced
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
+            instance.send_heartbeat().await;
+        }
+        let pending = Arc::clone(instance.requests());
+        let rx = pending.register(&id);
+        // Forgets the request however this ends: a failed send, a dropped future, the reply.
+        let forget = Forget { pending, id };
+        self.send_with_retries(&encoded, self.inner.cfg.retry_times)
+            .await?;
+        let left = timeout.saturating_sub(started.elapsed());
+        Ok(ReplyFuture::new(forget, rx, encoded.topic, timeout, left))
+    }
+
+    /// Answers a request message (one with `CORRELATION_ID` and `REPLY_TO_CLIENT`, as
+    /// [`Producer::request`] sends) with `body`: builds the reply with [`crate::create_reply`]
+    /// and sends it once, without retries (a reply is only useful to the requester waiting for
+    /// it). Errors when `request` is not a request, or the broker could not deliver the reply
+    /// (the requester is gone or stopped waiting: SYSTEM_ERROR with the reason).
+    pub async fn reply(
+        &self,
+        request: &MessageExt,
+        body: impl Into<bytes::Bytes>,
+    ) -> Result<SendResult, ClientError> {
+        let msg = create_reply(request, body)?;
+        msg.validate(self.inner.cfg.max_message_size)?;
+        let encoded = self.encode(&msg)?;
+        self.send_with_retries(&encoded, 0).await
+    }
+
     /// [`Producer::send_async`] with a callback instead of a future (Java `SendCallback`).
     pub async fn send_with_callback<F>(&self, msg: Message, callback: F) -> Result<(), ClientError>
     where
@@ -320,7 +391,7 @@ impl Producer {
             .fault
             .select(&info, None)
             .ok_or_else(|| no_queue(&info.topic))?;
-        let (addr, cmd) = self.request(&encoded, &queue).await?;
+        let (addr, cmd) = self.send_command(&encoded, &queue).await?;
         self.inner.instance.rpc().oneway(&addr, cmd).await
     }
 
@@ -509,7 +580,7 @@ impl Producer {
         })
     }
 
-    async fn request(
+    async fn send_command(
         &self,
         m: &Encoded,
         queue: &MessageQueue,
@@ -538,6 +609,8 @@ impl Producer {
         };
         let code = if m.batch {
             request::SEND_BATCH_MESSAGE
+        } else if is_reply(&m.properties) {
+            request::SEND_REPLY_MESSAGE_V2
         } else {
             request::SEND_MESSAGE_V2
         };
@@ -554,7 +627,7 @@ impl Producer {
         timeout: Duration,
     ) -> Result<SendResult, ClientError> {
         self.ensure_started();
-        let (addr, cmd) = self.request(m, queue).await?;
+        let (addr, cmd) = self.send_command(m, queue).await?;
         let resp = self
             .inner
             .instance

@@ -21,6 +21,8 @@ pub const BENCHMARK_TOPIC: &str = "BenchmarkTest";
 pub const TRACE_TOPIC: &str = "RMQ_SYS_TRACE_TOPIC";
 /// Prefix of retry topics: `%RETRY%<group>`.
 pub const RETRY_GROUP_TOPIC_PREFIX: &str = "%RETRY%";
+/// Suffix of a cluster's request-reply topic, `<cluster>_REPLY_TOPIC`.
+pub const REPLY_TOPIC_POSTFIX: &str = "REPLY_TOPIC";
 /// Prefix of dead-letter topics: `%DLQ%<group>`.
 pub const DLQ_GROUP_TOPIC_PREFIX: &str = "%DLQ%";
 /// Prefix of any system topic.
@@ -134,6 +136,11 @@ pub fn is_retry_topic(topic: &str) -> bool {
 /// True for `%DLQ%...` topics.
 pub fn is_dlq_topic(topic: &str) -> bool {
     topic.starts_with(DLQ_GROUP_TOPIC_PREFIX)
+}
+
+/// The request-reply topic of `cluster` (Java `MixAll.getReplyTopic`).
+pub fn reply_topic(cluster: &str) -> String {
+    format!("{cluster}_{REPLY_TOPIC_POSTFIX}")
 }
 
 /// The retry topic of `group`.

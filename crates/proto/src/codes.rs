@@ -70,6 +70,9 @@ pub mod request {
     pub const SEND_BATCH_MESSAGE: i32 = 320;
     pub const QUERY_CONSUME_QUEUE: i32 = 321;
     pub const QUERY_DATA_VERSION: i32 = 322;
+    pub const SEND_REPLY_MESSAGE: i32 = 324;
+    pub const SEND_REPLY_MESSAGE_V2: i32 = 325;
+    pub const PUSH_REPLY_MESSAGE_TO_CLIENT: i32 = 326;
     pub const ADD_WRITE_PERM_OF_BROKER: i32 = 327;
     pub const DELETE_EXPIRED_COMMITLOG: i32 = 329;
     pub const QUERY_TOPICS_BY_CONSUMER: i32 = 343;

@@ -90,9 +90,11 @@ impl From<SendMessageRequestHeader> for SendMessageRequestHeaderV2 {
 }
 
 impl SendMessageRequestHeader {
-    /// Reads the header of a send request whatever its code: V1 keys for 10, V2 keys otherwise.
+    /// Reads the header of a send request whatever its code: V1 keys for 10 and 324 (a reply),
+    /// V2 keys otherwise.
     pub fn read_for_code(code: i32, ext: &ExtFields) -> Result<Self, ProtoError> {
-        if code == crate::codes::request::SEND_MESSAGE {
+        use crate::codes::request::{SEND_MESSAGE, SEND_REPLY_MESSAGE};
+        if code == SEND_MESSAGE || code == SEND_REPLY_MESSAGE {
             Self::read(ext)
         } else {
             SendMessageRequestHeaderV2::read(ext).map(Into::into)
@@ -108,6 +110,28 @@ define_header! {
         queue_offset: i64 = "queueOffset",
         transaction_id: Option<String> = "transactionId",
         batch_uniq_id: Option<String> = "batchUniqId",
+    }
+}
+
+define_header! {
+    /// PUSH_REPLY_MESSAGE_TO_CLIENT (326), broker to requester: the reply's send header plus
+    /// where and when it was stored (Java `ReplyMessageRequestHeader`; no short-key form). The
+    /// body is the reply's body as the responder sent it (compressed when `sysFlag` says so).
+    pub struct ReplyMessageRequestHeader {
+        producer_group: String = "producerGroup",
+        topic: String = "topic",
+        default_topic: String = "defaultTopic",
+        default_topic_queue_nums: i32 = "defaultTopicQueueNums",
+        queue_id: i32 = "queueId",
+        sys_flag: i32 = "sysFlag",
+        born_timestamp: i64 = "bornTimestamp",
+        flag: i32 = "flag",
+        properties: Option<String> = "properties",
+        reconsume_times: Option<i32> = "reconsumeTimes",
+        unit_mode: bool = "unitMode",
+        born_host: String = "bornHost",
+        store_host: String = "storeHost",
+        store_timestamp: i64 = "storeTimestamp",
     }
 }
 
@@ -468,6 +492,54 @@ mod tests {
         let mut ext2 = ExtFields::default();
         back.write(&mut ext2);
         assert_eq!(ext2.get("g"), Some("1700000000000"));
+    }
+
+    #[test]
+    fn reply_codes_read_their_own_key_sets() {
+        let mut v1 = ExtFields::default();
+        for (k, v) in [
+            ("producerGroup", "pg"),
+            ("topic", "DefaultCluster_REPLY_TOPIC"),
+            ("defaultTopic", "TBW102"),
+            ("defaultTopicQueueNums", "4"),
+            ("queueId", "-1"),
+            ("sysFlag", "0"),
+            ("bornTimestamp", "1700000000000"),
+            ("flag", "0"),
+        ] {
+            v1.insert(k, v);
+        }
+        let h = SendMessageRequestHeader::read_for_code(324, &v1).unwrap();
+        assert_eq!(h.topic, "DefaultCluster_REPLY_TOPIC");
+        assert!(SendMessageRequestHeader::read_for_code(325, &v1).is_err());
+    }
+
+    #[test]
+    fn push_reply_header_round_trips_with_java_names() {
+        let h = ReplyMessageRequestHeader {
+            producer_group: "pg".into(),
+            topic: "C_REPLY_TOPIC".into(),
+            default_topic: "TBW102".into(),
+            default_topic_queue_nums: 4,
+            queue_id: -1,
+            sys_flag: 0,
+            born_timestamp: 1,
+            flag: 0,
+            properties: Some("CORRELATION_ID\u{1}c\u{2}".into()),
+            reconsume_times: None,
+            unit_mode: false,
+            born_host: "127.0.0.1:5000".into(),
+            store_host: "127.0.0.1:10911".into(),
+            store_timestamp: 2,
+        };
+        let mut ext = ExtFields::default();
+        h.write(&mut ext);
+        assert_eq!(ext.get("unitMode"), Some("false"));
+        assert_eq!(ext.get("bornHost"), Some("127.0.0.1:5000"));
+        assert_eq!(ext.get("reconsumeTimes"), None);
+        assert_eq!(ReplyMessageRequestHeader::read(&ext).unwrap(), h);
+        ext.remove("storeHost");
+        assert!(ReplyMessageRequestHeader::read(&ext).is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod lock;
 pub mod offsets;
 pub mod pull;
 pub mod query;
+pub mod reply;
 pub mod send;
 pub mod stats;
 pub mod store_admin;
@@ -76,6 +77,7 @@ async fn dispatch(
         SEND_MESSAGE | SEND_MESSAGE_V2 | SEND_BATCH_MESSAGE => {
             done(send::handle(b, conn, req).await)
         }
+        SEND_REPLY_MESSAGE | SEND_REPLY_MESSAGE_V2 => done(reply::handle(b, conn, req).await),
         PULL_MESSAGE | LITE_PULL_MESSAGE => pull::handle(b, conn, req),
         QUERY_CONSUMER_OFFSET => done(offsets::query_consumer_offset(b, req)),
         UPDATE_CONSUMER_OFFSET => done(offsets::update_consumer_offset(b, req)),

@@ -56,7 +56,7 @@ pub async fn handle(
     }
 }
 
-fn check_and_resolve_topic(
+pub(super) fn check_and_resolve_topic(
     b: &Arc<Broker>,
     h: &SendMessageRequestHeader,
 ) -> Result<TopicConfig, BrokerError> {
@@ -99,7 +99,7 @@ fn check_and_resolve_topic(
     }
 }
 
-fn pick_queue(config: &TopicConfig, wanted: i32) -> Result<i32, BrokerError> {
+pub(super) fn pick_queue(config: &TopicConfig, wanted: i32) -> Result<i32, BrokerError> {
     let limit = config.read_queue_nums.max(config.write_queue_nums);
     if wanted >= limit {
         return Err(BrokerError::invalid(format!(
@@ -116,7 +116,7 @@ fn pick_queue(config: &TopicConfig, wanted: i32) -> Result<i32, BrokerError> {
 
 /// Adds UNIQ_KEY when missing and CLUSTER, returning the stored properties string and the
 /// UNIQ_KEY.
-fn complete_properties(b: &Broker, raw: &str) -> Result<(String, String), BrokerError> {
+pub(super) fn complete_properties(b: &Broker, raw: &str) -> Result<(String, String), BrokerError> {
     let cluster = &b.config.broker_cluster_name;
     // Refuse an oversized string before parsing it: parsing is not linear in its size.
     if raw.len() > MAX_PROPERTIES_LEN {
@@ -204,7 +204,7 @@ fn append_only(raw: &str) -> Option<Option<&str>> {
     Some(uniq)
 }
 
-fn check_body_size(b: &Broker, len: usize) -> Result<(), BrokerError> {
+pub(super) fn check_body_size(b: &Broker, len: usize) -> Result<(), BrokerError> {
     if len > b.config.max_message_size as usize {
         return Err(BrokerError::MessageIllegal {
             reason: format!(

@@ -110,6 +110,14 @@ pub fn runtime_info(
     set("runtime", format_runtime(now - b.stats.boot_timestamp));
     set("putMessageTimesTotal", put.to_string());
     set(
+        "replyMessagePushedTotal",
+        b.stats.reply_pushed.load(Ordering::Relaxed).to_string(),
+    );
+    set(
+        "replyMessageDroppedTotal",
+        b.stats.reply_dropped.load(Ordering::Relaxed).to_string(),
+    );
+    set(
         "dispatchBehindBytes",
         b.store.dispatch_behind_bytes().to_string(),
     );

@@ -78,6 +78,8 @@ pub const ARRIVE_TIME: &str = "ARRIVE_TIME";
 pub const PUSH_REPLY_TIME: &str = "PUSH_REPLY_TIME";
 /// Message type; `reply` selects the reply codes.
 pub const MSG_TYPE: &str = "MSG_TYPE";
+/// The `MSG_TYPE` value of a reply (Java `MixAll.REPLY_MESSAGE_FLAG`).
+pub const REPLY_MESSAGE_FLAG: &str = "reply";
 /// Client-side bookkeeping (`PROPERTY_CONSUME_START_TIMESTAMP`).
 pub const CONSUME_START_TIME: &str = "CONSUME_START_TIME";
 /// 5.x timer: absolute delivery time in ms.
