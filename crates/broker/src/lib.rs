@@ -23,6 +23,7 @@ pub mod persist;
 pub mod rebalance_lock;
 pub mod register;
 pub mod response;
+pub mod schedule;
 pub mod stats;
 pub mod subscription;
 pub mod topic;
@@ -60,6 +61,9 @@ pub struct Broker {
     pub locks: rebalance_lock::RebalanceLockManager,
     /// Counters for runtime info.
     pub stats: stats::BrokerStats,
+    /// Delivery of delay-level messages.
+    pub schedule: Arc<schedule::ScheduleService>,
+    schedule_task: parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Connections to name servers.
     pub namesrv: RemotingClient,
     /// The address written into stored records (clients reach the broker there).
@@ -121,6 +125,8 @@ impl Broker {
             hold,
             locks: rebalance_lock::RebalanceLockManager::default(),
             stats: stats::BrokerStats::default(),
+            schedule: Arc::new(schedule::ScheduleService::load(&config)?),
+            schedule_task: parking_lot::Mutex::new(None),
             namesrv: RemotingClient::default(),
             uniq_keys: ferromq_proto::message::UniqKeyGenerator::new(store_host.ip()),
             store_host,
@@ -160,6 +166,11 @@ impl Broker {
         .await;
         tracing::info!("broker shutting down");
         tasks.cancel();
+        let schedule = self.schedule_task.lock().take();
+        if let Some(task) = schedule {
+            // It saves its progress as it stops; the store must still be open for that.
+            let _ = task.await;
+        }
         self.unregister_all().await;
         if let Err(e) = self.offsets.persist() {
             tracing::error!(error = %e, "persisting consumer offsets at shutdown failed");
@@ -173,6 +184,8 @@ impl Broker {
     }
 
     fn spawn_background(self: &Arc<Self>, stop: &CancellationToken) {
+        let schedule = Arc::clone(&self.schedule).run(Arc::clone(&self.store), stop.clone());
+        *self.schedule_task.lock() = Some(tokio::spawn(schedule));
         // Registration: at once, then every period, and incrementally on topic changes.
         let b = Arc::clone(self);
         let s = stop.clone();

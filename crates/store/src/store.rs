@@ -321,6 +321,11 @@ impl MessageStore {
         &self.shared.config
     }
 
+    /// Delay of each level in ms (index 0 = level 1), from `messageDelayLevel`.
+    pub fn delay_levels_ms(&self) -> &[i64] {
+        &self.shared.delay_levels
+    }
+
     /// Sets the callback the dispatch thread calls for every message that becomes visible in a
     /// consume queue (the broker wakes long-polling pulls with it). Replaces any previous one.
     pub fn set_arrival_listener(&self, listener: Arc<dyn ArrivalListener>) {

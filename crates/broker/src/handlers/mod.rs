@@ -107,6 +107,10 @@ async fn dispatch(
         GET_BROKER_CONFIG => done(stats::broker_config(b, req)),
         VIEW_MESSAGE_BY_ID => done(query::view_by_id(b, req)),
         QUERY_MESSAGE => done(query::query_message(b, req)),
+        GET_ALL_DELAY_OFFSET => Ok(Some(
+            req.success_to()
+                .with_body(ferromq_proto::body::JsonBody::to_json(&b.schedule.table())),
+        )),
         DELETE_EXPIRED_COMMITLOG => done(store_admin::delete_expired_commit_log(b, req)),
         CLEAN_EXPIRED_CONSUMEQUEUE => done(store_admin::clean_expired_consume_queue(b, req).await),
         code => Ok(Some(req.response_to(

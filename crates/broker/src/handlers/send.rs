@@ -8,11 +8,11 @@ use ferromq_net::ConnectionHandle;
 use ferromq_proto::body::{TopicConfig, TopicFilterType};
 use ferromq_proto::codes::{request, response};
 use ferromq_proto::headers::{SendMessageRequestHeader, SendMessageResponseHeader};
-use ferromq_proto::message::{decode_batch, decode_properties, sys_flag, Properties};
+use ferromq_proto::message::{decode_batch, decode_properties, properties, sys_flag, Properties};
 use ferromq_proto::RemotingCommand;
 use ferromq_store::{MessageToStore, PutResult, PutStatus};
 
-use crate::{Broker, BrokerError};
+use crate::{schedule, Broker, BrokerError};
 
 use ferromq_proto::message::properties::{
     CLUSTER, MAX_PROPERTIES_LEN, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR, UNIQ_KEY,
@@ -226,9 +226,15 @@ async fn send_one(
 ) -> Result<RemotingCommand, BrokerError> {
     check_body_size(b, req.body.len())?;
     let (properties, uniq) = complete_properties(b, h.properties.as_deref().unwrap_or(""))?;
+    let levels = b.store.delay_levels_ms().len();
+    let scheduled = schedule::schedule_for(&properties, &h.topic, queue_id, sys_flag, levels)?;
+    let (topic, store_queue, properties) = match &scheduled {
+        Some(s) => (names::SCHEDULE_TOPIC, s.queue_id, s.properties.as_str()),
+        None => (h.topic.as_str(), queue_id, properties.as_str()),
+    };
     let msg = MessageToStore {
-        topic: &h.topic,
-        queue_id,
+        topic,
+        queue_id: store_queue,
         flag: h.flag,
         sys_flag,
         born_timestamp: h.born_timestamp,
@@ -237,7 +243,7 @@ async fn send_one(
         reconsume_times: h.reconsume_times.unwrap_or(0),
         prepared_transaction_offset: 0,
         body: &req.body,
-        properties: &properties,
+        properties,
     };
     let result = b.store.put_message(msg).await;
     respond(b, req, queue_id, result, Some(uniq))
@@ -268,6 +274,13 @@ async fn send_batch(
     check_body_size(b, req.body.len())?;
     let mut props = Vec::with_capacity(items.len());
     for item in &items {
+        let delayed = properties::property_value(&item.properties, properties::DELAY)
+            .is_some_and(|d| d.trim() != "0");
+        if delayed {
+            return Err(BrokerError::MessageIllegal {
+                reason: "TimeDelayLevel is not supported for batching".into(),
+            });
+        }
         props.push(complete_properties(b, &item.properties)?.0);
     }
     let msgs: Vec<MessageToStore<'_>> = items
