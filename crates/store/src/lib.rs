@@ -39,7 +39,7 @@
 //! queues and index drop what points past it and are rebuilt past what they hold, the tail is
 //! flushed and a checkpoint written before the store opens.
 //!
-//! Later: timer/delay delivery, HA.
+//! Delay-level delivery lives in the broker (`schedule`); later here: the 5.x timer, HA.
 
 mod checkpoint;
 mod commit_log;
