@@ -136,6 +136,25 @@ pub fn start_broker(dir: &Path, namesrv: &str, name: &str, extra_conf: &str) -> 
     }
 }
 
+/// Creates `topic` with `queues` read and write queues on `broker` with `mqadmin updateTopic`.
+pub fn create_topic(ns: &str, broker: &str, topic: &str, queues: u32) {
+    let q = queues.to_string();
+    let (code, out, err) = mqadmin(&[
+        "updateTopic",
+        "-n",
+        ns,
+        "-b",
+        broker,
+        "-t",
+        topic,
+        "-r",
+        &q,
+        "-w",
+        &q,
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
 /// Runs mqadmin and returns (exit code, stdout, stderr).
 pub fn mqadmin(args: &[&str]) -> (i32, String, String) {
     run_command(&bin("mqadmin"), args, &[], Duration::from_secs(30))

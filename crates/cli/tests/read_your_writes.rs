@@ -19,23 +19,6 @@ const QUEUES: i32 = 8;
 /// Messages checked per phase (quiet, then loaded).
 const PER_PHASE: usize = 10_000;
 
-fn create_topic(ns: &str, broker: &str) {
-    let (code, out, err) = mqadmin(&[
-        "updateTopic",
-        "-n",
-        ns,
-        "-b",
-        broker,
-        "-t",
-        TOPIC,
-        "-r",
-        &QUEUES.to_string(),
-        "-w",
-        &QUEUES.to_string(),
-    ]);
-    assert_eq!(code, 0, "{out}{err}");
-}
-
 /// `ferromq bench producer` sending asynchronously to another topic of the same broker until
 /// it is killed.
 fn start_load(dir: &Path, ns: &str) -> Proc {
@@ -148,7 +131,7 @@ fn run_mode(flush: &str) {
         "broker-ryw",
         &format!("flushDiskType={flush}\n"),
     );
-    create_topic(&ns.addr, &broker.addr);
+    create_topic(&ns.addr, &broker.addr, TOPIC, QUEUES as u32);
     let rt = tokio::runtime::Runtime::new().unwrap();
 
     let quiet = rt.block_on(check_round(&ns.addr, PER_PHASE, "quiet"));

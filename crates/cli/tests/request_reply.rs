@@ -15,23 +15,6 @@ const PAIRS: usize = 1_000;
 /// Requests kept outstanding at once by the requester.
 const CONCURRENCY: usize = 16;
 
-fn create_topic(ns: &str, broker: &str, topic: &str) {
-    let (code, out, err) = mqadmin(&[
-        "updateTopic",
-        "-n",
-        ns,
-        "-b",
-        broker,
-        "-t",
-        topic,
-        "-r",
-        "4",
-        "-w",
-        "4",
-    ]);
-    assert_eq!(code, 0, "{out}{err}");
-}
-
 /// The `reply_responder` example, built by `cargo build --examples` (as `scripts/test.sh`
 /// does) next to this test's directory.
 fn responder_bin() -> PathBuf {
@@ -51,7 +34,7 @@ fn a_thousand_requests_get_their_own_replies_from_another_process() {
     let dir = tempfile::tempdir().unwrap();
     let ns = start_namesrv(dir.path());
     let broker = start_broker(dir.path(), &ns.addr, "broker-rr", "");
-    create_topic(&ns.addr, &broker.addr, "tp_rr");
+    create_topic(&ns.addr, &broker.addr, "tp_rr", 4);
     let mut responder = Proc::spawn(
         "responder",
         &responder_bin(),
@@ -118,7 +101,7 @@ fn unanswered_requests_time_out_and_late_replies_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let ns = start_namesrv(dir.path());
     let broker = start_broker(dir.path(), &ns.addr, "broker-rr2", "");
-    create_topic(&ns.addr, &broker.addr, "tp_noreply");
+    create_topic(&ns.addr, &broker.addr, "tp_noreply", 4);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let requester = Producer::builder("PG_rr_late")

@@ -23,24 +23,6 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Runtime::new().unwrap()
 }
 
-fn create_topic(ns: &str, broker: &str, topic: &str, queues: u32) {
-    let q = queues.to_string();
-    let (code, out, err) = mqadmin(&[
-        "updateTopic",
-        "-n",
-        ns,
-        "-b",
-        broker,
-        "-t",
-        topic,
-        "-r",
-        &q,
-        "-w",
-        &q,
-    ]);
-    assert_eq!(code, 0, "{out}{err}");
-}
-
 async fn send_keyed(
     ns: &str,
     topic: &str,

@@ -158,7 +158,7 @@ pub fn pull_result_from_response(
 
 /// Inflates a zlib-compressed body and clears the compression bits (other compression types
 /// are left as they are, flag included).
-fn inflate(m: &mut MessageExt) -> Result<(), ClientError> {
+pub(crate) fn inflate(m: &mut MessageExt) -> Result<(), ClientError> {
     if sys_flag::compression_type(m.sys_flag) != 3 {
         return Ok(());
     }
@@ -425,33 +425,29 @@ impl PullConsumer {
 
     /// GET_MIN_OFFSET: the first valid offset of `mq`.
     pub async fn min_offset(&self, mq: &MessageQueue) -> Result<i64, ClientError> {
+        let resp = self.queue_call(mq, request::GET_MIN_OFFSET).await?;
+        offset_of(expect_success(resp)?, "GET_MIN_OFFSET")
+    }
+
+    /// A request of `code` with just the topic and queue id of `mq`, to any broker of its name.
+    async fn queue_call(
+        &self,
+        mq: &MessageQueue,
+        code: i32,
+    ) -> Result<RemotingCommand, ClientError> {
         let header = TopicQueueRequestHeader {
             topic: mq.topic.clone(),
             queue_id: mq.queue_id,
         };
-        let resp = self
-            .broker_call(
-                mq,
-                false,
-                RemotingCommand::request(request::GET_MIN_OFFSET, &header),
-            )
-            .await?;
-        offset_of(expect_success(resp)?, "GET_MIN_OFFSET")
+        self.broker_call(mq, false, RemotingCommand::request(code, &header))
+            .await
     }
 
     /// GET_EARLIEST_MSG_STORETIME: the store time (ms) of the first message still kept in `mq`;
     /// -1 when the queue holds none.
     pub async fn earliest_msg_store_time(&self, mq: &MessageQueue) -> Result<i64, ClientError> {
-        let header = TopicQueueRequestHeader {
-            topic: mq.topic.clone(),
-            queue_id: mq.queue_id,
-        };
         let resp = self
-            .broker_call(
-                mq,
-                false,
-                RemotingCommand::request(request::GET_EARLIEST_MSG_STORETIME, &header),
-            )
+            .queue_call(mq, request::GET_EARLIEST_MSG_STORETIME)
             .await?;
         let h = decode_header::<GetEarliestMsgStoretimeResponseHeader>(
             &expect_success(resp)?,

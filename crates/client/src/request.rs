@@ -27,11 +27,12 @@ use ferromq_proto::message::properties::{
     self as keys, ARRIVE_TIME, CLUSTER, CORRELATION_ID, MSG_TYPE, REPLY_MESSAGE_FLAG,
     REPLY_TO_CLIENT, TTL,
 };
-use ferromq_proto::message::{decode_properties, sys_flag, MessageExt};
+use ferromq_proto::message::{decode_properties, MessageExt};
 use ferromq_proto::RemotingCommand;
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
+use crate::consumer::inflate;
 use crate::{ClientError, Message};
 
 /// Requests of one client instance waiting for their reply, by correlation id.
@@ -89,7 +90,7 @@ pub(crate) fn serve_push(pending: &PendingRequests, req: &RemotingCommand) -> Re
 }
 
 /// Builds the reply message a 326 request carries: the header's fields, the body inflated when
-/// the responder compressed it, and `ARRIVE_TIME` set to now.
+/// the responder compressed it with zlib, and `ARRIVE_TIME` set to now.
 pub(crate) fn reply_from_push(req: &RemotingCommand) -> Result<MessageExt, String> {
     let h: ReplyMessageRequestHeader = req
         .decode_header()
@@ -97,20 +98,7 @@ pub(crate) fn reply_from_push(req: &RemotingCommand) -> Result<MessageExt, Strin
     let addr = |s: &str| s.parse().map_err(|e| format!("bad address {s:?}: {e}"));
     let mut properties = decode_properties(h.properties.as_deref().unwrap_or(""));
     properties.insert(ARRIVE_TIME, now_millis().to_string());
-    let mut sys = h.sys_flag;
-    let body = if sys & sys_flag::COMPRESSED != 0 {
-        if sys_flag::compression_type(sys) != 3 {
-            return Err(format!(
-                "the reply body uses compression type {}, only zlib is supported",
-                sys_flag::compression_type(sys)
-            ));
-        }
-        sys &= !(sys_flag::COMPRESSED | sys_flag::COMPRESSION_TYPE_MASK);
-        inflate(&req.body)?
-    } else {
-        req.body.clone()
-    };
-    Ok(MessageExt {
+    let mut reply = MessageExt {
         store_size: 0,
         magic: 0,
         body_crc: 0,
@@ -118,26 +106,20 @@ pub(crate) fn reply_from_push(req: &RemotingCommand) -> Result<MessageExt, Strin
         flag: h.flag,
         queue_offset: 0,
         commit_log_offset: 0,
-        sys_flag: sys,
+        sys_flag: h.sys_flag,
         born_timestamp: h.born_timestamp,
         born_host: addr(&h.born_host)?,
         store_timestamp: h.store_timestamp,
         store_host: addr(&h.store_host)?,
         reconsume_times: h.reconsume_times.unwrap_or(0),
         prepared_transaction_offset: 0,
-        body,
+        body: req.body.clone(),
         topic: h.topic,
         properties,
-    })
-}
-
-fn inflate(body: &[u8]) -> Result<Bytes, String> {
-    use std::io::Read;
-    let mut out = Vec::with_capacity(body.len() * 2);
-    flate2::read::ZlibDecoder::new(body)
-        .read_to_end(&mut out)
-        .map_err(|e| format!("cannot inflate the reply body: {e}"))?;
-    Ok(Bytes::from(out))
+    };
+    // The same inflation as pulled messages get (zlib; other types are left as they are).
+    inflate(&mut reply).map_err(|e| e.to_string())?;
+    Ok(reply)
 }
 
 /// A fresh correlation id: a random UUID in its usual text form, as Java's `CorrelationIdUtil`.

@@ -77,21 +77,14 @@ pub(crate) fn dispatch_locked(shared: &Shared, notify: bool, limit: Option<i64>)
 /// two thread hand-offs (to the dispatch thread and back) a sync send would otherwise wait for.
 /// When someone is, or for batches (`end` = `None`: dozens of records are better dispatched in
 /// parallel with the next request), it wakes the dispatch thread instead, so that records
-/// appended after a running round's last look still get a round. Returns whether it dispatched.
-pub(crate) fn dispatch_inline(shared: &Shared, end: Option<i64>) -> bool {
-    let Some(end) = end else {
-        shared.wake_dispatcher();
-        return false;
-    };
-    match shared.dispatch_lock.try_lock() {
-        Some(_one) => {
+/// appended after a running round's last look still get a round.
+pub(crate) fn dispatch_inline(shared: &Shared, end: Option<i64>) {
+    let own = end.and_then(|end| shared.dispatch_lock.try_lock().map(|one| (end, one)));
+    match own {
+        Some((end, _one)) => {
             dispatch_available(shared, true, Some(end.min(visible_end(shared))));
-            true
         }
-        None => {
-            shared.wake_dispatcher();
-            false
-        }
+        None => shared.wake_dispatcher(),
     }
 }
 

@@ -20,7 +20,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use ferromq_common::{names::SCHEDULE_TOPIC, now_millis};
 use ferromq_proto::body::{DelayOffsetTable, JsonBody};
 use ferromq_proto::message::properties::{self, DELAY, REAL_QID, REAL_TOPIC, UNIQ_KEY};
@@ -205,9 +204,7 @@ impl ScheduleService {
                         continue;
                     }
                 };
-                if now_millis() < view.store_timestamp + delay
-                    || !deliver(store, &view, record).await
-                {
+                if now_millis() < view.store_timestamp + delay || !deliver(store, &view).await {
                     break 'reading;
                 }
                 offset = view.queue_offset + 1;
@@ -274,7 +271,7 @@ fn already_delivered(store: &MessageStore, view: &RecordView<'_>) -> bool {
 
 /// Re-stores a due message in its real topic and queue, keeping everything else (Java
 /// `messageTimeup`). False when it could not be stored (retried at the next tick).
-async fn deliver(store: &MessageStore, view: &RecordView<'_>, record: &Bytes) -> bool {
+async fn deliver(store: &MessageStore, view: &RecordView<'_>) -> bool {
     let (Some(topic), Some(queue_id)) = (
         view.property(REAL_TOPIC),
         view.property(REAL_QID).and_then(|q| q.parse::<i32>().ok()),
@@ -285,7 +282,6 @@ async fn deliver(store: &MessageStore, view: &RecordView<'_>, record: &Bytes) ->
         );
         return true;
     };
-    let body = &record[view.body_range.clone()];
     let msg = MessageToStore {
         topic,
         queue_id,
@@ -296,7 +292,7 @@ async fn deliver(store: &MessageStore, view: &RecordView<'_>, record: &Bytes) ->
         store_host: view.store_host,
         reconsume_times: view.reconsume_times,
         prepared_transaction_offset: view.prepared_transaction_offset,
-        body,
+        body: view.body,
         properties: view.properties,
     };
     let result = store.put_message(msg).await;
