@@ -17,7 +17,7 @@ import uuid
 from rocketmq.client import Message, Producer, PullConsumer, PushConsumer, RecvMessage, SendStatus  # noqa: F401
 from rocketmq.ffi import MessageModel, _CMessageQueue, _CPullStatus, dll
 
-USER_PROPS = ("color", "seq", "origin")
+USER_PROPS = ("color", "seq", "origin", "RETRY_TOPIC")
 
 
 def make_message(topic, body, tags=None, keys=None, props=None):

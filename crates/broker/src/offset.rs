@@ -112,6 +112,21 @@ impl OffsetManager {
         self.dirty.store(true, Ordering::Release);
     }
 
+    /// Drops every offset of `group` (DELETE_SUBSCRIPTIONGROUP with `cleanOffset`).
+    pub fn remove_group(&self, group: &str) {
+        self.committed.write().retain(|k, _| {
+            ConsumerOffsetWrapper::split_key(k)
+                .map(|(_, g)| g != group)
+                .unwrap_or(true)
+        });
+        self.pulled.write().retain(|k, _| {
+            ConsumerOffsetWrapper::split_key(k)
+                .map(|(_, g)| g != group)
+                .unwrap_or(true)
+        });
+        self.dirty.store(true, Ordering::Release);
+    }
+
     /// Writes the table if it changed since the last write.
     pub fn persist_if_dirty(&self) -> Result<(), BrokerError> {
         if self.dirty.swap(false, Ordering::AcqRel) {

@@ -18,6 +18,12 @@ pub struct BrokerStats {
     pub reply_pushed: AtomicI64,
     /// Replies that could not be delivered (requester gone, refused or too slow).
     pub reply_dropped: AtomicI64,
+    /// Failed messages taken back for a retry (CONSUMER_SEND_MSG_BACK).
+    pub send_back: AtomicI64,
+    /// Send-backs dropped because the group has no retry queue (`retryQueueNums` 0).
+    pub send_back_dropped: AtomicI64,
+    /// Messages moved to a dead-letter queue.
+    pub dead_lettered: AtomicI64,
     /// When a dropped reply was last logged (epoch ms).
     reply_drop_logged_at: AtomicI64,
     /// Boot time (epoch ms).
@@ -31,6 +37,9 @@ impl Default for BrokerStats {
             get_total: AtomicI64::new(0),
             reply_pushed: AtomicI64::new(0),
             reply_dropped: AtomicI64::new(0),
+            send_back: AtomicI64::new(0),
+            send_back_dropped: AtomicI64::new(0),
+            dead_lettered: AtomicI64::new(0),
             reply_drop_logged_at: AtomicI64::new(0),
             boot_timestamp: ferromq_common::now_millis(),
         }
@@ -57,6 +66,21 @@ impl BrokerStats {
         {
             tracing::warn!(requester, reason, dropped_total = dropped, "reply dropped");
         }
+    }
+
+    /// Counts a message taken back for a retry.
+    pub fn add_send_back(&self) {
+        self.send_back.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a send-back dropped for want of a retry queue.
+    pub fn add_send_back_dropped(&self) {
+        self.send_back_dropped.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a message moved to a dead-letter queue.
+    pub fn add_dead_lettered(&self) {
+        self.dead_lettered.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts `n` pulled messages.

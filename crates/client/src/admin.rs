@@ -10,10 +10,12 @@ use std::time::Duration;
 use ferromq_common::names::AUTO_CREATE_TOPIC;
 use ferromq_common::perm;
 use ferromq_proto::body::{
-    ClusterInfo, ConsumeStats, ConsumerConnection, GroupList, KVTable, TopicConfig,
-    TopicConfigSerializeWrapper, TopicList, TopicRouteData, TopicStatsTable,
+    ClusterInfo, ConsumeStats, ConsumerConnection, GroupList, JsonBody, KVTable,
+    SubscriptionGroupConfig, TopicConfig, TopicConfigSerializeWrapper, TopicList, TopicRouteData,
+    TopicStatsTable,
 };
 use ferromq_proto::codes::{request, response};
+use ferromq_proto::header::NoHeader;
 use ferromq_proto::headers::{
     ConsumerGroupHeader, CreateTopicRequestHeader, DeleteTopicFromNamesrvRequestHeader,
     GetConsumeStatsRequestHeader, GetKvConfigResponseHeader, GetTopicsByClusterRequestHeader,
@@ -197,6 +199,32 @@ impl AdminClient {
             force: None,
         };
         let cmd = RemotingCommand::request(request::UPDATE_AND_CREATE_TOPIC, &header);
+        self.rpc.call_ok(addr, cmd).await.map(drop)
+    }
+
+    /// UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200): creates or replaces a consumer group's config
+    /// on the broker at `addr`.
+    pub async fn create_subscription_group(
+        &self,
+        addr: &str,
+        config: &SubscriptionGroupConfig,
+    ) -> Result<(), ClientError> {
+        let cmd = RemotingCommand::request(request::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, &NoHeader)
+            .with_body(config.to_json());
+        self.rpc.call_ok(addr, cmd).await.map(drop)
+    }
+
+    /// DELETE_SUBSCRIPTIONGROUP (207), with `cleanOffset` (5.x: the group's offsets go too).
+    pub async fn delete_subscription_group(
+        &self,
+        addr: &str,
+        group: &str,
+        clean_offset: bool,
+    ) -> Result<(), ClientError> {
+        let mut cmd = RemotingCommand::request(request::DELETE_SUBSCRIPTIONGROUP, &NoHeader);
+        cmd.ext_fields.insert("groupName", group.to_owned());
+        cmd.ext_fields
+            .insert("cleanOffset", clean_offset.to_string());
         self.rpc.call_ok(addr, cmd).await.map(drop)
     }
 

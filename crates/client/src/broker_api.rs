@@ -13,7 +13,8 @@ use ferromq_proto::header::NoHeader;
 use ferromq_proto::headers::{
     pull_flag, ConsumerGroupHeader, ConsumerSendMsgBackRequestHeader, GetMaxOffsetRequestHeader,
     OffsetResponseHeader, PullMessageRequestHeader, QueryConsumerOffsetRequestHeader,
-    SearchOffsetRequestHeader, TopicQueueRequestHeader, UpdateConsumerOffsetRequestHeader,
+    SearchOffsetRequestHeader, SendMessageRequestHeaderV2, TopicQueueRequestHeader,
+    UpdateConsumerOffsetRequestHeader,
 };
 use ferromq_proto::message::properties as keys;
 use ferromq_proto::message::MessageExt;
@@ -311,6 +312,86 @@ pub(crate) async fn unlock_batch(
     rpc.call_ok(addr, cmd).await.map(drop)
 }
 
+/// Producer group of the sends a consumer makes itself (Java `MixAll.CLIENT_INNER_PRODUCER_GROUP`).
+pub const CLIENT_INNER_PRODUCER_GROUP: &str = "CLIENT_INNER_PRODUCER";
+
+/// Hands a failed message back for a retry: CONSUMER_SEND_MSG_BACK to the broker that stored
+/// it, or, when that fails, a copy sent to `%RETRY%<group>` as a producer would (Java
+/// `DefaultMQPushConsumerImpl.sendMessageBack` and its fallback). `delay_level` 0 lets the
+/// broker choose, -1 asks for the dead-letter queue; `max_reconsume_times` `None` leaves the
+/// limit to the group's `retryMaxTimes`.
+pub(crate) async fn give_back(
+    rpc: &Rpc,
+    routes: &RouteCache,
+    group: &str,
+    msg: &MessageExt,
+    delay_level: i32,
+    max_reconsume_times: Option<i32>,
+) -> Result<(), ClientError> {
+    let err = match send_back(rpc, group, msg, delay_level, max_reconsume_times).await {
+        Ok(()) => return Ok(()),
+        Err(e) => e,
+    };
+    tracing::debug!(msg_id = %msg.msg_id(), error = %err, "send-back failed, sending to the retry topic");
+    send_to_retry_topic(rpc, routes, group, msg, delay_level, max_reconsume_times).await
+}
+
+/// The fallback of [`give_back`]: the message as a new send to `%RETRY%<group>` carrying
+/// `RETRY_TOPIC`, `ORIGIN_MESSAGE_ID`, its id, and the reconsume count + 1 in the header, so
+/// the broker applies the group's limit (and sends it to the DLQ past it).
+async fn send_to_retry_topic(
+    rpc: &Rpc,
+    routes: &RouteCache,
+    group: &str,
+    msg: &MessageExt,
+    delay_level: i32,
+    max_reconsume_times: Option<i32>,
+) -> Result<(), ClientError> {
+    let topic = ferromq_common::names::retry_topic(group);
+    let mut props = msg.properties.clone();
+    props.insert(keys::RETRY_TOPIC, msg.topic.clone());
+    if props
+        .get(keys::ORIGIN_MESSAGE_ID)
+        .is_none_or(|id| id.trim().is_empty())
+    {
+        props.insert(keys::ORIGIN_MESSAGE_ID, msg.msg_id());
+    }
+    props.remove(keys::TRAN_MSG);
+    let level = if delay_level == 0 {
+        3 + msg.reconsume_times
+    } else {
+        delay_level
+    };
+    props.insert(keys::DELAY, level.max(0).to_string());
+    let publish = routes.publish_info(&topic).await?;
+    let queue = publish.select(None).ok_or_else(|| ClientError::NoRoute {
+        topic: topic.clone(),
+        reason: "no writable queue",
+    })?;
+    let addr = routes.broker_addr(&topic, &queue.broker_name, true).await?;
+    let header = SendMessageRequestHeaderV2 {
+        a: CLIENT_INNER_PRODUCER_GROUP.to_owned(),
+        b: topic.clone(),
+        c: ferromq_common::names::AUTO_CREATE_TOPIC.to_owned(),
+        d: crate::route::DEFAULT_TOPIC_QUEUE_NUMS,
+        e: queue.queue_id,
+        // Inflating a pulled body cleared its compression bits: the flag matches the body.
+        f: msg.sys_flag,
+        g: msg.born_timestamp,
+        h: msg.flag,
+        i: Some(props.encode()),
+        j: Some(msg.reconsume_times + 1),
+        k: Some(false),
+        l: max_reconsume_times,
+        m: Some(false),
+        n: Some(queue.broker_name.clone()),
+    };
+    let cmd =
+        RemotingCommand::request(request::SEND_MESSAGE_V2, &header).with_body(msg.body.clone());
+    let resp = rpc.call_timeout(&addr, cmd, Duration::from_secs(3)).await?;
+    expect_success(resp).map(drop)
+}
+
 /// CONSUMER_SEND_MSG_BACK for a message a listener failed on (Java `consumerSendMessageBack`),
 /// sent to the broker that stored it. `delay_level` 0 lets the broker choose.
 pub(crate) async fn send_back(
@@ -318,7 +399,7 @@ pub(crate) async fn send_back(
     group: &str,
     msg: &MessageExt,
     delay_level: i32,
-    max_reconsume_times: i32,
+    max_reconsume_times: Option<i32>,
 ) -> Result<(), ClientError> {
     let header = ConsumerSendMsgBackRequestHeader {
         offset: msg.commit_log_offset,
@@ -327,7 +408,7 @@ pub(crate) async fn send_back(
         origin_msg_id: Some(msg.msg_id()),
         origin_topic: Some(msg.topic.clone()),
         unit_mode: Some(false),
-        max_reconsume_times: Some(max_reconsume_times),
+        max_reconsume_times,
     };
     let addr = msg.store_host.to_string();
     let cmd = RemotingCommand::request(request::CONSUMER_SEND_MSG_BACK, &header);

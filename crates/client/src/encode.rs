@@ -28,14 +28,18 @@ pub(crate) struct Encoded {
     pub msg_id: String,
 }
 
-/// Encodes one message: a new UNIQ_KEY, the properties string, and the body zlib-compressed
-/// when it has at least `compress_over` bytes.
+/// Encodes one message: its UNIQ_KEY (a new one unless the message carries one already, as a
+/// resent message does; Java `MessageClientIDSetter.setUniqID`), the properties string, and the
+/// body zlib-compressed when it has at least `compress_over` bytes.
 pub(crate) fn encode(
     uniq: &UniqKeyGenerator,
     msg: &Message,
     compress_over: usize,
 ) -> Result<Encoded, ClientError> {
-    let msg_id = uniq.next_id();
+    let msg_id = match msg.properties.get(keys::UNIQ_KEY) {
+        Some(id) if !id.trim().is_empty() => id.to_owned(),
+        _ => uniq.next_id(),
+    };
     let properties = msg.wire_properties(&msg_id).encode();
     let (body, sys_flag) = if msg.body.len() >= compress_over {
         (compress(&msg.body)?, ZLIB_SYS_FLAG)

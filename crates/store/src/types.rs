@@ -57,6 +57,19 @@ impl PutStatus {
     pub fn is_stored(self) -> bool {
         matches!(self, PutStatus::PutOk | PutStatus::FlushDiskTimeout)
     }
+
+    /// Java's name (the remark of a failed CONSUMER_SEND_MSG_BACK).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PutStatus::PutOk => "PUT_OK",
+            PutStatus::FlushDiskTimeout => "FLUSH_DISK_TIMEOUT",
+            PutStatus::CreateMappedFileFailed => "CREATE_MAPPED_FILE_FAILED",
+            PutStatus::MessageIllegal => "MESSAGE_ILLEGAL",
+            PutStatus::PropertiesSizeExceeded => "PROPERTIES_SIZE_EXCEEDED",
+            PutStatus::ServiceNotAvailable => "SERVICE_NOT_AVAILABLE",
+            PutStatus::UnknownError => "UNKNOWN_ERROR",
+        }
+    }
 }
 
 /// What a put did.

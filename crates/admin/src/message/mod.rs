@@ -16,6 +16,7 @@
 
 pub mod query;
 pub mod render;
+pub mod resend;
 pub mod track;
 
 pub use query::{
@@ -27,6 +28,7 @@ pub use render::{
     body_file_path, java_message_ext_string, java_properties_string, write_body_file,
     MessageDetail, UniqueKeyDetail,
 };
+pub use resend::{resend, resend_message, ResendReport};
 pub use track::{message_track_detail, MessageTrack, TrackType};
 
 /// The order in which Java's `HashMap`/`HashSet` iterates entries whose `hashCode()`s are

@@ -129,12 +129,19 @@ pub fn all_group_config(
     Ok(req.success_to().with_body(b.groups.snapshot().to_json()))
 }
 
-/// DELETE_SUBSCRIPTIONGROUP.
+/// DELETE_SUBSCRIPTIONGROUP; with `cleanOffset=true` the group's committed offsets go too.
 pub fn delete_group(
     b: &Arc<Broker>,
     req: &RemotingCommand,
 ) -> Result<RemotingCommand, BrokerError> {
     let group: String = required(&req.ext_fields, "groupName")?;
     b.groups.remove(&group)?;
+    if req
+        .ext_fields
+        .get("cleanOffset")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    {
+        b.offsets.remove_group(&group);
+    }
     Ok(req.success_to())
 }

@@ -8,6 +8,7 @@ pub mod pull;
 pub mod query;
 pub mod reply;
 pub mod send;
+pub mod send_back;
 pub mod stats;
 pub mod store_admin;
 
@@ -78,6 +79,7 @@ async fn dispatch(
             done(send::handle(b, conn, req).await)
         }
         SEND_REPLY_MESSAGE | SEND_REPLY_MESSAGE_V2 => done(reply::handle(b, conn, req).await),
+        CONSUMER_SEND_MSG_BACK => done(send_back::handle(b, req).await),
         PULL_MESSAGE | LITE_PULL_MESSAGE => pull::handle(b, conn, req),
         QUERY_CONSUMER_OFFSET => done(offsets::query_consumer_offset(b, req)),
         UPDATE_CONSUMER_OFFSET => done(offsets::update_consumer_offset(b, req)),

@@ -12,6 +12,7 @@ use ferromq_proto::message::{decode_batch, decode_properties, properties, sys_fl
 use ferromq_proto::RemotingCommand;
 use ferromq_store::{MessageToStore, PutResult, PutStatus};
 
+use super::send_back;
 use crate::{schedule, Broker, BrokerError};
 
 use ferromq_proto::message::properties::{
@@ -24,25 +25,23 @@ pub async fn handle(
     conn: &ConnectionHandle,
     req: &RemotingCommand,
 ) -> Result<RemotingCommand, BrokerError> {
-    let h = SendMessageRequestHeader::read_for_code(req.code, &req.ext_fields)?;
+    let mut h = SendMessageRequestHeader::read_for_code(req.code, &req.ext_fields)?;
     let topic_config = check_and_resolve_topic(b, &h)?;
-    let queue_id = pick_queue(&topic_config, h.queue_id)?;
+    let mut queue_id = pick_queue(&topic_config, h.queue_id)?;
     // The C++ client sends batches as code 10 with `batch` = "1" (Java would read that as false
     // and store the batch encoding as one message body); the client meant a batch.
     let batch = req.code == request::SEND_BATCH_MESSAGE
         || h.batch == Some(true)
         || req.ext_fields.get("batch").is_some_and(|v| v.trim() == "1");
-    if names::is_retry_topic(&h.topic)
-        && b.groups
-            .get(h.topic.trim_start_matches(names::RETRY_GROUP_TOPIC_PREFIX))
-            .is_none()
-    {
-        return Err(BrokerError::GroupNotExist {
-            group: h
-                .topic
-                .trim_start_matches(names::RETRY_GROUP_TOPIC_PREFIX)
-                .to_owned(),
-        });
+    if names::is_retry_topic(&h.topic) && !batch {
+        send_back::counts_from_properties(&mut h);
+        if let Some(dlq) = send_back::retry_send_redirect(b, req, &h)? {
+            let mut props = decode_properties(h.properties.as_deref().unwrap_or(""));
+            props.insert(properties::DELAY, "-1");
+            h.properties = Some(props.encode());
+            h.topic = dlq;
+            queue_id = 0;
+        }
     }
     let mut sys_flag = h.sys_flag;
     if topic_config.topic_filter_type == TopicFilterType::MultiTag {

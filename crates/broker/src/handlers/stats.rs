@@ -117,6 +117,13 @@ pub fn runtime_info(
         "replyMessageDroppedTotal",
         b.stats.reply_dropped.load(Ordering::Relaxed).to_string(),
     );
+    for (key, counter) in [
+        ("sendBackMessageTotal", &b.stats.send_back),
+        ("sendBackDroppedTotal", &b.stats.send_back_dropped),
+        ("deadLetterMessageTotal", &b.stats.dead_lettered),
+    ] {
+        set(key, counter.load(Ordering::Relaxed).to_string());
+    }
     set(
         "dispatchBehindBytes",
         b.store.dispatch_behind_bytes().to_string(),

@@ -59,6 +59,10 @@ pub fn schedule_for(
     msg_sys_flag: i32,
     levels: usize,
 ) -> Result<Option<Scheduled>, BrokerError> {
+    // A dead letter waits for an operator: the DLQ copies RocketMQ makes carry DELAY 0 or -1.
+    if ferromq_common::names::is_dlq_topic(topic) {
+        return Ok(None);
+    }
     let Some(raw) = properties::property_value(properties, DELAY) else {
         return Ok(None);
     };

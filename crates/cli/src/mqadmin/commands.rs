@@ -7,7 +7,10 @@ use std::time::Duration;
 use clap::{ArgGroup, Args, CommandFactory, Parser};
 use ferromq_admin::broker::{broker_status, BrokerSelector};
 use ferromq_admin::cluster::cluster_list;
-use ferromq_admin::consumer::{consumer_connection, consumer_progress, group_list};
+use ferromq_admin::consumer::{
+    consumer_connection, consumer_progress, delete_sub_group, group_list, tool_default_group,
+    update_sub_group,
+};
 use ferromq_admin::topic::{
     delete_topic, parse_attributes, topic_list, topic_route, topic_status, update_topic, Target,
     UpdateTopicOptions,
@@ -82,6 +85,20 @@ pub const ALL: &[CommandSpec] = &[
         java_class: "ConsumerProgressSubCommand",
         help: help::<ConsumerProgressArgs>,
         run: |a| Box::pin(run_consumer_progress(a)),
+    },
+    CommandSpec {
+        name: "updateSubGroup",
+        desc: "Update or create subscription group.",
+        java_class: "UpdateSubGroupSubCommand",
+        help: help::<UpdateSubGroupArgs>,
+        run: |a| Box::pin(run_update_sub_group(a)),
+    },
+    CommandSpec {
+        name: "deleteSubGroup",
+        desc: "Delete subscription group from broker.",
+        java_class: "DeleteSubscriptionGroupCommand",
+        help: help::<DeleteSubGroupArgs>,
+        run: |a| Box::pin(run_delete_sub_group(a)),
     },
     CommandSpec {
         name: "clusterList",
@@ -443,6 +460,126 @@ async fn run_consumer_progress(args: Vec<String>) -> Result<i32, AdminError> {
     Ok(0)
 }
 
+/// `-b` / `-c` of the group commands.
+fn target_of(broker: &Option<String>, cluster: &Option<String>) -> Option<Target> {
+    match (broker, cluster) {
+        (Some(b), _) => Some(Target::Broker(b.trim().to_owned())),
+        (None, Some(c)) => Some(Target::Cluster(c.trim().to_owned())),
+        (None, None) => None,
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "updateSubGroup",
+    bin_name = "mqadmin updateSubGroup",
+    about = "Update or create subscription group."
+)]
+#[command(group(ArgGroup::new("target").required(true).args(["broker_addr", "cluster_name"])))]
+struct UpdateSubGroupArgs {
+    #[command(flatten)]
+    ns: Namesrv,
+    /// create subscription group to which broker
+    #[arg(short = 'b', long = "brokerAddr", value_name = "arg")]
+    broker_addr: Option<String>,
+    /// create subscription group to which cluster
+    #[arg(short = 'c', long = "clusterName", value_name = "arg")]
+    cluster_name: Option<String>,
+    /// consumer group name
+    #[arg(short = 'g', long = "groupName", value_name = "arg")]
+    group_name: String,
+    /// consume enable
+    #[arg(short = 's', long = "consumeEnable", value_name = "arg")]
+    consume_enable: Option<String>,
+    /// from min offset
+    #[arg(short = 'm', long = "consumeFromMinEnable", value_name = "arg")]
+    consume_from_min_enable: Option<String>,
+    /// broadcast
+    #[arg(short = 'd', long = "consumeBroadcastEnable", value_name = "arg")]
+    consume_broadcast_enable: Option<String>,
+    /// consume message orderly
+    #[arg(short = 'o', long = "consumeMessageOrderly", value_name = "arg")]
+    consume_message_orderly: Option<String>,
+    /// retry queue nums
+    #[arg(short = 'q', long = "retryQueueNums", value_name = "arg")]
+    retry_queue_nums: Option<i32>,
+    /// retry max times
+    #[arg(short = 'r', long = "retryMaxTimes", value_name = "arg")]
+    retry_max_times: Option<i32>,
+    /// consumer from which broker id
+    #[arg(short = 'i', long = "brokerId", value_name = "arg")]
+    broker_id: Option<i64>,
+    /// which broker id when consume slowly
+    #[arg(short = 'w', long = "whichBrokerWhenConsumeSlowly", value_name = "arg")]
+    which_broker_when_consume_slowly: Option<i64>,
+    /// notify consumerId changed
+    #[arg(short = 'a', long = "notifyConsumerIdsChanged", value_name = "arg")]
+    notify_consumer_ids_changed: Option<String>,
+}
+
+async fn run_update_sub_group(args: Vec<String>) -> Result<i32, AdminError> {
+    let a = parse_or_return!(UpdateSubGroupArgs, args);
+    let Some(target) = target_of(&a.broker_addr, &a.cluster_name) else {
+        return Ok(1);
+    };
+    let mut c = tool_default_group(a.group_name.trim());
+    let flag = |v: &Option<String>, current: bool| match v {
+        Some(s) => java_bool(Some(s)),
+        None => current,
+    };
+    c.consume_enable = flag(&a.consume_enable, c.consume_enable);
+    c.consume_from_min_enable = flag(&a.consume_from_min_enable, c.consume_from_min_enable);
+    c.consume_broadcast_enable = flag(&a.consume_broadcast_enable, c.consume_broadcast_enable);
+    c.consume_message_orderly = flag(&a.consume_message_orderly, c.consume_message_orderly);
+    c.notify_consumer_ids_changed_enable = flag(
+        &a.notify_consumer_ids_changed,
+        c.notify_consumer_ids_changed_enable,
+    );
+    c.retry_queue_nums = a.retry_queue_nums.unwrap_or(c.retry_queue_nums);
+    c.retry_max_times = a.retry_max_times.unwrap_or(c.retry_max_times);
+    c.broker_id = a.broker_id.unwrap_or(c.broker_id);
+    c.which_broker_when_consume_slowly = a
+        .which_broker_when_consume_slowly
+        .unwrap_or(c.which_broker_when_consume_slowly);
+    print!("{}", update_sub_group(&a.ns.client()?, &target, &c).await?);
+    Ok(0)
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "deleteSubGroup",
+    bin_name = "mqadmin deleteSubGroup",
+    about = "Delete subscription group from broker."
+)]
+#[command(group(ArgGroup::new("target").required(true).args(["broker_addr", "cluster_name"])))]
+struct DeleteSubGroupArgs {
+    #[command(flatten)]
+    ns: Namesrv,
+    /// delete subscription group from which broker
+    #[arg(short = 'b', long = "brokerAddr", value_name = "arg")]
+    broker_addr: Option<String>,
+    /// delete subscription group from which cluster
+    #[arg(short = 'c', long = "clusterName", value_name = "arg")]
+    cluster_name: Option<String>,
+    /// subscription group name
+    #[arg(short = 'g', long = "groupName", value_name = "arg")]
+    group_name: String,
+    /// delete the group's consumer offsets too (true|false)
+    #[arg(short = 'r', long = "removeOffset", value_name = "arg")]
+    remove_offset: Option<String>,
+}
+
+async fn run_delete_sub_group(args: Vec<String>) -> Result<i32, AdminError> {
+    let a = parse_or_return!(DeleteSubGroupArgs, args);
+    let Some(target) = target_of(&a.broker_addr, &a.cluster_name) else {
+        return Ok(1);
+    };
+    let clean = java_bool(a.remove_offset.as_deref());
+    let report = delete_sub_group(&a.ns.client()?, &target, a.group_name.trim(), clean).await?;
+    print!("{report}");
+    Ok(0)
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "clusterList",
@@ -543,6 +680,13 @@ mod tests {
         let c = parse::<ConsumerProgressArgs>(&p(&["-g", "G", "-s", "true"])).unwrap();
         assert_eq!(c.group_name.as_deref(), Some("G"));
         assert!(parse::<ConsumerConnectionArgs>(&p(&["-g", "G"])).is_ok());
+        let g = parse::<UpdateSubGroupArgs>(&p(&[
+            "-c", "C", "-g", "G", "-r", "3", "-q", "1", "-s", "false", "-o", "true", "-d", "true",
+        ]))
+        .unwrap();
+        assert_eq!((g.retry_max_times, g.retry_queue_nums), (Some(3), Some(1)));
+        assert!(parse::<UpdateSubGroupArgs>(&p(&["-g", "G"])).is_err());
+        assert!(parse::<DeleteSubGroupArgs>(&p(&["-b", "a:1", "-g", "G"])).is_ok());
     }
 
     #[test]

@@ -105,20 +105,33 @@ pub(super) async fn run_query_msg_by_id(args: Vec<String>) -> Result<i32, AdminE
     if a.consumer_group.is_some() && a.client_id.is_some() {
         return Err(unsupported("consuming a message directly (-g/-d)"));
     }
-    if a.send_message.is_some() {
-        return Err(unsupported("resending a message (-s)"));
+    if a.unit_name.is_some() {
+        return Err(unsupported("unit names (-u)"));
     }
-    let _ = &a.unit_name;
     let admin = a.ns.client()?;
     let topic = a.topic.trim();
     let cluster = a.cluster.as_deref().map(str::trim);
-    for id in a
+    let ids = a
         .msg_id
         .trim()
         .split(',')
         .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
+        .filter(|s| !s.is_empty());
+    // `-s` with a value other than true does nothing, as in Java.
+    if let Some(send) = a.send_message.as_deref() {
+        if send.trim().eq_ignore_ascii_case("true") {
+            for id in ids {
+                let msg = query_msg_by_id(&admin, cluster, topic, id).await?;
+                print!(
+                    "{}",
+                    ferromq_admin::message::resend(&admin, id, &msg).await?
+                );
+                let _ = std::io::stdout().flush();
+            }
+        }
+        return Ok(0);
+    }
+    for id in ids {
         let msg = query_msg_by_id(&admin, cluster, topic, id).await?;
         print!("{}", detail(&admin, msg, a.body_format.as_deref()).await?);
         let _ = std::io::stdout().flush();

@@ -3,9 +3,10 @@
 //! calls at once.
 //!
 //! A failed batch (RECONSUME_LATER, an error, a panic) is sent back with CONSUMER_SEND_MSG_BACK
-//! so the broker redelivers it through `%RETRY%group`; messages the broker did not take are kept
-//! in the process queue and offered again here 5 s later, reconsume count + 1 (Java
-//! `submitConsumeRequestLater`). Broadcasting consumers drop failed messages, as Java does.
+//! (or, when that fails, sent to `%RETRY%group` as a copy) so the broker redelivers it through
+//! `%RETRY%group` after a back-off, or moves it to `%DLQ%group` past the retry limit; messages
+//! the broker took neither way are kept in the process queue and offered again here 5 s later,
+//! reconsume count + 1 (Java `submitConsumeRequestLater`). Broadcasting consumers drop failed messages, as Java does.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -96,8 +97,9 @@ async fn run_batch(
         }
         ConsumeStatus::ReconsumeLater => {
             for mut m in msgs {
-                let sent = broker_api::send_back(
+                let sent = broker_api::give_back(
                     inner.instance.rpc(),
+                    inner.instance.routes(),
                     inner.group(),
                     &m,
                     0,
@@ -107,7 +109,7 @@ async fn run_batch(
                 match sent {
                     Ok(()) => done.push(m.queue_offset),
                     Err(e) => {
-                        tracing::debug!(msg_id = %m.msg_id(), error = %e, "send-back failed, consuming again locally");
+                        tracing::warn!(msg_id = %m.msg_id(), error = %e, "the broker took neither the send-back nor the retry copy; consuming again locally");
                         m.reconsume_times += 1;
                         again.push(m);
                     }

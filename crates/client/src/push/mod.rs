@@ -77,7 +77,7 @@ pub struct PushConsumerBuilder {
     pull_threshold_for_queue: usize,
     pull_threshold_size_for_queue: usize,
     consume_concurrently_max_span: i64,
-    max_reconsume_times: i32,
+    max_reconsume_times: Option<i32>,
     suspend_current_queue_time: Duration,
     offset_store_dir: Option<PathBuf>,
     subscriptions: Vec<(String, String)>,
@@ -157,9 +157,12 @@ impl PushConsumerBuilder {
         self
     }
 
-    /// Deliveries before a message goes to the DLQ (sent with send-back; default 16).
+    /// Retries before a failed message goes to the group's dead-letter queue `%DLQ%<group>`.
+    /// Unset (or negative), a concurrent consumer leaves the limit to the broker, which applies
+    /// the group's `retryMaxTimes` (16 unless changed with `mqadmin updateSubGroup`); an orderly
+    /// consumer then uses 16.
     pub fn max_reconsume_times(mut self, n: i32) -> Self {
-        self.max_reconsume_times = n;
+        self.max_reconsume_times = (n >= 0).then_some(n);
         self
     }
 
@@ -397,7 +400,7 @@ impl PushConsumer {
             pull_threshold_for_queue: 1000,
             pull_threshold_size_for_queue: 100 * 1024 * 1024,
             consume_concurrently_max_span: 2000,
-            max_reconsume_times: 16,
+            max_reconsume_times: None,
             suspend_current_queue_time: Duration::from_secs(1),
             offset_store_dir: None,
             subscriptions: Vec::new(),

@@ -3,15 +3,19 @@
 //! consume lock around each listener call so a rebalance can wait for it before unlocking.
 //!
 //! A failure (SUSPEND_CURRENT_QUEUE_A_MOMENT, an error, a panic) puts the same messages back and
-//! suspends the queue for `suspend_current_queue_time` (1 s); they are retried locally, in order.
+//! suspends the queue for `suspend_current_queue_time` (1 s); they are retried locally, in order,
+//! until they have failed `max_reconsume_times` times (default 16): then they go to the group's
+//! dead-letter queue and the messages behind them are consumed (Java `checkReconsumeTimes`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use ferromq_proto::body::MessageQueue;
+use ferromq_proto::message::MessageExt;
 
 use super::process_queue::ProcessQueue;
 use super::{rebalance, sleep_or_cancel, PushInner};
+use crate::broker_api;
 use crate::listener::{catch_panic, ConsumeContext, Listener, OrderlyStatus};
 use crate::rate_limit::Pace;
 
@@ -90,10 +94,16 @@ async fn run(
         }
         let ctx = ConsumeContext { queue: mq.clone() };
         let status = catch_panic(
-            listener(msgs, ctx),
+            listener(msgs.clone(), ctx),
             OrderlyStatus::SuspendCurrentQueueAMoment,
         )
         .await;
+        let status = match status {
+            OrderlyStatus::SuspendCurrentQueueAMoment if dead_lettered(inner, &msgs).await => {
+                OrderlyStatus::Success
+            }
+            other => other,
+        };
         match status {
             OrderlyStatus::Success => {
                 if let Some(offset) = pq.commit() {
@@ -114,4 +124,38 @@ async fn run(
             }
         }
     }
+}
+
+/// Retries of an orderly consumer without `max_reconsume_times` (the group default).
+pub const DEFAULT_MAX_RECONSUME_TIMES: i32 = 16;
+
+/// After a failure: when every message of the batch has been retried `max_reconsume_times`
+/// times, hands them to the group's dead-letter queue so the queue can move on; true when the
+/// broker took them all (the batch then counts as consumed). Broadcasting consumers have no
+/// dead-letter queue and keep retrying.
+async fn dead_lettered(inner: &Arc<PushInner>, msgs: &[MessageExt]) -> bool {
+    let limit = inner
+        .cfg
+        .max_reconsume_times
+        .unwrap_or(DEFAULT_MAX_RECONSUME_TIMES);
+    if !inner.clustering() || msgs.iter().any(|m| m.reconsume_times < limit) {
+        return false;
+    }
+    for m in msgs {
+        let given = broker_api::give_back(
+            inner.instance.rpc(),
+            inner.instance.routes(),
+            inner.group(),
+            m,
+            -1,
+            Some(limit),
+        )
+        .await;
+        if let Err(e) = given {
+            tracing::warn!(msg_id = %m.msg_id(), error = %e, "moving a message past its retry limit to the DLQ failed; retrying it");
+            return false;
+        }
+        tracing::warn!(msg_id = %m.msg_id(), reconsume_times = m.reconsume_times, "orderly message moved to the DLQ after its retry limit");
+    }
+    true
 }
