@@ -196,6 +196,14 @@ impl ClientManager {
         self.consumers.read().get(group).cloned()
     }
 
+    /// True when the group's live consumers consume by broadcasting.
+    pub fn is_broadcasting(&self, group: &str) -> bool {
+        self.consumers
+            .read()
+            .get(group)
+            .is_some_and(|g| g.message_model == MessageModel::Broadcasting)
+    }
+
     /// Names of all groups with live consumers.
     pub fn consumer_groups(&self) -> Vec<String> {
         self.consumers.read().keys().cloned().collect()

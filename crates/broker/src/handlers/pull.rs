@@ -155,6 +155,16 @@ fn run(
             2,
         );
     }
+    // `mqadmin updateSubGroup -d false`: the group may not be consumed by broadcasting.
+    if !group.consume_broadcast_enable && b.clients.is_broadcasting(&h.consumer_group) {
+        return Ok(Some(req.response_to(
+            response::NO_PERMISSION,
+            Some(format!(
+                "the consumer group[{}] can not consume by broadcast way",
+                h.consumer_group
+            )),
+        )));
+    }
     let topic = b
         .topics
         .get(&h.topic)
