@@ -57,6 +57,23 @@ pub struct BrokerConfig {
     /// Keep a copy of every request-reply reply in `<cluster>_REPLY_TOPIC`.
     pub store_reply_message_enable: bool,
     pub enable_property_filter: bool,
+    /// `transactionTimeOut` (ms): a half message is checked back once it is this old.
+    pub transaction_timeout: i64,
+    /// `transactionCheckMax`: checks before a half message is discarded.
+    pub transaction_check_max: i32,
+    /// `transactionCheckInterval` (ms): time between check rounds.
+    pub transaction_check_interval: u64,
+    /// `rejectTransactionMessage`: refuse half messages.
+    pub reject_transaction_message: bool,
+    /// RocketMQ 5's arbitrary-delay timer (`timerWheelEnable`). When false, a send carrying a
+    /// timer property is refused with MESSAGE_ILLEGAL (never delivered at once); messages
+    /// already waiting are still delivered.
+    pub timer_wheel_enable: bool,
+    /// Longest timer delay accepted, in seconds (`timerMaxDelaySec`; 3 days).
+    pub timer_max_delay_sec: i64,
+    /// `timerPrecisionMs` (1-60 000): accepted and checked, but FerroMQ files and delivers timer
+    /// messages at millisecond precision whatever it says.
+    pub timer_precision_ms: i64,
     /// Further `MessageStoreConfig` keys (`maxIndexNum`, `diskSpaceWarningLevelRatio`, ...)
     /// passed to the store as written; checked by [`ferromq_store::StoreConfig::set_property`].
     pub store_settings: Vec<(String, String)>,
@@ -101,6 +118,13 @@ impl Default for BrokerConfig {
             trace_on: true,
             store_reply_message_enable: true,
             enable_property_filter: false,
+            transaction_timeout: 6_000,
+            transaction_check_max: 15,
+            transaction_check_interval: 30_000,
+            reject_transaction_message: false,
+            timer_wheel_enable: true,
+            timer_max_delay_sec: 259_200,
+            timer_precision_ms: 1000,
             store_settings: Vec::new(),
             unknown_keys: Vec::new(),
         }
@@ -143,11 +167,11 @@ const ACCEPTED_KEYS: &[&str] = &[
     "diskSpaceCleanForciblyRatio",
     "maxHashSlotNum",
     "maxIndexNum",
-    "transactionTimeOut",
-    "transactionCheckMax",
-    "transactionCheckInterval",
     "fetchNamesrvAddrByAddressServer",
 ];
+
+/// Upper bound of `timerMaxDelaySec`, so that the limit in ms stays far from overflowing.
+const MAX_TIMER_DELAY_SEC: i64 = 10 * 365 * 24 * 3600;
 
 fn err(key: &str, value: &str, reason: &str) -> ConfigError {
     ConfigError {
@@ -252,6 +276,29 @@ impl BrokerConfig {
                 "traceOn" => c.trace_on = boolean()?,
                 "storeReplyMessageEnable" => c.store_reply_message_enable = boolean()?,
                 "enablePropertyFilter" => c.enable_property_filter = boolean()?,
+                "transactionTimeOut" => {
+                    c.transaction_timeout = positive(key, value, num!(i64, "milliseconds"))?
+                }
+                "transactionCheckMax" => {
+                    c.transaction_check_max = positive(key, value, num!(i32, "a count"))?
+                }
+                "transactionCheckInterval" => {
+                    c.transaction_check_interval = positive(key, value, num!(u64, "milliseconds"))?
+                }
+                "rejectTransactionMessage" => c.reject_transaction_message = boolean()?,
+                "timerWheelEnable" => c.timer_wheel_enable = boolean()?,
+                "timerMaxDelaySec" => {
+                    c.timer_max_delay_sec = positive(key, value, num!(i64, "a number of seconds"))?;
+                    if c.timer_max_delay_sec > MAX_TIMER_DELAY_SEC {
+                        return Err(err(key, value, "must be at most 315360000 (10 years)"));
+                    }
+                }
+                "timerPrecisionMs" => {
+                    c.timer_precision_ms = positive(key, value, num!(i64, "milliseconds"))?;
+                    if c.timer_precision_ms > 60_000 {
+                        return Err(err(key, value, "must be at most 60000"));
+                    }
+                }
                 k if ferromq_store::StoreConfig::knows(k) => {
                     ferromq_store::StoreConfig::default()
                         .set_property(k, v)
@@ -339,6 +386,23 @@ mod tests {
     }
 
     #[test]
+    fn timer_keys_have_rocketmq_defaults_and_are_read() {
+        let c = BrokerConfig::default();
+        assert!(c.timer_wheel_enable);
+        assert_eq!(
+            (c.timer_max_delay_sec, c.timer_precision_ms),
+            (259_200, 1000)
+        );
+        let p = Properties::parse(
+            "timerWheelEnable=false\ntimerMaxDelaySec=60\ntimerPrecisionMs=100\n",
+        );
+        let c = BrokerConfig::from_properties(&p).unwrap();
+        assert!(!c.timer_wheel_enable);
+        assert_eq!((c.timer_max_delay_sec, c.timer_precision_ms), (60, 100));
+        assert!(c.unknown_keys.is_empty());
+    }
+
+    #[test]
     fn bad_values_name_the_key() {
         for (text, key) in [
             ("listenPort=abc", "listenPort"),
@@ -346,6 +410,10 @@ mod tests {
             ("autoCreateTopicEnable=yes", "autoCreateTopicEnable"),
             ("deleteWhen=25", "deleteWhen"),
             ("maxMessageSize=0", "maxMessageSize"),
+            ("timerWheelEnable=maybe", "timerWheelEnable"),
+            ("timerMaxDelaySec=0", "timerMaxDelaySec"),
+            ("timerMaxDelaySec=999999999999", "timerMaxDelaySec"),
+            ("timerPrecisionMs=-5", "timerPrecisionMs"),
         ] {
             let e = BrokerConfig::from_properties(&Properties::parse(text)).unwrap_err();
             assert_eq!(e.key, key, "{text}");

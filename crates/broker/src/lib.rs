@@ -12,6 +12,8 @@
 //! State: [`topic::TopicManager`] (`topics.json`), [`subscription::GroupManager`]
 //! (`subscriptionGroup.json`), [`offset::OffsetManager`] (`consumerOffset.json`), all written
 //! atomically; [`clients::ClientManager`] (live producers and consumers, in memory).
+//! Held messages: [`schedule`] delivers delay levels (`delayOffset.json`) and, on its own
+//! thread, timer messages ([`schedule::timer`]: `timer/` buckets, `timerCheckpoint.json`).
 
 pub mod clients;
 pub mod config;
@@ -27,6 +29,7 @@ pub mod schedule;
 pub mod stats;
 pub mod subscription;
 pub mod topic;
+pub mod transaction;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -64,6 +67,12 @@ pub struct Broker {
     /// Delivery of delay-level messages.
     pub schedule: Arc<schedule::ScheduleService>,
     schedule_task: parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Transactional messages: END_TRANSACTION and the check-back loop.
+    pub transactions: Arc<transaction::TransactionService>,
+    transaction_task: parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Delivery of timer (arbitrary-delay) messages.
+    pub timer: Arc<schedule::timer::TimerService>,
+    timer_task: parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Connections to name servers.
     pub namesrv: RemotingClient,
     /// The address written into stored records (clients reach the broker there).
@@ -127,6 +136,17 @@ impl Broker {
             stats: stats::BrokerStats::default(),
             schedule: Arc::new(schedule::ScheduleService::load(&config)?),
             schedule_task: parking_lot::Mutex::new(None),
+            transactions: Arc::new(transaction::TransactionService::new(
+                transaction::TransactionSettings {
+                    timeout_ms: config.transaction_timeout,
+                    check_max: config.transaction_check_max,
+                    check_interval_ms: config.transaction_check_interval,
+                    reserved_ms: config.file_reserved_time.saturating_mul(3_600_000),
+                },
+            )),
+            transaction_task: parking_lot::Mutex::new(None),
+            timer: Arc::new(schedule::timer::TimerService::load(&config)?),
+            timer_task: parking_lot::Mutex::new(None),
             namesrv: RemotingClient::default(),
             uniq_keys: ferromq_proto::message::UniqKeyGenerator::new(store_host.ip()),
             store_host,
@@ -171,6 +191,15 @@ impl Broker {
             // It saves its progress as it stops; the store must still be open for that.
             let _ = task.await;
         }
+        let checks = self.transaction_task.lock().take();
+        if let Some(task) = checks {
+            let _ = task.await;
+        }
+        let timer = self.timer_task.lock().take();
+        if let Some(task) = timer {
+            // Likewise: the timer thread saves its checkpoint as it stops.
+            let _ = task.await;
+        }
         self.unregister_all().await;
         if let Err(e) = self.offsets.persist() {
             tracing::error!(error = %e, "persisting consumer offsets at shutdown failed");
@@ -186,6 +215,10 @@ impl Broker {
     fn spawn_background(self: &Arc<Self>, stop: &CancellationToken) {
         let schedule = Arc::clone(&self.schedule).run(Arc::clone(&self.store), stop.clone());
         *self.schedule_task.lock() = Some(tokio::spawn(schedule));
+        let checks = Arc::clone(&self.transactions).run(Arc::clone(self), stop.clone());
+        *self.transaction_task.lock() = Some(tokio::spawn(checks));
+        let timer = self.timer.spawn(Arc::clone(&self.store), stop.clone());
+        *self.timer_task.lock() = Some(timer);
         // Registration: at once, then every period, and incrementally on topic changes.
         let b = Arc::clone(self);
         let s = stop.clone();

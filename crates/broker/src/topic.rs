@@ -67,6 +67,9 @@ impl TopicManager {
         add(system_topic(&config.broker_name, 1, broker_perm));
         add(system_topic(names::OFFSET_MOVED_EVENT, 1, perm::READ_WRITE));
         add(system_topic(names::SCHEDULE_TOPIC, 18, perm::READ_WRITE));
+        // Always there (RocketMQ: when timerWheelEnable), so that timer messages already
+        // waiting are delivered even after the timer was switched off.
+        add(system_topic(names::TIMER_TOPIC, 1, perm::READ_WRITE));
         add(system_topic(
             &names::reply_topic(&config.broker_cluster_name),
             1,

@@ -131,6 +131,14 @@ fn long_poll_returns_when_a_message_arrives_and_topics_auto_create() {
             .build()
             .unwrap();
         let mq = first.queue.clone();
+        // The broker registers an auto-created topic with the name server in the background;
+        // the pull below looks the broker up by the topic's route.
+        let admin = ferromq_client::AdminClient::connect(Some(&ns.addr)).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while admin.topic_route("tp_auto_lp").await.is_err() {
+            assert!(Instant::now() < deadline, "tp_auto_lp was never registered");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let c2 = consumer.clone();
         let mq2 = mq.clone();
         let started = Instant::now();

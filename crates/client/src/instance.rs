@@ -31,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 use crate::request::{serve_push, PendingRequests};
 use crate::route::RouteCache;
 use crate::rpc::Rpc;
+use crate::transaction::CheckListener;
 use crate::{client_id, ClientError, NameServerList};
 
 /// Java's heartbeat period (`heartbeatBrokerInterval`).
@@ -59,6 +60,8 @@ pub struct ClientInstance {
     producers: Mutex<BTreeMap<String, usize>>,
     consumers: Mutex<HashMap<String, Weak<dyn ConsumerHook>>>,
     requests: Arc<PendingRequests>,
+    /// Producer group → the listener answering the broker's transaction checks.
+    checkers: Mutex<HashMap<String, CheckListener>>,
     cancel: CancellationToken,
 }
 
@@ -75,7 +78,7 @@ struct ServerRequests {
 impl Handler for ServerRequests {
     fn handle(
         &self,
-        _conn: ConnectionHandle,
+        conn: ConnectionHandle,
         req: RemotingCommand,
     ) -> BoxFuture<'static, Option<RemotingCommand>> {
         let resp = match req.code {
@@ -100,6 +103,23 @@ impl Handler for ServerRequests {
                     Some("the client is shutting down".into()),
                 ),
             }),
+            request::CHECK_TRANSACTION_STATE => {
+                // One-way: the answer is an END_TRANSACTION request on the same connection.
+                let listener = self.instance.upgrade().and_then(|i| {
+                    let group = ferromq_proto::message::record::decode_record(&req.body)
+                        .ok()
+                        .and_then(|(m, _)| {
+                            m.properties
+                                .get(ferromq_proto::message::properties::PGROUP)
+                                .map(str::to_owned)
+                        })?;
+                    i.checkers.lock().get(&group).cloned()
+                });
+                return Box::pin(async move {
+                    crate::transaction::serve_check(listener, conn, req).await;
+                    None
+                });
+            }
             code => Some(req.response_to(
                 response::REQUEST_CODE_NOT_SUPPORTED,
                 Some(format!(" request type {code} not supported")),
@@ -141,6 +161,7 @@ impl ClientInstance {
                 producers: Mutex::default(),
                 consumers: Mutex::default(),
                 requests: Arc::default(),
+                checkers: Mutex::default(),
                 cancel: CancellationToken::new(),
             }
         });
@@ -195,6 +216,16 @@ impl ClientInstance {
                 instance.send_heartbeat().await;
             }
         });
+    }
+
+    /// Makes `listener` answer the broker's transaction checks for producer `group`.
+    pub(crate) fn register_checker(&self, group: &str, listener: CheckListener) {
+        self.checkers.lock().insert(group.to_owned(), listener);
+    }
+
+    /// Stops answering transaction checks for `group`.
+    pub(crate) fn unregister_checker(&self, group: &str) {
+        self.checkers.lock().remove(group);
     }
 
     /// Registers a producer group for heartbeats.

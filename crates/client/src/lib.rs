@@ -46,6 +46,7 @@ pub mod request;
 pub mod route;
 pub mod rpc;
 pub mod selector;
+pub mod transaction;
 
 pub use admin::AdminClient;
 pub use allocate::{
@@ -66,3 +67,4 @@ pub use push::{ConsumeFrom, PushConsumer, PushConsumerBuilder, QueueStats};
 pub use request::{create_reply, ReplyFuture};
 pub use rpc::Rpc;
 pub use selector::{QueueSelector, SelectByHash, SelectByRandom};
+pub use transaction::{LocalTransactionState, TransactionProducer, TransactionSendResult};

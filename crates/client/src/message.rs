@@ -65,6 +65,23 @@ impl Message {
         self.with_property(keys::DELAY, level.to_string())
     }
 
+    /// Asks the broker to deliver the message at `epoch_ms` (ms since the Unix epoch;
+    /// `TIMER_DELIVER_MS` property, RocketMQ 5's arbitrary-delay timer). The broker holds it in
+    /// `rmq_sys_wheel_timer` until then; a time not in the future is delivered at once, one more
+    /// than `timerMaxDelaySec` ahead is refused with MESSAGE_ILLEGAL (13). A delay level set as
+    /// well wins over the timer, as in RocketMQ.
+    pub fn with_deliver_time_ms(self, epoch_ms: i64) -> Self {
+        self.with_property(keys::TIMER_DELIVER_MS, epoch_ms.to_string())
+    }
+
+    /// Asks the broker to deliver the message `delay` after it receives it (`TIMER_DELAY_MS`
+    /// property, millisecond precision). Same rules as [`Message::with_deliver_time_ms`]; a
+    /// delay too large for an `i64` of ms is sent as `i64::MAX` and refused by the broker.
+    pub fn with_delay(self, delay: std::time::Duration) -> Self {
+        let ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+        self.with_property(keys::TIMER_DELAY_MS, ms.to_string())
+    }
+
     /// Sets the user flag.
     pub fn with_flag(mut self, flag: i32) -> Self {
         self.flag = flag;
@@ -341,5 +358,22 @@ mod tests {
             Message::new("SCHEDULE_TOPIC_XXXX", "x").validate(10),
             Err(ClientError::InvalidArgument { .. })
         ));
+        assert!(matches!(
+            Message::new("rmq_sys_wheel_timer", "x").validate(10),
+            Err(ClientError::InvalidArgument { .. })
+        ));
+    }
+
+    #[test]
+    fn timer_builders_set_rocketmq_5_properties() {
+        let m = Message::new("T", "x").with_deliver_time_ms(1_700_000_000_123);
+        assert_eq!(m.properties.get("TIMER_DELIVER_MS"), Some("1700000000123"));
+        let m = Message::new("T", "x").with_delay(Duration::from_millis(2_500));
+        assert_eq!(m.properties.get("TIMER_DELAY_MS"), Some("2500"));
+        let m = Message::new("T", "x").with_delay(Duration::MAX);
+        assert_eq!(
+            m.properties.get("TIMER_DELAY_MS"),
+            Some("9223372036854775807")
+        );
     }
 }

@@ -247,8 +247,25 @@ impl Producer {
         }
     }
 
-    fn ensure_started(&self) {
+    pub(crate) fn ensure_started(&self) {
         self.inner.started.call_once(|| self.inner.instance.start());
+    }
+
+    /// The client instance this producer runs in.
+    pub(crate) fn instance(&self) -> &Arc<ClientInstance> {
+        &self.inner.instance
+    }
+
+    /// Sends a half message (sysFlag PREPARED), for [`crate::TransactionProducer`].
+    pub(crate) async fn send_prepared(&self, msg: Message) -> Result<SendResult, ClientError> {
+        msg.validate(self.inner.cfg.max_message_size)?;
+        let mut encoded = self.encode(&msg)?;
+        encoded.sys_flag = ferromq_proto::message::sys_flag::with_transaction_type(
+            encoded.sys_flag,
+            ferromq_proto::message::sys_flag::TRANSACTION_PREPARED_TYPE,
+        );
+        self.send_with_retries(&encoded, self.inner.cfg.retry_times)
+            .await
     }
 
     /// Sends `msg` and waits for the broker's answer (Java "sync" send): a queue chosen round

@@ -5,6 +5,9 @@
 pub const AUTO_CREATE_TOPIC: &str = "TBW102";
 /// Topic of delayed messages.
 pub const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
+/// Topic of RocketMQ 5's arbitrary-delay timer messages while they wait
+/// (`TimerMessageStore.TIMER_TOPIC`).
+pub const TIMER_TOPIC: &str = "rmq_sys_wheel_timer";
 /// Half messages of transactions.
 pub const TRANS_HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
 /// Commit/rollback markers of transactions.
@@ -35,8 +38,10 @@ pub const MAX_RETRY_TOPIC_LENGTH: usize = 255;
 pub const MAX_GROUP_LENGTH: usize = 120;
 
 /// Topics a client may not send to (`TopicValidator.NOT_ALLOWED_SEND_TOPIC_SET`).
+/// FerroMQ adds [`TIMER_TOPIC`]: a record sent there directly would be delivered by the timer.
 pub const NOT_ALLOWED_SEND_TOPICS: &[&str] = &[
     SCHEDULE_TOPIC,
+    TIMER_TOPIC,
     TRANS_HALF_TOPIC,
     TRANS_OP_HALF_TOPIC,
     TRANS_CHECK_MAX_TIME_TOPIC,
@@ -186,6 +191,13 @@ mod tests {
             Err(NameError::TooLong { .. })
         ));
         assert!(validate_topic(&format!("%RETRY%{}", "a".repeat(200))).is_ok());
+    }
+
+    #[test]
+    fn the_timer_topic_is_a_system_topic_clients_cannot_send_to() {
+        assert!(is_system_topic(TIMER_TOPIC));
+        assert!(is_not_allowed_send_topic(TIMER_TOPIC));
+        assert!(validate_topic(TIMER_TOPIC).is_ok());
     }
 
     #[test]

@@ -307,6 +307,34 @@ define_header! {
     }
 }
 
+define_header! {
+    /// END_TRANSACTION (37): a producer's commit (8), rollback (12) or unknown (0) of a half
+    /// message, by its half-queue and commit-log offsets.
+    pub struct EndTransactionRequestHeader {
+        topic: Option<String> = "topic",
+        producer_group: String = "producerGroup",
+        tran_state_table_offset: i64 = "tranStateTableOffset",
+        commit_log_offset: i64 = "commitLogOffset",
+        commit_or_rollback: i32 = "commitOrRollback",
+        from_transaction_check: Option<bool> = "fromTransactionCheck",
+        msg_id: Option<String> = "msgId",
+        transaction_id: Option<String> = "transactionId",
+    }
+}
+
+define_header! {
+    /// CHECK_TRANSACTION_STATE (39, broker → producer, one-way; body: the half message record).
+    pub struct CheckTransactionStateRequestHeader {
+        topic: Option<String> = "topic",
+        tran_state_table_offset: i64 = "tranStateTableOffset",
+        commit_log_offset: i64 = "commitLogOffset",
+        msg_id: Option<String> = "msgId",
+        transaction_id: Option<String> = "transactionId",
+        offset_msg_id: Option<String> = "offsetMsgId",
+        bname: Option<String> = "bname",
+    }
+}
+
 // ---- admin ----------------------------------------------------------------------------------
 
 define_header! {

@@ -13,7 +13,7 @@ use ferromq_proto::RemotingCommand;
 use ferromq_store::{MessageToStore, PutResult, PutStatus};
 
 use super::send_back;
-use crate::{schedule, Broker, BrokerError};
+use crate::{schedule, transaction, Broker, BrokerError};
 
 use ferromq_proto::message::properties::{
     CLUSTER, MAX_PROPERTIES_LEN, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR, UNIQ_KEY,
@@ -225,11 +225,24 @@ async fn send_one(
 ) -> Result<RemotingCommand, BrokerError> {
     check_body_size(b, req.body.len())?;
     let (properties, uniq) = complete_properties(b, h.properties.as_deref().unwrap_or(""))?;
+    if transaction::is_half(&properties) {
+        return send_half(b, req, h, queue_id, sys_flag, born_host, &properties, uniq).await;
+    }
     let levels = b.store.delay_levels_ms().len();
     let scheduled = schedule::schedule_for(&properties, &h.topic, queue_id, sys_flag, levels)?;
-    let (topic, store_queue, properties) = match &scheduled {
-        Some(s) => (names::SCHEDULE_TOPIC, s.queue_id, s.properties.as_str()),
-        None => (h.topic.as_str(), queue_id, properties.as_str()),
+    // A delay level wins over a timer (RocketMQ checks the level first).
+    let timed = match scheduled {
+        Some(_) => None,
+        None => {
+            let limits = schedule::timer::TimerLimits::of(&b.config);
+            let now = ferromq_common::now_millis();
+            schedule::timer::timer_for(&properties, &h.topic, queue_id, sys_flag, limits, now)?
+        }
+    };
+    let (topic, store_queue, properties) = match (&scheduled, &timed) {
+        (Some(s), _) => (names::SCHEDULE_TOPIC, s.queue_id, s.properties.as_str()),
+        (None, Some(t)) => (names::TIMER_TOPIC, 0, t.properties.as_str()),
+        (None, None) => (h.topic.as_str(), queue_id, properties.as_str()),
     };
     let msg = MessageToStore {
         topic,
@@ -243,6 +256,46 @@ async fn send_one(
         prepared_transaction_offset: 0,
         body: &req.body,
         properties,
+    };
+    let result = b.store.put_message(msg).await;
+    respond(b, req, queue_id, result, Some(uniq))
+}
+
+/// A half message (`TRAN_MSG=true`): stored in `RMQ_SYS_TRANS_HALF_TOPIC`, invisible until its
+/// producer commits it (see [`transaction`]); refused when `rejectTransactionMessage` is set.
+#[allow(clippy::too_many_arguments)]
+async fn send_half(
+    b: &Arc<Broker>,
+    req: &RemotingCommand,
+    h: &SendMessageRequestHeader,
+    queue_id: i32,
+    sys_flag: i32,
+    born_host: SocketAddr,
+    properties: &str,
+    uniq: String,
+) -> Result<RemotingCommand, BrokerError> {
+    if b.config.reject_transaction_message {
+        return Err(BrokerError::NoPermission {
+            reason: format!(
+                "the broker[{}] sending transaction message is forbidden",
+                b.config.broker_ip1
+            ),
+        });
+    }
+    crate::transaction::ensure_system_topic(b, names::TRANS_HALF_TOPIC)?;
+    let props = transaction::half_message(properties, &h.topic, queue_id, &uniq);
+    let msg = MessageToStore {
+        topic: names::TRANS_HALF_TOPIC,
+        queue_id: 0,
+        flag: h.flag,
+        sys_flag: sys_flag::with_transaction_type(sys_flag, sys_flag::TRANSACTION_NOT_TYPE),
+        born_timestamp: h.born_timestamp,
+        born_host,
+        store_host: b.store_host,
+        reconsume_times: h.reconsume_times.unwrap_or(0),
+        prepared_transaction_offset: 0,
+        body: &req.body,
+        properties: &props,
     };
     let result = b.store.put_message(msg).await;
     respond(b, req, queue_id, result, Some(uniq))
@@ -278,6 +331,13 @@ async fn send_batch(
         if delayed {
             return Err(BrokerError::MessageIllegal {
                 reason: "TimeDelayLevel is not supported for batching".into(),
+            });
+        }
+        if schedule::timer::has_timer_request(&item.properties) {
+            return Err(BrokerError::MessageIllegal {
+                reason:
+                    "timer messages (TIMER_* or __STARTDELIVERTIME) are not supported for batching"
+                        .into(),
             });
         }
         props.push(complete_properties(b, &item.properties)?.0);

@@ -15,6 +15,11 @@
 //! therefore skips, per level, the messages whose delivered copy is already in the real queue
 //! (found by UNIQ_KEY in the index, stored no earlier than the scheduled record), so the broker
 //! delivers each delayed message exactly once.
+//!
+//! RocketMQ 5's arbitrary-delay timer messages (`TIMER_*` properties) live in [`timer`]; they
+//! share this module's delivery ([`deliver_now`]) and crash check ([`already_delivered`]).
+
+pub mod timer;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -87,21 +92,43 @@ pub fn schedule_for(
         return Ok(None);
     }
     let level = level.min(levels as i64) as i32;
-    let mut props = String::with_capacity(properties.len() + topic.len() + 32);
-    props.push_str(properties);
-    for (k, v) in [(REAL_TOPIC, topic), (REAL_QID, &queue_id.to_string())] {
-        if properties::property_value(properties, k).is_none() {
-            props.push_str(k);
-            props.push(properties::NAME_VALUE_SEPARATOR);
-            props.push_str(v);
-            props.push(properties::PROPERTY_SEPARATOR);
-        }
-    }
+    // REAL_TOPIC / REAL_QID replace stale ones (a retry of a message that was delayed before
+    // must go to its retry topic, not back to the first topic); the level wins over a timer,
+    // whose request properties RocketMQ clears (`HookUtils.checkIfTimerMessage`).
+    let props = rewrite_properties(
+        properties,
+        &timer::TIMER_REQUEST_KEYS[..3],
+        &[(REAL_TOPIC, topic), (REAL_QID, &queue_id.to_string())],
+    );
     Ok(Some(Scheduled {
         level,
         queue_id: level - 1,
         properties: props,
     }))
+}
+
+/// `properties` without the pairs whose key is in `drop` or in `set`, then the `set` pairs:
+/// Java's `putProperty`/`clearProperty` on the map, then `messageProperties2String`. Pairs
+/// Java's parser would drop (empty key or value) are dropped.
+pub(crate) fn rewrite_properties(properties: &str, drop: &[&str], set: &[(&str, &str)]) -> String {
+    let extra: usize = set.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+    let mut out = String::with_capacity(properties.len() + extra);
+    for (k, v) in properties::iter_properties(properties) {
+        if !drop.contains(&k) && !set.iter().any(|(s, _)| *s == k) {
+            push_pair(&mut out, k, v);
+        }
+    }
+    for (k, v) in set {
+        push_pair(&mut out, k, v);
+    }
+    out
+}
+
+fn push_pair(out: &mut String, key: &str, value: &str) {
+    out.push_str(key);
+    out.push(properties::NAME_VALUE_SEPARATOR);
+    out.push_str(value);
+    out.push(properties::PROPERTY_SEPARATOR);
 }
 
 /// The delivery service and its progress.
@@ -257,7 +284,7 @@ impl ScheduleService {
 /// True when the delayed record `view` has a delivered copy: same UNIQ_KEY, in its real topic
 /// and queue, stored no earlier than the delayed record (earlier copies with the same key are
 /// previous rounds of a retried message).
-fn already_delivered(store: &MessageStore, view: &RecordView<'_>) -> bool {
+pub(crate) fn already_delivered(store: &MessageStore, view: &RecordView<'_>) -> bool {
     let (Some(uniq), Some(topic), Some(qid)) = (
         view.property(UNIQ_KEY),
         view.property(REAL_TOPIC),
@@ -265,7 +292,11 @@ fn already_delivered(store: &MessageStore, view: &RecordView<'_>) -> bool {
     ) else {
         return false;
     };
-    let found = store.query_message(topic, uniq, 64, view.store_timestamp, i64::MAX, true);
+    // The index keeps store times in whole seconds from its file's start (rounded down), so a
+    // copy stored within a second of the held record would fall outside a range that starts
+    // at the record's time: widen the range, then compare the exact times below.
+    let begin = view.store_timestamp.saturating_sub(1000);
+    let found = store.query_message(topic, uniq, 64, begin, i64::MAX, true);
     found.messages.iter().any(|b| {
         RecordView::parse(b).is_ok_and(|m| {
             m.queue_id == qid && m.store_timestamp >= view.store_timestamp && m.topic == topic
@@ -276,17 +307,37 @@ fn already_delivered(store: &MessageStore, view: &RecordView<'_>) -> bool {
 /// Re-stores a due message in its real topic and queue, keeping everything else (Java
 /// `messageTimeup`). False when it could not be stored (retried at the next tick).
 async fn deliver(store: &MessageStore, view: &RecordView<'_>) -> bool {
+    let Some(msg) = real_queue_message(view) else {
+        return true;
+    };
+    stored_or_logged(store.put_message(msg).await.status, msg.topic)
+}
+
+/// [`deliver`] for the timer thread: appends without waiting for the disk or the dispatch
+/// (the timer makes the copies durable before it records them as delivered).
+pub(crate) fn deliver_now(store: &MessageStore, view: &RecordView<'_>) -> bool {
+    let Some(msg) = real_queue_message(view) else {
+        return true;
+    };
+    stored_or_logged(store.put(msg).status, msg.topic)
+}
+
+/// The copy of a held record for its real topic and queue: same body, flag, sysFlag, born
+/// time and host, reconsume times and properties. `None` (logged: the record is dropped) when
+/// REAL_TOPIC / REAL_QID are missing.
+fn real_queue_message<'a>(view: &RecordView<'a>) -> Option<MessageToStore<'a>> {
     let (Some(topic), Some(queue_id)) = (
         view.property(REAL_TOPIC),
         view.property(REAL_QID).and_then(|q| q.parse::<i32>().ok()),
     ) else {
         tracing::error!(
             offset = view.physical_offset,
-            "delayed message without REAL_TOPIC/REAL_QID dropped"
+            topic = view.topic,
+            "held message without REAL_TOPIC/REAL_QID dropped"
         );
-        return true;
+        return None;
     };
-    let msg = MessageToStore {
+    Some(MessageToStore {
         topic,
         queue_id,
         flag: view.flag,
@@ -298,19 +349,16 @@ async fn deliver(store: &MessageStore, view: &RecordView<'_>) -> bool {
         prepared_transaction_offset: view.prepared_transaction_offset,
         body: view.body,
         properties: view.properties,
-    };
-    let result = store.put_message(msg).await;
-    match result.status {
-        PutStatus::PutOk | PutStatus::FlushDiskTimeout => true,
-        status => {
-            tracing::warn!(
-                topic,
-                ?status,
-                "delivering a delayed message failed; retrying"
-            );
-            false
-        }
+    })
+}
+
+/// True when `status` means stored; otherwise logs (the caller retries later).
+fn stored_or_logged(status: PutStatus, topic: &str) -> bool {
+    if status.is_stored() {
+        return true;
     }
+    tracing::warn!(topic, ?status, "delivering a held message failed; retrying");
+    false
 }
 
 #[cfg(test)]
@@ -345,6 +393,18 @@ mod tests {
         assert_eq!(
             schedule_for("DELAY\u{1}2\u{2}", "T", 0, prepared, 18).unwrap(),
             None
+        );
+    }
+
+    #[test]
+    fn a_level_replaces_stale_real_queue_and_clears_timer_requests() {
+        let props = "REAL_TOPIC\u{1}Old\u{2}REAL_QID\u{1}7\u{2}TIMER_DELAY_MS\u{1}500\u{2}\
+                     DELAY\u{1}2\u{2}__STARTDELIVERTIME\u{1}9\u{2}";
+        let s = schedule_for(props, "%RETRY%G", 1, 0, 18).unwrap().unwrap();
+        assert_eq!(
+            s.properties,
+            "DELAY\u{1}2\u{2}__STARTDELIVERTIME\u{1}9\u{2}REAL_TOPIC\u{1}%RETRY%G\u{2}\
+             REAL_QID\u{1}1\u{2}"
         );
     }
 

@@ -88,8 +88,11 @@ pub const TIMER_DELIVER_MS: &str = "TIMER_DELIVER_MS";
 pub const TIMER_DELAY_SEC: &str = "TIMER_DELAY_SEC";
 /// 5.x timer: delay in ms.
 pub const TIMER_DELAY_MS: &str = "TIMER_DELAY_MS";
-/// 5.x timer: time out.
+/// 5.x timer: the due time in ms the broker computed (set on the record it holds).
 pub const TIMER_OUT_MS: &str = "TIMER_OUT_MS";
+/// Absolute delivery time in ms used by older and proxy clients (`__STARTDELIVERTIME`); the
+/// broker treats it as the lowest-priority timer property.
+pub const START_DELIVER_TIME: &str = "__STARTDELIVERTIME";
 /// Pop checkpoint; stripped from incoming sends.
 pub const POP_CK: &str = "POP_CK";
 /// Pop checkpoint offset.
