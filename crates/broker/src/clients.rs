@@ -29,6 +29,15 @@ pub struct ClientChannel {
     pub last_update: Instant,
 }
 
+/// Why a pull without its own subscription has nothing to filter by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionMissing {
+    /// No live consumer of the group.
+    Group,
+    /// The group does not subscribe to the topic.
+    Topic,
+}
+
 /// A consumer group: its members and what they subscribe to.
 #[derive(Debug, Clone, Default)]
 pub struct ConsumerGroup {
@@ -194,6 +203,26 @@ impl ClientManager {
     /// A copy of the group's state.
     pub fn consumer_group(&self, group: &str) -> Option<ConsumerGroup> {
         self.consumers.read().get(group).cloned()
+    }
+
+    /// The group's subscription to `topic` (what a pull without its own subscription is
+    /// filtered by).
+    pub fn subscription_of(
+        &self,
+        group: &str,
+        topic: &str,
+    ) -> Result<SubscriptionData, SubscriptionMissing> {
+        let consumers = self.consumers.read();
+        let g = consumers.get(group).ok_or(SubscriptionMissing::Group)?;
+        g.subscriptions
+            .get(topic)
+            .cloned()
+            .ok_or(SubscriptionMissing::Topic)
+    }
+
+    /// The group's subscription to `topic`, if there is one.
+    pub fn subscription(&self, group: &str, topic: &str) -> Option<SubscriptionData> {
+        self.subscription_of(group, topic).ok()
     }
 
     /// True when the group's live consumers consume by broadcasting.

@@ -57,6 +57,8 @@ pub struct BrokerConfig {
     /// Keep a copy of every request-reply reply in `<cluster>_REPLY_TOPIC`.
     pub store_reply_message_enable: bool,
     pub enable_property_filter: bool,
+    /// `filterSupportRetry`: pulls of `%RETRY%` topics are SQL92-filtered too.
+    pub filter_support_retry: bool,
     /// `transactionTimeOut` (ms): a half message is checked back once it is this old.
     pub transaction_timeout: i64,
     /// `transactionCheckMax`: checks before a half message is discarded.
@@ -118,6 +120,7 @@ impl Default for BrokerConfig {
             trace_on: true,
             store_reply_message_enable: true,
             enable_property_filter: false,
+            filter_support_retry: false,
             transaction_timeout: 6_000,
             transaction_check_max: 15,
             transaction_check_interval: 30_000,
@@ -276,6 +279,7 @@ impl BrokerConfig {
                 "traceOn" => c.trace_on = boolean()?,
                 "storeReplyMessageEnable" => c.store_reply_message_enable = boolean()?,
                 "enablePropertyFilter" => c.enable_property_filter = boolean()?,
+                "filterSupportRetry" => c.filter_support_retry = boolean()?,
                 "transactionTimeOut" => {
                     c.transaction_timeout = positive(key, value, num!(i64, "milliseconds"))?
                 }

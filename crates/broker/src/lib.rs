@@ -26,6 +26,7 @@ pub mod rebalance_lock;
 pub mod register;
 pub mod response;
 pub mod schedule;
+pub mod sql_filter;
 pub mod stats;
 pub mod subscription;
 pub mod topic;
@@ -62,6 +63,8 @@ pub struct Broker {
     pub hold: Arc<long_poll::PullHold>,
     /// Queue locks of ordered consumption (LOCK_BATCH_MQ / UNLOCK_BATCH_MQ).
     pub locks: rebalance_lock::RebalanceLockManager,
+    /// Compiled SQL92 subscriptions.
+    pub filters: sql_filter::FilterCache,
     /// Counters for runtime info.
     pub stats: stats::BrokerStats,
     /// Delivery of delay-level messages.
@@ -133,6 +136,7 @@ impl Broker {
             clients: clients::ClientManager::default(),
             hold,
             locks: rebalance_lock::RebalanceLockManager::default(),
+            filters: sql_filter::FilterCache::default(),
             stats: stats::BrokerStats::default(),
             schedule: Arc::new(schedule::ScheduleService::load(&config)?),
             schedule_task: parking_lot::Mutex::new(None),

@@ -86,6 +86,76 @@ pub struct PullResult {
     pub messages: Vec<MessageExt>,
 }
 
+/// How a subscription selects the messages of its topic (Java `MessageSelector`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageSelector {
+    /// Tags: `*` for all, or `TagA || TagB`.
+    Tag(String),
+    /// A SQL92 expression over the message's properties and `TAGS`, evaluated on the broker
+    /// (which needs `enablePropertyFilter=true`), e.g. `a > 5 AND TAGS IN ('A', 'B')`.
+    Sql92(String),
+}
+
+impl MessageSelector {
+    /// A tag expression.
+    pub fn by_tag(expression: impl Into<String>) -> Self {
+        MessageSelector::Tag(expression.into())
+    }
+
+    /// A SQL92 expression.
+    pub fn by_sql(expression: impl Into<String>) -> Self {
+        MessageSelector::Sql92(expression.into())
+    }
+}
+
+/// The subscription `selector` makes for `topic`. A SQL92 expression is compiled here first,
+/// so one that would not parse is refused at once ([`ClientError::InvalidArgument`] with the
+/// parse error) rather than by every pull.
+pub fn build_subscription_with(
+    topic: &str,
+    selector: &MessageSelector,
+) -> Result<SubscriptionData, ClientError> {
+    match selector {
+        MessageSelector::Tag(expr) => Ok(build_subscription(topic, expr)),
+        MessageSelector::Sql92(expr) => {
+            ferromq_filter::Filter::compile(expr).map_err(|e| ClientError::InvalidArgument {
+                reason: format!("the SQL92 expression `{expr}` does not parse: {e}"),
+            })?;
+            Ok(SubscriptionData {
+                topic: topic.to_owned(),
+                sub_string: expr.trim().to_owned(),
+                sub_version: now_millis(),
+                expression_type: ExpressionType::Sql92,
+                ..Default::default()
+            })
+        }
+    }
+}
+
+/// CHECK_CLIENT_CONFIG (46) of a SQL92 subscription to the broker at `addr` (Java
+/// `checkClientInBroker`): refused when the broker does not filter by SQL92 or cannot parse
+/// the expression.
+pub(crate) async fn check_client_config(
+    rpc: &crate::Rpc,
+    addr: &str,
+    client_id: &str,
+    group: &str,
+    sub: &SubscriptionData,
+) -> Result<(), ClientError> {
+    let body = ferromq_proto::body::CheckClientRequestBody {
+        client_id: client_id.to_owned(),
+        group: group.to_owned(),
+        namespace: None,
+        subscription_data: sub.clone(),
+    };
+    let cmd = RemotingCommand::request(
+        ferromq_proto::codes::request::CHECK_CLIENT_CONFIG,
+        &ferromq_proto::header::NoHeader,
+    )
+    .with_body(ferromq_proto::body::JsonBody::to_json(&body));
+    rpc.call_ok(addr, cmd).await.map(drop)
+}
+
 /// A subscription expression parsed as Java's `FilterAPI.buildSubscriptionData` does.
 pub fn build_subscription(topic: &str, expression: &str) -> SubscriptionData {
     let expr = expression.trim();

@@ -52,7 +52,7 @@ pub use admin::AdminClient;
 pub use allocate::{
     AllocateStrategy, Averagely, AveragelyByCircle, ByConfig, ByMachineRoom, ConsistentHash,
 };
-pub use consumer::{PullConsumer, PullConsumerBuilder, PullResult, PullStatus};
+pub use consumer::{MessageSelector, PullConsumer, PullConsumerBuilder, PullResult, PullStatus};
 pub use encode::split_batch;
 pub use error::{code_name, ClientError};
 pub use ferromq_proto::body::MessageModel;

@@ -106,7 +106,8 @@ pub fn consumer_list(
     ))
 }
 
-/// CHECK_CLIENT_CONFIG: tag subscriptions are always fine; SQL92 needs `enablePropertyFilter`.
+/// CHECK_CLIENT_CONFIG: tag subscriptions are always fine; SQL92 needs `enablePropertyFilter`
+/// and an expression that compiles (SUBSCRIPTION_PARSE_FAILED with the parse error otherwise).
 pub fn check_client_config(
     b: &Arc<Broker>,
     req: &RemotingCommand,
@@ -115,12 +116,19 @@ pub fn check_client_config(
         what: "CheckClientRequestBody",
         reason: e.to_string(),
     })?;
-    if body.subscription_data.expression_type == ExpressionType::Sql92
-        && !b.config.enable_property_filter
-    {
-        return Err(BrokerError::system(
-            "The broker does not support consumer to filter message by SQL92",
-        ));
+    let sub = &body.subscription_data;
+    if sub.expression_type == ExpressionType::Sql92 {
+        if !b.config.enable_property_filter {
+            return Err(BrokerError::system(
+                "The broker does not support consumer to filter message by SQL92",
+            ));
+        }
+        if let Err(e) = ferromq_filter::Filter::compile(&sub.sub_string) {
+            return Err(BrokerError::Code {
+                code: response::SUBSCRIPTION_PARSE_FAILED,
+                remark: e.to_string(),
+            });
+        }
     }
     Ok(req.success_to())
 }

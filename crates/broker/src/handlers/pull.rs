@@ -16,8 +16,11 @@ use ferromq_proto::RemotingCommand;
 use ferromq_store::GetStatus;
 
 use super::HandlerResult;
+use crate::clients::SubscriptionMissing;
 use crate::long_poll::HeldPull;
-use crate::{Broker, BrokerError};
+use crate::{sql_filter, Broker, BrokerError};
+use ferromq_proto::message::properties;
+use ferromq_proto::message::record::RecordView;
 
 /// Which tag codes a pull accepts: all, or a set.
 enum TagFilter {
@@ -48,6 +51,59 @@ impl TagFilter {
         match self {
             TagFilter::All => true,
             TagFilter::Codes(c) => c.contains(&(tags_code as i32)),
+        }
+    }
+}
+
+/// What a pull filters by: tag hash codes in the consume queue, or a SQL92 expression over the
+/// properties of each record (after the consume queue); `retry_sql` also filters a `%RETRY%`
+/// pull with the expression of each message's first topic (`filterSupportRetry`).
+enum PullFilter {
+    Tags(TagFilter),
+    Sql(Arc<ferromq_filter::Filter>),
+    RetrySql { group: String },
+}
+
+impl PullFilter {
+    fn matches_code(&self, tags_code: i64) -> bool {
+        match self {
+            PullFilter::Tags(t) => t.matches(tags_code),
+            PullFilter::Sql(_) | PullFilter::RetrySql { .. } => true,
+        }
+    }
+
+    /// Drops the found records the expression refuses; a pull left with none becomes
+    /// NO_MATCHED_MESSAGE (answered PULL_RETRY_IMMEDIATELY with the offset past them).
+    fn apply(&self, b: &Broker, result: &mut ferromq_store::GetResult) {
+        let keep = |record: &bytes::Bytes| -> bool {
+            let Ok(view) = RecordView::parse(record) else {
+                return true;
+            };
+            match self {
+                PullFilter::Tags(_) => true,
+                PullFilter::Sql(f) => sql_filter::matches(f, view.properties),
+                PullFilter::RetrySql { group } => {
+                    let Some(first) = view.property(properties::RETRY_TOPIC) else {
+                        return true;
+                    };
+                    match b.clients.subscription(group, first) {
+                        Some(sub) if sub.expression_type == ExpressionType::Sql92 => b
+                            .filters
+                            .get(group, first, &sub.sub_string)
+                            .map(|f| sql_filter::matches(&f, view.properties))
+                            .unwrap_or(false),
+                        _ => true,
+                    }
+                }
+            }
+        };
+        if matches!(self, PullFilter::Tags(_)) || result.status != GetStatus::Found {
+            return;
+        }
+        result.messages.retain(|r| keep(r));
+        result.buffer_total_size = result.messages.iter().map(|r| r.len()).sum();
+        if result.messages.is_empty() {
+            result.status = GetStatus::NoMatchedMessage;
         }
     }
 }
@@ -190,10 +246,11 @@ fn run(
     let filter = subscription_filter(b, &h)?;
 
     let max_msgs = h.max_msg_nums.clamp(1, 1024);
-    let check = |code: i64| filter.matches(code);
-    let result = b
-        .store
-        .get_message(&h.topic, h.queue_id, h.queue_offset, max_msgs, Some(&check));
+    let check = |code: i64| filter.matches_code(code);
+    let mut result =
+        b.store
+            .get_message(&h.topic, h.queue_id, h.queue_offset, max_msgs, Some(&check));
+    filter.apply(b, &mut result);
 
     let (code, next) = match result.status {
         GetStatus::Found => (response::SUCCESS, result.next_begin_offset),
@@ -265,46 +322,87 @@ fn run(
     Ok(Some(resp))
 }
 
-fn subscription_filter(b: &Broker, h: &PullMessageRequestHeader) -> Result<TagFilter, BrokerError> {
-    if h.sys_flag & pull_flag::SUBSCRIPTION != 0 {
+fn subscription_filter(
+    b: &Broker,
+    h: &PullMessageRequestHeader,
+) -> Result<PullFilter, BrokerError> {
+    let sub = if h.sys_flag & pull_flag::SUBSCRIPTION != 0 {
         let expr_type = h.expression_type.as_deref().unwrap_or("TAG");
-        if !expr_type.eq_ignore_ascii_case("TAG") {
-            return Err(BrokerError::system(
-                "The broker does not support consumer to filter message by SQL92",
-            ));
+        let expression = h.subscription.as_deref().unwrap_or("*");
+        if expr_type.eq_ignore_ascii_case("TAG") {
+            return Ok(retry_or(b, h, TagFilter::parse(expression)));
         }
-        return Ok(TagFilter::parse(h.subscription.as_deref().unwrap_or("*")));
-    }
-    let group = b
-        .clients
-        .consumer_group(&h.consumer_group)
-        .ok_or_else(|| BrokerError::Code {
-            code: response::SUBSCRIPTION_NOT_EXIST,
-            remark: format!(
-                "the consumer's group info not exist, group: {}",
-                h.consumer_group
-            ),
-        })?;
-    let sub = group
-        .subscriptions
-        .get(&h.topic)
-        .ok_or_else(|| BrokerError::Code {
-            code: response::SUBSCRIPTION_NOT_EXIST,
-            remark: format!(
-                "the consumer's subscription not exist, group: {} topic: {}",
-                h.consumer_group, h.topic
-            ),
-        })?;
+        if !expr_type.eq_ignore_ascii_case("SQL92") {
+            return Err(BrokerError::Code {
+                code: response::SUBSCRIPTION_PARSE_FAILED,
+                remark: format!("the expression type {expr_type} is not TAG or SQL92"),
+            });
+        }
+        return sql(b, h, expression);
+    } else {
+        b.clients
+            .subscription_of(&h.consumer_group, &h.topic)
+            .map_err(|missing| BrokerError::Code {
+                code: response::SUBSCRIPTION_NOT_EXIST,
+                remark: match missing {
+                    SubscriptionMissing::Group => format!(
+                        "the consumer's group info not exist, group: {}",
+                        h.consumer_group
+                    ),
+                    SubscriptionMissing::Topic => format!(
+                        "the consumer's subscription not exist, group: {} topic: {}",
+                        h.consumer_group, h.topic
+                    ),
+                },
+            })?
+    };
     if sub.expression_type == ExpressionType::Sql92 {
+        return sql(b, h, &sub.sub_string);
+    }
+    let tags = if sub.sub_string.trim().is_empty() || sub.sub_string.trim() == "*" {
+        TagFilter::All
+    } else if sub.code_set.is_empty() {
+        TagFilter::parse(&sub.sub_string)
+    } else {
+        TagFilter::Codes(sub.code_set)
+    };
+    Ok(retry_or(b, h, tags))
+}
+
+/// A tag filter, or for a `%RETRY%` pull with `filterSupportRetry` the group's SQL92
+/// expressions per first topic.
+fn retry_or(b: &Broker, h: &PullMessageRequestHeader, tags: TagFilter) -> PullFilter {
+    if b.config.filter_support_retry
+        && b.config.enable_property_filter
+        && ferromq_common::names::is_retry_topic(&h.topic)
+    {
+        return PullFilter::RetrySql {
+            group: h.consumer_group.clone(),
+        };
+    }
+    PullFilter::Tags(tags)
+}
+
+/// The compiled SQL92 filter of a pull; refused when `enablePropertyFilter` is off or the
+/// expression does not parse.
+fn sql(
+    b: &Broker,
+    h: &PullMessageRequestHeader,
+    expression: &str,
+) -> Result<PullFilter, BrokerError> {
+    if !b.config.enable_property_filter {
         return Err(BrokerError::system(
             "The broker does not support consumer to filter message by SQL92",
         ));
     }
-    if sub.sub_string.trim().is_empty() || sub.sub_string.trim() == "*" {
-        return Ok(TagFilter::All);
-    }
-    if sub.code_set.is_empty() {
-        return Ok(TagFilter::parse(&sub.sub_string));
-    }
-    Ok(TagFilter::Codes(sub.code_set.clone()))
+    b.filters
+        .get(&h.consumer_group, &h.topic, expression)
+        .map(PullFilter::Sql)
+        .map_err(|e| BrokerError::Code {
+            code: response::SUBSCRIPTION_PARSE_FAILED,
+            remark: format!(
+                "parse the consumer's subscription[{expression}] failed, group: {}: {e}",
+                h.consumer_group
+            ),
+        })
 }

@@ -28,6 +28,8 @@ pub(crate) struct QueueReader {
     pub(crate) suspend: bool,
     /// Record pull RTs in the meter.
     pub(crate) record_rt: bool,
+    /// SQL92 expression to pull with.
+    pub(crate) sql: Option<String>,
 }
 
 impl QueueReader {
@@ -59,6 +61,7 @@ impl QueueReader {
                 offset,
                 self.pull_batch,
                 suspend_ms,
+                self.sql.as_deref(),
             );
             let t0 = Instant::now();
             let pulled = match conn.invoke(cmd, timeout).await {
@@ -185,6 +188,7 @@ pub async fn run(args: &ConsumerArgs) -> anyhow::Result<Summary> {
             timeout: c.timeout(),
             suspend: args.follow,
             record_rt: true,
+            sql: args.sql.clone(),
         };
         let m = Arc::clone(&meter);
         tasks.push(tokio::spawn(async move {

@@ -61,6 +61,7 @@ pub async fn run(args: &E2eArgs) -> anyhow::Result<Summary> {
             timeout: c.timeout(),
             suspend: true,
             record_rt: false,
+            sql: None,
         };
         let m = Arc::clone(&meter);
         let p = Arc::clone(&pulls);

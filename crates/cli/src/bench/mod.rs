@@ -193,6 +193,10 @@ pub struct ProducerArgs {
     /// Producer group.
     #[arg(short = 'g', long = "group", default_value = "benchmark_producer")]
     pub group: String,
+    /// Give every message a property `bucket` = its sequence number modulo this (for filter
+    /// benchmarks: `--bucket 10` and a consumer's `--sql "bucket = 0"` match 10%).
+    #[arg(long)]
+    pub bucket: Option<u64>,
 }
 
 impl ProducerArgs {
@@ -208,6 +212,7 @@ impl ProducerArgs {
             tags: None,
             rate: None,
             group: "benchmark_producer".to_owned(),
+            bucket: None,
         }
     }
 }
@@ -242,6 +247,10 @@ pub struct ConsumerArgs {
     /// present at the start is drained.
     #[arg(long)]
     pub follow: bool,
+    /// Pull with this SQL92 expression (the broker needs `enablePropertyFilter=true`); the
+    /// messages it skips count as read, not consumed.
+    #[arg(long)]
+    pub sql: Option<String>,
 }
 
 impl ConsumerArgs {
@@ -253,6 +262,7 @@ impl ConsumerArgs {
             from: StartFrom::Committed,
             pull_batch: 32,
             follow: false,
+            sql: None,
         }
     }
 }

@@ -101,6 +101,7 @@ pub(crate) struct Ctx {
     body: Bytes,
     uniq: UniqKeyGenerator,
     key_seq: AtomicU64,
+    bucket_seq: AtomicU64,
     plan: Plan,
     stamp: bool,
     meter: Arc<Meter>,
@@ -133,6 +134,10 @@ impl Ctx {
         }
         if let Some(t) = &self.args.tags {
             let _ = write!(out, "TAGS\u{1}{t}\u{2}");
+        }
+        if let Some(n) = self.args.bucket.filter(|n| *n > 0) {
+            let k = self.bucket_seq.fetch_add(1, Ordering::Relaxed);
+            let _ = write!(out, "bucket\u{1}{}\u{2}", k % n);
         }
         out.push_str("WAIT\u{1}true\u{2}");
     }
@@ -212,6 +217,7 @@ pub(crate) async fn prepare(
         body: Bytes::from(body),
         uniq: UniqKeyGenerator::new(IpAddr::V4(Ipv4Addr::LOCALHOST)),
         key_seq: AtomicU64::new(0),
+        bucket_seq: AtomicU64::new(0),
         plan: Plan {
             limit: c.count,
             claimed: AtomicU64::new(0),

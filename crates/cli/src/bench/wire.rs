@@ -292,6 +292,7 @@ impl Wire {
         offset: i64,
         max: i32,
         suspend_ms: Option<i64>,
+        sql: Option<&str>,
     ) -> RemotingCommand {
         let mut flags = pull_flag::SUBSCRIPTION;
         if suspend_ms.is_some() {
@@ -306,9 +307,9 @@ impl Wire {
             sys_flag: flags,
             commit_offset: 0,
             suspend_timeout_millis: suspend_ms.unwrap_or(0),
-            subscription: Some("*".to_owned()),
+            subscription: Some(sql.unwrap_or("*").to_owned()),
             sub_version: 0,
-            expression_type: Some("TAG".to_owned()),
+            expression_type: Some(if sql.is_some() { "SQL92" } else { "TAG" }.to_owned()),
             max_msg_bytes: None,
         };
         self.stamp(RemotingCommand::request(request::PULL_MESSAGE, &header))

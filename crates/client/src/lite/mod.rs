@@ -26,7 +26,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::allocate::{AllocateStrategy, Averagely};
 use crate::broker_api;
-use crate::consumer::build_subscription;
+use crate::consumer::{build_subscription, build_subscription_with, MessageSelector};
 use crate::instance::{ClientInstance, ConsumerHook, DEFAULT_INSTANCE_NAME};
 use crate::offset_store::{default_local_dir, OffsetStore};
 use crate::push::ConsumeFrom;
@@ -229,12 +229,26 @@ impl LitePullConsumer {
 
     /// Subscribes to `topic` (queues come from rebalancing). Not allowed after `assign`.
     pub fn subscribe(&self, topic: &str, expression: &str) -> Result<(), ClientError> {
+        self.subscribe_with(topic, &MessageSelector::Tag(expression.to_owned()))
+    }
+
+    /// Subscribes to `topic` with a SQL92 expression filtered on the broker (which needs
+    /// `enablePropertyFilter=true`); an expression that does not parse is refused here.
+    pub fn subscribe_sql(&self, topic: &str, expression: &str) -> Result<(), ClientError> {
+        self.subscribe_with(topic, &MessageSelector::Sql92(expression.to_owned()))
+    }
+
+    /// Subscribes to `topic` with `selector`; a later call for the same topic replaces it, and
+    /// the next pulls use the new expression.
+    pub fn subscribe_with(
+        &self,
+        topic: &str,
+        selector: &MessageSelector,
+    ) -> Result<(), ClientError> {
         names::validate_topic(topic)?;
+        let sub = build_subscription_with(topic, selector)?;
         self.set_mode(Mode::Subscribe)?;
-        self.inner
-            .subs
-            .lock()
-            .insert(topic.to_owned(), build_subscription(topic, expression));
+        self.inner.subs.lock().insert(topic.to_owned(), sub);
         self.inner.rebalance_wake.notify_one();
         Ok(())
     }

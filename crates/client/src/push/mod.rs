@@ -39,7 +39,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::allocate::{AllocateStrategy, Averagely};
-use crate::consumer::build_subscription;
+use crate::consumer::{build_subscription, build_subscription_with, MessageSelector};
 use crate::instance::{ClientInstance, ConsumerHook, DEFAULT_INSTANCE_NAME};
 use crate::listener::{ConsumeContext, IntoConsumeStatus, IntoOrderlyStatus, Listener};
 use crate::offset_store::{default_local_dir, OffsetStore};
@@ -80,7 +80,7 @@ pub struct PushConsumerBuilder {
     max_reconsume_times: Option<i32>,
     suspend_current_queue_time: Duration,
     offset_store_dir: Option<PathBuf>,
-    subscriptions: Vec<(String, String)>,
+    subscriptions: Vec<(String, MessageSelector)>,
     rate_limits: Vec<(String, f64, Duration)>,
     listener: Option<Listener>,
     rpc_timeout: Duration,
@@ -180,7 +180,22 @@ impl PushConsumerBuilder {
 
     /// Subscribes to `topic` with a tag expression (`*`, `TagA || TagB`).
     pub fn subscribe(mut self, topic: impl Into<String>, expression: impl Into<String>) -> Self {
-        self.subscriptions.push((topic.into(), expression.into()));
+        self.subscriptions
+            .push((topic.into(), MessageSelector::Tag(expression.into())));
+        self
+    }
+
+    /// Subscribes to `topic` with a SQL92 expression over message properties (and `TAGS`),
+    /// filtered on the broker, which needs `enablePropertyFilter=true`. The expression is
+    /// checked when the consumer is built, and each broker is asked (CHECK_CLIENT_CONFIG) when
+    /// it starts.
+    pub fn subscribe_sql(
+        mut self,
+        topic: impl Into<String>,
+        expression: impl Into<String>,
+    ) -> Self {
+        self.subscriptions
+            .push((topic.into(), MessageSelector::Sql92(expression.into())));
         self
     }
 
@@ -243,9 +258,9 @@ impl PushConsumerBuilder {
         let namesrv = NameServerList::resolve(self.namesrv.as_deref())?;
         let clustering = self.message_model == MessageModel::Clustering;
         let mut subs = BTreeMap::new();
-        for (topic, expr) in &self.subscriptions {
+        for (topic, selector) in &self.subscriptions {
             names::validate_topic(topic)?;
-            subs.insert(topic.clone(), build_subscription(topic, expr));
+            subs.insert(topic.clone(), build_subscription_with(topic, selector)?);
         }
         if clustering {
             let retry = names::retry_topic(&self.group);
@@ -451,9 +466,42 @@ impl PushConsumer {
                 tracing::debug!(%topic, error = %e, "no route yet for a subscribed topic");
             }
         }
+        if let Err(e) = self.check_sql_subscriptions().await {
+            // Not started after all: the group leaves the instance and the broker again.
+            *self.inner.state.lock() = RunState::Stopped;
+            self.inner
+                .instance
+                .unregister(None, Some(self.inner.group()))
+                .await;
+            return Err(e);
+        }
         self.inner.instance.send_heartbeat().await;
         rebalance::spawn_background(&self.inner);
         tracing::info!(group = %self.inner.group(), client = %self.client_id(), "push consumer started");
+        Ok(())
+    }
+
+    /// Asks every broker serving a SQL92-subscribed topic whether it takes the expression.
+    async fn check_sql_subscriptions(&self) -> Result<(), ClientError> {
+        let instance = &self.inner.instance;
+        for (topic, sub) in &self.inner.subs {
+            if sub.expression_type != ferromq_proto::body::ExpressionType::Sql92 {
+                continue;
+            }
+            let route = instance.routes().route(topic).await?;
+            for bd in &route.broker_datas {
+                if let Some(addr) = bd.master_addr() {
+                    crate::consumer::check_client_config(
+                        instance.rpc(),
+                        addr,
+                        instance.client_id(),
+                        self.inner.group(),
+                        sub,
+                    )
+                    .await?;
+                }
+            }
+        }
         Ok(())
     }
 
