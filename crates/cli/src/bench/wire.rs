@@ -284,6 +284,7 @@ impl Wire {
 
     /// A PULL_MESSAGE request for up to `max` messages from `offset`; `suspend` lets the broker
     /// hold it (long polling) for up to `suspend_ms` when nothing is there.
+    #[allow(clippy::too_many_arguments)] // one per header field the tool varies
     pub fn pull_request(
         &self,
         q: &QueueTarget,
