@@ -50,7 +50,7 @@ enum Command {
     },
     /// Load tool and benchmark suite (producer, consumer, e2e, suite).
     #[command(subcommand)]
-    Bench(bench::BenchCommand),
+    Bench(Box<bench::BenchCommand>),
 }
 
 fn main() {
@@ -68,7 +68,7 @@ fn main() {
         Command::Namesrv { args } => launch_main::namesrv(args),
         Command::Broker { args } => launch_main::broker(args),
         Command::Admin { args } => mqadmin::main_with_args(args),
-        Command::Bench(cmd) => bench::main(cmd),
+        Command::Bench(cmd) => bench::main(*cmd),
     };
     std::process::exit(code);
 }
