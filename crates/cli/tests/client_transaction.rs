@@ -161,3 +161,43 @@ fn commits_rollbacks_and_checked_unknowns_across_a_producer_restart_and_kill_9()
         p.shutdown().await;
     });
 }
+
+/// Transaction send rate against plain sync sends, one at a time from one task (measured, not
+/// asserted): `cargo test --release -p ferromq-cli --test client_transaction -- --ignored
+/// --nocapture`.
+#[test]
+#[ignore = "benchmark"]
+fn transaction_send_rate_against_plain_sync_sends() {
+    let dir = tempfile::tempdir().unwrap();
+    let ns = start_namesrv(dir.path());
+    let broker = start_broker(dir.path(), &ns.addr, "broker-txb", "");
+    create_topic(&ns.addr, &broker.addr, TOPIC, 4);
+    const N: usize = 5_000;
+    runtime().block_on(async {
+        let plain = Producer::builder("PG_plain").namesrv_addr(ns.addr.clone()).build().unwrap();
+        let tx = producer(&ns.addr, "txb");
+        for _ in 0..200 {
+            plain.send(Message::new(TOPIC, "warm")).await.unwrap();
+        }
+        let t0 = Instant::now();
+        for i in 0..N {
+            plain.send(Message::new(TOPIC, format!("plain-{i}"))).await.unwrap();
+        }
+        let plain_rate = N as f64 / t0.elapsed().as_secs_f64();
+        let t0 = Instant::now();
+        for i in 0..N {
+            tx.send_in_transaction(Message::new(TOPIC, format!("commit-{i}")), |_, _| async {
+                LocalTransactionState::CommitMessage
+            })
+            .await
+            .unwrap();
+        }
+        let tx_rate = N as f64 / t0.elapsed().as_secs_f64();
+        println!(
+            "sequential sends of {N}: plain sync {plain_rate:.0} msg/s, transactional (half + commit) {tx_rate:.0} msg/s, ratio {:.2}",
+            tx_rate / plain_rate
+        );
+        plain.shutdown().await;
+        tx.shutdown().await;
+    });
+}
