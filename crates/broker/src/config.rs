@@ -27,6 +27,8 @@ pub struct BrokerConfig {
     pub broker_name: String,
     pub broker_id: i64,
     pub listen_port: u16,
+    /// `bindAddress`: the address the broker listens on (`0.0.0.0`: every interface).
+    pub bind_address: String,
     pub namesrv_addr: Option<String>,
     pub broker_ip1: String,
     pub broker_permission: i32,
@@ -76,6 +78,9 @@ pub struct BrokerConfig {
     /// `timerPrecisionMs` (1-60 000): accepted and checked, but FerroMQ files and delivers timer
     /// messages at millisecond precision whatever it says.
     pub timer_precision_ms: i64,
+    /// `recallMessageEnable` (RocketMQ 5.3, default false): serve RECALL_MESSAGE, which cancels
+    /// a timer message before it is due; when false it is refused with NO_PERMISSION.
+    pub recall_message_enable: bool,
     /// Further `MessageStoreConfig` keys (`maxIndexNum`, `diskSpaceWarningLevelRatio`, ...)
     /// passed to the store as written; checked by [`ferromq_store::StoreConfig::set_property`].
     pub store_settings: Vec<(String, String)>,
@@ -91,6 +96,7 @@ impl Default for BrokerConfig {
             broker_name: default_broker_name(),
             broker_id: 0,
             listen_port: 10911,
+            bind_address: "0.0.0.0".into(),
             namesrv_addr: std::env::var("NAMESRV_ADDR").ok().filter(|s| !s.is_empty()),
             broker_ip1: "127.0.0.1".into(),
             broker_permission: 6,
@@ -128,6 +134,7 @@ impl Default for BrokerConfig {
             timer_wheel_enable: true,
             timer_max_delay_sec: 259_200,
             timer_precision_ms: 1000,
+            recall_message_enable: false,
             store_settings: Vec::new(),
             unknown_keys: Vec::new(),
         }
@@ -203,6 +210,12 @@ impl BrokerConfig {
                 "brokerName" => c.broker_name = nonblank(key, v)?,
                 "brokerId" => c.broker_id = num!(i64, "an integer"),
                 "listenPort" => c.listen_port = num!(u16, "a port number (0-65535)"),
+                "bindAddress" => {
+                    c.bind_address = v
+                        .parse::<std::net::IpAddr>()
+                        .map_err(|_| err(key, value, "expected an IP address, e.g. 127.0.0.1"))?
+                        .to_string()
+                }
                 "namesrvAddr" => c.namesrv_addr = Some(v.to_owned()).filter(|s| !s.is_empty()),
                 "brokerIP1" => c.broker_ip1 = nonblank(key, v)?,
                 "brokerPermission" => c.broker_permission = num!(i32, "a permission number"),
@@ -303,6 +316,7 @@ impl BrokerConfig {
                         return Err(err(key, value, "must be at most 60000"));
                     }
                 }
+                "recallMessageEnable" => c.recall_message_enable = boolean()?,
                 k if ferromq_store::StoreConfig::knows(k) => {
                     ferromq_store::StoreConfig::default()
                         .set_property(k, v)
@@ -404,6 +418,18 @@ mod tests {
         assert!(!c.timer_wheel_enable);
         assert_eq!((c.timer_max_delay_sec, c.timer_precision_ms), (60, 100));
         assert!(c.unknown_keys.is_empty());
+    }
+
+    #[test]
+    fn recall_is_off_by_default_as_in_rocketmq() {
+        assert!(!BrokerConfig::default().recall_message_enable);
+        let c = BrokerConfig::from_properties(&Properties::parse("recallMessageEnable=true\n"))
+            .unwrap();
+        assert!(c.recall_message_enable);
+        assert!(c.unknown_keys.is_empty());
+        let e = BrokerConfig::from_properties(&Properties::parse("recallMessageEnable=on"))
+            .unwrap_err();
+        assert_eq!(e.key, "recallMessageEnable");
     }
 
     #[test]

@@ -56,6 +56,26 @@ pub enum BrokerError {
         /// Why.
         reason: String,
     },
+    /// The request is refused as an operation RocketMQ does not allow (ILLEGAL_OPERATION, 604),
+    /// e.g. a recall whose handle does not match.
+    #[error("{reason}")]
+    IllegalOperation {
+        /// Why (RocketMQ's remark).
+        reason: String,
+    },
+    /// This broker cannot serve the request in its role (a slave; SLAVE_NOT_AVAILABLE).
+    #[error("{reason}")]
+    SlaveNotAvailable {
+        /// Why.
+        reason: String,
+    },
+    /// RECALL_MESSAGE for a topic this broker does not have (TOPIC_NOT_EXIST, with the
+    /// remark RocketMQ's recall answers with).
+    #[error("recall failed, the topic[{topic}] not exist")]
+    RecallTopicNotExist {
+        /// The topic.
+        topic: String,
+    },
     /// The broker is overloaded.
     #[error("{reason}")]
     SystemBusy {

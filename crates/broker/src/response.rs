@@ -11,7 +11,11 @@ pub fn code_of(err: &BrokerError) -> i32 {
         BrokerError::BadHeader { .. }
         | BrokerError::BadBody { .. }
         | BrokerError::InvalidParameter { .. } => response::INVALID_PARAMETER,
-        BrokerError::TopicNotExist { .. } => response::TOPIC_NOT_EXIST,
+        BrokerError::TopicNotExist { .. } | BrokerError::RecallTopicNotExist { .. } => {
+            response::TOPIC_NOT_EXIST
+        }
+        BrokerError::IllegalOperation { .. } => response::ILLEGAL_OPERATION,
+        BrokerError::SlaveNotAvailable { .. } => response::SLAVE_NOT_AVAILABLE,
         BrokerError::GroupNotExist { .. } => response::SUBSCRIPTION_GROUP_NOT_EXIST,
         BrokerError::NoPermission { .. } => response::NO_PERMISSION,
         BrokerError::MessageIllegal { .. } => response::MESSAGE_ILLEGAL,

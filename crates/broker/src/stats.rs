@@ -24,6 +24,8 @@ pub struct BrokerStats {
     pub send_back_dropped: AtomicI64,
     /// Messages moved to a dead-letter queue.
     pub dead_lettered: AtomicI64,
+    /// Timer messages recalled (RECALL_MESSAGE answered with success).
+    pub recalled: AtomicI64,
     /// When a dropped reply was last logged (epoch ms).
     reply_drop_logged_at: AtomicI64,
     /// Boot time (epoch ms).
@@ -40,6 +42,7 @@ impl Default for BrokerStats {
             send_back: AtomicI64::new(0),
             send_back_dropped: AtomicI64::new(0),
             dead_lettered: AtomicI64::new(0),
+            recalled: AtomicI64::new(0),
             reply_drop_logged_at: AtomicI64::new(0),
             boot_timestamp: ferromq_common::now_millis(),
         }
@@ -81,6 +84,11 @@ impl BrokerStats {
     /// Counts a message moved to a dead-letter queue.
     pub fn add_dead_lettered(&self) {
         self.dead_lettered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a recalled timer message.
+    pub fn add_recalled(&self) {
+        self.recalled.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts `n` pulled messages.

@@ -9,13 +9,18 @@ use ferromq_namesrv::NamesrvConfig;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// Sets up logging to stderr; `RUST_LOG` overrides the default `info` level.
+/// Sets up logging to stderr; `RUST_LOG` overrides the default `info` level. Colours only when
+/// stderr is a terminal and `NO_COLOR` is not set, so a log file holds plain text.
 pub fn init_logging() {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .try_init();
 }
 
@@ -80,19 +85,26 @@ pub fn broker_config(conf: Option<&Path>, namesrv: Option<&str>) -> anyhow::Resu
     Ok(config)
 }
 
-async fn bind(port: u16, what: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(("0.0.0.0", port))
+async fn bind(address: &str, port: u16, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind((address, port))
         .await
-        .with_context(|| format!("cannot listen on port {port} for the {what}"))
+        .with_context(|| format!("cannot listen on {address}:{port} for the {what}"))
+}
+
+/// What a listener is bound to, for start-up lines.
+fn bound(listener: &TcpListener) -> String {
+    listener
+        .local_addr()
+        .map_or_else(|_| "?".to_owned(), |a| a.to_string())
 }
 
 /// Runs a name server until a signal arrives.
 pub async fn run_namesrv(config: NamesrvConfig) -> anyhow::Result<()> {
-    let listener = bind(config.listen_port, "name server").await?;
+    let listener = bind(&config.bind_address, config.listen_port, "name server").await?;
     let shutdown = shutdown_on_signal();
     println!(
-        "The Name Server boot success. serializeType=JSON, address 0.0.0.0:{}",
-        config.listen_port
+        "The Name Server boot success. serializeType=JSON, address {}",
+        bound(&listener)
     );
     ferromq_namesrv::run(listener, config, shutdown)
         .await
@@ -106,13 +118,14 @@ pub async fn run_broker(config: BrokerConfig) -> anyhow::Result<()> {
             "no name server address: set namesrvAddr in broker.conf, -n, or NAMESRV_ADDR"
         );
     }
-    let listener = bind(config.listen_port, "broker").await?;
+    let listener = bind(&config.bind_address, config.listen_port, "broker").await?;
     let shutdown = shutdown_on_signal();
     println!(
-        "The broker[{}, {}] boot success. serializeType=JSON and name server is {}",
+        "The broker[{}, {}] boot success. serializeType=JSON and name server is {} (listening on {})",
         config.broker_name,
         config.broker_addr(),
-        config.namesrv_addr.clone().unwrap_or_default()
+        config.namesrv_addr.clone().unwrap_or_default(),
+        bound(&listener)
     );
     ferromq_broker::run(config, listener, shutdown)
         .await
@@ -120,61 +133,117 @@ pub async fn run_broker(config: BrokerConfig) -> anyhow::Result<()> {
 }
 
 /// Options of `ferromq standalone`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct StandaloneOptions {
-    /// Data directory (store and name-server KV file).
+    /// Data directory (store and name-server KV file) when the config files do not say.
     pub data: PathBuf,
-    /// Name-server port.
-    pub namesrv_port: u16,
-    /// Broker port.
-    pub broker_port: u16,
+    /// Name-server port (overrides `--namesrv-conf`; default 9876).
+    pub namesrv_port: Option<u16>,
+    /// Broker port (overrides `-c`; default 10911).
+    pub broker_port: Option<u16>,
+    /// broker.conf, with the same keys as `mqbroker -c`.
+    pub broker_conf: Option<PathBuf>,
+    /// namesrv.conf, with the same keys as `mqnamesrv -c`.
+    pub namesrv_conf: Option<PathBuf>,
 }
 
-/// Runs a name server and a broker in this process until a signal arrives.
-pub async fn run_standalone(opts: StandaloneOptions) -> anyhow::Result<()> {
+/// The two configurations of `ferromq standalone`: the files' keys, then the standalone
+/// defaults for what they leave out (`brokerName` broker-a, the store under `<data>/store`, the
+/// KV file under `<data>/namesrv`, ports 9876 and 10911), then the port flags. The broker
+/// always registers with the embedded name server.
+pub fn standalone_configs(
+    opts: &StandaloneOptions,
+) -> anyhow::Result<(NamesrvConfig, BrokerConfig)> {
     let data = if opts.data.is_absolute() {
         opts.data.clone()
     } else {
         std::env::current_dir()?.join(&opts.data)
     };
-    std::fs::create_dir_all(&data)
-        .with_context(|| format!("cannot create data directory {}", data.display()))?;
-    let mut ns_props = Properties::default();
-    ns_props.set("listenPort", &opts.namesrv_port.to_string());
-    ns_props.set(
-        "kvConfigPath",
-        &data
-            .join("namesrv")
-            .join("kvConfig.json")
-            .display()
-            .to_string(),
-    );
-    let (ns_config, _) = NamesrvConfig::from_properties(&ns_props)?;
-    let mut props = Properties::default();
-    props.set("brokerName", "broker-a");
-    props.set("listenPort", &opts.broker_port.to_string());
-    props.set("namesrvAddr", &format!("127.0.0.1:{}", opts.namesrv_port));
-    props.set(
-        "storePathRootDir",
-        &data.join("store").display().to_string(),
-    );
-    let broker_config = BrokerConfig::from_properties(&props)?;
+    let mut ns_props = match &opts.namesrv_conf {
+        Some(p) => read_properties(p)?,
+        None => Properties::default(),
+    };
+    if let Some(port) = opts.namesrv_port {
+        ns_props.set("listenPort", &port.to_string());
+    }
+    if ns_props.get("kvConfigPath").is_none() {
+        let kv = data.join("namesrv").join("kvConfig.json");
+        ns_props.set("kvConfigPath", &kv.display().to_string());
+    }
+    let (ns_config, unknown) =
+        NamesrvConfig::from_properties(&ns_props).context("invalid name server configuration")?;
+    for key in unknown {
+        tracing::warn!(key = %key, "unknown name server configuration key ignored");
+    }
+    let mut props = match &opts.broker_conf {
+        Some(p) => read_properties(p)?,
+        None => Properties::default(),
+    };
+    if props.get("brokerName").is_none() {
+        props.set("brokerName", "broker-a");
+    }
+    if let Some(port) = opts.broker_port {
+        props.set("listenPort", &port.to_string());
+    }
+    let embedded = format!("127.0.0.1:{}", ns_config.listen_port);
+    if let Some(other) = props.get("namesrvAddr").filter(|a| a.trim() != embedded) {
+        tracing::warn!(
+            configured = %other,
+            used = %embedded,
+            "standalone: the broker registers with the embedded name server, not namesrvAddr"
+        );
+    }
+    props.set("namesrvAddr", &embedded);
+    if props.get("storePathRootDir").is_none() {
+        props.set(
+            "storePathRootDir",
+            &data.join("store").display().to_string(),
+        );
+    }
+    let broker_config =
+        BrokerConfig::from_properties(&props).context("invalid broker configuration")?;
+    for key in &broker_config.unknown_keys {
+        tracing::warn!(key = %key, "unknown broker configuration key ignored");
+    }
+    Ok((ns_config, broker_config))
+}
 
-    let ns_listener = bind(opts.namesrv_port, "name server").await?;
-    let broker_listener = bind(opts.broker_port, "broker").await?;
+/// Runs a name server and a broker in this process until a signal arrives.
+pub async fn run_standalone(opts: StandaloneOptions) -> anyhow::Result<()> {
+    let (ns_config, broker_config) = standalone_configs(&opts)?;
+    std::fs::create_dir_all(&broker_config.store_path_root_dir).with_context(|| {
+        format!(
+            "cannot create data directory {}",
+            broker_config.store_path_root_dir.display()
+        )
+    })?;
+    let ns_listener = bind(
+        &ns_config.bind_address,
+        ns_config.listen_port,
+        "name server",
+    )
+    .await?;
+    let broker_listener = bind(
+        &broker_config.bind_address,
+        broker_config.listen_port,
+        "broker",
+    )
+    .await?;
     let shutdown = shutdown_on_signal();
     let ns_shutdown = CancellationToken::new();
+    println!(
+        "FerroMQ standalone: name server listening on {}, broker {} listening on {} (clients reach it at {}), store in {}",
+        bound(&ns_listener),
+        broker_config.broker_name,
+        bound(&broker_listener),
+        broker_config.broker_addr(),
+        broker_config.store_path_root_dir.display()
+    );
     let ns = tokio::spawn(ferromq_namesrv::run(
         ns_listener,
         ns_config,
         ns_shutdown.clone(),
     ));
-    println!(
-        "FerroMQ standalone: name server on 127.0.0.1:{}, broker broker-a on {}, data in {}",
-        opts.namesrv_port,
-        broker_config.broker_addr(),
-        data.display()
-    );
     let result = ferromq_broker::run(broker_config, broker_listener, shutdown).await;
     ns_shutdown.cancel();
     let _ = ns.await;

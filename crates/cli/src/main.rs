@@ -20,15 +20,23 @@ struct Cli {
 enum Command {
     /// Run a name server and a broker in one process (store under ./data by default).
     Standalone {
-        /// Data directory.
+        /// Data directory (store and name-server KV file), unless the config files set
+        /// storePathRootDir / kvConfigPath.
         #[arg(long, default_value = "data")]
         data: PathBuf,
-        /// Name-server port.
-        #[arg(long, default_value_t = 9876)]
-        namesrv_port: u16,
-        /// Broker port.
-        #[arg(long, default_value_t = 10911)]
-        broker_port: u16,
+        /// broker.conf, with the same keys as `mqbroker -c` (namesrvAddr is replaced by the
+        /// embedded name server).
+        #[arg(short = 'c', long = "configFile")]
+        config_file: Option<PathBuf>,
+        /// namesrv.conf, with the same keys as `mqnamesrv -c`.
+        #[arg(long = "namesrv-conf")]
+        namesrv_conf: Option<PathBuf>,
+        /// Name-server port [default: listenPort of --namesrv-conf, else 9876].
+        #[arg(long)]
+        namesrv_port: Option<u16>,
+        /// Broker port [default: listenPort of -c, else 10911].
+        #[arg(long)]
+        broker_port: Option<u16>,
     },
     /// Run a name server (same as `mqnamesrv`).
     Namesrv {
@@ -58,12 +66,16 @@ fn main() {
     let code = match cli.command {
         Command::Standalone {
             data,
+            config_file,
+            namesrv_conf,
             namesrv_port,
             broker_port,
         } => launch_main::standalone(launch::StandaloneOptions {
             data,
             namesrv_port,
             broker_port,
+            broker_conf: config_file,
+            namesrv_conf,
         }),
         Command::Namesrv { args } => launch_main::namesrv(args),
         Command::Broker { args } => launch_main::broker(args),

@@ -100,3 +100,16 @@ fn consumer_and_topic_admin_commands() {
     assert!(!list.lines().any(|l| l.trim() == "tp_adm"), "{list}");
     drop(consumer);
 }
+
+#[test]
+fn a_mistyped_command_gets_a_suggestion() {
+    let (code, out, _) = mqadmin(&["updateTopik", "-n", "127.0.0.1:1"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("The sub command updateTopik not exist."),
+        "{out}"
+    );
+    assert!(out.contains("Did you mean `updateTopic`?"), "{out}");
+    let (_, out, _) = mqadmin(&["nothingLikeIt"]);
+    assert!(!out.contains("Did you mean"), "{out}");
+}

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use ferromq_testkit::run_command;
+use ferromq_testkit::{free_port, run_command, wait_for_port, Proc};
 
 #[test]
 fn help_lists_the_subcommands() {
@@ -73,4 +73,96 @@ fn bad_broker_conf_stops_start_up_naming_the_key() {
     );
     assert_ne!(code, 0, "{out}");
     assert!(err.contains("listenPort"), "{err}");
+}
+
+/// `ferromq standalone -c broker.conf --namesrv-conf namesrv.conf` applies the files: a small
+/// `maxMessageSize` refuses a larger body, `flushDiskType=SYNC_FLUSH` shows in the broker's
+/// config, `bindAddress` is where both listen (and what the start line says), and the store is
+/// where `storePathRootDir` puts it.
+#[test]
+fn standalone_applies_its_config_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ns_port, broker_port) = (free_port(), free_port());
+    let store = dir.path().join("elsewhere");
+    let broker_conf = dir.path().join("broker.conf");
+    std::fs::write(
+        &broker_conf,
+        format!(
+            "brokerName=broker-conf\nlistenPort={broker_port}\nbindAddress=127.0.0.1\nflushDiskType=SYNC_FLUSH\nmaxMessageSize=1024\nstorePathRootDir={}\nnamesrvAddr=10.0.0.1:9876\n",
+            store.display()
+        ),
+    )
+    .unwrap();
+    let ns_conf = dir.path().join("namesrv.conf");
+    std::fs::write(
+        &ns_conf,
+        format!("listenPort={ns_port}\nbindAddress=127.0.0.1\n"),
+    )
+    .unwrap();
+    let mut proc = Proc::spawn(
+        "standalone-conf",
+        &bin("ferromq"),
+        &[
+            "standalone",
+            "-c",
+            broker_conf.to_str().unwrap(),
+            "--namesrv-conf",
+            ns_conf.to_str().unwrap(),
+        ],
+        &dir.path().join("logs"),
+        &[],
+    );
+    let ns = format!("127.0.0.1:{ns_port}");
+    let broker = format!("127.0.0.1:{broker_port}");
+    assert!(
+        wait_for_port(&ns, START_TIMEOUT) && wait_for_port(&broker, START_TIMEOUT),
+        "standalone did not start:\n{}",
+        proc.output()
+    );
+    let out = mqadmin_until(&["clusterList", "-n", &ns], Duration::from_secs(10), |o| {
+        o.contains("broker-conf")
+    });
+    assert!(out.contains(&broker), "{out}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let p = ferromq_client::Producer::builder("PG_conf")
+            .namesrv_addr(ns.clone())
+            .max_message_size(8 * 1024)
+            .build()
+            .unwrap();
+        let big = ferromq_client::Message::new("tp_conf", vec![b'x'; 2048]);
+        let err = p.send(big).await.unwrap_err();
+        assert_eq!(err.response_code(), Some(13), "{err}");
+        p.send(ferromq_client::Message::new("tp_conf", "small"))
+            .await
+            .unwrap();
+        p.shutdown().await;
+        let client = ferromq_net::RemotingClient::default();
+        let resp = client
+            .invoke(
+                &broker,
+                ferromq_proto::RemotingCommand::request(
+                    ferromq_proto::codes::request::GET_BROKER_CONFIG,
+                    &ferromq_proto::header::NoHeader,
+                ),
+                Duration::from_secs(5),
+            )
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&resp.body).into_owned();
+        assert!(text.contains("flushDiskType=SYNC_FLUSH"), "{text}");
+    });
+    assert!(store.join("config").join("topics.json").exists());
+    assert_eq!(proc.terminate(Duration::from_secs(15)), Some(0));
+    let output = proc.output();
+    assert!(
+        output.contains(&format!("name server listening on 127.0.0.1:{ns_port}"))
+            && output.contains(&format!("listening on 127.0.0.1:{broker_port}")),
+        "{output}"
+    );
+    assert!(output.contains("not namesrvAddr"), "{output}");
+    assert!(
+        !output.contains('\u{1b}'),
+        "colour codes in a log that is not a terminal"
+    );
 }

@@ -30,10 +30,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .build()?;
     consumer.start().await?;
-    println!(
-        "Broadcast Consumer Started (offsets in {:?}).",
-        consumer.offset_file()
-    );
+    match consumer.offset_file() {
+        Some(path) => println!(
+            "Broadcast Consumer Started (offsets in {}).",
+            path.display()
+        ),
+        None => println!("Broadcast Consumer Started."),
+    }
     tokio::signal::ctrl_c().await?;
     consumer.shutdown().await;
     Ok(())

@@ -102,6 +102,15 @@ pub enum ClientError {
         reason: String,
     },
 
+    /// A recall handle is not one a broker issued ("recall handle is invalid", as Java's
+    /// client says).
+    #[error("{source}")]
+    InvalidRecallHandle {
+        /// The decoder's complaint.
+        #[source]
+        source: ferromq_proto::message::MessageCodecError,
+    },
+
     /// A request (request-reply) was sent but no reply came within its timeout.
     #[error("send request message to {topic} OK, but wait reply message timeout, {} ms.", timeout.as_millis())]
     RequestTimeout {

@@ -186,6 +186,9 @@ pub struct SendResult {
     pub queue_offset: i64,
     /// The transaction id the broker reports (the `UNIQ_KEY`).
     pub transaction_id: Option<String>,
+    /// For a timer message, the handle [`crate::Producer::recall_message`] takes to cancel it
+    /// before it is due (RocketMQ 5.3 brokers; `None` for other messages and older brokers).
+    pub recall_handle: Option<String>,
 }
 
 /// Turns a send response into a result (Java `MQClientAPIImpl.processSendResponse`).
@@ -209,6 +212,7 @@ pub fn send_result_from_response(
         queue: MessageQueue::new(topic, broker_name, header.queue_id),
         queue_offset: header.queue_offset,
         transaction_id: header.transaction_id,
+        recall_handle: header.recall_handle,
     })
 }
 
@@ -244,6 +248,7 @@ mod tests {
             queue_offset: 42,
             transaction_id: Some("UNIQ".into()),
             batch_uniq_id: None,
+            recall_handle: None,
         };
         req.response_to(code, None).with_header(&header)
     }
@@ -263,7 +268,12 @@ mod tests {
             assert_eq!(r.queue_offset, 42);
             assert_eq!(r.offset_msg_id, "7F00000100002A9F0000000000000010");
             assert_eq!(r.msg_id, "UNIQ");
+            assert_eq!(r.recall_handle, None);
         }
+        let mut resp = response(0);
+        resp.ext_fields.insert("recallHandle", "djEg");
+        let r = send_result_from_response(&resp, "T", "broker-a", "UNIQ".into()).unwrap();
+        assert_eq!(r.recall_handle.as_deref(), Some("djEg"));
     }
 
     #[test]

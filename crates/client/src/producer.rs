@@ -8,6 +8,7 @@
 //!        └── TBW102 route when the topic is unknown     next queue on another broker (2 retries)
 //! send_oneway ─▶ one attempt, no answer      send_with_selector / send_orderly ─▶ the chosen queue
 //! send_batch ─▶ SEND_BATCH_MESSAGE (320)     send_batch_split ─▶ batches of at most 4 MiB
+//! recall_message ─▶ RECALL_MESSAGE (370) to the master of the broker the handle names
 //! ```
 
 use std::future::Future;
@@ -20,7 +21,10 @@ use ferromq_common::names::{self, AUTO_CREATE_TOPIC};
 use ferromq_common::now_millis;
 use ferromq_proto::body::MessageQueue;
 use ferromq_proto::codes::request;
-use ferromq_proto::headers::SendMessageRequestHeaderV2;
+use ferromq_proto::headers::{
+    RecallMessageRequestHeader, RecallMessageResponseHeader, SendMessageRequestHeaderV2,
+};
+use ferromq_proto::message::RecallHandle;
 use ferromq_proto::RemotingCommand;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -32,6 +36,7 @@ use crate::request::{
     create_reply, is_reply, make_request, new_correlation_id, Forget, ReplyFuture,
 };
 use crate::route::DEFAULT_TOPIC_QUEUE_NUMS;
+use crate::rpc::{decode_header, expect_success};
 use crate::selector::{QueueSelector, SelectByHash};
 use crate::{ClientError, Message, MessageExt, NameServerList, SendResult};
 
@@ -501,6 +506,52 @@ impl Producer {
         Ok(results)
     }
 
+    /// Cancels a timer message before it is due (RocketMQ 5.3 `DefaultMQProducer.recallMessage`):
+    /// RECALL_MESSAGE (370) with `handle`, the [`SendResult::recall_handle`] of its send, to the
+    /// master of the broker the handle names, found in `topic`'s route. The broker answers
+    /// once the recall is stored; the message is then never delivered.
+    ///
+    /// Returns the recalled message's id (its `UNIQ_KEY`). Errors with
+    /// [`ClientError::InvalidArgument`] for a retry or dead-letter topic,
+    /// [`ClientError::InvalidRecallHandle`] for a handle that is not a v1 handle, and
+    /// [`ClientError::Broker`] when the broker refuses: NO_PERMISSION (16) when
+    /// `recallMessageEnable` is off, ILLEGAL_OPERATION (604) when the topic or broker does not
+    /// match the handle or the message is already due or delivered ("recall failed, timestamp
+    /// invalid").
+    pub async fn recall_message(&self, topic: &str, handle: &str) -> Result<String, ClientError> {
+        names::validate_topic(topic)?;
+        if names::is_retry_topic(topic) || names::is_dlq_topic(topic) {
+            return Err(ClientError::InvalidArgument {
+                reason: "topic is not supported".into(),
+            });
+        }
+        let parsed = RecallHandle::decode(handle)
+            .map_err(|source| ClientError::InvalidRecallHandle { source })?;
+        self.ensure_started();
+        let addr = self
+            .inner
+            .instance
+            .routes()
+            .broker_addr(topic, &parsed.broker_name, true)
+            .await?;
+        let header = RecallMessageRequestHeader {
+            producer_group: Some(self.inner.cfg.group.clone()),
+            topic: topic.to_owned(),
+            recall_handle: handle.to_owned(),
+            bname: Some(parsed.broker_name),
+        };
+        let cmd = RemotingCommand::request(request::RECALL_MESSAGE, &header);
+        let resp = self
+            .inner
+            .instance
+            .rpc()
+            .call_timeout(&addr, cmd, self.inner.cfg.send_timeout)
+            .await?;
+        let resp = expect_success(resp)?;
+        let answer: RecallMessageResponseHeader = decode_header(&resp, "RECALL_MESSAGE")?;
+        Ok(answer.msg_id)
+    }
+
     /// Unregisters the producer group from the brokers and releases the client.
     pub async fn shutdown(&self) {
         self.inner.in_flight.close();
@@ -687,6 +738,22 @@ mod tests {
             Producer::builder("bad group").namesrv_addr("h:1").build(),
             Err(ClientError::Name { .. })
         ));
+    }
+
+    #[tokio::test]
+    async fn recall_checks_the_topic_and_the_handle_before_any_request() {
+        let p = producer();
+        let err = p.recall_message("%RETRY%g", "x").await.unwrap_err();
+        assert!(matches!(err, ClientError::InvalidArgument { .. }), "{err}");
+        let err = p.recall_message("a b", "x").await.unwrap_err();
+        assert!(matches!(err, ClientError::Name { .. }), "{err}");
+        // "v1 a b c": four fields.
+        let err = p.recall_message("T", "djEgYSBiIGM=").await.unwrap_err();
+        assert!(
+            matches!(err, ClientError::InvalidRecallHandle { .. }),
+            "{err}"
+        );
+        assert_eq!(err.to_string(), "recall handle is invalid");
     }
 
     #[tokio::test]

@@ -89,6 +89,7 @@ impl Mock {
                         .and_then(|p| property_value(p, "UNIQ_KEY"))
                         .map(str::to_owned),
                     batch_uniq_id: None,
+                    recall_handle: None,
                 };
                 req.response_to(code, None).with_header(&header)
             }

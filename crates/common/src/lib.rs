@@ -7,6 +7,7 @@ pub mod config;
 pub mod hash;
 pub mod names;
 pub mod perm;
+pub mod suggest;
 pub mod time;
 
 pub use hash::java_string_hash;

@@ -79,6 +79,8 @@ pub mod request {
     pub const GET_TOPIC_CONFIG: i32 = 351;
     pub const GET_SUBSCRIPTIONGROUP_CONFIG: i32 = 352;
     pub const LITE_PULL_MESSAGE: i32 = 361;
+    /// RocketMQ 5.3: cancel a timer message before it is due (`RecallMessageProcessor`).
+    pub const RECALL_MESSAGE: i32 = 370;
     pub const GET_BROKER_MEMBER_GROUP: i32 = 901;
     pub const BROKER_HEARTBEAT: i32 = 904;
 }
@@ -150,6 +152,7 @@ pub fn response_name(code: i32) -> &'static str {
         SUBSCRIPTION_GROUP_NOT_EXIST => "SUBSCRIPTION_GROUP_NOT_EXIST",
         INVALID_PARAMETER => "INVALID_PARAMETER",
         CONSUMER_NOT_ONLINE => "CONSUMER_NOT_ONLINE",
+        ILLEGAL_OPERATION => "ILLEGAL_OPERATION",
         _ => "UNKNOWN",
     }
 }

@@ -110,6 +110,26 @@ define_header! {
         queue_offset: i64 = "queueOffset",
         transaction_id: Option<String> = "transactionId",
         batch_uniq_id: Option<String> = "batchUniqId",
+        /// RocketMQ 5.3: set for a timer message, the handle RECALL_MESSAGE takes.
+        recall_handle: Option<String> = "recallHandle",
+    }
+}
+
+define_header! {
+    /// RECALL_MESSAGE (370): cancel a timer message by the handle its send answered with
+    /// (Java `RecallMessageRequestHeader`; `bname` names the broker, as RPC headers do).
+    pub struct RecallMessageRequestHeader {
+        producer_group: Option<String> = "producerGroup",
+        topic: String = "topic",
+        recall_handle: String = "recallHandle",
+        bname: Option<String> = "bname",
+    }
+}
+
+define_header! {
+    /// Response of RECALL_MESSAGE: the recalled message's id (its `UNIQ_KEY`).
+    pub struct RecallMessageResponseHeader {
+        msg_id: String = "msgId",
     }
 }
 
@@ -568,6 +588,95 @@ mod tests {
         assert_eq!(ReplyMessageRequestHeader::read(&ext).unwrap(), h);
         ext.remove("storeHost");
         assert!(ReplyMessageRequestHeader::read(&ext).is_err());
+    }
+
+    #[test]
+    fn recall_headers_round_trip_with_java_names() {
+        let h = RecallMessageRequestHeader {
+            producer_group: Some("PG".into()),
+            topic: "T".into(),
+            recall_handle: "djEgVCBiIDUgSUQ=".into(),
+            bname: Some("broker-a".into()),
+        };
+        let mut ext = ExtFields::default();
+        h.write(&mut ext);
+        let pairs: Vec<_> = ext.iter().collect();
+        assert_eq!(
+            pairs,
+            [
+                ("producerGroup", "PG"),
+                ("topic", "T"),
+                ("recallHandle", "djEgVCBiIDUgSUQ="),
+                ("bname", "broker-a")
+            ]
+        );
+        assert_eq!(RecallMessageRequestHeader::read(&ext).unwrap(), h);
+        // producerGroup is @CFNullable in Java; topic and recallHandle are required.
+        ext.remove("producerGroup");
+        assert!(RecallMessageRequestHeader::read(&ext).is_ok());
+        for field in ["topic", "recallHandle"] {
+            let mut cut = ext.clone();
+            cut.remove(field);
+            assert!(matches!(
+                RecallMessageRequestHeader::read(&cut),
+                Err(ProtoError::MissingField { field: f }) if f == field
+            ));
+        }
+        let resp = RecallMessageResponseHeader {
+            msg_id: "ID".into(),
+        };
+        let mut ext = ExtFields::default();
+        resp.write(&mut ext);
+        assert_eq!(ext.get("msgId"), Some("ID"));
+        assert_eq!(RecallMessageResponseHeader::read(&ext).unwrap(), resp);
+        assert!(RecallMessageResponseHeader::read(&ExtFields::default()).is_err());
+    }
+
+    #[test]
+    fn recall_request_frame_as_java_sends_it_decodes_and_cuts_are_incomplete() {
+        use crate::command::DEFAULT_MAX_FRAME;
+        use crate::RemotingCommand;
+        let json = r#"{"code":370,"extFields":{"producerGroup":"PG","topic":"T","recallHandle":"djEgVCBiIDUgSUQ=","bname":"broker-a"},"flag":0,"language":"JAVA","opaque":9,"serializeTypeCurrentRPC":"JSON","version":475}"#;
+        let mut frame = Vec::new();
+        frame.extend_from_slice(&((4 + json.len()) as u32).to_be_bytes());
+        // Serialize type 0 (JSON) and a 24-bit header length.
+        frame.extend_from_slice(&(json.len() as u32).to_be_bytes());
+        frame.extend_from_slice(json.as_bytes());
+        for cut in 0..frame.len() {
+            let mut buf = bytes::BytesMut::from(&frame[..cut]);
+            assert!(
+                matches!(
+                    RemotingCommand::decode(&mut buf, DEFAULT_MAX_FRAME),
+                    Ok(None)
+                ),
+                "cut at {cut}"
+            );
+        }
+        let mut buf = bytes::BytesMut::from(&frame[..]);
+        let cmd = RemotingCommand::decode(&mut buf, DEFAULT_MAX_FRAME)
+            .unwrap()
+            .unwrap();
+        assert_eq!(cmd.code, crate::codes::request::RECALL_MESSAGE);
+        let h: RecallMessageRequestHeader = cmd.decode_header().unwrap();
+        assert_eq!(h.topic, "T");
+        assert_eq!(h.recall_handle, "djEgVCBiIDUgSUQ=");
+        assert_eq!(h.bname.as_deref(), Some("broker-a"));
+    }
+
+    #[test]
+    fn send_response_reads_with_or_without_a_recall_handle() {
+        let mut ext = ExtFields::default();
+        for (k, v) in [("msgId", "M"), ("queueId", "1"), ("queueOffset", "7")] {
+            ext.insert(k, v);
+        }
+        let h = SendMessageResponseHeader::read(&ext).unwrap();
+        assert_eq!(h.recall_handle, None);
+        ext.insert("recallHandle", "H");
+        let h = SendMessageResponseHeader::read(&ext).unwrap();
+        assert_eq!(h.recall_handle.as_deref(), Some("H"));
+        let mut back = ExtFields::default();
+        h.write(&mut back);
+        assert_eq!(back.get("recallHandle"), Some("H"));
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod lock;
 pub mod offsets;
 pub mod pull;
 pub mod query;
+pub mod recall;
 pub mod reply;
 pub mod send;
 pub mod send_back;
@@ -80,6 +81,7 @@ async fn dispatch(
         }
         SEND_REPLY_MESSAGE | SEND_REPLY_MESSAGE_V2 => done(reply::handle(b, conn, req).await),
         CONSUMER_SEND_MSG_BACK => done(send_back::handle(b, req).await),
+        RECALL_MESSAGE => done(recall::handle(b, conn, req).await),
         END_TRANSACTION => done(b.transactions.end_transaction(b, req).await),
         PULL_MESSAGE | LITE_PULL_MESSAGE => pull::handle(b, conn, req),
         QUERY_CONSUMER_OFFSET => done(offsets::query_consumer_offset(b, req)),

@@ -73,6 +73,7 @@ pub async fn handle(
                 queue_offset,
                 transaction_id: None,
                 batch_uniq_id: None,
+                recall_handle: None,
             };
             let mut resp = req
                 .response_to(response::SUCCESS, None)

@@ -8,7 +8,9 @@ use ferromq_net::ConnectionHandle;
 use ferromq_proto::body::{TopicConfig, TopicFilterType};
 use ferromq_proto::codes::{request, response};
 use ferromq_proto::headers::{SendMessageRequestHeader, SendMessageResponseHeader};
-use ferromq_proto::message::{decode_batch, decode_properties, properties, sys_flag, Properties};
+use ferromq_proto::message::{
+    decode_batch, decode_properties, properties, sys_flag, Properties, RecallHandle,
+};
 use ferromq_proto::RemotingCommand;
 use ferromq_store::{MessageToStore, PutResult, PutStatus};
 
@@ -257,8 +259,16 @@ async fn send_one(
         body: &req.body,
         properties,
     };
+    // RocketMQ 5.3 `attachRecallHandle`: timer messages of a send (not of a retry topic) get the
+    // handle RECALL_MESSAGE takes; its timestamp is the due ms + 1.
+    let recall_handle = timed
+        .as_ref()
+        .filter(|_| !names::is_retry_topic(&h.topic))
+        .map(|t| {
+            RecallHandle::for_due_time(&h.topic, &b.config.broker_name, t.due_ms, &uniq).encode()
+        });
     let result = b.store.put_message(msg).await;
-    respond(b, req, queue_id, result, Some(uniq))
+    respond(b, req, queue_id, result, Some(uniq), recall_handle)
 }
 
 /// A half message (`TRAN_MSG=true`): stored in `RMQ_SYS_TRANS_HALF_TOPIC`, invisible until its
@@ -298,7 +308,7 @@ async fn send_half(
         properties: &props,
     };
     let result = b.store.put_message(msg).await;
-    respond(b, req, queue_id, result, Some(uniq))
+    respond(b, req, queue_id, result, Some(uniq), None)
 }
 
 async fn send_batch(
@@ -360,7 +370,7 @@ async fn send_batch(
         })
         .collect();
     let result = b.store.put_messages(&msgs).await;
-    respond(b, req, queue_id, result, None)
+    respond(b, req, queue_id, result, None, None)
 }
 
 fn respond(
@@ -369,6 +379,7 @@ fn respond(
     queue_id: i32,
     result: PutResult,
     uniq: Option<String>,
+    recall_handle: Option<String>,
 ) -> Result<RemotingCommand, BrokerError> {
     let code = match result.status {
         PutStatus::PutOk => response::SUCCESS,
@@ -401,6 +412,7 @@ fn respond(
         queue_offset: result.queue_offset,
         transaction_id: uniq,
         batch_uniq_id: None,
+        recall_handle,
     };
     let mut resp = req.response_to(code, None).with_header(&header);
     resp.ext_fields

@@ -121,9 +121,14 @@ pub fn runtime_info(
         ("sendBackMessageTotal", &b.stats.send_back),
         ("sendBackDroppedTotal", &b.stats.send_back_dropped),
         ("deadLetterMessageTotal", &b.stats.dead_lettered),
+        ("recallMessageTotal", &b.stats.recalled),
     ] {
         set(key, counter.load(Ordering::Relaxed).to_string());
     }
+    set(
+        "timerRecalledDroppedTotal",
+        b.timer.recalls().dropped().to_string(),
+    );
     set(
         "dispatchBehindBytes",
         b.store.dispatch_behind_bytes().to_string(),

@@ -32,7 +32,12 @@ pub struct TestBroker {
 /// Starts a broker with one-second delay levels; `tweak` adjusts the config (the store is
 /// already in a temp dir).
 pub async fn start(tweak: impl FnOnce(&mut BrokerConfig)) -> TestBroker {
-    let dir = tempfile::tempdir().unwrap();
+    start_in(tempfile::tempdir().unwrap(), tweak).await
+}
+
+/// [`start`] on the store in `dir` (e.g. one a stopped broker left, see
+/// [`TestBroker::stop_keep_store`]).
+pub async fn start_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut BrokerConfig)) -> TestBroker {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let mut config = BrokerConfig {
@@ -141,6 +146,15 @@ impl TestBroker {
         if let Some(task) = self.task.take() {
             task.await.unwrap();
         }
+    }
+
+    /// Stops the broker cleanly and hands back its store directory, for [`start_in`].
+    pub async fn stop_keep_store(mut self) -> tempfile::TempDir {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
     }
 }
 

@@ -33,6 +33,7 @@ impl Handler for Echo {
             queue_offset: 0,
             transaction_id: Some("7F000001000000000000000000000000".to_owned()),
             batch_uniq_id: None,
+            recall_handle: None,
         };
         let mut resp = req.success_to().with_header(&header);
         resp.ext_fields.insert("MSG_REGION", "DefaultRegion");

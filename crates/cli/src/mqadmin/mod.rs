@@ -38,17 +38,26 @@ pub fn main_with_args(args: Vec<String>) -> i32 {
                     0
                 }
                 None => {
-                    println!("The sub command {name} not exist.");
+                    unknown_command(name);
                     1
                 }
             },
         };
     }
     let Some(spec) = commands::find(first) else {
-        println!("The sub command {first} not exist.");
+        unknown_command(first);
         return 1;
     };
     run(spec, &args[1..])
+}
+
+/// RocketMQ's line for an unknown command, and the closest command when one is near.
+fn unknown_command(name: &str) {
+    println!("The sub command {name} not exist.");
+    if let Some(near) = ferromq_common::suggest::closest(name, commands::ALL.iter().map(|c| c.name))
+    {
+        println!("Did you mean `{near}`? (mqadmin with no arguments lists the commands)");
+    }
 }
 
 fn print_command_list() {

@@ -17,12 +17,14 @@
 //! * [`batch`]: the SEND_BATCH_MESSAGE body (one short record per inner message).
 //! * [`msg_id`]: the broker's `offsetMsgId` (store host + commit-log offset, uppercase hex).
 //! * [`uniq_key`]: the client message id carried in the `UNIQ_KEY` property.
+//! * [`recall_handle`]: the handle a timer send answers with, for RECALL_MESSAGE.
 //!
 //! Every decoder returns a [`MessageCodecError`] for malformed or short input; none panics.
 
 pub mod batch;
 pub mod msg_id;
 pub mod properties;
+pub mod recall_handle;
 pub mod record;
 pub mod sys_flag;
 pub mod uniq_key;
@@ -32,6 +34,7 @@ pub use msg_id::{decode_offset_msg_id, encode_offset_msg_id, write_offset_msg_id
 pub use properties::{
     decode_properties, encode_properties, iter_properties, property_value, Properties,
 };
+pub use recall_handle::RecallHandle;
 pub use record::{
     body_crc, decode_record, decode_records, encode_record, encode_record_to, record_size,
     MessageExt, RecordInput, RecordView,
@@ -105,6 +108,12 @@ pub enum MessageCodecError {
         needed: usize,
         /// Bytes the destination has.
         available: usize,
+    },
+    /// A recall handle is not a v1 handle (the text is RocketMQ's remark; `reason` says why).
+    #[error("recall handle is invalid")]
+    InvalidRecallHandle {
+        /// What is wrong with it.
+        reason: &'static str,
     },
     /// A message id string is malformed.
     #[error("invalid message id `{id}`: {reason}")]

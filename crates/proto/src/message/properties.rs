@@ -90,6 +90,9 @@ pub const TIMER_DELAY_SEC: &str = "TIMER_DELAY_SEC";
 pub const TIMER_DELAY_MS: &str = "TIMER_DELAY_MS";
 /// 5.x timer: the due time in ms the broker computed (set on the record it holds).
 pub const TIMER_OUT_MS: &str = "TIMER_OUT_MS";
+/// 5.x timer: marks a held record as the delete marker of another, named by
+/// `<real topic>+<UNIQ_KEY>` (Java `PROPERTY_TIMER_DEL_UNIQKEY`, written by RECALL_MESSAGE).
+pub const TIMER_DEL_UNIQKEY: &str = "TIMER_DEL_UNIQKEY";
 /// Absolute delivery time in ms used by older and proxy clients (`__STARTDELIVERTIME`); the
 /// broker treats it as the lowest-priority timer property.
 pub const START_DELIVER_TIME: &str = "__STARTDELIVERTIME";

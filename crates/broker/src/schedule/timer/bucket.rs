@@ -4,7 +4,7 @@
 //! ```text
 //! 0  due_ms    i64   when the message is due (its TIMER_OUT_MS)
 //! 8  offset    i64   commit-log offset of the held record in rmq_sys_wheel_timer
-//! 16 size      i32   its size
+//! 16 size      i32   its size; negated for a recall's delete marker (TIMER_DEL_UNIQKEY)
 //! 20 crc32     u32   of bytes 0..20
 //! ```
 //! Appends are buffered per round and written with one `write` per file; [`BucketDir::sync`]
@@ -35,6 +35,12 @@ impl Entry {
     /// The start of the bucket this entry is filed in.
     pub(super) fn bucket(&self) -> i64 {
         bucket_of(self.due_ms)
+    }
+
+    /// A recall's delete marker, filed with its size negated: never delivered; its key is read
+    /// from the record when the bucket is loaded.
+    pub(super) fn is_recall_marker(&self) -> bool {
+        self.size < 0
     }
 
     pub(super) fn encode(&self) -> [u8; ENTRY_SIZE] {
@@ -236,6 +242,9 @@ mod tests {
             assert_eq!(Entry::decode(&bad), None, "byte {i}");
         }
         assert_eq!(Entry::decode(&bytes[..23]), None);
+        let marker = Entry { size: -200, ..e };
+        assert!(marker.is_recall_marker() && !e.is_recall_marker());
+        assert_eq!(Entry::decode(&marker.encode()), Some(marker));
         assert_eq!(bucket_of(1_700_000_019_999), 1_700_000_010_000);
         assert_eq!(bucket_of(-1), -BUCKET_MS);
     }

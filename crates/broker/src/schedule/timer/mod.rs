@@ -24,6 +24,11 @@
 //! overdue entry not below the frontier is delivered only when its copy is not already in the
 //! real queue (the delay-level service's index check, [`super::already_delivered`]).
 //!
+//! Recall (RocketMQ 5.3 RECALL_MESSAGE, [`recall`]): a timer send is answered with a recall
+//! handle; a recall stores a delete marker (`TIMER_DEL_UNIQKEY` = `<topic>+<UNIQ_KEY>`, due at
+//! the same ms) in the timer queue, filed like any entry but with its size negated, and the
+//! message it names is dropped at its due time instead of being delivered.
+//!
 //! RocketMQ rules kept: the highest-priority timer property decides (seconds, then ms, then the
 //! absolute times); a due time not in the future is stored normally; more than
 //! `timerMaxDelaySec` ahead is refused; transaction halves and a message with a delay level are
@@ -32,17 +37,19 @@
 //! refuses timer sends with MESSAGE_ILLEGAL, and dead-letter topics are never timed.
 
 mod bucket;
+mod recall;
 mod wheel;
 
 use ferromq_common::names;
 use ferromq_proto::message::properties::{
     self, REAL_QID, REAL_TOPIC, START_DELIVER_TIME, TIMER_DELAY_MS, TIMER_DELAY_SEC,
-    TIMER_DELIVER_MS, TIMER_OUT_MS,
+    TIMER_DELIVER_MS, TIMER_DEL_UNIQKEY, TIMER_OUT_MS,
 };
 use ferromq_proto::message::sys_flag;
 
 use crate::{BrokerConfig, BrokerError};
 
+pub use recall::{RecallBook, TooLate};
 pub use wheel::{TimerProgress, TimerService};
 
 /// The properties that ask for a timer, highest priority first (Java `transformTimerMessage`,
@@ -131,10 +138,13 @@ pub fn timer_for(
         TIMER_DELAY_MS => now_ms.saturating_add(value),
         _ => value,
     };
-    if due_ms <= now_ms {
+    // A delete marker (TIMER_DEL_UNIQKEY) must be due in the future, as RocketMQ checks.
+    let marker_past =
+        due_ms <= now_ms && properties::property_value(properties, TIMER_DEL_UNIQKEY).is_some();
+    if due_ms <= now_ms && !marker_past {
         return Ok(None);
     }
-    if due_ms - now_ms > limits.max_delay_ms {
+    if marker_past || due_ms - now_ms > limits.max_delay_ms {
         return Err(BrokerError::MessageIllegal {
             reason: format!(
                 "timer message illegal, the delay time should not be bigger than the max delay \
@@ -229,6 +239,14 @@ mod tests {
         assert_eq!(due("TIMER_DELAY_MS\u{1}0\u{2}"), None);
         assert_eq!(due("TIMER_DELAY_SEC\u{1}-5\u{2}"), None);
         assert_eq!(due("TIMER_DELAY_MS\u{1}-9223372036854775808\u{2}"), None);
+    }
+
+    #[test]
+    fn a_delete_marker_must_be_due_in_the_future() {
+        let past = format!("TIMER_DELIVER_MS\u{1}{NOW}\u{2}TIMER_DEL_UNIQKEY\u{1}T+U\u{2}");
+        assert!(illegal(&past, LIMITS).contains("if set del msg"));
+        let future = past.replace(&NOW.to_string(), &(NOW + 5).to_string());
+        assert_eq!(due(&future), Some(NOW + 5));
     }
 
     #[test]

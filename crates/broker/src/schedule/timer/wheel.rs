@@ -12,13 +12,19 @@
 //! frontier *and* was filed before the checkpoint (commit-log offset below
 //! `enqueuePhysicalOffset`); overdue entries not skipped so are checked against the index
 //! before delivery.
+//!
+//! Recalls (see `recall.rs`): a record with `TIMER_DEL_UNIQKEY` is a delete marker, filed with
+//! its size negated and never delivered; a due message whose (due, topic + UNIQ_KEY) was recalled
+//! is dropped. After a start, nothing is delivered until the timer queue as it was at start is
+//! filed, so that markers stored before a crash are known before the messages they cancel fall
+//! due.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ferromq_common::{names::TIMER_TOPIC, now_millis};
-use ferromq_proto::message::properties::TIMER_OUT_MS;
+use ferromq_proto::message::properties::{REAL_TOPIC, TIMER_DEL_UNIQKEY, TIMER_OUT_MS, UNIQ_KEY};
 use ferromq_proto::message::record::RecordView;
 use ferromq_store::{FlushDiskType, GetStatus, MessageStore};
 use parking_lot::Mutex;
@@ -26,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use super::bucket::{bucket_of, BucketDir, Entry, BUCKET_MS};
+use super::recall::RecallBook;
 use crate::persist::JsonFile;
 use crate::schedule::{already_delivered, deliver_now};
 use crate::{BrokerConfig, BrokerError};
@@ -43,6 +50,9 @@ const MAX_FILED_PER_ROUND: usize = 8_192;
 const READ_BATCH: i32 = 32;
 /// Checkpoint period while something changes.
 const SAVE_EVERY: Duration = Duration::from_millis(500);
+/// Longest wait at start for the timer queue to be filed before delivering anyway (filing that
+/// makes no progress, e.g. bucket appends failing, must not hold every delivery back).
+const CATCH_UP_LIMIT: Duration = Duration::from_secs(30);
 
 /// `config/timerCheckpoint.json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +93,7 @@ struct Start {
 pub struct TimerService {
     checkpoint: JsonFile,
     start: Mutex<Option<Start>>,
+    recalls: RecallBook,
 }
 
 impl TimerService {
@@ -121,7 +132,13 @@ impl TimerService {
                 buckets,
                 progress,
             })),
+            recalls: RecallBook::default(),
         })
+    }
+
+    /// The recalls the timer honours (RECALL_MESSAGE reserves in it).
+    pub fn recalls(&self) -> &RecallBook {
+        &self.recalls
     }
 
     /// Starts the timer thread (`ferromq-timer`), which runs until `stop` and then saves its
@@ -177,6 +194,9 @@ struct Wheel<'a> {
     append_failing: bool,
     skipped_at_boot: u64,
     found_delivered: u64,
+    /// The timer queue's end at start: nothing is delivered before it is filed (it may hold
+    /// delete markers for messages already filed). `None` once reached.
+    catch_up_to: Option<i64>,
 }
 
 impl<'a> Wheel<'a> {
@@ -186,9 +206,11 @@ impl<'a> Wheel<'a> {
             buckets,
             progress,
         } = start;
+        let queue_end = store.max_offset_in_queue(TIMER_TOPIC, 0);
         tracing::info!(
             buckets = buckets.len(),
             enqueue_offset = progress.enqueue_offset,
+            queue_end,
             "timer service started"
         );
         Wheel {
@@ -209,6 +231,7 @@ impl<'a> Wheel<'a> {
             append_failing: false,
             skipped_at_boot: 0,
             found_delivered: 0,
+            catch_up_to: (queue_end > progress.enqueue_offset).then_some(queue_end),
         }
     }
 
@@ -216,7 +239,13 @@ impl<'a> Wheel<'a> {
         while !stop.is_cancelled() {
             let more_to_file = self.file_new();
             self.load_due();
-            let stalled = !self.deliver_due(stop);
+            let stalled = if self.caught_up() {
+                !self.deliver_due(stop)
+            } else {
+                // Filing the queue left before the start; no delivery yet (a stuck filing
+                // waits a tick instead of spinning).
+                !more_to_file
+            };
             if (self.changed || self.finished_bucket()) && self.last_save.elapsed() >= SAVE_EVERY {
                 self.save();
             }
@@ -241,6 +270,7 @@ impl<'a> Wheel<'a> {
     /// Files the records that arrived in the timer queue; true when more are left.
     fn file_new(&mut self) -> bool {
         let mut batch = Vec::new();
+        let mut markers = Vec::new();
         let mut offset = self.enqueue_offset;
         let mut physical = self.enqueue_physical_offset;
         while batch.len() < MAX_FILED_PER_ROUND {
@@ -276,11 +306,16 @@ impl<'a> Wheel<'a> {
             for record in &got.messages {
                 match RecordView::parse(record) {
                     Ok(view) => {
-                        batch.push(Entry {
+                        let mut entry = Entry {
                             due_ms: due_of(&view),
                             offset: view.physical_offset,
                             size: record.len() as i32,
-                        });
+                        };
+                        if let Some(key) = view.property(TIMER_DEL_UNIQKEY) {
+                            entry.size = -entry.size;
+                            markers.push((entry, key.to_owned()));
+                        }
+                        batch.push(entry);
                         physical = physical.max(view.physical_offset + 1);
                     }
                     Err(e) => tracing::error!(
@@ -309,9 +344,19 @@ impl<'a> Wheel<'a> {
         for e in &batch {
             let bucket = e.bucket();
             self.buckets.insert(bucket);
-            if bucket < self.horizon && self.pending.insert(*e) {
+            if bucket >= self.horizon {
+                continue;
+            }
+            if e.is_recall_marker() {
+                // Tracked so that the bucket is deleted (and its keys forgotten) once past.
+                self.waiting.entry(bucket).or_default();
+            } else if self.pending.insert(*e) {
                 *self.waiting.entry(bucket).or_default() += 1;
             }
+        }
+        for (e, key) in &markers {
+            let loaded = e.bucket() < self.horizon;
+            self.service.recalls.filed(e.due_ms, key, loaded);
         }
         self.enqueue_offset = offset;
         self.enqueue_physical_offset = physical;
@@ -362,7 +407,9 @@ impl<'a> Wheel<'a> {
         }
         let mut waiting = 0;
         for e in entries {
-            if self.delivered_before_boot(&e) {
+            if e.is_recall_marker() {
+                self.read_marker(&e);
+            } else if self.delivered_before_boot(&e) {
                 self.skipped_at_boot += 1;
             } else if self.pending.insert(e) {
                 waiting += 1;
@@ -371,6 +418,53 @@ impl<'a> Wheel<'a> {
         self.waiting.insert(bucket, waiting);
         self.changed = true;
         true
+    }
+
+    /// Registers the key of a filed delete marker of a bucket being loaded.
+    fn read_marker(&self, e: &Entry) {
+        let key = self
+            .store
+            .look_message_by_offset(e.offset)
+            .and_then(|record| {
+                let view = RecordView::parse(&record).ok()?;
+                view.property(TIMER_DEL_UNIQKEY).map(str::to_owned)
+            });
+        match key {
+            Some(key) => self.service.recalls.filed(e.due_ms, &key, true),
+            None => tracing::warn!(
+                offset = e.offset,
+                due_ms = e.due_ms,
+                "recall marker no longer readable in the commit log; ignored"
+            ),
+        }
+    }
+
+    /// True once the timer queue as it was at start is filed.
+    fn caught_up(&mut self) -> bool {
+        match self.catch_up_to {
+            Some(end) if self.enqueue_offset < end => {
+                if self.last_save.elapsed() < CATCH_UP_LIMIT || self.changed {
+                    return false;
+                }
+                tracing::error!(
+                    enqueue_offset = self.enqueue_offset,
+                    queue_end = end,
+                    "filing the timer queue made no progress; delivering before it is filed \
+                     (a recalled message may be delivered)"
+                );
+                self.catch_up_to = None;
+                true
+            }
+            Some(_) => {
+                tracing::info!(
+                    enqueue_offset = self.enqueue_offset,
+                    "timer queue filed up to where it was at start; delivering"
+                );
+                self.catch_up_to = None;
+                true
+            }
+            None => true,
+        }
     }
 
     /// True for an entry the saved checkpoint proves delivered.
@@ -387,8 +481,10 @@ impl<'a> Wheel<'a> {
     /// (it is retried next round).
     fn deliver_due(&mut self, stop: &CancellationToken) -> bool {
         let mut delivered = 0u64;
+        // From here on a recall of anything due by `now` is refused as too late.
+        let now = self.service.recalls.advance(now_millis());
         while let Some(&e) = self.pending.first() {
-            if e.due_ms > now_millis() {
+            if e.due_ms > now {
                 break;
             }
             if !self.deliver(&e) {
@@ -434,6 +530,15 @@ impl<'a> Wheel<'a> {
                 return true;
             }
         };
+        if self.recalled(e, &view) {
+            self.service.recalls.note_dropped();
+            tracing::debug!(
+                offset = e.offset,
+                due_ms = e.due_ms,
+                "recalled timer message dropped"
+            );
+            return true;
+        }
         // Only a message due before this start can have been delivered before it. (Even after a
         // clean stop: a message filed with its due time already past can wait below others
         // that were delivered, so the frontier does not cover those.)
@@ -442,6 +547,14 @@ impl<'a> Wheel<'a> {
             return true;
         }
         deliver_now(self.store, &view)
+    }
+
+    /// True when the held message `view` (entry `e`) was recalled.
+    fn recalled(&self, e: &Entry, view: &RecordView<'_>) -> bool {
+        match (view.property(REAL_TOPIC), view.property(UNIQ_KEY)) {
+            (Some(topic), Some(uniq)) => self.service.recalls.is_recalled(e.due_ms, topic, uniq),
+            _ => false,
+        }
     }
 
     /// Makes bucket appends and delivered copies durable, writes the checkpoint, then deletes
@@ -514,6 +627,7 @@ impl<'a> Wheel<'a> {
             }
             self.buckets.remove(&bucket);
             self.waiting.remove(&bucket);
+            self.service.recalls.forget(bucket, bucket + BUCKET_MS);
         }
         if let Err(e) = self.files.sync() {
             tracing::error!(error = %e, "syncing the timer directory failed");
@@ -568,7 +682,7 @@ mod tests {
     fn hold(store: &MessageStore, i: usize, delay_ms: i64) -> i64 {
         let now = now_millis();
         let props = encode_properties(&[
-            ("UNIQ_KEY", format!("7F000001{i:024X}")),
+            ("UNIQ_KEY", uniq(i)),
             ("TIMER_DELAY_MS", delay_ms.to_string()),
         ]);
         let limits = TimerLimits {
@@ -593,6 +707,38 @@ mod tests {
         });
         assert_eq!(r.status, PutStatus::PutOk);
         timed.due_ms
+    }
+
+    fn uniq(i: usize) -> String {
+        format!("7F000001{i:024X}")
+    }
+
+    /// Stores the delete marker of message `i` due at `due`, as RECALL_MESSAGE does.
+    fn store_marker(store: &MessageStore, i: usize, due: i64) {
+        let host: SocketAddr = "127.0.0.1:10911".parse().unwrap();
+        let props = encode_properties(&[
+            ("TAGS", "_RECALL_TAG_".to_owned()),
+            ("TIMER_DEL_UNIQKEY", format!("{REAL}+{}", uniq(i))),
+            ("UNIQ_KEY", uniq(i)),
+            ("TIMER_DELIVER_MS", (due + 1).to_string()),
+            ("REAL_TOPIC", REAL.to_owned()),
+            ("REAL_QID", "0".to_owned()),
+            ("TIMER_OUT_MS", due.to_string()),
+        ]);
+        let r = store.put(MessageToStore {
+            topic: TIMER_TOPIC,
+            queue_id: 0,
+            flag: 0,
+            sys_flag: 0,
+            born_timestamp: now_millis(),
+            born_host: host,
+            store_host: host,
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+            body: b"0",
+            properties: &props,
+        });
+        assert_eq!(r.status, PutStatus::PutOk);
     }
 
     /// (uniq key, store time, due) of everything delivered to the real queue.
@@ -621,6 +767,7 @@ mod tests {
     struct Running {
         stop: CancellationToken,
         thread: std::thread::JoinHandle<()>,
+        service: Arc<TimerService>,
     }
 
     fn start(root: &std::path::Path, store: &Arc<MessageStore>) -> Running {
@@ -628,8 +775,13 @@ mod tests {
         let begin = service.start.lock().take().unwrap();
         let stop = CancellationToken::new();
         let (store, token) = (Arc::clone(store), stop.clone());
-        let thread = std::thread::spawn(move || Wheel::new(&service, &store, begin).run(&token));
-        Running { stop, thread }
+        let shared = Arc::clone(&service);
+        let thread = std::thread::spawn(move || Wheel::new(&shared, &store, begin).run(&token));
+        Running {
+            stop,
+            thread,
+            service,
+        }
     }
 
     impl Running {
@@ -760,6 +912,88 @@ mod tests {
         let got = delivered(&store);
         assert_eq!(got.len(), 2, "{got:?}");
         assert_ne!(got[0].0, got[1].0);
+        store.shutdown().unwrap();
+    }
+
+    #[test]
+    fn recalled_messages_are_dropped_and_later_recalls_are_too_late() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_store(dir.path());
+        let dues: Vec<i64> = (0..10)
+            .map(|i| hold(&store, i, 300 + i as i64 * 50))
+            .collect();
+        let running = start(dir.path(), &store);
+        let recalls = running.service.recalls();
+        for i in (1..10).step_by(2) {
+            recalls
+                .reserve(dues[i], &format!("{REAL}+{}", uniq(i)))
+                .unwrap();
+            store_marker(&store, i, dues[i]);
+        }
+        // A recall for the right message at the wrong due time, and one for another topic,
+        // cancel nothing (Java matches the slot and the topic too).
+        recalls
+            .reserve(dues[0] + 7, &format!("{REAL}+{}", uniq(0)))
+            .unwrap();
+        recalls
+            .reserve(dues[2], &format!("other+{}", uniq(2)))
+            .unwrap();
+        wait_for(&store, 5);
+        std::thread::sleep(Duration::from_millis(600));
+        let got: Vec<String> = delivered(&store).into_iter().map(|g| g.0).collect();
+        let even: Vec<String> = (0..10).step_by(2).map(uniq).collect();
+        assert_eq!(got, even);
+        assert_eq!(recalls.dropped(), 5);
+        // Delivered (or dropped): a recall now is refused, not answered.
+        assert!(recalls
+            .reserve(dues[0], &format!("{REAL}+{}", uniq(0)))
+            .is_err());
+        assert!(recalls
+            .reserve(dues[9], &format!("{REAL}+{}", uniq(9)))
+            .is_err());
+        running.stop();
+        store.shutdown().unwrap();
+    }
+
+    #[test]
+    fn markers_stored_before_a_crash_are_filed_before_anything_is_delivered() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open_store(dir.path());
+        let dues: Vec<i64> = (0..6).map(|i| hold(&store, i, 100)).collect();
+        // A first run files the messages and saves its checkpoint, then stops before they are
+        // due (as if killed then).
+        assert!(store.wait_for_dispatch(Duration::from_secs(5)));
+        {
+            let service = TimerService::load(&config(dir.path())).unwrap();
+            let begin = service.start.lock().take().unwrap();
+            let mut wheel = Wheel::new(&service, &store, begin);
+            assert!(!wheel.file_new());
+            wheel.save();
+        }
+        assert_eq!(progress(dir.path()).enqueue_offset, 6);
+        // More held records than one round files, then the recalls' markers: only a timer that
+        // files everything left before delivering knows the markers in time.
+        for i in 100..100 + MAX_FILED_PER_ROUND + 50 {
+            hold(&store, i, 50_000);
+        }
+        for i in (1..6).step_by(2) {
+            store_marker(&store, i, dues[i]);
+        }
+        // As at a broker start: the store has dispatched everything recovered.
+        assert!(store.wait_for_dispatch(Duration::from_secs(5)));
+        std::thread::sleep(Duration::from_millis(150));
+        let running = start(dir.path(), &store);
+        wait_for(&store, 3);
+        std::thread::sleep(Duration::from_millis(300));
+        let got: Vec<String> = delivered(&store).into_iter().map(|g| g.0).collect();
+        assert_eq!(got, [uniq(0), uniq(2), uniq(4)]);
+        assert_eq!(running.service.recalls().dropped(), 3);
+        running.stop();
+        // And again from the bucket files: the markers are read back when the bucket loads.
+        std::fs::remove_file(dir.path().join("config/timerCheckpoint.json")).unwrap();
+        run_until(dir.path(), &store, 4);
+        let got: Vec<String> = delivered(&store).into_iter().map(|g| g.0).collect();
+        assert_eq!(got, [uniq(0), uniq(2), uniq(4)]);
         store.shutdown().unwrap();
     }
 }
