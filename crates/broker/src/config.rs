@@ -86,6 +86,9 @@ pub struct BrokerConfig {
     pub store_settings: Vec<(String, String)>,
     /// Keys present in the file that FerroMQ does not know.
     pub unknown_keys: Vec<String>,
+    /// Keys present in the file that RocketMQ has and FerroMQ accepts without acting on them
+    /// (warned about at start-up).
+    pub inert_keys: Vec<String>,
 }
 
 impl Default for BrokerConfig {
@@ -137,6 +140,7 @@ impl Default for BrokerConfig {
             recall_message_enable: false,
             store_settings: Vec::new(),
             unknown_keys: Vec::new(),
+            inert_keys: Vec::new(),
         }
     }
 }
@@ -149,8 +153,8 @@ fn default_broker_name() -> String {
         .unwrap_or_else(|| "DEFAULT_BROKER".into())
 }
 
-/// Keys RocketMQ users commonly set that FerroMQ accepts but does not act on yet; they are not
-/// reported as unknown.
+/// Keys RocketMQ users commonly set that FerroMQ accepts but does not act on yet: not an error,
+/// but named in a start-up warning ([`BrokerConfig::inert_keys`]) so nobody believes they act.
 const ACCEPTED_KEYS: &[&str] = &[
     "brokerIP2",
     "haListenPort",
@@ -323,7 +327,7 @@ impl BrokerConfig {
                         .map_err(|reason| err(key, value, &reason))?;
                     c.store_settings.push((k.to_owned(), v.to_owned()));
                 }
-                k if ACCEPTED_KEYS.contains(&k) => {}
+                k if ACCEPTED_KEYS.contains(&k) => c.inert_keys.push(k.to_owned()),
                 k => c.unknown_keys.push(k.to_owned()),
             }
         }
@@ -347,6 +351,34 @@ impl BrokerConfig {
     /// The address clients and admin tools use to reach this broker (`brokerIP1:listenPort`).
     pub fn broker_addr(&self) -> String {
         format!("{}:{}", self.broker_ip1, self.listen_port)
+    }
+
+    /// Start-up warnings about settings FerroMQ accepts but does not honour (yet): inert keys,
+    /// roles without replication.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .inert_keys
+            .iter()
+            .map(|k| {
+                format!("broker.conf key `{k}` is accepted for compatibility but not implemented by FerroMQ yet: it has no effect")
+            })
+            .collect();
+        if self.inert_keys.iter().any(|k| k == "aclEnable") {
+            out.push(
+                "ACL is NOT implemented: every request is served without authentication, whatever aclEnable says"
+                    .into(),
+            );
+        }
+        match self.broker_role {
+            BrokerRole::Slave => out.push(
+                "brokerRole=SLAVE: replication is not implemented yet; this broker refuses sends (SERVICE_NOT_AVAILABLE) and serves only its own store".into(),
+            ),
+            BrokerRole::SyncMaster => out.push(
+                "brokerRole=SYNC_MASTER: replication is not implemented yet; sends are stored here only and answered SLAVE_NOT_AVAILABLE".into(),
+            ),
+            BrokerRole::AsyncMaster => {}
+        }
+        out
     }
 
     /// The HA address advertised to name servers (`brokerIP1:listenPort+1`).

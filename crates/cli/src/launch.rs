@@ -79,10 +79,19 @@ pub fn broker_config(conf: Option<&Path>, namesrv: Option<&str>) -> anyhow::Resu
         props.set("namesrvAddr", n);
     }
     let config = BrokerConfig::from_properties(&props).context("invalid broker configuration")?;
+    warn_about(&config);
+    Ok(config)
+}
+
+/// Start-up warnings about broker.conf: unknown keys (with the nearest known one), and keys or
+/// roles FerroMQ accepts without honouring them.
+fn warn_about(config: &BrokerConfig) {
     for key in &config.unknown_keys {
         tracing::warn!(key = %key, "unknown broker configuration key ignored");
     }
-    Ok(config)
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
 }
 
 async fn bind(address: &str, port: u16, what: &str) -> anyhow::Result<TcpListener> {
@@ -202,9 +211,7 @@ pub fn standalone_configs(
     }
     let broker_config =
         BrokerConfig::from_properties(&props).context("invalid broker configuration")?;
-    for key in &broker_config.unknown_keys {
-        tracing::warn!(key = %key, "unknown broker configuration key ignored");
-    }
+    warn_about(&broker_config);
     Ok((ns_config, broker_config))
 }
 

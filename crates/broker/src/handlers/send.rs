@@ -57,10 +57,25 @@ pub async fn handle(
     }
 }
 
+/// RocketMQ's answer to a put on a broker that does not take writes (Java
+/// `PutMessageStatus.SERVICE_NOT_AVAILABLE`'s remark).
+pub(super) const NOT_WRITABLE_REMARK: &str = "service not available now. It may be caused by one of the following reasons: the broker's disk is full, messages are put to the slave, message store has been shut down, etc.";
+
+/// A slave takes no writes (there is no replication yet to give it any).
+pub(super) fn check_role(b: &Broker) -> Result<(), BrokerError> {
+    if b.config.broker_role == crate::config::BrokerRole::Slave {
+        return Err(BrokerError::ServiceNotAvailable {
+            reason: NOT_WRITABLE_REMARK.into(),
+        });
+    }
+    Ok(())
+}
+
 pub(super) fn check_and_resolve_topic(
     b: &Arc<Broker>,
     h: &SendMessageRequestHeader,
 ) -> Result<TopicConfig, BrokerError> {
+    check_role(b)?;
     if !perm::is_writeable(b.config.broker_permission) {
         return Err(BrokerError::NoPermission {
             reason: format!(
@@ -382,6 +397,10 @@ fn respond(
     recall_handle: Option<String>,
 ) -> Result<RemotingCommand, BrokerError> {
     let code = match result.status {
+        // A SYNC_MASTER has no slave to wait for (no replication yet): stored, not replicated.
+        PutStatus::PutOk if b.config.broker_role == crate::config::BrokerRole::SyncMaster => {
+            response::SLAVE_NOT_AVAILABLE
+        }
         PutStatus::PutOk => response::SUCCESS,
         PutStatus::FlushDiskTimeout => response::FLUSH_DISK_TIMEOUT,
         PutStatus::MessageIllegal | PutStatus::PropertiesSizeExceeded => {

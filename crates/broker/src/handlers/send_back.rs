@@ -42,6 +42,7 @@ pub async fn handle(
     req: &RemotingCommand,
 ) -> Result<RemotingCommand, BrokerError> {
     let h: ConsumerSendMsgBackRequestHeader = req.decode_header()?;
+    super::send::check_role(b)?;
     let group = b
         .groups
         .find_or_create(&h.group)?

@@ -121,6 +121,12 @@ impl TransactionService {
         req: &RemotingCommand,
     ) -> Result<RemotingCommand, BrokerError> {
         let h: EndTransactionRequestHeader = req.decode_header()?;
+        if b.config.broker_role == crate::config::BrokerRole::Slave {
+            return Err(BrokerError::Code {
+                code: ferromq_proto::codes::response::SLAVE_NOT_AVAILABLE,
+                remark: "Message store is slave mode, so end transaction is forbidden. ".into(),
+            });
+        }
         let action = match h.commit_or_rollback {
             COMMIT | ROLLBACK => h.commit_or_rollback,
             // Nothing happens for an unknown outcome: the check loop asks again later.
