@@ -9,10 +9,13 @@
 //!
 //! | module | commands (RocketMQ names) |
 //! |---|---|
-//! | [`topic`] | `updateTopic`, `deleteTopic`, `topicList`, `topicRoute`, `topicStatus` |
+//! | [`topic`] | `updateTopic`, `deleteTopic`, `topicList`, `topicRoute`, `topicStatus`, `updateTopicPerm`, `topicClusterList` |
 //! | [`cluster`] | `clusterList` |
 //! | [`broker`] | `brokerStatus` |
-//! | [`consumer`] | `consumerProgress`, `consumerConnection` |
+//! | [`broker_config`] | `getBrokerConfig` |
+//! | [`consumer`] | `consumerProgress`, `consumerConnection`, `updateSubGroup`, `deleteSubGroup`, `getConsumerConfig` |
+//! | [`producer`] | `producerConnection` |
+//! | [`namesrv`] | `getNamesrvConfig`, `updateKvConfig`, `deleteKvConfig`, `wipeWritePerm`, `addWritePerm` |
 //! | [`message`] | `queryMsgById`, `queryMsgByKey`, `queryMsgByUniqueKey`, `queryMsgByOffset`, `printMsg` |
 //! | [`store_admin`] | `deleteExpiredCommitLog`, `cleanExpiredCQ` |
 //!
@@ -22,11 +25,14 @@
 //! Times print in UTC where Java uses the JVM's zone.
 
 pub mod broker;
+pub mod broker_config;
 pub mod cluster;
 pub mod consumer;
 pub mod error;
 pub mod format;
 pub mod message;
+pub mod namesrv;
+pub mod producer;
 pub mod store_admin;
 pub mod topic;
 

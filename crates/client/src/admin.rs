@@ -7,24 +7,41 @@
 
 use std::time::Duration;
 
+use ferromq_common::config::Properties;
 use ferromq_common::names::AUTO_CREATE_TOPIC;
 use ferromq_common::perm;
 use ferromq_proto::body::{
     ClusterInfo, ConsumeStats, ConsumerConnection, GroupList, JsonBody, KVTable,
-    SubscriptionGroupConfig, TopicConfig, TopicConfigSerializeWrapper, TopicList, TopicRouteData,
-    TopicStatsTable,
+    ProducerConnection, SubscriptionGroupConfig, SubscriptionGroupWrapper, TopicConfig,
+    TopicConfigSerializeWrapper, TopicList, TopicRouteData, TopicStatsTable,
 };
 use ferromq_proto::codes::{request, response};
+use ferromq_proto::define_header;
 use ferromq_proto::header::NoHeader;
 use ferromq_proto::headers::{
-    ConsumerGroupHeader, CreateTopicRequestHeader, DeleteTopicFromNamesrvRequestHeader,
-    GetConsumeStatsRequestHeader, GetKvConfigResponseHeader, GetTopicsByClusterRequestHeader,
-    KvConfigKeyHeader, PutKvConfigRequestHeader, TopicHeader,
+    BrokerNameHeader, ConsumerGroupHeader, CreateTopicRequestHeader,
+    DeleteTopicFromNamesrvRequestHeader, GetConsumeStatsRequestHeader, GetKvConfigResponseHeader,
+    GetTopicsByClusterRequestHeader, KvConfigKeyHeader, ProducerGroupHeader,
+    PutKvConfigRequestHeader, TopicHeader,
 };
 use ferromq_proto::RemotingCommand;
 
 use crate::rpc::{decode_body, decode_header, expect_success, Rpc, DEFAULT_TIMEOUT};
 use crate::{ClientError, NameServerList};
+
+define_header! {
+    /// Response of WIPE_WRITE_PERM_OF_BROKER (205).
+    pub struct WipeWritePermResponseHeader {
+        wipe_topic_count: i32 = "wipeTopicCount",
+    }
+}
+
+define_header! {
+    /// Response of ADD_WRITE_PERM_OF_BROKER (327).
+    pub struct AddWritePermResponseHeader {
+        add_topic_count: i32 = "addTopicCount",
+    }
+}
 
 /// KV namespace of ordered-topic queue layouts (`NamesrvUtil.NAMESPACE_ORDER_TOPIC_CONFIG`).
 pub const ORDER_TOPIC_CONFIG: &str = "ORDER_TOPIC_CONFIG";
@@ -171,6 +188,67 @@ impl AdminClient {
         }
         let resp = expect_success(resp)?;
         Ok(decode_header::<GetKvConfigResponseHeader>(&resp, "GET_KV_CONFIG")?.value)
+    }
+
+    /// DELETE_KV_CONFIG (102) to **every** name server (Java `deleteKVConfigValue`). All are
+    /// tried; the error of the last one that refused is returned.
+    pub async fn delete_kv_config(&self, namespace: &str, key: &str) -> Result<(), ClientError> {
+        let header = KvConfigKeyHeader {
+            namespace: namespace.to_owned(),
+            key: key.to_owned(),
+        };
+        let mut failure = None;
+        for addr in self.rpc.namesrv().addrs() {
+            let cmd = RemotingCommand::request(request::DELETE_KV_CONFIG, &header);
+            if let Err(e) = self.rpc.call_ok(addr, cmd).await {
+                failure = Some(e);
+            }
+        }
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// GET_NAMESRV_CONFIG (319) to the name server at `namesrv_addr`: its settings, parsed from
+    /// the properties text of the body.
+    pub async fn namesrv_config(&self, namesrv_addr: &str) -> Result<Properties, ClientError> {
+        let cmd = RemotingCommand::bare_request(request::GET_NAMESRV_CONFIG);
+        let resp = self.rpc.call_ok(namesrv_addr, cmd).await?;
+        Ok(Properties::parse(&String::from_utf8_lossy(&resp.body)))
+    }
+
+    /// WIPE_WRITE_PERM_OF_BROKER (205) to the name server at `namesrv_addr`: the broker's
+    /// queues lose write permission in the routes; returns how many topics changed.
+    pub async fn wipe_write_perm(
+        &self,
+        namesrv_addr: &str,
+        broker_name: &str,
+    ) -> Result<i32, ClientError> {
+        let header = BrokerNameHeader {
+            broker_name: broker_name.to_owned(),
+        };
+        let cmd = RemotingCommand::request(request::WIPE_WRITE_PERM_OF_BROKER, &header);
+        let resp = self.rpc.call_ok(namesrv_addr, cmd).await?;
+        Ok(
+            decode_header::<WipeWritePermResponseHeader>(&resp, "WIPE_WRITE_PERM_OF_BROKER")?
+                .wipe_topic_count,
+        )
+    }
+
+    /// ADD_WRITE_PERM_OF_BROKER (327) to the name server at `namesrv_addr`: the broker's queues
+    /// get write permission back; returns how many topics changed.
+    pub async fn add_write_perm(
+        &self,
+        namesrv_addr: &str,
+        broker_name: &str,
+    ) -> Result<i32, ClientError> {
+        let header = BrokerNameHeader {
+            broker_name: broker_name.to_owned(),
+        };
+        let cmd = RemotingCommand::request(request::ADD_WRITE_PERM_OF_BROKER, &header);
+        let resp = self.rpc.call_ok(namesrv_addr, cmd).await?;
+        Ok(
+            decode_header::<AddWritePermResponseHeader>(&resp, "ADD_WRITE_PERM_OF_BROKER")?
+                .add_topic_count,
+        )
     }
 
     // ---- broker -----------------------------------------------------------------------------
@@ -334,6 +412,60 @@ impl AdminClient {
             )
             .await?;
         decode_body(&resp, "GET_ALL_TOPIC_CONFIG")
+    }
+
+    /// GET_BROKER_CONFIG (26): the broker's settings, parsed from the properties text of the
+    /// body.
+    pub async fn broker_config(&self, addr: &str) -> Result<Properties, ClientError> {
+        let cmd = RemotingCommand::bare_request(request::GET_BROKER_CONFIG);
+        let resp = self.rpc.call_ok(addr, cmd).await?;
+        Ok(Properties::parse(&String::from_utf8_lossy(&resp.body)))
+    }
+
+    /// GET_TOPIC_CONFIG (351): one topic's configuration on the broker at `addr`, or `None`
+    /// when the broker answers `TOPIC_NOT_EXIST`.
+    pub async fn topic_config(
+        &self,
+        addr: &str,
+        topic: &str,
+    ) -> Result<Option<TopicConfig>, ClientError> {
+        let cmd = RemotingCommand::request(
+            request::GET_TOPIC_CONFIG,
+            &TopicHeader {
+                topic: topic.to_owned(),
+            },
+        );
+        let resp = self.rpc.call(addr, cmd).await?;
+        if resp.code == response::TOPIC_NOT_EXIST {
+            return Ok(None);
+        }
+        decode_body(&expect_success(resp)?, "GET_TOPIC_CONFIG").map(Some)
+    }
+
+    /// GET_PRODUCER_CONNECTION_LIST (204): the live producers of a group on one broker. A
+    /// broker that has none answers `SYSTEM_ERROR` (`the producer group[..] not exist`).
+    pub async fn producer_connection(
+        &self,
+        addr: &str,
+        group: &str,
+    ) -> Result<ProducerConnection, ClientError> {
+        let header = ProducerGroupHeader {
+            producer_group: group.to_owned(),
+        };
+        let cmd = RemotingCommand::request(request::GET_PRODUCER_CONNECTION_LIST, &header);
+        let resp = self.rpc.call_ok(addr, cmd).await?;
+        decode_body(&resp, "GET_PRODUCER_CONNECTION_LIST")
+    }
+
+    /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201): every consumer group configuration of one
+    /// broker.
+    pub async fn all_subscription_group(
+        &self,
+        addr: &str,
+    ) -> Result<SubscriptionGroupWrapper, ClientError> {
+        let cmd = RemotingCommand::bare_request(request::GET_ALL_SUBSCRIPTIONGROUP_CONFIG);
+        let resp = self.rpc.call_ok(addr, cmd).await?;
+        decode_body(&resp, "GET_ALL_SUBSCRIPTIONGROUP_CONFIG")
     }
 }
 

@@ -1,10 +1,12 @@
 //! Consumer commands: `consumerProgress`, `consumerConnection`, `updateSubGroup`,
-//! `deleteSubGroup`.
+//! `deleteSubGroup`, `getConsumerConfig`.
 
+pub mod config;
 pub mod connection;
 pub mod group;
 pub mod progress;
 
+pub use config::{consumer_config, ConsumerConfigEntry, ConsumerConfigReport};
 pub use connection::{consumer_connection, examine_consumer_connection, ConsumerConnectionReport};
 pub use group::{
     delete_sub_group, tool_default_group, update_sub_group, DeleteSubGroupReport,

@@ -17,7 +17,9 @@ use ferromq_admin::topic::{
 };
 use ferromq_admin::{AdminClient, AdminError};
 
+use super::broker_commands as b;
 use super::message_commands as m;
+use super::namesrv_commands as ns;
 
 type RunFuture = Pin<Box<dyn Future<Output = Result<i32, AdminError>>>>;
 
@@ -52,6 +54,13 @@ pub const ALL: &[CommandSpec] = &[
         run: |a| Box::pin(run_delete_topic(a)),
     },
     CommandSpec {
+        name: "updateTopicPerm",
+        desc: "Update topic perm.",
+        java_class: "UpdateTopicPermSubCommand",
+        help: help::<b::UpdateTopicPermArgs>,
+        run: |a| Box::pin(b::run_update_topic_perm(a)),
+    },
+    CommandSpec {
         name: "topicRoute",
         desc: "Examine topic route info.",
         java_class: "TopicRouteSubCommand",
@@ -66,11 +75,25 @@ pub const ALL: &[CommandSpec] = &[
         run: |a| Box::pin(run_topic_status(a)),
     },
     CommandSpec {
+        name: "topicClusterList",
+        desc: "Get cluster info for topic.",
+        java_class: "TopicClusterSubCommand",
+        help: help::<b::TopicClusterListArgs>,
+        run: |a| Box::pin(b::run_topic_cluster_list(a)),
+    },
+    CommandSpec {
         name: "brokerStatus",
         desc: "Fetch broker runtime status data.",
         java_class: "BrokerStatusSubCommand",
         help: help::<BrokerStatusArgs>,
         run: |a| Box::pin(run_broker_status(a)),
+    },
+    CommandSpec {
+        name: "producerConnection",
+        desc: "Query producer's socket connection and client version.",
+        java_class: "ProducerConnectionSubCommand",
+        help: help::<b::ProducerConnectionArgs>,
+        run: |a| Box::pin(b::run_producer_connection(a)),
     },
     CommandSpec {
         name: "consumerConnection",
@@ -113,6 +136,34 @@ pub const ALL: &[CommandSpec] = &[
         java_class: "TopicListSubCommand",
         help: help::<TopicListArgs>,
         run: |a| Box::pin(run_topic_list(a)),
+    },
+    CommandSpec {
+        name: "updateKvConfig",
+        desc: "Create or update KV config.",
+        java_class: "UpdateKvConfigCommand",
+        help: help::<ns::UpdateKvConfigArgs>,
+        run: |a| Box::pin(ns::run_update_kv_config(a)),
+    },
+    CommandSpec {
+        name: "deleteKvConfig",
+        desc: "Delete KV config.",
+        java_class: "DeleteKvConfigCommand",
+        help: help::<ns::DeleteKvConfigArgs>,
+        run: |a| Box::pin(ns::run_delete_kv_config(a)),
+    },
+    CommandSpec {
+        name: "wipeWritePerm",
+        desc: "Wipe write perm of broker in all name server you defined in the -n param.",
+        java_class: "WipeWritePermSubCommand",
+        help: help::<ns::WipeWritePermArgs>,
+        run: |a| Box::pin(ns::run_wipe_write_perm(a)),
+    },
+    CommandSpec {
+        name: "addWritePerm",
+        desc: "Add write perm of broker in all name server you defined in the -n param.",
+        java_class: "AddWritePermSubCommand",
+        help: help::<ns::AddWritePermArgs>,
+        run: |a| Box::pin(ns::run_add_write_perm(a)),
     },
     CommandSpec {
         name: "queryMsgById",
@@ -162,6 +213,27 @@ pub const ALL: &[CommandSpec] = &[
         java_class: "DeleteExpiredCommitLogSubCommand",
         help: help::<m::DeleteExpiredCommitLogArgs>,
         run: |a| Box::pin(m::run_delete_expired_commit_log(a)),
+    },
+    CommandSpec {
+        name: "getNamesrvConfig",
+        desc: "Get configs of name server.",
+        java_class: "GetNamesrvConfigCommand",
+        help: help::<ns::GetNamesrvConfigArgs>,
+        run: |a| Box::pin(ns::run_get_namesrv_config(a)),
+    },
+    CommandSpec {
+        name: "getBrokerConfig",
+        desc: "Get broker config by cluster or special broker.",
+        java_class: "GetBrokerConfigCommand",
+        help: help::<b::GetBrokerConfigArgs>,
+        run: |a| Box::pin(b::run_get_broker_config(a)),
+    },
+    CommandSpec {
+        name: "getConsumerConfig",
+        desc: "Get consumer config by subscription group name.",
+        java_class: "GetConsumerConfigSubCommand",
+        help: help::<b::GetConsumerConfigArgs>,
+        run: |a| Box::pin(b::run_get_consumer_config(a)),
     },
 ];
 

@@ -10,8 +10,10 @@
 //!
 //! `-n` takes the name-server list (`a:9876;b:9876`); without it `NAMESRV_ADDR` is used.
 
+mod broker_commands;
 mod commands;
 mod message_commands;
+mod namesrv_commands;
 
 use std::io::Write;
 
