@@ -63,10 +63,18 @@ pub fn namesrv_config(conf: Option<&Path>) -> anyhow::Result<NamesrvConfig> {
     };
     let (config, unknown) =
         NamesrvConfig::from_properties(&props).context("invalid name server configuration")?;
+    warn_about_namesrv(&props, unknown);
+    Ok(config)
+}
+
+/// Start-up warnings about namesrv.conf: unknown keys, and keys accepted without effect.
+fn warn_about_namesrv(props: &Properties, unknown: Vec<String>) {
     for key in unknown {
         tracing::warn!(key = %key, "unknown name server configuration key ignored");
     }
-    Ok(config)
+    for key in NamesrvConfig::inert_keys(props) {
+        tracing::warn!(key = %key, "name server key accepted for compatibility but it has no effect in FerroMQ (it tunes Java's thread pools or Netty)");
+    }
 }
 
 /// Loads `broker.conf` (or the defaults) and applies `-n`.
@@ -181,9 +189,7 @@ pub fn standalone_configs(
     }
     let (ns_config, unknown) =
         NamesrvConfig::from_properties(&ns_props).context("invalid name server configuration")?;
-    for key in unknown {
-        tracing::warn!(key = %key, "unknown name server configuration key ignored");
-    }
+    warn_about_namesrv(&ns_props, unknown);
     let mut props = match &opts.broker_conf {
         Some(p) => read_properties(p)?,
         None => Properties::default(),

@@ -156,6 +156,17 @@ impl NamesrvConfig {
         Ok(unknown)
     }
 
+    /// The keys of `props` that RocketMQ has and FerroMQ accepts without effect (they tune
+    /// Java's thread pools and Netty), for a start-up notice.
+    pub fn inert_keys(props: &Properties) -> Vec<String> {
+        props
+            .iter()
+            .map(|(k, _)| k)
+            .filter(|k| IGNORED_KEYS.contains(k))
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// Keys UPDATE_NAMESRV_CONFIG refuses to change.
     pub fn black_listed_keys(&self) -> impl Iterator<Item = &str> {
         self.config_black_list
