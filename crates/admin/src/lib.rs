@@ -9,7 +9,9 @@
 //!
 //! | module | commands (RocketMQ names) |
 //! |---|---|
-//! | [`topic`] | `updateTopic`, `deleteTopic`, `topicList`, `topicRoute`, `topicStatus`, `updateTopicPerm`, `topicClusterList` |
+//! | [`topic`] | `updateTopic`, `deleteTopic`, `topicList`, `topicRoute`, `topicStatus`, `updateTopicPerm`, `topicClusterList`, `updateOrderConf`, `allocateMQ` |
+//! | [`offset`] | `resetOffsetByTime`, `skipAccumulatedMessage`, `cloneGroupOffset` |
+//! | [`broker_consume_stats`] | `brokerConsumeStats` |
 //! | [`cluster`] | `clusterList` |
 //! | [`broker`] | `brokerStatus` |
 //! | [`broker_config`] | `getBrokerConfig` |
@@ -26,12 +28,14 @@
 
 pub mod broker;
 pub mod broker_config;
+pub mod broker_consume_stats;
 pub mod cluster;
 pub mod consumer;
 pub mod error;
 pub mod format;
 pub mod message;
 pub mod namesrv;
+pub mod offset;
 pub mod producer;
 pub mod store_admin;
 pub mod topic;

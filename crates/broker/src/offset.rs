@@ -60,6 +60,18 @@ impl OffsetManager {
         self.dirty.store(true, Ordering::Release);
     }
 
+    /// Copies `src`'s committed offsets of `topic` to `dest`, replacing `dest`'s (Java
+    /// `ConsumerOffsetManager.cloneOffset`). Nothing happens when `src` has none.
+    pub fn clone_offsets(&self, src: &str, dest: &str, topic: &str) {
+        let from = ConsumerOffsetWrapper::key(topic, src);
+        let to = ConsumerOffsetWrapper::key(topic, dest);
+        let mut committed = self.committed.write();
+        if let Some(table) = committed.get(&from).cloned() {
+            committed.insert(to, table);
+            self.dirty.store(true, Ordering::Release);
+        }
+    }
+
     /// Records where the group's last pull ended.
     pub fn record_pull(&self, group: &str, topic: &str, queue_id: i32, next_offset: i64) {
         let key = ConsumerOffsetWrapper::key(topic, group);

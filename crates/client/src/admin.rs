@@ -5,24 +5,27 @@
 //! broker address. Every call returns the decoded body, or [`ClientError::Broker`] when the peer
 //! answered with an error code.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ferromq_common::config::Properties;
 use ferromq_common::names::AUTO_CREATE_TOPIC;
 use ferromq_common::perm;
 use ferromq_proto::body::{
-    ClusterInfo, ConsumeStats, ConsumerConnection, GroupList, JsonBody, KVTable,
-    ProducerConnection, SubscriptionGroupConfig, SubscriptionGroupWrapper, TopicConfig,
-    TopicConfigSerializeWrapper, TopicList, TopicRouteData, TopicStatsTable,
+    ClusterInfo, ConsumeStats, ConsumeStatsList, ConsumerConnection, GroupList, JsonBody, KVTable,
+    MessageQueue, ProducerConnection, ResetOffsetBody, SubscriptionGroupConfig,
+    SubscriptionGroupWrapper, TopicConfig, TopicConfigSerializeWrapper, TopicList, TopicRouteData,
+    TopicStatsTable,
 };
 use ferromq_proto::codes::{request, response};
 use ferromq_proto::define_header;
 use ferromq_proto::header::NoHeader;
 use ferromq_proto::headers::{
-    BrokerNameHeader, ConsumerGroupHeader, CreateTopicRequestHeader,
-    DeleteTopicFromNamesrvRequestHeader, GetConsumeStatsRequestHeader, GetKvConfigResponseHeader,
-    GetTopicsByClusterRequestHeader, KvConfigKeyHeader, ProducerGroupHeader,
-    PutKvConfigRequestHeader, TopicHeader,
+    BrokerNameHeader, CloneGroupOffsetRequestHeader, ConsumerGroupHeader, CreateTopicRequestHeader,
+    DeleteTopicFromNamesrvRequestHeader, GetConsumeStatsInBrokerHeader,
+    GetConsumeStatsRequestHeader, GetKvConfigResponseHeader, GetTopicsByClusterRequestHeader,
+    KvConfigKeyHeader, ProducerGroupHeader, PutKvConfigRequestHeader, ResetOffsetRequestHeader,
+    TopicHeader,
 };
 use ferromq_proto::RemotingCommand;
 
@@ -455,6 +458,67 @@ impl AdminClient {
         let cmd = RemotingCommand::request(request::GET_PRODUCER_CONNECTION_LIST, &header);
         let resp = self.rpc.call_ok(addr, cmd).await?;
         decode_body(&resp, "GET_PRODUCER_CONNECTION_LIST")
+    }
+
+    /// INVOKE_BROKER_TO_RESET_OFFSET (222): asks the broker at `addr` to move `group`'s offsets
+    /// of `topic` to the first message stored at or after `timestamp` (a negative timestamp: the
+    /// max offsets). Returns the new offset of every queue of that broker.
+    pub async fn reset_offset_by_timestamp(
+        &self,
+        addr: &str,
+        group: &str,
+        topic: &str,
+        timestamp: i64,
+        force: bool,
+    ) -> Result<BTreeMap<MessageQueue, i64>, ClientError> {
+        let header = ResetOffsetRequestHeader {
+            group: group.to_owned(),
+            topic: topic.to_owned(),
+            queue_id: None,
+            offset: None,
+            timestamp,
+            is_force: force,
+        };
+        let cmd = RemotingCommand::request(request::INVOKE_BROKER_TO_RESET_OFFSET, &header);
+        let resp = self.rpc.call_ok(addr, cmd).await?;
+        if resp.body.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        Ok(decode_body::<ResetOffsetBody>(&resp, "INVOKE_BROKER_TO_RESET_OFFSET")?.offset_table)
+    }
+
+    /// CLONE_GROUP_OFFSET (314): the broker at `addr` copies `src`'s committed offsets of
+    /// `topic` to `dest`.
+    pub async fn clone_group_offset(
+        &self,
+        addr: &str,
+        src: &str,
+        dest: &str,
+        topic: &str,
+        offline: bool,
+    ) -> Result<(), ClientError> {
+        let header = CloneGroupOffsetRequestHeader {
+            src_group: src.to_owned(),
+            dest_group: dest.to_owned(),
+            topic: Some(topic.to_owned()),
+            offline,
+        };
+        let cmd = RemotingCommand::request(request::CLONE_GROUP_OFFSET, &header);
+        self.rpc.call_ok(addr, cmd).await.map(drop)
+    }
+
+    /// GET_BROKER_CONSUME_STATS (317): every group's progress on the broker at `addr` (only
+    /// ordered topics with `order`), waiting at most `timeout`.
+    pub async fn broker_consume_stats(
+        &self,
+        addr: &str,
+        order: bool,
+        timeout: Duration,
+    ) -> Result<ConsumeStatsList, ClientError> {
+        let header = GetConsumeStatsInBrokerHeader { is_order: order };
+        let cmd = RemotingCommand::request(request::GET_BROKER_CONSUME_STATS, &header);
+        let resp = expect_success(self.rpc.call_timeout(addr, cmd, timeout).await?)?;
+        decode_body(&resp, "GET_BROKER_CONSUME_STATS")
     }
 
     /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201): every consumer group configuration of one

@@ -19,10 +19,14 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use ferromq_net::{BoxFuture, ConnectionHandle, Handler, RemotingClient};
-use ferromq_proto::body::{ConsumerData, HeartbeatData, JsonBody, ProducerData};
+use ferromq_proto::body::{
+    ConsumerData, HeartbeatData, JsonBody, MessageQueue, ProducerData, ResetOffsetBody,
+};
 use ferromq_proto::codes::{request, response};
 use ferromq_proto::header::NoHeader;
-use ferromq_proto::headers::{ConsumerGroupHeader, UnregisterClientRequestHeader};
+use ferromq_proto::headers::{
+    ConsumerGroupHeader, ResetOffsetRequestHeader, UnregisterClientRequestHeader,
+};
 use ferromq_proto::message::UniqKeyGenerator;
 use ferromq_proto::RemotingCommand;
 use parking_lot::Mutex;
@@ -47,6 +51,11 @@ pub(crate) trait ConsumerHook: Send + Sync {
     fn consumer_data(&self) -> ConsumerData;
     /// A broker said the group's membership changed: rebalance now.
     fn ids_changed(&self);
+    /// RESET_CONSUMER_CLIENT_OFFSET: an admin moved the group's offsets of `topic`; drop what
+    /// is cached for those queues and continue from `offsets`. Default: ignored.
+    fn reset_offset(self: Arc<Self>, topic: String, offsets: BTreeMap<MessageQueue, i64>) {
+        let _ = (topic, offsets);
+    }
 }
 
 /// Shared state of one client id.
@@ -93,6 +102,13 @@ impl Handler for ServerRequests {
                     }
                     (Err(e), _) => tracing::debug!(error = %e, "bad NOTIFY_CONSUMER_IDS_CHANGED"),
                     _ => {}
+                }
+                None
+            }
+            request::RESET_CONSUMER_CLIENT_OFFSET => {
+                match self.instance.upgrade() {
+                    Some(instance) => instance.reset_offset(&req),
+                    None => tracing::debug!("RESET_CONSUMER_CLIENT_OFFSET while shutting down"),
                 }
                 None
             }
@@ -250,6 +266,43 @@ impl ClientInstance {
         }
         consumers.insert(group.to_owned(), hook);
         Ok(())
+    }
+
+    /// Serves RESET_CONSUMER_CLIENT_OFFSET (Java `ClientRemotingProcessor.resetOffset`): hands
+    /// the new offsets to the group's consumer in this instance.
+    fn reset_offset(&self, req: &RemotingCommand) {
+        let header = match req.decode_header::<ResetOffsetRequestHeader>() {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(error = %e, "bad RESET_CONSUMER_CLIENT_OFFSET header");
+                return;
+            }
+        };
+        let body = if req.body.is_empty() {
+            ResetOffsetBody::default()
+        } else {
+            match ResetOffsetBody::from_json(&req.body) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(error = %e, "bad RESET_CONSUMER_CLIENT_OFFSET body");
+                    return;
+                }
+            }
+        };
+        let hook = self
+            .consumers
+            .lock()
+            .get(&header.group)
+            .and_then(Weak::upgrade);
+        match hook {
+            Some(h) => {
+                tracing::info!(group = %header.group, topic = %header.topic, queues = body.offset_table.len(), "reset offset requested by the broker");
+                h.reset_offset(header.topic, body.offset_table);
+            }
+            None => {
+                tracing::info!(group = %header.group, "reset offset for a group with no consumer here")
+            }
+        }
     }
 
     fn ids_changed(&self, group: &str) {

@@ -64,6 +64,7 @@ pub mod request {
     pub const GET_UNIT_TOPIC_LIST: i32 = 311;
     pub const GET_HAS_UNIT_SUB_TOPIC_LIST: i32 = 312;
     pub const GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST: i32 = 313;
+    pub const CLONE_GROUP_OFFSET: i32 = 314;
     pub const GET_BROKER_CONSUME_STATS: i32 = 317;
     pub const UPDATE_NAMESRV_CONFIG: i32 = 318;
     pub const GET_NAMESRV_CONFIG: i32 = 319;

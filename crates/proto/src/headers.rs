@@ -420,6 +420,37 @@ define_header! {
     }
 }
 
+define_header! {
+    /// INVOKE_BROKER_TO_RESET_OFFSET (222) and RESET_CONSUMER_CLIENT_OFFSET (220). `queueId`
+    /// −1 or absent: every queue; `offset` −1 or absent: search by `timestamp`; a negative
+    /// `timestamp` means the max offset.
+    pub struct ResetOffsetRequestHeader {
+        group: String = "group",
+        topic: String = "topic",
+        queue_id: Option<i32> = "queueId",
+        offset: Option<i64> = "offset",
+        timestamp: i64 = "timestamp",
+        is_force: bool = "isForce",
+    }
+}
+
+define_header! {
+    /// CLONE_GROUP_OFFSET (314). An empty `topic` clones every topic of `srcGroup`.
+    pub struct CloneGroupOffsetRequestHeader {
+        src_group: String = "srcGroup",
+        dest_group: String = "destGroup",
+        topic: Option<String> = "topic",
+        offline: bool = "offline",
+    }
+}
+
+define_header! {
+    /// GET_BROKER_CONSUME_STATS (317).
+    pub struct GetConsumeStatsInBrokerHeader {
+        is_order: bool = "isOrder",
+    }
+}
+
 // ---- name server ----------------------------------------------------------------------------
 
 define_header! {
@@ -687,5 +718,43 @@ mod tests {
             PullMessageRequestHeader::read(&ext),
             Err(ProtoError::MissingField { field: "topic" })
         ));
+    }
+
+    #[test]
+    fn offset_admin_headers_round_trip_with_java_names() {
+        let h = ResetOffsetRequestHeader {
+            group: "G".into(),
+            topic: "T".into(),
+            queue_id: None,
+            offset: None,
+            timestamp: 1_700_000_000_000,
+            is_force: true,
+        };
+        let mut ext = ExtFields::default();
+        h.write(&mut ext);
+        assert_eq!(ext.get("isForce"), Some("true"));
+        assert_eq!(ext.get("timestamp"), Some("1700000000000"));
+        assert_eq!(ext.get("queueId"), None);
+        assert_eq!(ResetOffsetRequestHeader::read(&ext).unwrap(), h);
+        ext.remove("timestamp");
+        assert!(ResetOffsetRequestHeader::read(&ext).is_err());
+
+        let c = CloneGroupOffsetRequestHeader {
+            src_group: "A".into(),
+            dest_group: "B".into(),
+            topic: Some("T".into()),
+            offline: false,
+        };
+        let mut ext = ExtFields::default();
+        c.write(&mut ext);
+        assert_eq!(ext.get("srcGroup"), Some("A"));
+        assert_eq!(ext.get("offline"), Some("false"));
+        assert_eq!(CloneGroupOffsetRequestHeader::read(&ext).unwrap(), c);
+
+        let o = GetConsumeStatsInBrokerHeader { is_order: true };
+        let mut ext = ExtFields::default();
+        o.write(&mut ext);
+        assert_eq!(ext.get("isOrder"), Some("true"));
+        assert_eq!(GetConsumeStatsInBrokerHeader::read(&ext).unwrap(), o);
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod admin_topic;
 pub mod client;
+pub mod group_offsets;
 pub mod lock;
 pub mod offsets;
 pub mod pull;
@@ -106,6 +107,9 @@ async fn dispatch(
         GET_TOPIC_STATS_INFO => done(stats::topic_stats(b, req)),
         GET_BROKER_RUNTIME_INFO => done(stats::runtime_info(b, req)),
         GET_CONSUME_STATS => done(stats::consume_stats(b, req)),
+        GET_BROKER_CONSUME_STATS => done(stats::broker_consume_stats(b, req)),
+        INVOKE_BROKER_TO_RESET_OFFSET => done(group_offsets::reset_offset(b, req)),
+        CLONE_GROUP_OFFSET => done(group_offsets::clone_group_offset(b, req)),
         GET_CONSUMER_CONNECTION_LIST => done(stats::consumer_connections(b, req)),
         GET_PRODUCER_CONNECTION_LIST => done(stats::producer_connections(b, req)),
         QUERY_TOPIC_CONSUME_BY_WHO => done(stats::consumed_by_who(b, req)),

@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use ferromq_common::names;
 use ferromq_proto::body::{
-    Connection, ConsumeStats, ConsumerConnection, GroupList, JsonBody, KVTable, MessageQueue,
-    OffsetWrapper, ProducerConnection, TopicOffset, TopicStatsTable,
+    Connection, ConsumeStats, ConsumeStatsList, ConsumerConnection, GroupList, JsonBody, KVTable,
+    MessageQueue, OffsetWrapper, ProducerConnection, TopicOffset, TopicStatsTable,
 };
 use ferromq_proto::codes::response;
 use ferromq_proto::headers::{
-    ConsumerGroupHeader, GetConsumeStatsRequestHeader, ProducerGroupHeader, TopicHeader,
+    ConsumerGroupHeader, GetConsumeStatsInBrokerHeader, GetConsumeStatsRequestHeader,
+    ProducerGroupHeader, TopicHeader,
 };
 use ferromq_proto::RemotingCommand;
 
@@ -223,6 +224,63 @@ pub fn consume_stats(
         }
     }
     Ok(req.success_to().with_body(stats.to_json()))
+}
+
+/// GET_BROKER_CONSUME_STATS: every subscription group's progress on every topic it has
+/// committed offsets for (Java `AdminBrokerProcessor.fetchAllConsumeStatsInBroker`); with
+/// `isOrder` only ordered topics. Topics a live group does not subscribe to are left out.
+pub fn broker_consume_stats(
+    b: &Arc<Broker>,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, BrokerError> {
+    let h: GetConsumeStatsInBrokerHeader = req.decode_header()?;
+    let mut list = ConsumeStatsList {
+        broker_addr: Some(b.store_host.to_string()),
+        ..Default::default()
+    };
+    for group in b.groups.snapshot().subscription_group_table.keys() {
+        let live = b.clients.consumer_group(group);
+        let mut per_topic = Vec::new();
+        for topic in b.offsets.topics_of_group(group) {
+            let Some(config) = b.topics.get(&topic) else {
+                continue;
+            };
+            if h.is_order && !config.order {
+                continue;
+            }
+            if live.as_ref().is_some_and(|g| {
+                !g.subscriptions.is_empty() && !g.subscriptions.contains_key(&topic)
+            }) {
+                continue;
+            }
+            let mut stats = ConsumeStats::default();
+            for queue_id in 0..config.write_queue_nums {
+                let broker_offset = b.store.max_offset_in_queue(&topic, queue_id).max(0);
+                let consumer_offset = b.offsets.query(group, &topic, queue_id).unwrap_or(0).max(0);
+                let last_timestamp = if consumer_offset > 0 {
+                    b.store
+                        .message_store_timestamp(&topic, queue_id, consumer_offset - 1)
+                        .unwrap_or(0)
+                } else {
+                    0
+                };
+                list.total_diff += broker_offset - consumer_offset;
+                stats.offset_table.insert(
+                    MessageQueue::new(topic.clone(), b.config.broker_name.clone(), queue_id),
+                    OffsetWrapper {
+                        broker_offset,
+                        consumer_offset,
+                        last_timestamp,
+                        pull_offset: 0,
+                    },
+                );
+            }
+            per_topic.push(stats);
+        }
+        list.consume_stats_list
+            .push(BTreeMap::from([(group.clone(), per_topic)]));
+    }
+    Ok(req.success_to().with_body(list.to_json()))
 }
 
 fn connection_of(c: &ClientChannel) -> Connection {

@@ -20,6 +20,7 @@ use ferromq_admin::{AdminClient, AdminError};
 use super::broker_commands as b;
 use super::message_commands as m;
 use super::namesrv_commands as ns;
+use super::offset_commands as o;
 
 type RunFuture = Pin<Box<dyn Future<Output = Result<i32, AdminError>>>>;
 
@@ -235,6 +236,48 @@ pub const ALL: &[CommandSpec] = &[
         help: help::<b::GetConsumerConfigArgs>,
         run: |a| Box::pin(b::run_get_consumer_config(a)),
     },
+    CommandSpec {
+        name: "resetOffsetByTime",
+        desc: "Reset consumer offset by timestamp(without client restart).",
+        java_class: "ResetOffsetByTimeCommand",
+        help: help::<o::ResetOffsetByTimeArgs>,
+        run: |a| Box::pin(o::run_reset_offset_by_time(a)),
+    },
+    CommandSpec {
+        name: "skipAccumulatedMessage",
+        desc: "Skip all messages that are accumulated (not consumed) currently.",
+        java_class: "SkipAccumulationSubCommand",
+        help: help::<o::SkipAccumulatedMessageArgs>,
+        run: |a| Box::pin(o::run_skip_accumulated_message(a)),
+    },
+    CommandSpec {
+        name: "cloneGroupOffset",
+        desc: "Clone offset from other group.",
+        java_class: "CloneGroupOffsetCommand",
+        help: help::<o::CloneGroupOffsetArgs>,
+        run: |a| Box::pin(o::run_clone_group_offset(a)),
+    },
+    CommandSpec {
+        name: "brokerConsumeStats",
+        desc: "Fetch broker consume stats data.",
+        java_class: "BrokerConsumeStatsSubCommad",
+        help: help::<o::BrokerConsumeStatsArgs>,
+        run: |a| Box::pin(o::run_broker_consume_stats(a)),
+    },
+    CommandSpec {
+        name: "updateOrderConf",
+        desc: "Create or update or delete order conf.",
+        java_class: "UpdateOrderConfCommand",
+        help: help::<o::UpdateOrderConfArgs>,
+        run: |a| Box::pin(o::run_update_order_conf(a)),
+    },
+    CommandSpec {
+        name: "allocateMQ",
+        desc: "Allocate MQ.",
+        java_class: "AllocateMQSubCommand",
+        help: help::<o::AllocateMqArgs>,
+        run: |a| Box::pin(o::run_allocate_mq(a)),
+    },
 ];
 
 /// The command named `name`, ignoring case (Java uses `equalsIgnoreCase`).
@@ -243,6 +286,11 @@ pub fn find(name: &str) -> Option<&'static CommandSpec> {
 }
 
 fn help<T: CommandFactory>() -> String {
+    help_of::<T>()
+}
+
+/// The usage text of `T`.
+pub(super) fn help_of<T: CommandFactory>() -> String {
     T::command().render_help().to_string()
 }
 

@@ -14,6 +14,7 @@ mod broker_commands;
 mod commands;
 mod message_commands;
 mod namesrv_commands;
+mod offset_commands;
 
 use std::io::Write;
 

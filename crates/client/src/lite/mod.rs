@@ -196,6 +196,25 @@ impl ConsumerHook for LiteInner {
     fn ids_changed(&self) {
         self.rebalance_wake.notify_one();
     }
+
+    /// As [`LitePullConsumer::seek`] for every assigned queue of `topic` in `offsets` (Java's
+    /// lite consumer ignores the request; moving it too keeps `resetOffsetByTime` effective).
+    fn reset_offset(self: Arc<Self>, topic: String, offsets: BTreeMap<MessageQueue, i64>) {
+        let queues: Vec<(Arc<LiteQueue>, i64)> = self
+            .queues
+            .lock()
+            .iter()
+            .filter(|(mq, _)| mq.topic == topic)
+            .filter_map(|(mq, q)| offsets.get(mq).map(|o| (Arc::clone(q), *o)))
+            .collect();
+        for (q, offset) in queues {
+            q.generation.fetch_add(1, Ordering::AcqRel);
+            q.pull_offset.store(offset, Ordering::Release);
+            q.consume_offset.store(offset, Ordering::Release);
+            self.offsets.update(&q.mq, offset, false);
+            q.seeked.notify_waiters();
+        }
+    }
 }
 
 /// A consumer the application polls. See the module docs.

@@ -383,6 +383,12 @@ impl ConsumerHook for PushInner {
     fn ids_changed(&self) {
         self.rebalance_wake.notify_one();
     }
+
+    fn reset_offset(self: Arc<Self>, topic: String, offsets: BTreeMap<MessageQueue, i64>) {
+        let inner = Arc::clone(&self);
+        self.background
+            .spawn(async move { rebalance::reset_offsets(&inner, &topic, &offsets).await });
+    }
 }
 
 /// Sleeps `d` unless `cancel` fires first; true when the whole time passed.

@@ -192,6 +192,38 @@ async fn update_table(
     retry
 }
 
+/// RESET_CONSUMER_CLIENT_OFFSET (Java `MQClientInstance.resetOffset`): every owned queue of
+/// `topic` named in `offsets` is dropped with its cached messages, the new offset is committed,
+/// and the queue is given up; the rebalance that follows at once takes it back and starts
+/// pulling from the committed offset. Java waits 10 s for running listener calls; here a
+/// dropped queue's calls no longer move its offset, so the reset applies at once.
+pub(crate) async fn reset_offsets(
+    inner: &Arc<PushInner>,
+    topic: &str,
+    offsets: &BTreeMap<MessageQueue, i64>,
+) {
+    let affected: Vec<(MessageQueue, Arc<ProcessQueue>, i64)> = inner
+        .table
+        .lock()
+        .iter()
+        .filter(|(mq, _)| mq.topic == topic)
+        .filter_map(|(mq, pq)| offsets.get(mq).map(|o| (mq.clone(), Arc::clone(pq), *o)))
+        .collect();
+    for (mq, pq, offset) in affected {
+        pq.set_dropped();
+        pq.clear();
+        inner.offsets.update(&mq, offset, false);
+        if remove_queue(inner, &mq, &pq).await {
+            let mut table = inner.table.lock();
+            if table.get(&mq).is_some_and(|p| Arc::ptr_eq(p, &pq)) {
+                table.remove(&mq);
+            }
+        }
+        tracing::info!(group = %inner.group(), queue = ?mq, offset, "offset reset by the broker");
+    }
+    inner.rebalance_wake.notify_one();
+}
+
 /// Gives a queue up: commits its offset and, for orderly consumption, releases the broker lock
 /// once no listener call runs on it. False when a listener call is still running (try again).
 async fn remove_queue(inner: &Arc<PushInner>, mq: &MessageQueue, pq: &Arc<ProcessQueue>) -> bool {

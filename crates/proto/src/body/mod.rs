@@ -149,7 +149,7 @@ pub use offsets::{ConsumerOffsetWrapper, DelayOffsetTable};
 pub use queue::MessageQueue;
 pub use register::RegisterBrokerBody;
 pub use route::{BrokerData, QueueData, TopicRouteData};
-pub use stats::{ConsumeStats, OffsetWrapper, TopicOffset, TopicStatsTable};
+pub use stats::{ConsumeStats, ConsumeStatsList, OffsetWrapper, TopicOffset, TopicStatsTable};
 pub use subscription::{GroupRetryPolicy, SubscriptionGroupConfig, SubscriptionGroupWrapper};
 pub use topic::{
     DataVersion, TopicConfig, TopicConfigSerializeWrapper, TopicFilterType, TopicList,

@@ -74,6 +74,58 @@ impl JsonBody for ConsumeStats {
     }
 }
 
+/// Every group's progress on one broker (Java `ConsumeStatsList`, GET_BROKER_CONSUME_STATS):
+/// one single-entry map `group → [ConsumeStats per topic]` per subscription group.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ConsumeStatsList {
+    pub broker_addr: Option<String>,
+    pub consume_stats_list: Vec<BTreeMap<String, Vec<ConsumeStats>>>,
+    pub total_diff: i64,
+    pub total_inflight_diff: i64,
+}
+
+impl JsonBody for ConsumeStatsList {
+    /// `{"brokerAddr":"..","consumeStatsList":[{"g":[{..}]}],"totalDiff":0,"totalInflightDiff":0}`,
+    /// each `ConsumeStats` in its object-key form.
+    fn to_json(&self) -> Vec<u8> {
+        let mut out = b"{".to_vec();
+        if let Some(addr) = &self.broker_addr {
+            out.extend_from_slice(b"\"brokerAddr\":");
+            write_value(&mut out, addr);
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"consumeStatsList\":[");
+        for (i, map) in self.consume_stats_list.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.push(b'{');
+            for (j, (group, list)) in map.iter().enumerate() {
+                if j > 0 {
+                    out.push(b',');
+                }
+                write_value(&mut out, group);
+                out.extend_from_slice(b":[");
+                for (k, stats) in list.iter().enumerate() {
+                    if k > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(&stats.to_json());
+                }
+                out.push(b']');
+            }
+            out.push(b'}');
+        }
+        out.extend_from_slice(b"],\"totalDiff\":");
+        write_value(&mut out, &self.total_diff);
+        out.extend_from_slice(b",\"totalInflightDiff\":");
+        write_value(&mut out, &self.total_inflight_diff);
+        out.push(b'}');
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,5 +213,18 @@ mod tests {
             .collect();
         assert_eq!(brokers, ["a", "b"]);
         round_trip(&stats);
+    }
+
+    #[test]
+    fn consume_stats_list_pinned_bytes() {
+        let text = r#"{"brokerAddr":"127.0.0.1:10911","consumeStatsList":[{"G":[{"consumeTps":0.0,"offsetTable":{{"brokerName":"broker-a","queueId":0,"topic":"TopicTest"}:{"brokerOffset":42,"consumerOffset":40,"lastTimestamp":1700000000000,"pullOffset":40}}}]},{"H":[]}],"totalDiff":2,"totalInflightDiff":0}"#;
+        let list = ConsumeStatsList::from_json(text.as_bytes()).unwrap();
+        assert_eq!(list.broker_addr.as_deref(), Some("127.0.0.1:10911"));
+        assert_eq!(list.consume_stats_list.len(), 2);
+        assert_eq!(list.consume_stats_list[0]["G"][0].offset_table.len(), 1);
+        assert_eq!(list.total_diff, 2);
+        assert_eq!(String::from_utf8(list.to_json()).unwrap(), text);
+        round_trip(&list);
+        every_prefix_fails::<ConsumeStatsList>(text.as_bytes());
     }
 }
