@@ -20,6 +20,16 @@
 //! What Rust cannot check: another process writing or truncating the file. The store takes an
 //! exclusive `flock` on its `lock` file ([`try_lock_exclusive`]) so a second FerroMQ cannot open
 //! the same directory; other tools must leave the files alone while the broker runs.
+//!
+//! # Disk reservation
+//!
+//! A store through a shared mapping that lands on a hole of a sparse file needs a free block
+//! *at that moment*; on a full disk the kernel can only answer with SIGBUS. So no byte is written
+//! through the mapping before its block is reserved with `fallocate`, where a full disk is an
+//! ordinary `ENOSPC` error. [`Reserve`] says when that happens: all at creation (commit-log
+//! segments) or in growing steps just ahead of the writer (consume queues), which keeps a file
+//! that is mostly never written (most queues of a 1,024-queue topic) sparse on disk.
+//! [`MappedFileWriter::append`] reserves before it writes and writes nothing when that fails.
 #![allow(unsafe_code)]
 
 use std::fs::{File, OpenOptions};
@@ -35,6 +45,48 @@ use memmap2::{MmapMut, MmapOptions};
 
 /// Block size used when clearing stale bytes after a torn tail.
 const ZERO_BLOCK: usize = 4096;
+/// Granularity of disk reservations, and the first step of a [`Reserve::Steps`] file.
+const PAGE: usize = 4096;
+
+/// When a file's disk blocks are reserved (module docs, "Disk reservation").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reserve {
+    /// The whole file when it is created (or extended after a crash cut it short); an existing
+    /// full-length file is taken as reserved, as this store created it.
+    Whole,
+    /// Just ahead of the writer, in steps that double with the bytes already reserved, from a
+    /// page up to this many bytes: a file with a few writes costs a page or two on disk, a busy
+    /// one calls `fallocate` once per step.
+    Steps(usize),
+}
+
+impl Reserve {
+    /// The next step for a file with `reserved` bytes reserved.
+    fn step(self, reserved: usize) -> usize {
+        match self {
+            Reserve::Whole => usize::MAX,
+            Reserve::Steps(max) => reserved.clamp(PAGE, max.max(PAGE)),
+        }
+    }
+}
+
+/// Why [`MappedFileWriter::append`] wrote nothing.
+#[derive(Debug)]
+pub(crate) enum AppendError {
+    /// Fewer bytes than asked for are left in the file.
+    NoRoom,
+    /// Disk blocks for the bytes could not be reserved (a full disk, usually).
+    Reserve(io::Error),
+}
+
+impl std::fmt::Display for AppendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppendError::NoRoom => f.write_str("no room left in the file"),
+            AppendError::Reserve(e) => write!(f, "cannot reserve disk space: {e}"),
+        }
+    }
+}
 
 /// Owner of the mapping inside the shared [`Bytes`]: deref'd exactly once, at creation.
 struct MapOwner(Arc<MmapMut>);
@@ -50,6 +102,11 @@ pub(crate) struct MappedFile {
     path: PathBuf,
     start: i64,
     size: usize,
+    /// Kept open for `fallocate` as the writer advances.
+    file: File,
+    reserve: Reserve,
+    /// Bytes from the start whose disk blocks are reserved; only the writer raises it.
+    reserved: AtomicUsize,
     map: Arc<MmapMut>,
     whole: Bytes,
     base: NonNull<u8>,
@@ -76,14 +133,21 @@ impl std::fmt::Debug for MappedFile {
             .field("start", &self.start)
             .field("size", &self.size)
             .field("wrote", &self.wrote_position())
+            .field("reserved", &self.reserved_bytes())
             .finish()
     }
 }
 
 impl MappedFile {
-    /// Creates `path` (which must not exist) with `size` bytes reserved on disk and maps it.
-    pub(crate) fn create(path: &Path, start: i64, size: usize) -> io::Result<Arc<Self>> {
-        Self::create_with(path, start, size, false)
+    /// Creates `path` (which must not exist) with `size` bytes, reserved on disk as `reserve`
+    /// says, and maps it.
+    pub(crate) fn create(
+        path: &Path,
+        start: i64,
+        size: usize,
+        reserve: Reserve,
+    ) -> io::Result<Arc<Self>> {
+        Self::create_with(path, start, size, reserve, false)
     }
 
     /// [`Self::create`]; with `warm`, also faults in every page of the mapping now
@@ -93,6 +157,7 @@ impl MappedFile {
         path: &Path,
         start: i64,
         size: usize,
+        reserve: Reserve,
         warm: bool,
     ) -> io::Result<Arc<Self>> {
         let file = OpenOptions::new()
@@ -102,8 +167,11 @@ impl MappedFile {
             .open(path)?;
         let made = file
             .set_len(size as u64)
-            .and_then(|()| preallocate(&file, 0, size))
-            .and_then(|()| Self::map(file, path, start, size, warm));
+            .and_then(|()| match reserve {
+                Reserve::Whole => preallocate(&file, 0, size),
+                Reserve::Steps(_) => Ok(()),
+            })
+            .and_then(|()| Self::map(file, path, start, size, reserve, warm));
         if made.is_err() {
             let _ = std::fs::remove_file(path);
         }
@@ -111,8 +179,15 @@ impl MappedFile {
     }
 
     /// Maps the existing file `path`. A file shorter than `size` (cut short by a crash while it
-    /// was created) is extended with zeros; a longer one is refused.
-    pub(crate) fn open(path: &Path, start: i64, size: usize) -> io::Result<Arc<Self>> {
+    /// was created) is extended with zeros; a longer one is refused. A [`Reserve::Steps`] file
+    /// starts with nothing counted as reserved: the writer reserves again from the start (cheap
+    /// for blocks that are already allocated), recovery up to the position it finds.
+    pub(crate) fn open(
+        path: &Path,
+        start: i64,
+        size: usize,
+        reserve: Reserve,
+    ) -> io::Result<Arc<Self>> {
         let file = OpenOptions::new().read(true).write(true).open(path)?;
         let len = file.metadata()?.len();
         if len > size as u64 {
@@ -123,12 +198,21 @@ impl MappedFile {
         }
         if len < size as u64 {
             file.set_len(size as u64)?;
-            preallocate(&file, 0, size)?;
+            if reserve == Reserve::Whole {
+                preallocate(&file, 0, size)?;
+            }
         }
-        Self::map(file, path, start, size, false)
+        Self::map(file, path, start, size, reserve, false)
     }
 
-    fn map(file: File, path: &Path, start: i64, size: usize, warm: bool) -> io::Result<Arc<Self>> {
+    fn map(
+        file: File,
+        path: &Path,
+        start: i64,
+        size: usize,
+        reserve: Reserve,
+        warm: bool,
+    ) -> io::Result<Arc<Self>> {
         if size == 0 {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty segment"));
         }
@@ -140,15 +224,30 @@ impl MappedFile {
         // SAFETY: the file is opened read-write by us and never truncated while mapped; other
         // processes are kept out by the store's lock file (module docs).
         let mut map = unsafe { options.map_mut(&file)? };
+        if let Reserve::Steps(_) = reserve {
+            // Past its writer a stepped file is holes. The kernel's read-around on a page fault
+            // would fill the page cache with their zeros, up to the device's `read_ahead_kb`
+            // (8 MiB on some VMs: a whole 6 MB consume-queue file, and ~20 ms of memset, on the
+            // first write to every new queue). Random access turns read-around off; a reader
+            // then faults in one page (204 units) at a time.
+            map.advise(memmap2::Advice::Random)?;
+        }
         let base = NonNull::new(map.as_mut_ptr())
             .ok_or_else(|| io::Error::other("mmap returned a null pointer"))?;
         let map = Arc::new(map);
         // The only deref of the whole mapping, while no writer or reader exists yet.
         let whole = Bytes::from_owner(MapOwner(Arc::clone(&map)));
+        let reserved = match reserve {
+            Reserve::Whole => size,
+            Reserve::Steps(_) => 0,
+        };
         Ok(Arc::new(MappedFile {
             path: path.to_path_buf(),
             start,
             size,
+            file,
+            reserve,
+            reserved: AtomicUsize::new(reserved),
             map,
             whole,
             base,
@@ -183,6 +282,12 @@ impl MappedFile {
     /// Bytes written and visible to readers.
     pub(crate) fn wrote_position(&self) -> usize {
         self.wrote.load(Ordering::Acquire)
+    }
+
+    /// Bytes from the start whose disk blocks are reserved (the whole file for
+    /// [`Reserve::Whole`]).
+    pub(crate) fn reserved_bytes(&self) -> usize {
+        self.reserved.load(Ordering::Acquire)
     }
 
     /// Bytes known to be on disk.
@@ -245,7 +350,6 @@ impl MappedFile {
     /// shared, so a later read (a pull, a slice still held by a socket writer) faults the same
     /// bytes back in. Calls that would release less than 1 MiB more are skipped.
     pub(crate) fn release_resident(&self, upto: usize) -> io::Result<()> {
-        const PAGE: usize = 4096;
         const MIN_STEP: usize = 1 << 20;
         let upto = upto.min(self.flushed_position()).min(self.size) / PAGE * PAGE;
         let from = self.released.load(Ordering::Acquire);
@@ -270,16 +374,21 @@ impl MappedFile {
     /// Faults in, writable, the pages from the write position to `window` bytes ahead of it
     /// (`MADV_POPULATE_WRITE`), so appends do not stop to have fresh pages zeroed while they
     /// hold the append lock. Contents do not change. Skipped when it would add less than 1 MiB
-    /// (except at the end of the file).
+    /// (except at the end of the file). Never past the reserved bytes: a write fault on a hole
+    /// would allocate blocks outside the reservation.
     pub(crate) fn prefault_ahead(&self, window: usize) -> io::Result<()> {
-        const PAGE: usize = 4096;
         const MIN_STEP: usize = 1 << 20;
         let wrote = self.wrote_position();
         let from = self
             .populated
             .load(Ordering::Acquire)
             .max(wrote / PAGE * PAGE);
-        let to = wrote.saturating_add(window).min(self.size) / PAGE * PAGE;
+        let to = wrote
+            .saturating_add(window)
+            .min(self.size)
+            .min(self.reserved_bytes())
+            / PAGE
+            * PAGE;
         if to <= from || (to - from < MIN_STEP && to < self.size / PAGE * PAGE) {
             return Ok(());
         }
@@ -327,9 +436,41 @@ impl MappedFileWriter {
         self.file.size - self.position()
     }
 
-    /// Lets `fill` write the next `len` bytes, then publishes them; `None` (and nothing
-    /// written) when fewer than `len` bytes remain.
-    pub(crate) fn append<R>(&mut self, len: usize, fill: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
+    /// Reserves disk blocks (module docs) so that at least the first `end` bytes are backed:
+    /// from what is reserved up to `end`, or one step further when that is more. Errors with the
+    /// `fallocate` error (`ENOSPC` on a full disk); what was reserved before stays reserved.
+    pub(crate) fn reserve(&mut self, end: usize) -> io::Result<()> {
+        let file = &*self.file;
+        let have = file.reserved.load(Ordering::Relaxed);
+        if end <= have {
+            return Ok(());
+        }
+        let step = file.reserve.step(have);
+        let to = end
+            .max(have.saturating_add(step))
+            .checked_next_multiple_of(PAGE)
+            .unwrap_or(usize::MAX)
+            .min(file.size);
+        preallocate(&file.file, have, to - have)?;
+        file.reserved.store(to, Ordering::Release);
+        Ok(())
+    }
+
+    /// Reserves from the write position one step ahead (after recovery found the position).
+    pub(crate) fn reserve_ahead(&mut self) -> io::Result<()> {
+        let pos = self.position();
+        let step = self.file.reserve.step(pos);
+        self.reserve(pos.saturating_add(step))
+    }
+
+    /// Lets `fill` write the next `len` bytes, then publishes them. Writes nothing when fewer
+    /// than `len` bytes remain ([`AppendError::NoRoom`]) or their disk blocks cannot be
+    /// reserved ([`AppendError::Reserve`]).
+    pub(crate) fn append<R>(
+        &mut self,
+        len: usize,
+        fill: impl FnOnce(&mut [u8]) -> R,
+    ) -> Result<R, AppendError> {
         self.try_append(len, |dst| Ok::<R, std::convert::Infallible>(fill(dst)))
             .map(|r| match r {
                 Ok(v) => v,
@@ -343,20 +484,22 @@ impl MappedFileWriter {
         &mut self,
         len: usize,
         fill: impl FnOnce(&mut [u8]) -> Result<R, E>,
-    ) -> Option<Result<R, E>> {
+    ) -> Result<Result<R, E>, AppendError> {
         let pos = self.position();
         if len > self.file.size - pos {
-            return None;
+            return Err(AppendError::NoRoom);
         }
+        self.reserve(pos + len).map_err(AppendError::Reserve)?;
         // SAFETY: `pos..pos + len` is inside the mapping and at or above `wrote`, where only this
         // writer (unique, borrowed mutably) accesses memory; readers never see it before the
-        // `Release` store below.
+        // `Release` store below. Its disk blocks are reserved (just above), so the stores
+        // cannot fault on a full disk.
         let dst = unsafe { std::slice::from_raw_parts_mut(self.file.base.as_ptr().add(pos), len) };
         let out = fill(dst);
         if out.is_ok() {
             self.file.wrote.store(pos + len, Ordering::Release);
         }
-        Some(out)
+        Ok(out)
     }
 
     /// Reads any range of the file, written or not (recovery scans); `None` past the end.
@@ -382,7 +525,8 @@ impl MappedFileWriter {
 
     /// Clears stale bytes after the write position (the rest of a torn record and anything
     /// after it) up to the first all-zero 4 KiB block, so a later scan cannot mistake them for
-    /// records. Returns how many bytes were cleared.
+    /// records. Returns how many bytes were cleared. Only blocks that hold data are written,
+    /// and those already have their disk blocks (a hole reads as zeros), reserved or not.
     pub(crate) fn zero_stale_tail(&mut self) -> usize {
         let mut pos = self.position();
         let mut cleared = 0;
@@ -482,7 +626,13 @@ mod tests {
     fn prefaulting_ahead_changes_no_bytes_and_advances() {
         let dir = tempfile::tempdir().unwrap();
         let size = 4 << 20;
-        let f = MappedFile::create(&dir.path().join("00000000000000000000"), 0, size).unwrap();
+        let f = MappedFile::create(
+            &dir.path().join("00000000000000000000"),
+            0,
+            size,
+            Reserve::Whole,
+        )
+        .unwrap();
         let mut w = f.take_writer().unwrap();
         w.append(5000, |dst| dst.fill(7)).unwrap();
         f.prefault_ahead(2 << 20).unwrap();
@@ -508,7 +658,13 @@ mod tests {
     fn released_pages_read_back_the_same_bytes() {
         let dir = tempfile::tempdir().unwrap();
         let size = 4 << 20;
-        let f = MappedFile::create(&dir.path().join("00000000000000000000"), 0, size).unwrap();
+        let f = MappedFile::create(
+            &dir.path().join("00000000000000000000"),
+            0,
+            size,
+            Reserve::Whole,
+        )
+        .unwrap();
         let mut w = f.take_writer().unwrap();
         let data: Vec<u8> = (0..3 << 20).map(|i: usize| (i * 7 % 251) as u8).collect();
         w.append(data.len(), |dst| dst.copy_from_slice(&data))
@@ -532,7 +688,7 @@ mod tests {
     fn append_read_and_zero_copy_slices() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("00000000000000001000");
-        let f = MappedFile::create(&path, 1000, 8192).unwrap();
+        let f = MappedFile::create(&path, 1000, 8192, Reserve::Whole).unwrap();
         let mut w = f.take_writer().unwrap();
         assert!(f.take_writer().is_none(), "one writer at a time");
         assert!(f.read(0, 1).is_none());
@@ -542,7 +698,7 @@ mod tests {
         let b = f.bytes(1, 3).unwrap();
         assert_eq!(&b[..], b"ell");
         assert!(f.address_range().contains(&(b.as_ptr() as usize)));
-        assert!(w.append(9000, |_| ()).is_none());
+        assert!(matches!(w.append(9000, |_| ()), Err(AppendError::NoRoom)));
         assert_eq!(w.remaining(), 8187);
         assert_eq!(f.dirty_bytes(), 5);
         assert_eq!(f.flush().unwrap(), 5);
@@ -560,12 +716,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("seg");
         {
-            let f = MappedFile::create(&path, 0, 3 * ZERO_BLOCK).unwrap();
+            let f = MappedFile::create(&path, 0, 3 * ZERO_BLOCK, Reserve::Whole).unwrap();
             let mut w = f.take_writer().unwrap();
             w.append(5000, |b| b.fill(7)).unwrap();
             f.flush().unwrap();
         }
-        let f = MappedFile::open(&path, 0, 3 * ZERO_BLOCK).unwrap();
+        let f = MappedFile::open(&path, 0, 3 * ZERO_BLOCK, Reserve::Whole).unwrap();
         assert_eq!(f.wrote_position(), 0);
         let mut w = f.take_writer().unwrap();
         assert_eq!(w.peek(4999, 2).unwrap(), &[7, 0]);
@@ -587,9 +743,104 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("seg");
         std::fs::write(&path, [1u8; 10]).unwrap();
-        let f = MappedFile::open(&path, 0, 4096).unwrap();
+        let f = MappedFile::open(&path, 0, 4096, Reserve::Whole).unwrap();
         assert_eq!(f.take_writer().unwrap().peek(9, 2).unwrap(), &[1, 0]);
-        assert!(MappedFile::open(&path, 0, 100).is_err());
+        assert!(MappedFile::open(&path, 0, 100, Reserve::Whole).is_err());
+    }
+
+    /// Bytes the file takes on disk (allocated blocks, as `du` counts them).
+    fn on_disk(path: &Path) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).unwrap().blocks() * 512
+    }
+
+    #[test]
+    fn stepped_reservation_grows_as_written_and_the_rest_stays_sparse() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cq");
+        let size = 6_000_000;
+        let max_step = 64 * 1024;
+        let f = MappedFile::create(&path, 0, size, Reserve::Steps(max_step)).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), size as u64);
+        assert_eq!(f.reserved_bytes(), 0);
+        assert_eq!(on_disk(&path), 0, "nothing reserved before the first write");
+        let mut w = f.take_writer().unwrap();
+        w.append(20, |d| d.fill(1)).unwrap();
+        assert_eq!(
+            f.reserved_bytes(),
+            PAGE,
+            "the first write reserves one page"
+        );
+        // Steps double with what is reserved (4, 8, 16, 32, 64 KiB), then stay at the maximum.
+        let mut seen = vec![f.reserved_bytes()];
+        while w.position() < 300 * 1024 {
+            w.append(20, |d| d.fill(2)).unwrap();
+            assert!(
+                f.reserved_bytes() >= w.position(),
+                "written bytes are reserved"
+            );
+            if seen.last() != Some(&f.reserved_bytes()) {
+                seen.push(f.reserved_bytes());
+            }
+        }
+        let kib: Vec<usize> = seen.iter().map(|b| b / 1024).collect();
+        assert_eq!(kib, [4, 8, 16, 32, 64, 128, 192, 256, 320]);
+        f.flush().unwrap();
+        let disk = on_disk(&path);
+        assert!(
+            (320 * 1024..=400 * 1024).contains(&disk),
+            "{disk} bytes on disk for 320 KiB reserved"
+        );
+        // The last step stops at the end of the file.
+        w.reserve(size - 1).unwrap();
+        assert_eq!(f.reserved_bytes(), size);
+        assert!(f.read(0, 20).unwrap().iter().all(|&b| b == 1));
+    }
+
+    #[test]
+    fn reopened_files_reserve_from_the_recovered_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cq");
+        let steps = Reserve::Steps(1 << 20);
+        {
+            let f = MappedFile::create(&path, 0, 1 << 20, steps).unwrap();
+            let mut w = f.take_writer().unwrap();
+            w.append(10_000, |d| d.fill(3)).unwrap();
+            f.flush().unwrap();
+        }
+        let f = MappedFile::open(&path, 0, 1 << 20, steps).unwrap();
+        assert_eq!(f.reserved_bytes(), 0);
+        let mut w = f.take_writer().unwrap();
+        w.advance_to(10_000, true);
+        w.reserve_ahead().unwrap();
+        // The recovered position plus one step of that size, in whole pages.
+        assert_eq!(f.reserved_bytes(), 20_480);
+        w.append(10, |d| d.fill(4)).unwrap();
+        assert_eq!(f.reserved_bytes(), 20_480);
+        // Whole files are reserved from the start and never call fallocate again.
+        let seg = dir.path().join("seg");
+        let g = MappedFile::create(&seg, 0, 64 * 1024, Reserve::Whole).unwrap();
+        assert_eq!(g.reserved_bytes(), 64 * 1024);
+        assert!(on_disk(&seg) >= 64 * 1024);
+    }
+
+    #[test]
+    fn a_failed_reservation_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cq");
+        let mut f = MappedFile::create(&path, 0, 1 << 20, Reserve::Steps(1 << 20)).unwrap();
+        // fallocate on a read-only descriptor fails (EBADF), as it would on a full disk.
+        Arc::get_mut(&mut f).unwrap().file = File::open(&path).unwrap();
+        let mut w = f.take_writer().unwrap();
+        match w.append(20, |d| d.fill(9)) {
+            Err(AppendError::Reserve(e)) => assert_eq!(e.raw_os_error(), Some(libc::EBADF)),
+            other => panic!("expected a reservation error, got {other:?}"),
+        }
+        assert_eq!((w.position(), f.reserved_bytes()), (0, 0));
+        assert!(
+            w.peek(0, 20).unwrap().iter().all(|&b| b == 0),
+            "nothing written"
+        );
     }
 
     #[test]

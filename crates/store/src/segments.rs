@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
-use crate::mapped_file::MappedFile;
+use crate::mapped_file::{MappedFile, Reserve};
 use crate::StoreError;
 
 /// Segment files of one log.
@@ -15,6 +15,8 @@ use crate::StoreError;
 pub(crate) struct Segments {
     dir: PathBuf,
     file_size: usize,
+    /// How every segment's disk blocks are reserved.
+    reserve: Reserve,
     files: RwLock<Vec<Arc<MappedFile>>>,
     /// A segment created ahead of need (not yet in `files`); its lock is held while it is
     /// being created, so [`Segments::create`] waits for it rather than racing it.
@@ -34,10 +36,10 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 }
 
 impl Segments {
-    /// Maps every segment file in `dir` (created if missing), in offset order. Files whose name
-    /// is not 20 digits are ignored with a warning. Written positions start at 0: recovery sets
-    /// them.
-    pub(crate) fn load(dir: &Path, file_size: usize) -> Result<Self, StoreError> {
+    /// Maps every segment file in `dir` (created if missing), in offset order; segments are
+    /// reserved on disk as `reserve` says. Files whose name is not 20 digits are ignored with a
+    /// warning. Written positions start at 0: recovery sets them.
+    pub(crate) fn load(dir: &Path, file_size: usize, reserve: Reserve) -> Result<Self, StoreError> {
         fs::create_dir_all(dir).map_err(|e| StoreError::io("create directory", dir, e))?;
         let mut found = Vec::new();
         let entries = fs::read_dir(dir).map_err(|e| StoreError::io("list", dir, e))?;
@@ -58,13 +60,14 @@ impl Segments {
         found.sort_by_key(|(start, _)| *start);
         let mut files = Vec::with_capacity(found.len());
         for (start, path) in found {
-            let file = MappedFile::open(&path, start, file_size)
+            let file = MappedFile::open(&path, start, file_size, reserve)
                 .map_err(|e| StoreError::io("map", &path, e))?;
             files.push(file);
         }
         Ok(Segments {
             dir: dir.to_path_buf(),
             file_size,
+            reserve,
             files: RwLock::new(files),
             spare: Mutex::new(None),
         })
@@ -148,7 +151,7 @@ impl Segments {
                     }
                 }
                 let path = self.dir.join(file_name(start));
-                let file = MappedFile::create(&path, start, self.file_size)
+                let file = MappedFile::create(&path, start, self.file_size, self.reserve)
                     .map_err(|e| StoreError::io("create", &path, e))?;
                 sync_dir(&self.dir)?;
                 file
@@ -187,7 +190,7 @@ impl Segments {
             None => {}
         }
         let path = self.dir.join(file_name(start));
-        let file = MappedFile::create_with(&path, start, self.file_size, warm)
+        let file = MappedFile::create_with(&path, start, self.file_size, self.reserve, warm)
             .map_err(|e| StoreError::io("create", &path, e))?;
         sync_dir(&self.dir)?;
         *spare = Some(file);
@@ -271,7 +274,7 @@ mod tests {
     #[test]
     fn finds_segments_by_offset_and_reloads_them_in_order() {
         let dir = tempfile::tempdir().unwrap();
-        let segs = Segments::load(dir.path(), 4096).unwrap();
+        let segs = Segments::load(dir.path(), 4096, Reserve::Whole).unwrap();
         assert!(segs.find(0).is_none());
         assert_eq!(segs.max_offset(), 0);
         segs.create(0).unwrap();
@@ -286,7 +289,7 @@ mod tests {
         assert_eq!(segs.roll_next(5000), 8192);
         fs::write(dir.path().join("notes.txt"), b"x").unwrap();
         drop(segs);
-        let segs = Segments::load(dir.path(), 4096).unwrap();
+        let segs = Segments::load(dir.path(), 4096, Reserve::Whole).unwrap();
         assert_eq!(segs.len(), 3);
         assert_eq!(segs.first().unwrap().start(), 0);
         assert_eq!(segs.last().unwrap().start(), 8192);
@@ -299,7 +302,7 @@ mod tests {
     #[test]
     fn spares_are_taken_by_create_and_leading_files_removed() {
         let dir = tempfile::tempdir().unwrap();
-        let segs = Segments::load(dir.path(), 4096).unwrap();
+        let segs = Segments::load(dir.path(), 4096, Reserve::Whole).unwrap();
         assert!(segs.prepare_spare(0, true).unwrap());
         assert!(!segs.prepare_spare(0, true).unwrap(), "already there");
         assert_eq!(segs.len(), 0, "a spare is not a segment yet");

@@ -13,6 +13,7 @@
 //! run measures the broker and the transport rather than client-library policy.
 
 pub mod consumer;
+pub mod disk;
 pub mod e2e;
 pub mod floor;
 pub mod meter;

@@ -6,7 +6,8 @@
 //! 3. Runs the fixed matrix against it: 1 KiB and 128 B bodies; sync with 1 and 16 tasks; async
 //!    with 256 in flight; batches of 32; draining each backlog; e2e latency at 1,000 msg/s;
 //!    sampling the broker's RSS and CPU time around every run.
-//! 4. Prints a table with the ratios to the targets of issue 5 and writes it all as JSON.
+//! 4. Prints a table with the ratios to the targets of issue 5, and the store's disk use (`du`)
+//!    next to the commit-log bytes written, and writes it all as JSON.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -344,6 +345,8 @@ pub async fn run(args: &SuiteArgs) -> anyhow::Result<()> {
     .await;
     result.shutdown_exit_code = sa.stop();
     outcome?;
+    // After the clean stop, which deletes the spare commit-log segment.
+    result.store_disk.dirs = super::disk::measure(&dir.join("data").join("store"));
     let (probe, floor) = measure_machine(&dir, each, args).await?;
     result.probe_runs.push(probe);
     result.floor_runs.push(floor);
@@ -461,8 +464,25 @@ async fn run_matrix(
     let r = measure("e2e 1KiB @1000/s", pid, Job::E2e(e)).await?;
     report_row(&r);
     result.runs.push(r);
+    result.store_disk.log_bytes = log_bytes(&wire, &sa.broker).await;
     wire.close().await;
     Ok(())
+}
+
+/// Commit-log bytes the broker keeps (max − min offset), 0 when it does not say.
+async fn log_bytes(wire: &Wire, broker: &str) -> u64 {
+    let info = match wire.runtime_info(broker).await {
+        Ok(info) => info,
+        Err(e) => {
+            eprintln!("warning: cannot read the broker's runtime info: {e:#}");
+            return 0;
+        }
+    };
+    let num = |key: &str| info.get(key).and_then(|v| v.parse::<i64>().ok());
+    match (num("commitLogMaxOffset"), num("commitLogMinOffset")) {
+        (Some(max), Some(min)) => (max - min).max(0) as u64,
+        _ => 0,
+    }
 }
 
 fn report_row(r: &RunResult) {

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::disk::StoreDisk;
 use super::floor::Floor;
 use super::probe::ProbeResult;
 use super::procstat::ProcSample;
@@ -163,6 +164,8 @@ pub struct SuiteResult {
     pub targets: Vec<TargetCheck>,
     /// Exit code of the broker's clean shutdown (0 expected).
     pub shutdown_exit_code: Option<i32>,
+    /// The store on disk after the broker stopped.
+    pub store_disk: StoreDisk,
 }
 
 pub(crate) fn machine() -> Machine {
@@ -391,6 +394,8 @@ pub(crate) fn print_table(r: &SuiteResult) {
     for c in &r.targets {
         println!("  {}: {}", c.name, c.note);
     }
+    println!();
+    println!("{}", r.store_disk.line());
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! connection that is looked up once, with no client-library policy (retries, route refreshes,
 //! compression) in between.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,7 @@ use bytes::{Buf, Bytes};
 use ferromq_common::names::AUTO_CREATE_TOPIC;
 use ferromq_common::perm;
 use ferromq_net::{ConnectionHandle, RemotingClient};
-use ferromq_proto::body::{ClusterInfo, JsonBody, TopicRouteData};
+use ferromq_proto::body::{ClusterInfo, JsonBody, KVTable, TopicRouteData};
 use ferromq_proto::codes::{request, response};
 use ferromq_proto::command::SerializeType;
 use ferromq_proto::headers::{
@@ -194,6 +195,18 @@ impl Wire {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// The broker's runtime statistics (GET_BROKER_RUNTIME_INFO, RocketMQ's `KVTable`).
+    pub async fn runtime_info(&self, addr: &str) -> anyhow::Result<BTreeMap<String, String>> {
+        let cmd = RemotingCommand::bare_request(request::GET_BROKER_RUNTIME_INFO);
+        let resp = self.call(addr, cmd, SETUP_TIMEOUT).await?;
+        if resp.code != response::SUCCESS {
+            bail!("runtime info of {addr}: {}", describe(resp.code, &resp));
+        }
+        Ok(KVTable::from_json(&resp.body)
+            .context("malformed runtime info")?
+            .table)
     }
 
     /// A queue's offset from GET_MAX_OFFSET (30) or GET_MIN_OFFSET (31).

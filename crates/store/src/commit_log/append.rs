@@ -126,12 +126,16 @@ impl CommitLog {
                 body_crc: Some(p.body_crc),
             };
             match w.try_append(p.size, |dst| encode_record(dst, &input)) {
-                Some(Ok(_)) => {}
-                Some(Err(e)) => {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
                     tracing::error!(error = %e, "record encoding failed after validation");
                     return Err(PutStatus::UnknownError);
                 }
-                None => return Err(PutStatus::UnknownError),
+                // No room was checked above and segments are reserved whole: not expected.
+                Err(e) => {
+                    tracing::error!(error = %e, "commit-log append refused");
+                    return Err(PutStatus::UnknownError);
+                }
             }
             if dispatchable {
                 if let Some(q) = st
@@ -161,13 +165,19 @@ impl CommitLog {
         let next_start = match st.writer.take() {
             Some(mut w) => {
                 let rest = w.remaining();
-                if rest >= END_FILE_MIN_BLANK_LENGTH {
+                // Exactly the rest of a wholly reserved segment: these appends cannot fail.
+                let sealed = if rest >= END_FILE_MIN_BLANK_LENGTH {
                     w.append(rest, |dst| {
                         dst[..4].copy_from_slice(&(rest as i32).to_be_bytes());
                         dst[4..8].copy_from_slice(&MAGIC_BLANK.to_be_bytes());
-                    });
+                    })
                 } else if rest > 0 {
-                    w.append(rest, |dst| dst.fill(0));
+                    w.append(rest, |dst| dst.fill(0))
+                } else {
+                    Ok(())
+                };
+                if let Err(e) = sealed {
+                    tracing::error!(error = %e, path = %w.file().path().display(), "cannot end the commit-log segment");
                 }
                 w.file().end()
             }

@@ -14,6 +14,12 @@
 //! +--------+--------+-----+-------------+ +--------+----
 //!                          TOTALSIZE = rest of file, MAGIC = 0xCBD43194
 //! ```
+//!
+//! Segments are reserved on disk whole when they are created ([`Reserve::Whole`]), unlike the
+//! consume queues: a put writes straight into the mapping under the append lock, and a send is
+//! never acknowledged into space the disk does not have. With the preallocation thread that is
+//! the active segment and the next one; a full disk shows up as `CreateMappedFileFailed` at the
+//! roll, never as a SIGBUS in the middle of a record.
 
 pub(crate) mod append;
 pub(crate) mod recovery;
@@ -29,7 +35,7 @@ use ferromq_proto::message::record::{
 use ferromq_proto::message::{MAGIC_V1, MAGIC_V2};
 use parking_lot::Mutex;
 
-use crate::mapped_file::{MappedFile, MappedFileWriter};
+use crate::mapped_file::{MappedFile, MappedFileWriter, Reserve};
 use crate::segments::Segments;
 use crate::StoreError;
 
@@ -72,7 +78,7 @@ impl CommitLog {
         max_record_size: usize,
     ) -> Result<Self, StoreError> {
         Ok(CommitLog {
-            segments: Segments::load(dir, file_size)?,
+            segments: Segments::load(dir, file_size, Reserve::Whole)?,
             append: Mutex::new(AppendState::default()),
             max_offset: AtomicI64::new(0),
             flushed: AtomicI64::new(0),
