@@ -184,6 +184,66 @@ const ACCEPTED_KEYS: &[&str] = &[
     "fetchNamesrvAddrByAddressServer",
 ];
 
+/// The keys [`BrokerConfig::from_properties`] reads itself (the store's keys and
+/// [`ACCEPTED_KEYS`] come on top); a test checks that each is recognised.
+pub const BROKER_KEYS: &[&str] = &[
+    "brokerClusterName",
+    "brokerName",
+    "brokerId",
+    "listenPort",
+    "bindAddress",
+    "namesrvAddr",
+    "brokerIP1",
+    "brokerPermission",
+    "storePathRootDir",
+    "storePathCommitLog",
+    "autoCreateTopicEnable",
+    "autoCreateSubscriptionGroup",
+    "defaultTopicQueueNums",
+    "clusterTopicEnable",
+    "brokerTopicEnable",
+    "flushDiskType",
+    "brokerRole",
+    "deleteWhen",
+    "fileReservedTime",
+    "maxMessageSize",
+    "mappedFileSizeCommitLog",
+    "mappedFileSizeConsumeQueue",
+    "flushIntervalCommitLog",
+    "syncFlushTimeout",
+    "diskMaxUsedSpaceRatio",
+    "registerNameServerPeriod",
+    "longPollingEnable",
+    "shortPollingTimeMills",
+    "notifyConsumerIdsChangedEnable",
+    "channelExpiredTimeout",
+    "regionId",
+    "traceOn",
+    "storeReplyMessageEnable",
+    "enablePropertyFilter",
+    "filterSupportRetry",
+    "transactionTimeOut",
+    "transactionCheckMax",
+    "transactionCheckInterval",
+    "rejectTransactionMessage",
+    "timerWheelEnable",
+    "timerMaxDelaySec",
+    "timerPrecisionMs",
+    "recallMessageEnable",
+];
+
+impl BrokerConfig {
+    /// Every key broker.conf may hold: the broker's, the store's, and those accepted without
+    /// effect (for "did you mean" on an unknown key).
+    pub fn known_keys() -> impl Iterator<Item = &'static str> {
+        BROKER_KEYS
+            .iter()
+            .chain(ferromq_store::StoreConfig::KEYS)
+            .chain(ACCEPTED_KEYS)
+            .copied()
+    }
+}
+
 /// Upper bound of `timerMaxDelaySec`, so that the limit in ms stays far from overflowing.
 const MAX_TIMER_DELAY_SEC: i64 = 10 * 365 * 24 * 3600;
 
@@ -481,5 +541,18 @@ mod tests {
             assert_eq!(e.key, key, "{text}");
             assert!(e.to_string().contains(key));
         }
+    }
+
+    #[test]
+    fn every_listed_key_is_recognised() {
+        for key in BROKER_KEYS {
+            // Any value: a key the parser knows is either taken or refused by name.
+            match BrokerConfig::from_properties(&Properties::parse(&format!("{key}=x\n"))) {
+                Ok(c) => assert!(c.unknown_keys.is_empty(), "{key} is not recognised"),
+                Err(e) => assert_eq!(e.key, *key),
+            }
+        }
+        assert!(BrokerConfig::known_keys().any(|k| k == "flushDiskType"));
+        assert!(BrokerConfig::known_keys().any(|k| k == "maxIndexNum"));
     }
 }

@@ -95,7 +95,13 @@ pub fn broker_config(conf: Option<&Path>, namesrv: Option<&str>) -> anyhow::Resu
 /// roles FerroMQ accepts without honouring them.
 fn warn_about(config: &BrokerConfig) {
     for key in &config.unknown_keys {
-        tracing::warn!(key = %key, "unknown broker configuration key ignored");
+        match ferromq_common::suggest::closest(key, BrokerConfig::known_keys()) {
+            Some(near) => tracing::warn!(
+                key = %key,
+                "unknown broker configuration key ignored; did you mean `{near}`?"
+            ),
+            None => tracing::warn!(key = %key, "unknown broker configuration key ignored"),
+        }
     }
     for warning in config.warnings() {
         tracing::warn!("{warning}");

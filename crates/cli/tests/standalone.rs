@@ -166,3 +166,22 @@ fn standalone_applies_its_config_files() {
         "colour codes in a log that is not a terminal"
     );
 }
+
+#[test]
+fn a_mistyped_broker_conf_key_gets_a_suggestion() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("broker.conf");
+    std::fs::write(&conf, "flushDiskTyp=SYNC_FLUSH\nbrokerRole=SLAVE\n").unwrap();
+    let (code, out, err) = run_command(
+        &bin("mqbroker"),
+        &["-c", conf.to_str().unwrap(), "-p"],
+        &[],
+        Duration::from_secs(10),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("did you mean `flushDiskType`?"), "{err}");
+    assert!(
+        err.contains("brokerRole=SLAVE: replication is not implemented"),
+        "{err}"
+    );
+}
