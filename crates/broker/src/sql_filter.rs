@@ -9,8 +9,9 @@ use std::sync::Arc;
 use ferromq_filter::{EncodedProperties, Filter, ParseError};
 use parking_lot::RwLock;
 
-/// (group, topic) → (expression, its compiled form).
-type Compiled = HashMap<(String, String), (String, Arc<Filter>)>;
+/// group → topic → (expression, its compiled form); nested so that a pull looks its filter up
+/// by `&str` without building a key.
+type Compiled = HashMap<String, HashMap<String, (String, Arc<Filter>)>>;
 
 /// Compiled expressions by (group, topic).
 #[derive(Default)]
@@ -18,9 +19,9 @@ pub struct FilterCache {
     compiled: RwLock<Compiled>,
 }
 
-/// Most (group, topic) entries kept; past it the table starts again (a subscription's filter is
-/// compiled again on its next pull, which costs microseconds).
-const MAX_ENTRIES: usize = 100_000;
+/// Most groups kept; past it the table starts again (a subscription's filter is compiled again
+/// on its next pull, which costs microseconds).
+const MAX_GROUPS: usize = 100_000;
 
 impl FilterCache {
     /// The compiled form of `expression` for `group` on `topic`, compiling it when it is new or
@@ -31,21 +32,18 @@ impl FilterCache {
         topic: &str,
         expression: &str,
     ) -> Result<Arc<Filter>, ParseError> {
-        {
-            let map = self.compiled.read();
-            if let Some((expr, f)) = map.get(&(group.to_owned(), topic.to_owned())) {
-                if expr == expression {
-                    return Ok(Arc::clone(f));
-                }
+        if let Some((expr, f)) = self.compiled.read().get(group).and_then(|t| t.get(topic)) {
+            if expr == expression {
+                return Ok(Arc::clone(f));
             }
         }
         let filter = Arc::new(Filter::compile(expression)?);
         let mut map = self.compiled.write();
-        if map.len() >= MAX_ENTRIES {
+        if map.len() >= MAX_GROUPS {
             map.clear();
         }
-        map.insert(
-            (group.to_owned(), topic.to_owned()),
+        map.entry(group.to_owned()).or_default().insert(
+            topic.to_owned(),
             (expression.to_owned(), Arc::clone(&filter)),
         );
         Ok(filter)

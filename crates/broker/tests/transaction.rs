@@ -149,6 +149,18 @@ async fn commit_rollback_and_bad_end_transactions() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_half_message_with_a_bad_delay_level_is_refused_at_send() {
+    let t = start(|_| {}).await;
+    let mut cmd = half_send("TX", "d", "ID-D");
+    let props = cmd.ext_fields.get("i").unwrap().to_owned();
+    cmd.ext_fields
+        .insert("i", format!("{props}DELAY\u{1}-1\u{2}"));
+    let resp = t.call(cmd).await;
+    assert_eq!(resp.code, response::MESSAGE_ILLEGAL, "{:?}", resp.remark);
+    t.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reject_transaction_message_refuses_half_messages() {
     let t = start(|c| c.reject_transaction_message = true).await;
     let resp = t.call(half_send("TX", "a", "ID-R")).await;

@@ -33,6 +33,33 @@ pub struct MessageToStore<'a> {
     pub properties: &'a str,
 }
 
+impl<'a> MessageToStore<'a> {
+    /// A stored record again, for `topic` / `queue_id` with `properties`: the body, flags, born
+    /// time and host, store host, reconsume count and prepared-transaction offset as the record
+    /// has them (how delayed, retried, committed and moved messages are re-stored); callers
+    /// override what differs with struct-update syntax.
+    pub fn copy_of(
+        record: &ferromq_proto::message::record::RecordView<'a>,
+        topic: &'a str,
+        queue_id: i32,
+        properties: &'a str,
+    ) -> Self {
+        MessageToStore {
+            topic,
+            queue_id,
+            flag: record.flag,
+            sys_flag: record.sys_flag,
+            born_timestamp: record.born_timestamp,
+            born_host: record.born_host,
+            store_host: record.store_host,
+            reconsume_times: record.reconsume_times,
+            prepared_transaction_offset: record.prepared_transaction_offset,
+            body: record.body,
+            properties,
+        }
+    }
+}
+
 /// Outcome of a put (Java `PutMessageStatus`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PutStatus {

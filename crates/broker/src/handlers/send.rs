@@ -307,6 +307,10 @@ async fn send_half(
             ),
         });
     }
+    // A delay level is applied at commit; a bad one is refused now, as for any send.
+    let commit_flag = sys_flag::with_transaction_type(sys_flag, sys_flag::TRANSACTION_COMMIT_TYPE);
+    let levels = b.store.delay_levels_ms().len();
+    schedule::schedule_for(properties, &h.topic, queue_id, commit_flag, levels)?;
     crate::transaction::ensure_system_topic(b, names::TRANS_HALF_TOPIC)?;
     let props = transaction::half_message(properties, &h.topic, queue_id, &uniq);
     let msg = MessageToStore {

@@ -122,17 +122,10 @@ pub async fn handle(
     let result = b
         .store
         .put_message(MessageToStore {
-            topic: store_topic,
-            queue_id: store_queue,
-            flag: view.flag,
-            sys_flag: view.sys_flag,
-            born_timestamp: view.born_timestamp,
-            born_host: view.born_host,
             store_host: b.store_host,
             reconsume_times: view.reconsume_times + 1,
             prepared_transaction_offset: 0,
-            body: view.body,
-            properties: store_props,
+            ..MessageToStore::copy_of(&view, store_topic, store_queue, store_props)
         })
         .await;
     match result.status {

@@ -337,19 +337,12 @@ fn real_queue_message<'a>(view: &RecordView<'a>) -> Option<MessageToStore<'a>> {
         );
         return None;
     };
-    Some(MessageToStore {
+    Some(MessageToStore::copy_of(
+        view,
         topic,
         queue_id,
-        flag: view.flag,
-        sys_flag: view.sys_flag,
-        born_timestamp: view.born_timestamp,
-        born_host: view.born_host,
-        store_host: view.store_host,
-        reconsume_times: view.reconsume_times,
-        prepared_transaction_offset: view.prepared_transaction_offset,
-        body: view.body,
-        properties: view.properties,
-    })
+        view.properties,
+    ))
 }
 
 /// True when `status` means stored; otherwise logs (the caller retries later).

@@ -486,6 +486,7 @@ async fn commit(b: &Broker, half: &RecordView<'_>) -> PutResult {
         .unwrap_or(0);
     let sys = sys_flag::with_transaction_type(half.sys_flag, sys_flag::TRANSACTION_COMMIT_TYPE);
     let levels = b.store.delay_levels_ms().len();
+    // The level was checked when the half message was sent, so an error cannot happen here.
     let scheduled = schedule::schedule_for(half.properties, topic, queue_id, sys, levels)
         .ok()
         .flatten();
@@ -495,17 +496,10 @@ async fn commit(b: &Broker, half: &RecordView<'_>) -> PutResult {
     };
     b.store
         .put_message(MessageToStore {
-            topic,
-            queue_id,
-            flag: half.flag,
             sys_flag: sys,
-            born_timestamp: half.born_timestamp,
-            born_host: half.born_host,
             store_host: b.store_host,
-            reconsume_times: half.reconsume_times,
             prepared_transaction_offset: half.physical_offset,
-            body: half.body,
-            properties: props,
+            ..MessageToStore::copy_of(half, topic, queue_id, props)
         })
         .await
 }
@@ -515,17 +509,9 @@ async fn put_half(b: &Broker, half: &RecordView<'_>, props: &Properties) -> PutR
     let props = props.encode();
     b.store
         .put_message(MessageToStore {
-            topic: names::TRANS_HALF_TOPIC,
-            queue_id: 0,
-            flag: half.flag,
-            sys_flag: half.sys_flag,
-            born_timestamp: half.born_timestamp,
-            born_host: half.born_host,
             store_host: b.store_host,
-            reconsume_times: half.reconsume_times,
             prepared_transaction_offset: 0,
-            body: half.body,
-            properties: &props,
+            ..MessageToStore::copy_of(half, names::TRANS_HALF_TOPIC, 0, &props)
         })
         .await
 }
@@ -534,21 +520,12 @@ async fn put_half(b: &Broker, half: &RecordView<'_>, props: &Properties) -> PutR
 /// an operator can look at it; it is never checked again.
 async fn discard(b: &Broker, half: &RecordView<'_>, checks: i32) -> Result<(), BrokerError> {
     ensure_system_topic(b, names::TRANS_CHECK_MAX_TIME_TOPIC)?;
-    let props = decode_properties(half.properties).encode();
     let result = b
         .store
         .put_message(MessageToStore {
-            topic: names::TRANS_CHECK_MAX_TIME_TOPIC,
-            queue_id: 0,
-            flag: half.flag,
-            sys_flag: half.sys_flag,
-            born_timestamp: half.born_timestamp,
-            born_host: half.born_host,
             store_host: b.store_host,
-            reconsume_times: half.reconsume_times,
             prepared_transaction_offset: 0,
-            body: half.body,
-            properties: &props,
+            ..MessageToStore::copy_of(half, names::TRANS_CHECK_MAX_TIME_TOPIC, 0, half.properties)
         })
         .await;
     if !result.status.is_stored() {

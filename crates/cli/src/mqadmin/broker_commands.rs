@@ -6,19 +6,10 @@ use ferromq_admin::broker::BrokerSelector;
 use ferromq_admin::broker_config::broker_config;
 use ferromq_admin::consumer::consumer_config;
 use ferromq_admin::producer::producer_connection;
-use ferromq_admin::topic::{topic_cluster_list, update_topic_perm, Target};
+use ferromq_admin::topic::{topic_cluster_list, update_topic_perm};
 use ferromq_admin::AdminError;
 
-use super::commands::{parse, Namesrv};
-
-macro_rules! parse_or_return {
-    ($t:ty, $args:expr) => {
-        match parse::<$t>(&$args) {
-            Ok(a) => a,
-            Err(code) => return Ok(code),
-        }
-    };
-}
+use super::commands::{target_of, Namesrv};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -75,10 +66,8 @@ pub(super) struct UpdateTopicPermArgs {
 
 pub(super) async fn run_update_topic_perm(args: Vec<String>) -> Result<i32, AdminError> {
     let a = parse_or_return!(UpdateTopicPermArgs, args);
-    let target = match (&a.broker_addr, &a.cluster_name) {
-        (Some(b), _) => Target::Broker(b.trim().to_owned()),
-        (None, Some(c)) => Target::Cluster(c.trim().to_owned()),
-        (None, None) => return Ok(1),
+    let Some(target) = target_of(&a.broker_addr, &a.cluster_name) else {
+        return Ok(1);
     };
     let report = update_topic_perm(&a.ns.client()?, &target, &a.topic, a.perm).await?;
     print!("{report}");
@@ -152,6 +141,7 @@ pub(super) async fn run_get_consumer_config(args: Vec<String>) -> Result<i32, Ad
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mqadmin::commands::parse;
 
     fn p(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| s.to_string()).collect()

@@ -314,15 +314,6 @@ fn java_bool(v: Option<&str>) -> bool {
     v.is_some_and(|s| s.trim().eq_ignore_ascii_case("true"))
 }
 
-macro_rules! parse_or_return {
-    ($t:ty, $args:expr) => {
-        match parse::<$t>(&$args) {
-            Ok(a) => a,
-            Err(code) => return Ok(code),
-        }
-    };
-}
-
 /// `-n`, common to every command.
 #[derive(Debug, Args)]
 pub(super) struct Namesrv {
@@ -383,10 +374,8 @@ struct UpdateTopicArgs {
 
 async fn run_update_topic(args: Vec<String>) -> Result<i32, AdminError> {
     let a = parse_or_return!(UpdateTopicArgs, args);
-    let target = match (&a.broker_addr, &a.cluster_name) {
-        (Some(b), _) => Target::Broker(b.trim().to_owned()),
-        (None, Some(c)) => Target::Cluster(c.trim().to_owned()),
-        (None, None) => return Ok(1),
+    let Some(target) = target_of(&a.broker_addr, &a.cluster_name) else {
+        return Ok(1);
     };
     let mut opts = UpdateTopicOptions::new(target, a.topic.trim());
     if let Some(attrs) = &a.attributes {
@@ -581,7 +570,7 @@ async fn run_consumer_progress(args: Vec<String>) -> Result<i32, AdminError> {
 }
 
 /// `-b` / `-c` of the group commands.
-fn target_of(broker: &Option<String>, cluster: &Option<String>) -> Option<Target> {
+pub(super) fn target_of(broker: &Option<String>, cluster: &Option<String>) -> Option<Target> {
     match (broker, cluster) {
         (Some(b), _) => Some(Target::Broker(b.trim().to_owned())),
         (None, Some(c)) => Some(Target::Cluster(c.trim().to_owned())),

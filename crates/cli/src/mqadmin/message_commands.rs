@@ -15,16 +15,7 @@ use ferromq_admin::store_admin::{
 use ferromq_admin::{AdminClient, AdminError};
 use ferromq_proto::message::MessageExt;
 
-use super::commands::{parse, Namesrv};
-
-macro_rules! parse_or_return {
-    ($t:ty, $args:expr) => {
-        match parse::<$t>(&$args) {
-            Ok(a) => a,
-            Err(code) => return Ok(code),
-        }
-    };
-}
+use super::commands::Namesrv;
 
 fn unsupported(what: &str) -> AdminError {
     AdminError::InvalidArgument {
@@ -451,6 +442,7 @@ pub(super) async fn run_clean_expired_cq(args: Vec<String>) -> Result<i32, Admin
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mqadmin::commands::parse;
 
     fn p(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| s.to_string()).collect()

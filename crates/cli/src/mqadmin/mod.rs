@@ -10,6 +10,17 @@
 //!
 //! `-n` takes the name-server list (`a:9876;b:9876`); without it `NAMESRV_ADDR` is used.
 
+/// Parses a command's options as `$t`, or returns the exit code of `-h` / an option error
+/// (defined before the command modules so that each of them can use it).
+macro_rules! parse_or_return {
+    ($t:ty, $args:expr) => {
+        match super::commands::parse::<$t>(&$args) {
+            Ok(a) => a,
+            Err(code) => return Ok(code),
+        }
+    };
+}
+
 mod broker_commands;
 mod commands;
 mod message_commands;

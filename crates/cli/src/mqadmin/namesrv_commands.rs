@@ -6,16 +6,7 @@ use clap::Parser;
 use ferromq_admin::namesrv::{delete_kv_config, namesrv_config, update_kv_config, write_perm};
 use ferromq_admin::AdminError;
 
-use super::commands::{parse, Namesrv};
-
-macro_rules! parse_or_return {
-    ($t:ty, $args:expr) => {
-        match parse::<$t>(&$args) {
-            Ok(a) => a,
-            Err(code) => return Ok(code),
-        }
-    };
-}
+use super::commands::Namesrv;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -140,6 +131,7 @@ pub(super) async fn run_add_write_perm(args: Vec<String>) -> Result<i32, AdminEr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mqadmin::commands::parse;
 
     fn p(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| s.to_string()).collect()

@@ -12,16 +12,7 @@ use ferromq_admin::offset::{
 use ferromq_admin::topic::{allocate_mq, update_order_conf, OrderConfMethod};
 use ferromq_admin::AdminError;
 
-use super::commands::{parse, Namesrv};
-
-macro_rules! parse_or_return {
-    ($t:ty, $args:expr) => {
-        match parse::<$t>(&$args) {
-            Ok(a) => a,
-            Err(code) => return Ok(code),
-        }
-    };
-}
+use super::commands::Namesrv;
 
 /// Java `Boolean.parseBoolean` of an optional value, `default` when the option is absent.
 fn java_bool_or(v: Option<&str>, default: bool) -> bool {
@@ -267,6 +258,7 @@ pub(super) async fn run_allocate_mq(args: Vec<String>) -> Result<i32, AdminError
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mqadmin::commands::parse;
 
     fn p(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| s.to_string()).collect()
