@@ -39,7 +39,13 @@
 //! queues and index drop what points past it and are rebuilt past what they hold, the tail is
 //! flushed and a checkpoint written before the store opens.
 //!
-//! Delay-level delivery lives in the broker (`schedule`); later here: the 5.x timer, HA.
+//! Replication (`replica.rs`, `commit_log/replica.rs`): a master ships whole records out of its
+//! log ([`MessageStore::read_for_replica`]); a slave's store, switched to replica mode, refuses
+//! puts and appends those bytes verbatim at the same offsets ([`MessageStore::append_replicated`]),
+//! so its consume queues and index are rebuilt by its own dispatch. The network side lives in
+//! the `ferromq-ha` crate.
+//!
+//! Delay-level delivery and the 5.x timer live in the broker (`schedule`).
 
 mod checkpoint;
 mod commit_log;
@@ -52,12 +58,14 @@ mod index;
 mod mapped_file;
 mod preallocate;
 mod read;
+mod replica;
 mod retention;
 mod segments;
 mod stats;
 mod store;
 mod types;
 
+pub use commit_log::replica::ReplicaError;
 pub use config::{FlushDiskType, StoreConfig};
 pub use consume_queue::UNIT_SIZE as CONSUME_QUEUE_UNIT_SIZE;
 pub use error::StoreError;

@@ -54,6 +54,9 @@ pub(crate) struct Shared {
     pub(crate) write_failed: AtomicBool,
     /// Set by the retention service while disk usage is above `diskSpaceWarningLevelRatio`.
     pub(crate) disk_full: AtomicBool,
+    /// Set while the store is a slave's replica: puts are refused, only a master's bytes are
+    /// appended (`replica.rs`).
+    pub(crate) replica: AtomicBool,
     /// Retention rounds left that delete expired files whatever the hour (admin request).
     pub(crate) manual_delete_rounds: AtomicU32,
     /// Where the retention service reads disk usage.
@@ -223,6 +226,7 @@ impl MessageStore {
             stopping: AtomicBool::new(false),
             write_failed: AtomicBool::new(false),
             disk_full: AtomicBool::new(false),
+            replica: AtomicBool::new(false),
             manual_delete_rounds: AtomicU32::new(0),
             disk_usage: RwLock::new(DiskUsageSource::FileSystem),
             dispatcher: OnceLock::new(),
@@ -464,6 +468,7 @@ impl MessageStore {
             result.store_timestamp = a.store_timestamp;
             result.message_count += 1;
             end = a.physical_offset + a.size as i64;
+            result.end_offset = end;
         });
         let micros = started.elapsed().as_micros() as u64;
         s.stats
@@ -505,6 +510,8 @@ impl MessageStore {
             Some("the message store is shutting down")
         } else if s.write_failed.load(Ordering::Acquire) {
             Some("a disk write of the message store failed; it refuses writes until restarted")
+        } else if s.replica.load(Ordering::Acquire) {
+            Some("this store is a slave's replica: it takes only its master's commit log")
         } else if s.disk_full.load(Ordering::Acquire) {
             Some("the disk of the message store is full (usage above diskSpaceWarningLevelRatio); writes resume when space is freed")
         } else {

@@ -116,6 +116,9 @@ pub struct PutResult {
     pub msg_id: String,
     /// Number of records written.
     pub message_count: u32,
+    /// Commit-log offset just past the last record written (what a slave must hold before a
+    /// SYNC_MASTER answers).
+    pub end_offset: i64,
 }
 
 impl PutResult {
@@ -129,6 +132,7 @@ impl PutResult {
             store_timestamp: 0,
             msg_id: String::new(),
             message_count: 0,
+            end_offset: 0,
         }
     }
 }

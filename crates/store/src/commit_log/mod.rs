@@ -23,6 +23,7 @@
 
 pub(crate) mod append;
 pub(crate) mod recovery;
+pub(crate) mod replica;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};

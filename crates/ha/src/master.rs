@@ -1,0 +1,424 @@
+//! The master's side: a listener on `haListenPort`, one task pair per slave (a writer shipping
+//! the log, a reader taking acks), and the acked offset a SYNC_MASTER waits for.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use ferromq_store::MessageStore;
+use parking_lot::Mutex;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::protocol::{DataHeader, Hello, HelloReply, ACK};
+use crate::HaConfig;
+
+/// How long a connecting slave has to say hello.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A connected slave as the master sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlaveInfo {
+    pub addr: SocketAddr,
+    pub broker_id: i64,
+    /// End of the slave's log, as it last reported.
+    pub acked: i64,
+    /// Milliseconds since the slave's last ack.
+    pub last_ack_ms_ago: u64,
+}
+
+/// What a SYNC_MASTER learns after waiting for its slaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaveWait {
+    /// A slave holds the bytes.
+    Replicated,
+    /// No slave confirmed in time (FLUSH_SLAVE_TIMEOUT).
+    Timeout,
+    /// No slave connected, or the nearest is more than `haMaxGapNotInSync` behind
+    /// (SLAVE_NOT_AVAILABLE).
+    NotAvailable,
+}
+
+struct Slave {
+    addr: SocketAddr,
+    broker_id: i64,
+    acked: i64,
+    last_ack: Instant,
+}
+
+/// The master's HA service.
+pub struct HaMaster {
+    store: Arc<MessageStore>,
+    config: HaConfig,
+    local_addr: SocketAddr,
+    slaves: Mutex<BTreeMap<u64, Slave>>,
+    next_id: AtomicU64,
+    /// Furthest log end any connected slave acknowledged.
+    acked: watch::Sender<i64>,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl std::fmt::Debug for HaMaster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HaMaster")
+            .field("local_addr", &self.local_addr)
+            .field("slaves", &self.slaves.lock().len())
+            .finish()
+    }
+}
+
+impl HaMaster {
+    /// Binds `bind` and starts accepting slaves.
+    pub async fn start(
+        store: Arc<MessageStore>,
+        config: HaConfig,
+        bind: SocketAddr,
+    ) -> std::io::Result<Arc<HaMaster>> {
+        let listener = TcpListener::bind(bind).await?;
+        let local_addr = listener.local_addr()?;
+        let master = Arc::new(HaMaster {
+            store,
+            config,
+            local_addr,
+            slaves: Mutex::new(BTreeMap::new()),
+            next_id: AtomicU64::new(1),
+            acked: watch::Sender::new(0),
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        });
+        let m = Arc::clone(&master);
+        master
+            .tasks
+            .spawn(async move { m.accept_loop(listener).await });
+        tracing::info!(addr = %local_addr, "HA service listening for slaves");
+        Ok(master)
+    }
+
+    /// The address the HA listener is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Connected slaves.
+    pub fn slaves(&self) -> Vec<SlaveInfo> {
+        self.slaves
+            .lock()
+            .values()
+            .map(|s| SlaveInfo {
+                addr: s.addr,
+                broker_id: s.broker_id,
+                acked: s.acked,
+                last_ack_ms_ago: s.last_ack.elapsed().as_millis() as u64,
+            })
+            .collect()
+    }
+
+    /// Furthest log end a connected slave acknowledged (0 with none).
+    pub fn acked_offset(&self) -> i64 {
+        *self.acked.borrow()
+    }
+
+    /// Java `isSlaveOK`: a slave is connected and at most `haMaxGapNotInSync` behind.
+    pub fn is_slave_ok(&self, master_end: i64) -> bool {
+        !self.slaves.lock().is_empty()
+            && master_end - self.acked_offset() < self.config.max_gap_not_in_sync
+    }
+
+    /// Waits until a slave holds everything before `end` (group-commit style: every waiter
+    /// watches the one acked offset), at most `timeout`.
+    pub async fn wait_for_slaves(&self, end: i64, timeout: Duration) -> SlaveWait {
+        if !self.is_slave_ok(end) {
+            return SlaveWait::NotAvailable;
+        }
+        let mut rx = self.acked.subscribe();
+        let reached = tokio::time::timeout(timeout, rx.wait_for(|&a| a >= end)).await;
+        if matches!(reached, Ok(Ok(_))) {
+            SlaveWait::Replicated
+        } else {
+            SlaveWait::Timeout
+        }
+    }
+
+    /// Closes the listener and every slave connection, and waits for their tasks.
+    pub async fn stop(&self) {
+        self.shutdown.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+
+    async fn accept_loop(self: Arc<Self>, listener: TcpListener) {
+        loop {
+            let accepted = tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                a = listener.accept() => a,
+            };
+            match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    let m = Arc::clone(&self);
+                    self.tasks.spawn(async move { m.serve(stream, peer).await });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "HA accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+
+    /// Where to start shipping to a slave that says `hello`, or why not.
+    fn start_offset(&self, hello: &Hello) -> Result<i64, String> {
+        let store = &*self.store;
+        if store.is_replica() {
+            return Err(
+                "this broker is a slave, not a master: point the slave at its master".into(),
+            );
+        }
+        if hello.broker_name != self.config.broker_name {
+            return Err(format!(
+                "brokerName mismatch: this master is `{}`, the slave says `{}`",
+                self.config.broker_name, hello.broker_name
+            ));
+        }
+        if hello.broker_id <= 0 {
+            return Err(format!(
+                "the slave has brokerId {}; slaves need a brokerId above 0",
+                hello.broker_id
+            ));
+        }
+        let seg = store.config().mapped_file_size_commit_log as i64;
+        if hello.segment_size != seg {
+            return Err(format!(
+                "mappedFileSizeCommitLog differs: master {seg}, slave {}; both must cut the log at the same offsets",
+                hello.segment_size
+            ));
+        }
+        let (min, max) = (store.commit_log_min_offset(), store.commit_log_max_offset());
+        if hello.max_offset > max {
+            return Err(format!(
+                "the slave's commit log ends at {}, past this master's end {max}: it holds data the master does not (was it a master before?); move its store aside to copy the master afresh",
+                hello.max_offset
+            ));
+        }
+        if hello.max_offset == 0 || hello.max_offset == hello.min_offset {
+            // An empty slave copies everything the master keeps.
+            return Ok(if hello.max_offset == 0 {
+                min
+            } else {
+                hello.max_offset.max(min)
+            });
+        }
+        if hello.max_offset < min {
+            return Err(format!(
+                "the slave's commit log ends at {}, before this master's first kept byte {min} (deleted by retention); move the slave's store aside to copy the master afresh",
+                hello.max_offset
+            ));
+        }
+        match store.read_for_replica(hello.max_offset, 1) {
+            Ok(_) => Ok(hello.max_offset),
+            Err(e) => Err(format!(
+                "the slave's commit-log end does not match this master's log: {e}"
+            )),
+        }
+    }
+
+    async fn serve(self: Arc<Self>, mut stream: TcpStream, peer: SocketAddr) {
+        let mut buf = BytesMut::with_capacity(512);
+        let hello = tokio::time::timeout(HELLO_TIMEOUT, async {
+            loop {
+                match Hello::decode(&buf) {
+                    Ok(Some((h, _))) => return Ok(h),
+                    Ok(None) => {}
+                    Err(e) => return Err(e.to_string()),
+                }
+                if buf.len() > 4096 {
+                    return Err("hello too long".to_owned());
+                }
+                match stream.read_buf(&mut buf).await {
+                    Ok(0) => return Err("closed before its hello".to_owned()),
+                    Ok(_) => {}
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+        })
+        .await;
+        let hello = match hello {
+            Ok(Ok(h)) => h,
+            Ok(Err(reason)) => {
+                tracing::warn!(%peer, reason, "HA connection refused");
+                return;
+            }
+            Err(_) => {
+                tracing::warn!(%peer, "HA connection sent no hello in time; closed");
+                return;
+            }
+        };
+        let decision = self.start_offset(&hello);
+        let mut out = BytesMut::new();
+        let start = match &decision {
+            Ok(start) => {
+                HelloReply::Accepted {
+                    start_offset: *start,
+                    master_max: self.store.commit_log_max_offset(),
+                }
+                .encode(&mut out);
+                *start
+            }
+            Err(reason) => {
+                tracing::warn!(%peer, broker_name = hello.broker_name, broker_id = hello.broker_id, slave_max = hello.max_offset, reason, "slave refused");
+                HelloReply::Refused {
+                    reason: reason.clone(),
+                }
+                .encode(&mut out);
+                let _ = stream.write_all(&out).await;
+                return;
+            }
+        };
+        if stream.write_all(&out).await.is_err() {
+            return;
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.slaves.lock().insert(
+            id,
+            Slave {
+                addr: peer,
+                broker_id: hello.broker_id,
+                acked: hello.max_offset,
+                last_ack: Instant::now(),
+            },
+        );
+        tracing::info!(%peer, broker_id = hello.broker_id, slave_max = hello.max_offset, start, "slave connected");
+        let (reader, writer) = stream.into_split();
+        let reason = tokio::select! {
+            r = self.ship(writer, start) => r,
+            r = self.take_acks(reader, id) => r,
+            _ = self.shutdown.cancelled() => "the master is stopping".to_owned(),
+        };
+        self.slaves.lock().remove(&id);
+        self.recompute_acked();
+        tracing::warn!(%peer, broker_id = hello.broker_id, reason, "slave disconnected");
+    }
+
+    /// Ships the log from `next` for as long as the connection lives.
+    async fn ship(&self, writer: tokio::net::tcp::OwnedWriteHalf, mut next: i64) -> String {
+        let mut w = BufWriter::with_capacity(64 * 1024, writer);
+        let mut dispatched = self.store.watch_dispatched();
+        let mut header = BytesMut::with_capacity(crate::protocol::DATA_HEADER);
+        let mut last_sent = Instant::now();
+        loop {
+            match self
+                .store
+                .read_for_replica(next, self.config.transfer_batch_size)
+            {
+                Ok(Some(bytes)) => {
+                    header.clear();
+                    DataHeader {
+                        offset: next,
+                        len: bytes.len() as u32,
+                        master_max: self.store.commit_log_max_offset(),
+                    }
+                    .encode(&mut header);
+                    if let Err(e) = write_frame(&mut w, &header, &bytes).await {
+                        return format!("write failed: {e}");
+                    }
+                    next += bytes.len() as i64;
+                    last_sent = Instant::now();
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => return format!("cannot read the log for the slave: {e}"),
+            }
+            if let Err(e) = w.flush().await {
+                return format!("write failed: {e}");
+            }
+            let idle = self
+                .config
+                .heartbeat_interval
+                .saturating_sub(last_sent.elapsed());
+            dispatched.mark_unchanged();
+            if self.store.commit_log_max_offset() > next {
+                continue;
+            }
+            tokio::select! {
+                changed = dispatched.changed() => {
+                    if changed.is_err() {
+                        return "the store closed".to_owned();
+                    }
+                }
+                _ = tokio::time::sleep(idle) => {
+                    header.clear();
+                    DataHeader { offset: next, len: 0, master_max: self.store.commit_log_max_offset() }
+                        .encode(&mut header);
+                    if let Err(e) = write_frame(&mut w, &header, &[]).await {
+                        return format!("write failed: {e}");
+                    }
+                    if let Err(e) = w.flush().await {
+                        return format!("write failed: {e}");
+                    }
+                    last_sent = Instant::now();
+                }
+            }
+        }
+    }
+
+    /// Reads the slave's acks until it goes quiet for `haHousekeepingInterval` or closes.
+    async fn take_acks(&self, mut reader: tokio::net::tcp::OwnedReadHalf, id: u64) -> String {
+        let mut ack = [0u8; ACK];
+        loop {
+            match tokio::time::timeout(
+                self.config.housekeeping_interval,
+                reader.read_exact(&mut ack),
+            )
+            .await
+            {
+                Err(_) => {
+                    return format!(
+                        "no report from the slave for {} ms (haHousekeepingInterval)",
+                        self.config.housekeeping_interval.as_millis()
+                    )
+                }
+                Ok(Err(e)) => return format!("read failed: {e}"),
+                Ok(Ok(_)) => {}
+            }
+            let offset = i64::from_be_bytes(ack);
+            if let Some(s) = self.slaves.lock().get_mut(&id) {
+                s.acked = s.acked.max(offset);
+                s.last_ack = Instant::now();
+            }
+            self.acked.send_if_modified(|a| {
+                let moved = offset > *a;
+                if moved {
+                    *a = offset;
+                }
+                moved
+            });
+        }
+    }
+
+    fn recompute_acked(&self) {
+        let max = self
+            .slaves
+            .lock()
+            .values()
+            .map(|s| s.acked)
+            .max()
+            .unwrap_or(0);
+        self.acked.send_replace(max);
+    }
+}
+
+async fn write_frame(
+    w: &mut BufWriter<tokio::net::tcp::OwnedWriteHalf>,
+    header: &[u8],
+    body: &[u8],
+) -> std::io::Result<()> {
+    w.write_all(header).await?;
+    w.write_all(body).await
+}

@@ -1,0 +1,288 @@
+//! The slave's side: one task that connects to the master's HA address, says hello, appends
+//! what it receives and reports its log end after every frame (and so at least every
+//! heartbeat). It reconnects after any failure and whenever the master's address changes.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use ferromq_store::MessageStore;
+use parking_lot::Mutex;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::protocol::{DataHeader, Hello, HelloReply, DATA_HEADER};
+use crate::HaConfig;
+
+/// Longest data frame a slave accepts (a record is at most a few MiB).
+const MAX_FRAME: u32 = 256 << 20;
+/// Pause before reconnecting after a failure or a refusal.
+const RETRY: Duration = Duration::from_secs(3);
+
+/// What a slave reports about its replication.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SlaveStatus {
+    /// The master's HA address in use.
+    pub master_addr: Option<String>,
+    /// True while a connection is accepted and streaming.
+    pub connected: bool,
+    /// The master's log end, as its last frame said.
+    pub master_max: i64,
+    /// Milliseconds since the last frame from the master (`None` before any).
+    pub last_frame_ms_ago: Option<u64>,
+    /// Why the last connection ended or was refused.
+    pub last_error: Option<String>,
+}
+
+#[derive(Default)]
+struct State {
+    connected: bool,
+    master_max: i64,
+    last_frame: Option<Instant>,
+    last_error: Option<String>,
+}
+
+/// A slave's replication client.
+pub struct HaSlave {
+    store: Arc<MessageStore>,
+    config: HaConfig,
+    broker_id: i64,
+    master: watch::Sender<Option<String>>,
+    state: Mutex<State>,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl std::fmt::Debug for HaSlave {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HaSlave")
+            .field("master", &*self.master.borrow())
+            .finish()
+    }
+}
+
+impl HaSlave {
+    /// Puts `store` in replica mode and starts following the master at `master` (an HA
+    /// address, `host:port`), or waits for [`Self::set_master`] when `None`.
+    pub fn start(
+        store: Arc<MessageStore>,
+        config: HaConfig,
+        broker_id: i64,
+        master: Option<String>,
+    ) -> Arc<HaSlave> {
+        store.set_replica(true);
+        let slave = Arc::new(HaSlave {
+            store,
+            config,
+            broker_id,
+            master: watch::Sender::new(master),
+            state: Mutex::new(State::default()),
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        });
+        let s = Arc::clone(&slave);
+        slave.tasks.spawn(async move { s.run().await });
+        slave
+    }
+
+    /// Follows a new master HA address (from the name server's answer to a registration, or
+    /// `haMasterAddress`); `None` stops following until one is known. A change reconnects.
+    pub fn set_master(&self, addr: Option<String>) {
+        self.master.send_if_modified(|m| {
+            let changed = *m != addr;
+            if changed {
+                tracing::info!(old = ?m, new = ?addr, "HA master address changed");
+                *m = addr;
+            }
+            changed
+        });
+    }
+
+    /// The master address and connection state.
+    pub fn status(&self) -> SlaveStatus {
+        let st = self.state.lock();
+        SlaveStatus {
+            master_addr: self.master.borrow().clone(),
+            connected: st.connected,
+            master_max: st.master_max,
+            last_frame_ms_ago: st.last_frame.map(|t| t.elapsed().as_millis() as u64),
+            last_error: st.last_error.clone(),
+        }
+    }
+
+    /// Stops following and waits for the task. The store stays in replica mode.
+    pub async fn stop(&self) {
+        self.shutdown.cancel();
+        self.tasks.close();
+        self.tasks.wait().await;
+    }
+
+    async fn run(self: Arc<Self>) {
+        let mut master = self.master.subscribe();
+        let mut last_logged: Option<String> = None;
+        loop {
+            let addr = master.borrow_and_update().clone();
+            let Some(addr) = addr else {
+                tokio::select! {
+                    _ = self.shutdown.cancelled() => return,
+                    r = master.changed() => if r.is_err() { return },
+                }
+                continue;
+            };
+            let outcome = tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                _ = master.changed() => Err("the master address changed".to_owned()),
+                r = self.follow(&addr) => r,
+            };
+            {
+                let mut st = self.state.lock();
+                st.connected = false;
+                if let Err(e) = &outcome {
+                    st.last_error = Some(e.clone());
+                }
+            }
+            if let Err(e) = outcome {
+                // A refusal repeats every few seconds: say it once until it changes.
+                if last_logged.as_deref() != Some(e.as_str()) {
+                    tracing::warn!(
+                        master = addr,
+                        reason = e,
+                        "replication from the master stopped; retrying"
+                    );
+                    last_logged = Some(e);
+                }
+            }
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                _ = tokio::time::sleep(RETRY) => {}
+                _ = master.changed() => {}
+            }
+        }
+    }
+
+    /// One connection: hello, then frames until something fails.
+    async fn follow(&self, addr: &str) -> Result<(), String> {
+        let mut stream = tokio::time::timeout(Duration::from_secs(3), TcpStream::connect(addr))
+            .await
+            .map_err(|_| format!("connecting to {addr} timed out"))?
+            .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+        let _ = stream.set_nodelay(true);
+        let hello = Hello {
+            broker_name: self.config.broker_name.clone(),
+            broker_id: self.broker_id,
+            segment_size: self.store.config().mapped_file_size_commit_log as i64,
+            max_offset: self.store.commit_log_max_offset(),
+            min_offset: self.store.commit_log_min_offset(),
+        };
+        let mut out = BytesMut::new();
+        hello.encode(&mut out);
+        stream
+            .write_all(&out)
+            .await
+            .map_err(|e| format!("write failed: {e}"))?;
+        let mut buf = BytesMut::with_capacity(256);
+        let reply = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                if let Some((r, used)) = HelloReply::decode(&buf).map_err(|e| e.to_string())? {
+                    let _ = buf.split_to(used);
+                    return Ok::<_, String>(r);
+                }
+                if stream.read_buf(&mut buf).await.map_err(|e| e.to_string())? == 0 {
+                    return Err(format!(
+                        "{addr} closed the connection without answering (is it a FerroMQ master's HA port?)"
+                    ));
+                }
+            }
+        })
+        .await
+        .map_err(|_| format!("{addr} did not answer the hello in time"))??;
+        let start = match reply {
+            HelloReply::Refused { reason } => return Err(format!("the master refused: {reason}")),
+            HelloReply::Accepted {
+                start_offset,
+                master_max,
+            } => {
+                let mut st = self.state.lock();
+                st.connected = true;
+                st.master_max = master_max;
+                st.last_error = None;
+                start_offset
+            }
+        };
+        tracing::info!(
+            master = addr,
+            start,
+            local_max = hello.max_offset,
+            "replicating from the master"
+        );
+        let mut data = Vec::new();
+        let mut head = [0u8; DATA_HEADER];
+        // Bytes already read past the reply belong to the first frame.
+        let mut pending = buf;
+        loop {
+            read_exact_from(
+                &mut pending,
+                &mut stream,
+                &mut head,
+                self.config.housekeeping_interval,
+            )
+            .await?;
+            let h = DataHeader::decode(&head);
+            if h.len > MAX_FRAME {
+                return Err(format!("a frame of {} bytes from the master", h.len));
+            }
+            data.resize(h.len as usize, 0);
+            read_exact_from(
+                &mut pending,
+                &mut stream,
+                &mut data,
+                self.config.housekeeping_interval,
+            )
+            .await?;
+            let end = if h.len > 0 {
+                self.store
+                    .append_replicated(h.offset, &data)
+                    .map_err(|e| format!("cannot append the master's bytes: {e}"))?
+            } else {
+                self.store.commit_log_max_offset()
+            };
+            {
+                let mut st = self.state.lock();
+                st.master_max = h.master_max;
+                st.last_frame = Some(Instant::now());
+            }
+            stream
+                .write_all(&end.to_be_bytes())
+                .await
+                .map_err(|e| format!("write failed: {e}"))?;
+        }
+    }
+}
+
+/// Fills `dst` from what `pending` holds, then from the socket; fails after `timeout` of silence.
+async fn read_exact_from(
+    pending: &mut BytesMut,
+    stream: &mut TcpStream,
+    dst: &mut [u8],
+    timeout: Duration,
+) -> Result<(), String> {
+    let from_pending = pending.len().min(dst.len());
+    dst[..from_pending].copy_from_slice(&pending.split_to(from_pending));
+    if from_pending == dst.len() {
+        return Ok(());
+    }
+    match tokio::time::timeout(timeout, stream.read_exact(&mut dst[from_pending..])).await {
+        Err(_) => Err(format!(
+            "nothing from the master for {} ms (haHousekeepingInterval)",
+            timeout.as_millis()
+        )),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Err("the master closed the connection".to_owned())
+        }
+        Ok(Err(e)) => Err(format!("read failed: {e}")),
+        Ok(Ok(_)) => Ok(()),
+    }
+}

@@ -1,0 +1,308 @@
+//! Master and slave stores in temp dirs, replicated over loopback by the real HA service.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ferromq_ha::{HaConfig, HaMaster, HaSlave, SlaveWait};
+use ferromq_proto::message::decode_record;
+use ferromq_store::{MessageStore, MessageToStore, StoreConfig};
+
+const TOPIC: &str = "TopicHa";
+
+fn config(root: &Path) -> StoreConfig {
+    StoreConfig {
+        mapped_file_size_commit_log: 64 * 1024,
+        mapped_file_size_consume_queue: 100 * 20,
+        flush_interval_commit_log_ms: 20,
+        disk_max_used_space_ratio: 100,
+        disk_space_clean_forcibly_ratio: 100,
+        disk_space_warning_level_ratio: 100,
+        ..StoreConfig::with_root(root)
+    }
+}
+
+fn open(root: &Path) -> Arc<MessageStore> {
+    MessageStore::open(config(root)).expect("open store")
+}
+
+fn ha_config(name: &str) -> HaConfig {
+    HaConfig {
+        heartbeat_interval: Duration::from_millis(200),
+        housekeeping_interval: Duration::from_secs(2),
+        ..HaConfig::new(name)
+    }
+}
+
+fn body(i: usize) -> Vec<u8> {
+    format!("replicated-{i:05}-").repeat(1 + i % 9).into_bytes()
+}
+
+async fn put(store: &MessageStore, from: usize, to: usize) {
+    for i in from..to {
+        let b = body(i);
+        let props = format!("KEYS\u{1}k{i}\u{2}UNIQ_KEY\u{1}U{i:08}\u{2}");
+        let msg = MessageToStore {
+            topic: TOPIC,
+            queue_id: (i % 4) as i32,
+            flag: 0,
+            sys_flag: 0,
+            born_timestamp: 1_700_000_000_000,
+            born_host: "10.0.0.1:5000".parse::<SocketAddr>().unwrap(),
+            store_host: "127.0.0.1:10911".parse::<SocketAddr>().unwrap(),
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+            body: &b,
+            properties: &props,
+        };
+        let r = store.put_message(msg).await;
+        assert!(r.status.is_stored(), "{r:?}");
+    }
+}
+
+async fn wait_caught_up(slave: &MessageStore, master: &MessageStore) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while slave.commit_log_max_offset() != master.commit_log_max_offset() {
+        assert!(
+            Instant::now() < deadline,
+            "slave at {} never reached the master's {}",
+            slave.commit_log_max_offset(),
+            master.commit_log_max_offset()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(slave.wait_for_dispatch(Duration::from_secs(10)));
+}
+
+/// Every message of every queue, decoded, from `store`.
+fn read_all(store: &MessageStore) -> Vec<(i32, Vec<u8>, String)> {
+    let mut out = Vec::new();
+    for q in 0..4 {
+        let mut offset = store.min_offset_in_queue(TOPIC, q);
+        loop {
+            let r = store.get_message(TOPIC, q, offset, 32, None);
+            if r.messages.is_empty() {
+                break;
+            }
+            for m in &r.messages {
+                let (msg, _) = decode_record(m).expect("valid record");
+                out.push((q, msg.body.to_vec(), msg.msg_id()));
+            }
+            offset = r.next_begin_offset;
+        }
+    }
+    out.sort_by(|a, b| a.2.cmp(&b.2));
+    out
+}
+
+fn loopback() -> SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slave_copies_the_log_from_empty_and_follows_new_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let master_store = open(&dir.path().join("m"));
+    // Several segments before the slave exists.
+    put(&master_store, 0, 400).await;
+    let master = HaMaster::start(Arc::clone(&master_store), ha_config("b"), loopback())
+        .await
+        .unwrap();
+    let slave_store = open(&dir.path().join("s"));
+    let slave = HaSlave::start(
+        Arc::clone(&slave_store),
+        ha_config("b"),
+        1,
+        Some(master.local_addr().to_string()),
+    );
+    wait_caught_up(&slave_store, &master_store).await;
+    put(&master_store, 400, 600).await;
+    wait_caught_up(&slave_store, &master_store).await;
+    assert_eq!(read_all(&slave_store), read_all(&master_store));
+    assert_eq!(read_all(&slave_store).len(), 600);
+    // Keys are indexed on the slave too.
+    let q = slave_store.query_message(TOPIC, "k599", 10, 0, i64::MAX, false);
+    assert_eq!(q.messages.len(), 1);
+    // The slave's store takes no puts of its own.
+    assert!(slave_store.refusal().unwrap().contains("replica"));
+    let status = slave.status();
+    assert!(status.connected, "{status:?}");
+    assert_eq!(master.slaves().len(), 1);
+    assert_eq!(master.slaves()[0].broker_id, 1);
+
+    // Acks reach the master: a SYNC_MASTER wait returns at once for what the slave holds.
+    let end = master_store.commit_log_max_offset();
+    let t = Instant::now();
+    while master.acked_offset() < end {
+        assert!(t.elapsed() < Duration::from_secs(10), "no ack");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        master.wait_for_slaves(end, Duration::from_secs(1)).await,
+        SlaveWait::Replicated
+    );
+    slave.stop().await;
+    master.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slave_resumes_after_either_side_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mroot, sroot) = (dir.path().join("m"), dir.path().join("s"));
+    let master_store = open(&mroot);
+    put(&master_store, 0, 100).await;
+    let master = HaMaster::start(Arc::clone(&master_store), ha_config("b"), loopback())
+        .await
+        .unwrap();
+    let addr = master.local_addr();
+    let slave_store = open(&sroot);
+    let slave = HaSlave::start(
+        Arc::clone(&slave_store),
+        ha_config("b"),
+        1,
+        Some(addr.to_string()),
+    );
+    wait_caught_up(&slave_store, &master_store).await;
+
+    // The slave stops (cleanly), the master goes on, the slave comes back and continues.
+    slave.stop().await;
+    drop(slave);
+    slave_store.shutdown().unwrap();
+    drop(slave_store);
+    put(&master_store, 100, 250).await;
+    let slave_store = open(&sroot);
+    let slave = HaSlave::start(
+        Arc::clone(&slave_store),
+        ha_config("b"),
+        1,
+        Some(addr.to_string()),
+    );
+    wait_caught_up(&slave_store, &master_store).await;
+
+    // The master restarts on another port; the slave is told the new address.
+    master.stop().await;
+    drop(master);
+    master_store.shutdown().unwrap();
+    drop(master_store);
+    let master_store = open(&mroot);
+    put(&master_store, 250, 300).await;
+    let master = HaMaster::start(Arc::clone(&master_store), ha_config("b"), loopback())
+        .await
+        .unwrap();
+    slave.set_master(Some(master.local_addr().to_string()));
+    wait_caught_up(&slave_store, &master_store).await;
+    let all = read_all(&slave_store);
+    assert_eq!(all.len(), 300);
+    assert_eq!(all, read_all(&master_store));
+    slave.stop().await;
+    master.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mismatched_slaves_are_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let master_store = open(&dir.path().join("m"));
+    put(&master_store, 0, 10).await;
+    let master = HaMaster::start(Arc::clone(&master_store), ha_config("broker-a"), loopback())
+        .await
+        .unwrap();
+    let slave_store = open(&dir.path().join("s"));
+    let slave = HaSlave::start(
+        Arc::clone(&slave_store),
+        ha_config("broker-b"),
+        1,
+        Some(master.local_addr().to_string()),
+    );
+    let t = Instant::now();
+    let err = loop {
+        if let Some(e) = slave.status().last_error {
+            break e;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(err.contains("brokerName mismatch"), "{err}");
+    assert_eq!(slave_store.commit_log_max_offset(), 0);
+    assert!(master.slaves().is_empty());
+    assert_eq!(
+        master.wait_for_slaves(1, Duration::from_millis(10)).await,
+        SlaveWait::NotAvailable
+    );
+    slave.stop().await;
+
+    // A slave whose log is ahead of the master's (a former master) is refused too.
+    let ahead_root = dir.path().join("ahead");
+    let ahead = open(&ahead_root);
+    put(&ahead, 0, 50).await;
+    drop(ahead);
+    let ahead = open(&ahead_root);
+    let before = ahead.commit_log_max_offset();
+    let slave = HaSlave::start(
+        Arc::clone(&ahead),
+        ha_config("broker-a"),
+        1,
+        Some(master.local_addr().to_string()),
+    );
+    let t = Instant::now();
+    let err = loop {
+        if let Some(e) = slave.status().last_error {
+            break e;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(err.contains("past this master's end"), "{err}");
+    assert_eq!(ahead.commit_log_max_offset(), before, "nothing was written");
+    slave.stop().await;
+    master.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_stream_is_not_appended() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A fake master that accepts the hello and then sends garbage as a data frame.
+    let listener = tokio::net::TcpListener::bind(loopback()).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let fake = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut hello = [0u8; 64];
+        let _ = s.read(&mut hello).await.unwrap();
+        let mut out = bytes::BytesMut::new();
+        ferromq_ha::protocol::HelloReply::Accepted {
+            start_offset: 0,
+            master_max: 4096,
+        }
+        .encode(&mut out);
+        ferromq_ha::protocol::DataHeader {
+            offset: 0,
+            len: 200,
+            master_max: 4096,
+        }
+        .encode(&mut out);
+        out.extend_from_slice(&[0xAB; 200]);
+        s.write_all(&out).await.unwrap();
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest).await;
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let slave_store = open(&dir.path().join("s"));
+    let slave = HaSlave::start(
+        Arc::clone(&slave_store),
+        ha_config("b"),
+        1,
+        Some(addr.to_string()),
+    );
+    let t = Instant::now();
+    let err = loop {
+        if let Some(e) = slave.status().last_error {
+            break e;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(err.contains("malformed"), "{err}");
+    assert_eq!(slave_store.commit_log_max_offset(), 0);
+    slave.stop().await;
+    fake.abort();
+}
