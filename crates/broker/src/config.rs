@@ -81,6 +81,26 @@ pub struct BrokerConfig {
     /// `recallMessageEnable` (RocketMQ 5.3, default false): serve RECALL_MESSAGE, which cancels
     /// a timer message before it is due; when false it is refused with NO_PERMISSION.
     pub recall_message_enable: bool,
+    /// `haListenPort`: where a master takes its slaves (default `listenPort + 1`; 0 picks a
+    /// free port, for tests).
+    pub ha_listen_port: Option<u16>,
+    /// `haMasterAddress`: a slave's fixed master HA address (`host:port`). When absent the
+    /// slave follows the address the name servers give when it registers.
+    pub ha_master_address: Option<String>,
+    /// `haSendHeartbeatInterval` (ms, 5 000): idle time before a heartbeat on the HA stream.
+    pub ha_send_heartbeat_interval: u64,
+    /// `haHousekeepingInterval` (ms, 20 000): an HA connection silent this long is closed.
+    pub ha_housekeeping_interval: u64,
+    /// `haTransferBatchSize` (bytes, 32 KiB): commit-log bytes per HA frame.
+    pub ha_transfer_batch_size: u64,
+    /// `haMaxGapNotInSync` (bytes, 256 MiB): a slave further behind does not count for a
+    /// SYNC_MASTER (SLAVE_NOT_AVAILABLE).
+    pub ha_max_gap_not_in_sync: i64,
+    /// `slaveReadEnable`: a slave serves pulls (and a master sends consumers that fall far
+    /// behind to the group's `whichBrokerWhenConsumeSlowly`).
+    pub slave_read_enable: bool,
+    /// Set when a master's `brokerId` was not 0 (RocketMQ forces it to 0); warned at start-up.
+    pub master_broker_id_ignored: Option<i64>,
     /// Further `MessageStoreConfig` keys (`maxIndexNum`, `diskSpaceWarningLevelRatio`, ...)
     /// passed to the store as written; checked by [`ferromq_store::StoreConfig::set_property`].
     pub store_settings: Vec<(String, String)>,
@@ -128,6 +148,14 @@ impl Default for BrokerConfig {
             region_id: "DefaultRegion".into(),
             trace_on: true,
             store_reply_message_enable: true,
+            ha_listen_port: None,
+            ha_master_address: None,
+            ha_send_heartbeat_interval: 5000,
+            ha_housekeeping_interval: 20_000,
+            ha_transfer_batch_size: 32 * 1024,
+            ha_max_gap_not_in_sync: 256 * 1024 * 1024,
+            slave_read_enable: false,
+            master_broker_id_ignored: None,
             enable_property_filter: false,
             filter_support_retry: false,
             transaction_timeout: 6_000,
@@ -157,7 +185,6 @@ fn default_broker_name() -> String {
 /// but named in a start-up warning ([`BrokerConfig::inert_keys`]) so nobody believes they act.
 const ACCEPTED_KEYS: &[&str] = &[
     "brokerIP2",
-    "haListenPort",
     "storePathConsumeQueue",
     "storePathIndex",
     "storeCheckpoint",
@@ -171,7 +198,6 @@ const ACCEPTED_KEYS: &[&str] = &[
     "pullMessageThreadPoolNums",
     "useReentrantLockWhenPutMessage",
     "transientStorePoolEnable",
-    "slaveReadEnable",
     "messageDelayLevel",
     "traceTopicEnable",
     "aclEnable",
@@ -230,6 +256,13 @@ pub const BROKER_KEYS: &[&str] = &[
     "timerMaxDelaySec",
     "timerPrecisionMs",
     "recallMessageEnable",
+    "haListenPort",
+    "haMasterAddress",
+    "haSendHeartbeatInterval",
+    "haHousekeepingInterval",
+    "haTransferBatchSize",
+    "haMaxGapNotInSync",
+    "slaveReadEnable",
 ];
 
 impl BrokerConfig {
@@ -381,6 +414,23 @@ impl BrokerConfig {
                     }
                 }
                 "recallMessageEnable" => c.recall_message_enable = boolean()?,
+                "haListenPort" => c.ha_listen_port = Some(num!(u16, "a port number (0-65535)")),
+                "haMasterAddress" => {
+                    c.ha_master_address = Some(v.to_owned()).filter(|s| !s.is_empty())
+                }
+                "haSendHeartbeatInterval" => {
+                    c.ha_send_heartbeat_interval = positive(key, value, num!(u64, "milliseconds"))?
+                }
+                "haHousekeepingInterval" => {
+                    c.ha_housekeeping_interval = positive(key, value, num!(u64, "milliseconds"))?
+                }
+                "haTransferBatchSize" => {
+                    c.ha_transfer_batch_size = positive(key, value, num!(u64, "a byte count"))?
+                }
+                "haMaxGapNotInSync" => {
+                    c.ha_max_gap_not_in_sync = positive(key, value, num!(i64, "a byte count"))?
+                }
+                "slaveReadEnable" => c.slave_read_enable = boolean()?,
                 k if ferromq_store::StoreConfig::knows(k) => {
                     ferromq_store::StoreConfig::default()
                         .set_property(k, v)
@@ -405,6 +455,7 @@ impl BrokerConfig {
                 "must be a positive multiple of 20",
             ));
         }
+        c.settle_broker_id()?;
         Ok(c)
     }
 
@@ -429,21 +480,47 @@ impl BrokerConfig {
                     .into(),
             );
         }
-        match self.broker_role {
-            BrokerRole::Slave => out.push(
-                "brokerRole=SLAVE: replication is not implemented yet; this broker refuses sends (SERVICE_NOT_AVAILABLE) and serves only its own store".into(),
-            ),
-            BrokerRole::SyncMaster => out.push(
-                "brokerRole=SYNC_MASTER: replication is not implemented yet; sends are stored here only and answered SLAVE_NOT_AVAILABLE".into(),
-            ),
-            BrokerRole::AsyncMaster => {}
+        if let Some(id) = self.master_broker_id_ignored {
+            out.push(format!(
+                "brokerId={id} ignored: a master's brokerId is always 0 (slaves take 1 and up)"
+            ));
+        }
+        if self.broker_role == BrokerRole::Slave && !self.slave_read_enable {
+            out.push(
+                "brokerRole=SLAVE with slaveReadEnable=false: this slave replicates but refuses pulls (SYSTEM_BUSY); set slaveReadEnable=true to let consumers read from it".into(),
+            );
         }
         out
     }
 
-    /// The HA address advertised to name servers (`brokerIP1:listenPort+1`).
+    /// RocketMQ's rule: a master is broker 0, a slave needs an id above 0.
+    fn settle_broker_id(&mut self) -> Result<(), ConfigError> {
+        match self.broker_role {
+            BrokerRole::Slave if self.broker_id <= 0 => Err(err(
+                "brokerId",
+                &self.broker_id.to_string(),
+                "a slave's brokerId must be > 0 (0 is the master)",
+            )),
+            BrokerRole::Slave => Ok(()),
+            BrokerRole::AsyncMaster | BrokerRole::SyncMaster => {
+                if self.broker_id != 0 {
+                    self.master_broker_id_ignored = Some(self.broker_id);
+                    self.broker_id = 0;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// `haListenPort`, or `listenPort + 1` when it is not set.
+    pub fn ha_port(&self) -> u16 {
+        self.ha_listen_port
+            .unwrap_or_else(|| self.listen_port.wrapping_add(1))
+    }
+
+    /// The HA address advertised to name servers (`brokerIP1:haListenPort`).
     pub fn ha_addr(&self) -> String {
-        format!("{}:{}", self.broker_ip1, self.listen_port.wrapping_add(1))
+        format!("{}:{}", self.broker_ip1, self.ha_port())
     }
 
     /// Name-server addresses, split on `;`.

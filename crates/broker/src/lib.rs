@@ -24,6 +24,7 @@ pub mod offset;
 pub mod persist;
 pub mod rebalance_lock;
 pub mod register;
+pub mod replication;
 pub mod response;
 pub mod schedule;
 pub mod sql_filter;
@@ -82,6 +83,12 @@ pub struct Broker {
     pub store_host: SocketAddr,
     /// Generates UNIQ_KEYs for messages that arrive without one.
     pub uniq_keys: ferromq_proto::message::UniqKeyGenerator,
+    /// Replication: the HA service of a master or the HA client of a slave (set by `run`).
+    pub ha: std::sync::OnceLock<replication::Ha>,
+    /// The HA address advertised to name servers (the bound one once a master listens).
+    ha_addr: parking_lot::Mutex<String>,
+    /// On a slave: its master's broker address, from the name servers (metadata sync).
+    master_addr: parking_lot::Mutex<Option<String>>,
     register_tx: mpsc::UnboundedSender<Vec<String>>,
     register_rx: parking_lot::Mutex<Option<mpsc::UnboundedReceiver<Vec<String>>>>,
     arrivals: parking_lot::Mutex<Option<mpsc::UnboundedReceiver<(String, i32, i64)>>>,
@@ -120,6 +127,8 @@ impl Broker {
         let store = MessageStore::open(store_config).map_err(|e| BrokerError::System {
             reason: format!("opening the store failed: {e}"),
         })?;
+        // A slave's log is its master's: nothing here may append to it.
+        store.set_replica(config.broker_role == config::BrokerRole::Slave);
         let hold = Arc::new(long_poll::PullHold::default());
         let watched = Arc::clone(&hold);
         store.set_arrival_listener(Arc::new(move |a: &ferromq_store::Arrival<'_>| {
@@ -155,6 +164,9 @@ impl Broker {
             uniq_keys: ferromq_proto::message::UniqKeyGenerator::new(store_host.ip()),
             store_host,
             store,
+            ha: std::sync::OnceLock::new(),
+            ha_addr: parking_lot::Mutex::new(config.ha_addr()),
+            master_addr: parking_lot::Mutex::new(None),
             config,
             register_tx,
             register_rx: parking_lot::Mutex::new(Some(register_rx)),
@@ -171,6 +183,7 @@ impl Broker {
         shutdown: CancellationToken,
     ) -> Result<(), BrokerError> {
         let tasks = CancellationToken::new();
+        self.start_ha().await?;
         self.spawn_background(&tasks);
         let handler = Arc::new(handlers::BrokerHandler {
             broker: Arc::clone(&self),
@@ -205,6 +218,7 @@ impl Broker {
             let _ = task.await;
         }
         self.unregister_all().await;
+        self.stop_ha().await;
         if let Err(e) = self.offsets.persist() {
             tracing::error!(error = %e, "persisting consumer offsets at shutdown failed");
         }
@@ -217,12 +231,18 @@ impl Broker {
     }
 
     fn spawn_background(self: &Arc<Self>, stop: &CancellationToken) {
-        let schedule = Arc::clone(&self.schedule).run(Arc::clone(&self.store), stop.clone());
-        *self.schedule_task.lock() = Some(tokio::spawn(schedule));
-        let checks = Arc::clone(&self.transactions).run(Arc::clone(self), stop.clone());
-        *self.transaction_task.lock() = Some(tokio::spawn(checks));
-        let timer = self.timer.spawn(Arc::clone(&self.store), stop.clone());
-        *self.timer_task.lock() = Some(timer);
+        if self.config.broker_role == config::BrokerRole::Slave {
+            // Delivery of delayed and timer messages and transaction checks write to the log:
+            // the master does them; a slave copies the master's metadata instead.
+            tokio::spawn(Arc::clone(self).sync_metadata_loop(stop.clone()));
+        } else {
+            let schedule = Arc::clone(&self.schedule).run(Arc::clone(&self.store), stop.clone());
+            *self.schedule_task.lock() = Some(tokio::spawn(schedule));
+            let checks = Arc::clone(&self.transactions).run(Arc::clone(self), stop.clone());
+            *self.transaction_task.lock() = Some(tokio::spawn(checks));
+            let timer = self.timer.spawn(Arc::clone(&self.store), stop.clone());
+            *self.timer_task.lock() = Some(timer);
+        }
         // Registration: at once, then every period, and incrementally on topic changes.
         let b = Arc::clone(self);
         let s = stop.clone();

@@ -139,6 +139,42 @@ impl OffsetManager {
         self.dirty.store(true, Ordering::Release);
     }
 
+    /// The whole table as GET_ALL_CONSUMER_OFFSET answers it.
+    pub fn to_json(&self) -> Vec<u8> {
+        ConsumerOffsetWrapper {
+            offset_table: self.committed.read().clone(),
+            ..Default::default()
+        }
+        .to_json()
+    }
+
+    /// A slave's copy of its master's offsets (Java `syncConsumerOffset`). An offset a
+    /// consumer committed to this slave while its master was away is kept where it is further
+    /// than the master's, so it is not lost when the master returns (the consumer commits it
+    /// to the master again); every other offset takes the master's value.
+    pub fn merge_from_master(&self, body: &[u8]) -> Result<(), BrokerError> {
+        let master = ConsumerOffsetWrapper::from_json(body)
+            .map_err(|e| BrokerError::system(format!("the master's offsets do not parse: {e}")))?
+            .offset_table;
+        let mut committed = self.committed.write();
+        let mut changed = false;
+        for (key, queues) in master {
+            let mine = committed.entry(key).or_default();
+            for (q, offset) in queues {
+                let slot = mine.entry(q).or_insert(-1);
+                if *slot < offset {
+                    *slot = offset;
+                    changed = true;
+                }
+            }
+        }
+        drop(committed);
+        if changed {
+            self.dirty.store(true, Ordering::Release);
+        }
+        Ok(())
+    }
+
     /// Writes the table if it changed since the last write.
     pub fn persist_if_dirty(&self) -> Result<(), BrokerError> {
         if self.dirty.swap(false, Ordering::AcqRel) {
@@ -152,12 +188,6 @@ impl OffsetManager {
 
     /// Writes the table now.
     pub fn persist(&self) -> Result<(), BrokerError> {
-        self.file.save(|| {
-            ConsumerOffsetWrapper {
-                offset_table: self.committed.read().clone(),
-                ..Default::default()
-            }
-            .to_json()
-        })
+        self.file.save(|| self.to_json())
     }
 }

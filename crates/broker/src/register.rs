@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use ferromq_proto::body::{JsonBody, RegisterBrokerBody};
 use ferromq_proto::codes::{request, response};
-use ferromq_proto::headers::{BrokerIdentityHeader, RegisterBrokerRequestHeader};
+use ferromq_proto::headers::{
+    BrokerIdentityHeader, RegisterBrokerRequestHeader, RegisterBrokerResponseHeader,
+};
 use ferromq_proto::RemotingCommand;
 
 use crate::Broker;
@@ -39,7 +41,7 @@ impl Broker {
             broker_name: self.config.broker_name.clone(),
             broker_addr: self.config.broker_addr(),
             cluster_name: self.config.broker_cluster_name.clone(),
-            ha_server_addr: self.config.ha_addr(),
+            ha_server_addr: self.advertised_ha_addr(),
             broker_id: self.config.broker_id,
             heartbeat_timeout_millis: Some(self.config.channel_expired_timeout as i64),
             enable_acting_master: Some(false),
@@ -50,9 +52,15 @@ impl Broker {
         let calls = self.config.namesrv_list().into_iter().map(|addr| {
             let cmd = RemotingCommand::request(request::REGISTER_BROKER, &header).with_body(body.clone());
             let client = self.namesrv.clone();
+            let b = Arc::clone(self);
             async move {
                 match client.invoke(&addr, cmd, REGISTER_TIMEOUT).await {
-                    Ok(r) if r.code == response::SUCCESS => {}
+                    Ok(r) if r.code == response::SUCCESS => {
+                        // A slave learns where its master is from the answer.
+                        if let Ok(h) = r.decode_header::<RegisterBrokerResponseHeader>() {
+                            b.master_learned(h.master_addr, h.ha_server_addr);
+                        }
+                    }
                     Ok(r) => tracing::warn!(namesrv = %addr, code = r.code, remark = ?r.remark, "register broker refused"),
                     Err(e) => tracing::warn!(namesrv = %addr, error = %e, "register broker failed"),
                 }

@@ -1,6 +1,8 @@
 //! Consumer-group configurations, persisted in `config/subscriptionGroup.json` (RocketMQ's
 //! `SubscriptionGroupManager`).
 
+use std::collections::BTreeMap;
+
 use ferromq_proto::body::{
     DataVersion, JsonBody, SubscriptionGroupConfig, SubscriptionGroupWrapper,
 };
@@ -71,6 +73,24 @@ impl GroupManager {
             s.data_version.bump(ferromq_common::now_millis());
         }
         self.persist()
+    }
+
+    /// A slave's copy of its master's groups (Java `syncSubscriptionGroupConfig`).
+    pub fn replace_from_master(&self, table: BTreeMap<String, SubscriptionGroupConfig>) {
+        let changed = {
+            let mut s = self.state.write();
+            let changed = s.subscription_group_table != table;
+            if changed {
+                s.subscription_group_table = table;
+                s.data_version.bump(ferromq_common::now_millis());
+            }
+            changed
+        };
+        if changed {
+            if let Err(e) = self.persist() {
+                tracing::error!(error = %e, "saving the master's subscription groups failed");
+            }
+        }
     }
 
     /// Removes a group; returns whether it existed.

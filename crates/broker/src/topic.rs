@@ -110,6 +110,25 @@ impl TopicManager {
         self.persist()
     }
 
+    /// A slave's copy of its master's table (Java `SlaveSynchronize.syncTopicConfig`): the
+    /// master's topics replace this broker's, persisted when anything changed.
+    pub fn replace_from_master(&self, table: BTreeMap<String, TopicConfig>) {
+        let changed = {
+            let mut s = self.state.write();
+            let changed = s.topic_config_table != table;
+            if changed {
+                s.topic_config_table = table;
+                s.data_version.bump(ferromq_common::now_millis());
+            }
+            changed
+        };
+        if changed {
+            if let Err(e) = self.persist() {
+                tracing::error!(error = %e, "saving the master's topics failed");
+            }
+        }
+    }
+
     /// Removes `topic`; returns whether it existed.
     pub fn remove(&self, topic: &str) -> Result<bool, BrokerError> {
         let existed = {

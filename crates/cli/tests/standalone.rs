@@ -171,7 +171,11 @@ fn standalone_applies_its_config_files() {
 fn a_mistyped_broker_conf_key_gets_a_suggestion() {
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("broker.conf");
-    std::fs::write(&conf, "flushDiskTyp=SYNC_FLUSH\nbrokerRole=SLAVE\n").unwrap();
+    std::fs::write(
+        &conf,
+        "flushDiskTyp=SYNC_FLUSH\nbrokerRole=SLAVE\nbrokerId=1\n",
+    )
+    .unwrap();
     let (code, out, err) = run_command(
         &bin("mqbroker"),
         &["-c", conf.to_str().unwrap(), "-p"],
@@ -181,7 +185,7 @@ fn a_mistyped_broker_conf_key_gets_a_suggestion() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(err.contains("did you mean `flushDiskType`?"), "{err}");
     assert!(
-        err.contains("brokerRole=SLAVE: replication is not implemented"),
+        err.contains("brokerRole=SLAVE with slaveReadEnable=false"),
         "{err}"
     );
 }

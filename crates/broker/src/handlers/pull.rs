@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 
 use ferromq_common::{java_string_hash, perm};
 use ferromq_net::ConnectionHandle;
-use ferromq_proto::body::ExpressionType;
+use ferromq_proto::body::route::MASTER_ID;
+use ferromq_proto::body::{ExpressionType, SubscriptionGroupConfig};
 use ferromq_proto::codes::response;
 use ferromq_proto::headers::{pull_flag, PullMessageRequestHeader, PullMessageResponseHeader};
 use ferromq_proto::RemotingCommand;
-use ferromq_store::GetStatus;
+use ferromq_store::{GetResult, GetStatus};
 
 use super::HandlerResult;
 use crate::clients::SubscriptionMissing;
@@ -188,6 +189,13 @@ fn run(
     pass: Pass,
 ) -> HandlerResult {
     let h: PullMessageRequestHeader = req.decode_header()?;
+    if b.config.broker_role == crate::config::BrokerRole::Slave && !b.config.slave_read_enable {
+        // RocketMQ 5 rejects the request before reading it.
+        return Ok(Some(req.response_to(
+            response::SYSTEM_BUSY,
+            Some("[REJECTREQUEST]system busy, start flow control for a while (this broker is a slave and slaveReadEnable=false)".into()),
+        )));
+    }
     if !perm::is_readable(b.config.broker_permission) {
         return forbidden(
             req,
@@ -272,6 +280,8 @@ fn run(
         }
     };
 
+    let (code, suggest) = steer(b, &group, &result, code);
+
     // The first pass stores the offset the consumer says it has processed.
     if pass == Pass::First && h.sys_flag & pull_flag::COMMIT_OFFSET != 0 && h.commit_offset >= 0 {
         b.offsets
@@ -304,7 +314,7 @@ fn run(
     b.offsets
         .record_pull(&h.consumer_group, &h.topic, h.queue_id, next);
     let header = PullMessageResponseHeader {
-        suggest_which_broker_id: 0,
+        suggest_which_broker_id: suggest,
         next_begin_offset: next,
         min_offset: result.min_offset,
         max_offset: result.max_offset,
@@ -320,6 +330,29 @@ fn run(
         resp.body_tail = result.messages;
     }
     Ok(Some(resp))
+}
+
+/// Which broker the consumer should pull this queue from next (`suggestWhichBrokerId`), and
+/// the response code once that is decided (Java `composeResponseHeader`). With
+/// `slaveReadEnable`, a consumer reading data too far behind the head for memory goes to the
+/// group's `whichBrokerWhenConsumeSlowly`; a slave whose master is alive sends consumers back
+/// to it, and answers PULL_RETRY_IMMEDIATELY rather than holding a pull that found nothing.
+fn steer(b: &Broker, group: &SubscriptionGroupConfig, result: &GetResult, code: i32) -> (i32, i64) {
+    let mut suggest = MASTER_ID;
+    if b.config.slave_read_enable {
+        suggest = if result.suggest_pulling_from_slave {
+            group.which_broker_when_consume_slowly
+        } else {
+            group.broker_id
+        };
+    }
+    if b.config.broker_id != MASTER_ID && !result.suggest_pulling_from_slave && b.master_alive() {
+        suggest = MASTER_ID;
+        if result.status != GetStatus::Found {
+            return (response::PULL_RETRY_IMMEDIATELY, suggest);
+        }
+    }
+    (code, suggest)
 }
 
 fn subscription_filter(

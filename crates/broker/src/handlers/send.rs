@@ -61,7 +61,7 @@ pub async fn handle(
 /// `PutMessageStatus.SERVICE_NOT_AVAILABLE`'s remark).
 pub(super) const NOT_WRITABLE_REMARK: &str = "service not available now. It may be caused by one of the following reasons: the broker's disk is full, messages are put to the slave, message store has been shut down, etc.";
 
-/// A slave takes no writes (there is no replication yet to give it any).
+/// A slave takes no writes: its log is its master's.
 pub(super) fn check_role(b: &Broker) -> Result<(), BrokerError> {
     if b.config.broker_role == crate::config::BrokerRole::Slave {
         return Err(BrokerError::ServiceNotAvailable {
@@ -283,7 +283,7 @@ async fn send_one(
             RecallHandle::for_due_time(&h.topic, &b.config.broker_name, t.due_ms, &uniq).encode()
         });
     let result = b.store.put_message(msg).await;
-    respond(b, req, queue_id, result, Some(uniq), recall_handle)
+    respond(b, req, queue_id, result, Some(uniq), recall_handle).await
 }
 
 /// A half message (`TRAN_MSG=true`): stored in `RMQ_SYS_TRANS_HALF_TOPIC`, invisible until its
@@ -327,7 +327,7 @@ async fn send_half(
         properties: &props,
     };
     let result = b.store.put_message(msg).await;
-    respond(b, req, queue_id, result, Some(uniq), None)
+    respond(b, req, queue_id, result, Some(uniq), None).await
 }
 
 async fn send_batch(
@@ -389,10 +389,10 @@ async fn send_batch(
         })
         .collect();
     let result = b.store.put_messages(&msgs).await;
-    respond(b, req, queue_id, result, None, None)
+    respond(b, req, queue_id, result, None, None).await
 }
 
-fn respond(
+async fn respond(
     b: &Broker,
     req: &RemotingCommand,
     queue_id: i32,
@@ -401,11 +401,8 @@ fn respond(
     recall_handle: Option<String>,
 ) -> Result<RemotingCommand, BrokerError> {
     let code = match result.status {
-        // A SYNC_MASTER has no slave to wait for (no replication yet): stored, not replicated.
-        PutStatus::PutOk if b.config.broker_role == crate::config::BrokerRole::SyncMaster => {
-            response::SLAVE_NOT_AVAILABLE
-        }
-        PutStatus::PutOk => response::SUCCESS,
+        // A SYNC_MASTER answers once a slave holds the message (or says why it could not).
+        PutStatus::PutOk => b.replicate(&result, response::SUCCESS).await,
         PutStatus::FlushDiskTimeout => response::FLUSH_DISK_TIMEOUT,
         PutStatus::MessageIllegal | PutStatus::PropertiesSizeExceeded => {
             return Err(BrokerError::MessageIllegal {

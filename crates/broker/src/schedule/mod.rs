@@ -168,6 +168,27 @@ impl ScheduleService {
         self.file.save(|| self.table().to_json())
     }
 
+    /// A slave's copy of its master's progress (Java `syncDelayOffset`), saved to
+    /// `delayOffset.json`, so that a slave made master would not deliver again what was
+    /// delivered.
+    pub fn replace_from_master(&self, body: &[u8]) -> Result<(), BrokerError> {
+        let table = DelayOffsetTable::from_json(body)
+            .map_err(|e| {
+                BrokerError::system(format!("the master's delay offsets do not parse: {e}"))
+            })?
+            .offset_table;
+        let changed = {
+            let mut offsets = self.offsets.lock();
+            let changed = *offsets != table;
+            *offsets = table;
+            changed
+        };
+        if changed {
+            self.persist()?;
+        }
+        Ok(())
+    }
+
     /// Delivers due messages every [`TICK`] until `stop`, then saves the progress.
     pub async fn run(self: Arc<Self>, store: Arc<MessageStore>, stop: CancellationToken) {
         let levels = store.delay_levels_ms().len() as i32;

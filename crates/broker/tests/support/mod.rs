@@ -47,6 +47,8 @@ pub async fn start_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut BrokerConf
         store_path_root_dir: dir.path().to_path_buf(),
         mapped_file_size_commit_log: 16 * 1024 * 1024,
         mapped_file_size_consume_queue: 6000 * 20,
+        // listenPort + 1 may belong to another test's broker.
+        ha_listen_port: Some(0),
         ..Default::default()
     };
     config
@@ -60,6 +62,15 @@ pub async fn start_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut BrokerConf
     let task = tokio::spawn(async move {
         running.run(listener, token).await.unwrap();
     });
+    // `run` starts the HA side first; tests may need its address at once.
+    let deadline = Instant::now() + TIMEOUT;
+    while broker.ha.get().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the broker did not start its HA side"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     TestBroker {
         addr: format!("127.0.0.1:{port}"),
         broker,
