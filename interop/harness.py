@@ -157,17 +157,17 @@ class Proc:
 
 
 class Broker:
-    def __init__(self, cluster, name, port, store, cluster_name):
+    def __init__(self, cluster, name, port, store, cluster_name, broker_id=0, extra=None, key=None):
         self.cluster, self.name, self.port, self.store = cluster, name, port, store
-        self.cluster_name = cluster_name
+        self.cluster_name, self.broker_id = cluster_name, broker_id
         self.addr = f"127.0.0.1:{port}"
-        workdir = os.path.join(cluster.root, name)
+        workdir = os.path.join(cluster.root, key or name)
         os.makedirs(workdir, exist_ok=True)
         self.conf = os.path.join(workdir, "broker.conf")
-        write_props(self.conf, {
+        props = {
             "brokerClusterName": cluster_name,
             "brokerName": name,
-            "brokerId": 0,
+            "brokerId": broker_id,
             "listenPort": port,
             "namesrvAddr": cluster.namesrv_addr,
             "brokerIP1": "127.0.0.1",
@@ -177,8 +177,10 @@ class Broker:
             # Commit-log segments are preallocated on disk: keep them small so a suite run
             # does not reserve a GiB per broker (RocketMQ's default is 1 GiB).
             "mappedFileSizeCommitLog": 64 * 1024 * 1024,
-        })
-        self.proc = Proc(name, [cluster.bins["mqbroker"], "-n", cluster.namesrv_addr, "-c", self.conf],
+        }
+        props.update(extra or {})
+        write_props(self.conf, props)
+        self.proc = Proc(key or name, [cluster.bins["mqbroker"], "-n", cluster.namesrv_addr, "-c", self.conf],
                          workdir)
 
     def start(self, wait_registered=True):
@@ -188,7 +190,8 @@ class Broker:
             raise RuntimeError(f"broker {self.name} did not listen on {self.port} "
                                f"(exit {self.proc.p.poll()})\n{self.proc.log()}")
         if wait_registered:
-            wait_until(lambda: self.cluster.registered_addr(self.name) == self.addr, STARTUP_TIMEOUT,
+            wait_until(lambda: self.cluster.registered_addr(self.name, self.broker_id) == self.addr,
+                       STARTUP_TIMEOUT,
                        what=f"broker {self.name} registered with the name server")
         return self
 
@@ -218,22 +221,25 @@ class Cluster:
             raise RuntimeError(f"name server did not listen on {self.namesrv_port} "
                                f"(exit {self.namesrv.p.poll()})\n{self.namesrv.log()}")
 
-    def add_broker(self, name="broker-a", store=None, start=True):
+    def add_broker(self, name="broker-a", store=None, start=True, broker_id=0, extra=None):
+        """A broker; `broker_id` > 0 with `extra={"brokerRole": "SLAVE"}` makes a slave of
+        `name` (kept under the key `name-<id>`)."""
         # RocketMQ brokers also use listenPort-2 (VIP channel) and listenPort+1 (HA): keep them free.
         port = free_port(span=(-2, 1))
-        store = store or os.path.join(self.root, name, "store")
-        b = Broker(self, name, port, store, self.cluster_name)
-        self.brokers[name] = b
+        key = name if broker_id == 0 else f"{name}-{broker_id}"
+        store = store or os.path.join(self.root, key, "store")
+        b = Broker(self, name, port, store, self.cluster_name, broker_id, extra, key)
+        self.brokers[key] = b
         if start:
             b.start()
         return b
 
-    def registered_addr(self, broker_name):
+    def registered_addr(self, broker_name, broker_id=0):
         info = rmq_wire.get_cluster_info(self.namesrv_addr)
         bd = (info.get("brokerAddrTable") or {}).get(broker_name)
         if not bd:
             return None
-        return (bd.get("brokerAddrs") or {}).get("0")
+        return (bd.get("brokerAddrs") or {}).get(str(broker_id))
 
     def admin(self, *args, timeout=60, check=True):
         exe = self.bins.get("mqadmin")
