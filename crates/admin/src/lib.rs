@@ -33,6 +33,7 @@ pub mod cluster;
 pub mod consumer;
 pub mod error;
 pub mod format;
+pub mod ha;
 pub mod message;
 pub mod namesrv;
 pub mod offset;

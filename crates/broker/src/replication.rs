@@ -7,7 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferromq_ha::{HaConfig, HaMaster, HaSlave, SlaveWait};
-use ferromq_proto::body::{JsonBody, SubscriptionGroupWrapper, TopicConfigSerializeWrapper};
+use ferromq_proto::body::{
+    HaClientRuntimeInfo, HaConnectionRuntimeInfo, HaRuntimeInfo, JsonBody,
+    SubscriptionGroupWrapper, TopicConfigSerializeWrapper,
+};
 use ferromq_proto::codes::{request, response};
 use ferromq_proto::RemotingCommand;
 use ferromq_store::PutResult;
@@ -124,6 +127,48 @@ impl Broker {
             }
             SlaveWait::NotAvailable => response::SLAVE_NOT_AVAILABLE,
         }
+    }
+
+    /// GET_BROKER_HA_STATUS (907): the master's slaves, or the slave's master.
+    pub fn ha_status(&self) -> HaRuntimeInfo {
+        let end = self.store.commit_log_max_offset();
+        let mut info = HaRuntimeInfo {
+            master_commit_log_max_offset: end,
+            ..Default::default()
+        };
+        match self.ha.get() {
+            Some(Ha::Master(m)) => {
+                info.master = true;
+                let gap = m.max_gap_not_in_sync();
+                for s in m.slaves() {
+                    let diff = end - s.acked;
+                    info.in_sync_slave_nums += i32::from(diff < gap);
+                    info.ha_connection_info.push(HaConnectionRuntimeInfo {
+                        addr: s.addr.to_string(),
+                        diff,
+                        in_sync: diff < gap,
+                        slave_ack_offset: s.acked,
+                        transfer_from_where: s.transfer_from,
+                        transferred_byte_in_second: s.bytes_per_second as i64,
+                    });
+                }
+            }
+            Some(Ha::Slave(s)) => {
+                let st = s.status();
+                info.master_commit_log_max_offset = st.master_max;
+                info.ha_client_runtime_info = HaClientRuntimeInfo {
+                    activated: st.connected,
+                    last_read_timestamp: st.last_read_timestamp,
+                    last_write_timestamp: st.last_write_timestamp,
+                    master_addr: st.master_addr.unwrap_or_default(),
+                    master_flush_offset: st.master_max,
+                    max_offset: end,
+                    transferred_byte_in_second: st.bytes_per_second as i64,
+                };
+            }
+            None => {}
+        }
+        info
     }
 
     /// On a slave: whether its master is reachable now (the HA stream is alive). Pulls are

@@ -12,8 +12,8 @@ use ferromq_common::config::Properties;
 use ferromq_common::names::AUTO_CREATE_TOPIC;
 use ferromq_common::perm;
 use ferromq_proto::body::{
-    ClusterInfo, ConsumeStats, ConsumeStatsList, ConsumerConnection, GroupList, JsonBody, KVTable,
-    MessageQueue, ProducerConnection, ResetOffsetBody, SubscriptionGroupConfig,
+    ClusterInfo, ConsumeStats, ConsumeStatsList, ConsumerConnection, GroupList, HaRuntimeInfo,
+    JsonBody, KVTable, MessageQueue, ProducerConnection, ResetOffsetBody, SubscriptionGroupConfig,
     SubscriptionGroupWrapper, TopicConfig, TopicConfigSerializeWrapper, TopicList, TopicRouteData,
     TopicStatsTable,
 };
@@ -519,6 +519,13 @@ impl AdminClient {
         let cmd = RemotingCommand::request(request::GET_BROKER_CONSUME_STATS, &header);
         let resp = expect_success(self.rpc.call_timeout(addr, cmd, timeout).await?)?;
         decode_body(&resp, "GET_BROKER_CONSUME_STATS")
+    }
+
+    /// GET_BROKER_HA_STATUS (907): a master's slaves or a slave's master.
+    pub async fn ha_status(&self, addr: &str) -> Result<HaRuntimeInfo, ClientError> {
+        let cmd = RemotingCommand::bare_request(request::GET_BROKER_HA_STATUS);
+        let resp = self.rpc.call_ok(addr, cmd).await?;
+        decode_body(&resp, "GET_BROKER_HA_STATUS")
     }
 
     /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG (201): every consumer group configuration of one

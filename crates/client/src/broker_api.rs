@@ -107,6 +107,22 @@ async fn call_master(
     rpc.call(&addr, cmd).await
 }
 
+/// Consumer offsets go to the master, or to a slave while the group has no master (Java
+/// `findBrokerAddressInSubscribe(brokerName, MASTER_ID, false)`), so consumption carries on
+/// through a master failure; the slave's offsets reach the master again when the consumer
+/// commits there after it returns.
+async fn call_for_offsets(
+    rpc: &Rpc,
+    routes: &RouteCache,
+    mq: &MessageQueue,
+    cmd: RemotingCommand,
+) -> Result<RemotingCommand, ClientError> {
+    let addr = routes
+        .broker_addr(&mq.topic, &mq.broker_name, false)
+        .await?;
+    rpc.call(&addr, cmd).await
+}
+
 /// QUERY_CONSUMER_OFFSET: `Ok(None)` when the broker has none (QUERY_NOT_FOUND).
 pub(crate) async fn query_offset(
     rpc: &Rpc,
@@ -120,7 +136,7 @@ pub(crate) async fn query_offset(
         queue_id: mq.queue_id,
         set_zero_if_not_found: None,
     };
-    let resp = call_master(
+    let resp = call_for_offsets(
         rpc,
         routes,
         mq,
@@ -150,7 +166,7 @@ pub(crate) async fn update_offset(
         queue_id: mq.queue_id,
         commit_offset: offset,
     };
-    let resp = call_master(
+    let resp = call_for_offsets(
         rpc,
         routes,
         mq,

@@ -437,9 +437,10 @@ impl PullConsumer {
             set_zero_if_not_found: None,
         };
         let resp = self
+            // The master, or a slave while there is none (Java `findBrokerAddressInSubscribe`).
             .broker_call(
                 mq,
-                true,
+                false,
                 RemotingCommand::request(request::QUERY_CONSUMER_OFFSET, &header),
             )
             .await?;
@@ -469,7 +470,7 @@ impl PullConsumer {
         let resp = self
             .broker_call(
                 mq,
-                true,
+                false,
                 RemotingCommand::request(request::UPDATE_CONSUMER_OFFSET, &header),
             )
             .await?;

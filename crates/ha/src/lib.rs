@@ -36,6 +36,7 @@
 
 mod master;
 pub mod protocol;
+mod rate;
 mod slave;
 
 use std::time::Duration;

@@ -31,6 +31,10 @@ pub struct SlaveInfo {
     pub acked: i64,
     /// Milliseconds since the slave's last ack.
     pub last_ack_ms_ago: u64,
+    /// Where shipping to this slave started.
+    pub transfer_from: i64,
+    /// Bytes shipped per second, over the last second.
+    pub bytes_per_second: u64,
 }
 
 /// What a SYNC_MASTER learns after waiting for its slaves.
@@ -50,6 +54,8 @@ struct Slave {
     broker_id: i64,
     acked: i64,
     last_ack: Instant,
+    transfer_from: i64,
+    rate: crate::rate::Rate,
 }
 
 /// The master's HA service.
@@ -110,12 +116,14 @@ impl HaMaster {
     pub fn slaves(&self) -> Vec<SlaveInfo> {
         self.slaves
             .lock()
-            .values()
+            .values_mut()
             .map(|s| SlaveInfo {
                 addr: s.addr,
                 broker_id: s.broker_id,
                 acked: s.acked,
                 last_ack_ms_ago: s.last_ack.elapsed().as_millis() as u64,
+                transfer_from: s.transfer_from,
+                bytes_per_second: s.rate.per_second(),
             })
             .collect()
     }
@@ -123,6 +131,20 @@ impl HaMaster {
     /// Furthest log end a connected slave acknowledged (0 with none).
     pub fn acked_offset(&self) -> i64 {
         *self.acked.borrow()
+    }
+
+    /// Slaves within `haMaxGapNotInSync` of `master_end`.
+    pub fn in_sync_slaves(&self, master_end: i64) -> usize {
+        self.slaves
+            .lock()
+            .values()
+            .filter(|s| master_end - s.acked < self.config.max_gap_not_in_sync)
+            .count()
+    }
+
+    /// `haMaxGapNotInSync` in force.
+    pub fn max_gap_not_in_sync(&self) -> i64 {
+        self.config.max_gap_not_in_sync
     }
 
     /// Java `isSlaveOK`: a slave is connected and at most `haMaxGapNotInSync` behind.
@@ -292,12 +314,14 @@ impl HaMaster {
                 broker_id: hello.broker_id,
                 acked: hello.max_offset,
                 last_ack: Instant::now(),
+                transfer_from: start,
+                rate: crate::rate::Rate::default(),
             },
         );
         tracing::info!(%peer, broker_id = hello.broker_id, slave_max = hello.max_offset, start, "slave connected");
         let (reader, writer) = stream.into_split();
         let reason = tokio::select! {
-            r = self.ship(writer, start) => r,
+            r = self.ship(writer, start, id) => r,
             r = self.take_acks(reader, id) => r,
             _ = self.shutdown.cancelled() => "the master is stopping".to_owned(),
         };
@@ -307,7 +331,12 @@ impl HaMaster {
     }
 
     /// Ships the log from `next` for as long as the connection lives.
-    async fn ship(&self, writer: tokio::net::tcp::OwnedWriteHalf, mut next: i64) -> String {
+    async fn ship(
+        &self,
+        writer: tokio::net::tcp::OwnedWriteHalf,
+        mut next: i64,
+        id: u64,
+    ) -> String {
         let mut w = BufWriter::with_capacity(64 * 1024, writer);
         let mut dispatched = self.store.watch_dispatched();
         let mut header = BytesMut::with_capacity(crate::protocol::DATA_HEADER);
@@ -330,6 +359,9 @@ impl HaMaster {
                     }
                     next += bytes.len() as i64;
                     last_sent = Instant::now();
+                    if let Some(s) = self.slaves.lock().get_mut(&id) {
+                        s.rate.add(bytes.len() as u64);
+                    }
                     continue;
                 }
                 Ok(None) => {}

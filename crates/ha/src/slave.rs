@@ -35,6 +35,11 @@ pub struct SlaveStatus {
     pub last_frame_ms_ago: Option<u64>,
     /// Why the last connection ended or was refused.
     pub last_error: Option<String>,
+    /// Wall-clock ms of the last frame read and of the last ack written (0 before any).
+    pub last_read_timestamp: i64,
+    pub last_write_timestamp: i64,
+    /// Bytes received per second, over the last second.
+    pub bytes_per_second: u64,
 }
 
 #[derive(Default)]
@@ -43,6 +48,9 @@ struct State {
     master_max: i64,
     last_frame: Option<Instant>,
     last_error: Option<String>,
+    last_read_timestamp: i64,
+    last_write_timestamp: i64,
+    rate: crate::rate::Rate,
 }
 
 /// A slave's replication client.
@@ -103,13 +111,16 @@ impl HaSlave {
 
     /// The master address and connection state.
     pub fn status(&self) -> SlaveStatus {
-        let st = self.state.lock();
+        let mut st = self.state.lock();
         SlaveStatus {
             master_addr: self.master.borrow().clone(),
             connected: st.connected,
             master_max: st.master_max,
             last_frame_ms_ago: st.last_frame.map(|t| t.elapsed().as_millis() as u64),
             last_error: st.last_error.clone(),
+            last_read_timestamp: st.last_read_timestamp,
+            last_write_timestamp: st.last_write_timestamp,
+            bytes_per_second: st.rate.per_second(),
         }
     }
 
@@ -253,11 +264,14 @@ impl HaSlave {
                 let mut st = self.state.lock();
                 st.master_max = h.master_max;
                 st.last_frame = Some(Instant::now());
+                st.last_read_timestamp = now_ms();
+                st.rate.add(u64::from(h.len));
             }
             stream
                 .write_all(&end.to_be_bytes())
                 .await
                 .map_err(|e| format!("write failed: {e}"))?;
+            self.state.lock().last_write_timestamp = now_ms();
         }
     }
 }
@@ -285,4 +299,10 @@ async fn read_exact_from(
         Ok(Err(e)) => Err(format!("read failed: {e}")),
         Ok(Ok(_)) => Ok(()),
     }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }

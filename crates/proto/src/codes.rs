@@ -82,6 +82,7 @@ pub mod request {
     pub const LITE_PULL_MESSAGE: i32 = 361;
     /// RocketMQ 5.3: cancel a timer message before it is due (`RecallMessageProcessor`).
     pub const RECALL_MESSAGE: i32 = 370;
+    pub const GET_BROKER_HA_STATUS: i32 = 907;
     pub const GET_BROKER_MEMBER_GROUP: i32 = 901;
     pub const BROKER_HEARTBEAT: i32 = 904;
 }

@@ -116,6 +116,10 @@ async fn dispatch(
         GET_BROKER_CONFIG => done(stats::broker_config(b, req)),
         VIEW_MESSAGE_BY_ID => done(query::view_by_id(b, req)),
         QUERY_MESSAGE => done(query::query_message(b, req)),
+        GET_BROKER_HA_STATUS => Ok(Some(
+            req.success_to()
+                .with_body(ferromq_proto::body::JsonBody::to_json(&b.ha_status())),
+        )),
         GET_ALL_CONSUMER_OFFSET => Ok(Some(req.success_to().with_body(b.offsets.to_json()))),
         GET_ALL_DELAY_OFFSET => Ok(Some(
             req.success_to()

@@ -1,10 +1,11 @@
-//! Broker-side configuration and connection commands: `getBrokerConfig`, `updateTopicPerm`,
+//! Broker-side configuration and connection commands: `getBrokerConfig`, `haStatus`, `updateTopicPerm`,
 //! `topicClusterList`, `producerConnection`, `getConsumerConfig`, with RocketMQ's option letters.
 
 use clap::{ArgGroup, Parser};
 use ferromq_admin::broker::BrokerSelector;
 use ferromq_admin::broker_config::broker_config;
 use ferromq_admin::consumer::consumer_config;
+use ferromq_admin::ha::ha_status;
 use ferromq_admin::producer::producer_connection;
 use ferromq_admin::topic::{topic_cluster_list, update_topic_perm};
 use ferromq_admin::AdminError;
@@ -38,6 +39,44 @@ pub(super) async fn run_get_broker_config(args: Vec<String>) -> Result<i32, Admi
     };
     print!("{}", broker_config(&a.ns.client()?, &selector).await?);
     Ok(0)
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "haStatus",
+    bin_name = "mqadmin haStatus",
+    about = "Fetch ha runtime status data."
+)]
+#[command(group(ArgGroup::new("target").required(true).args(["broker_addr", "cluster_name"])))]
+pub(super) struct HaStatusArgs {
+    #[command(flatten)]
+    ns: Namesrv,
+    /// which cluster
+    #[arg(short = 'c', long = "clusterName", value_name = "arg")]
+    cluster_name: Option<String>,
+    /// which broker to fetch
+    #[arg(short = 'b', long = "brokerAddr", value_name = "arg")]
+    broker_addr: Option<String>,
+    /// the interval(second) of get info
+    #[arg(short = 'i', long = "interval", value_name = "arg", num_args = 0..=1, default_missing_value = "3")]
+    interval: Option<u64>,
+}
+
+pub(super) async fn run_ha_status(args: Vec<String>) -> Result<i32, AdminError> {
+    let a = parse_or_return!(HaStatusArgs, args);
+    let selector = match (a.broker_addr, a.cluster_name) {
+        (Some(b), _) => BrokerSelector::Addr(b),
+        (None, Some(c)) => BrokerSelector::Cluster(c),
+        (None, None) => return Ok(1),
+    };
+    let admin = a.ns.client()?;
+    loop {
+        print!("{}", ha_status(&admin, &selector).await?);
+        match a.interval {
+            Some(secs) => tokio::time::sleep(std::time::Duration::from_secs(secs.max(1))).await,
+            None => return Ok(0),
+        }
+    }
 }
 
 #[derive(Debug, Parser)]

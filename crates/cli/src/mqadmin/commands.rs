@@ -230,6 +230,13 @@ pub const ALL: &[CommandSpec] = &[
         run: |a| Box::pin(b::run_get_broker_config(a)),
     },
     CommandSpec {
+        name: "haStatus",
+        desc: "Fetch ha runtime status data.",
+        java_class: "HAStatusSubCommand",
+        help: help::<b::HaStatusArgs>,
+        run: |a| Box::pin(b::run_ha_status(a)),
+    },
+    CommandSpec {
         name: "getConsumerConfig",
         desc: "Get consumer config by subscription group name.",
         java_class: "GetConsumerConfigSubCommand",

@@ -124,6 +124,7 @@ pub mod cluster;
 pub mod consumer;
 mod de;
 pub mod fastjson;
+pub mod ha;
 pub mod heartbeat;
 pub mod kv;
 pub mod offsets;
@@ -140,6 +141,7 @@ pub use consumer::{
     LockBatchRequestBody, LockBatchResponseBody, ProducerConnection, ResetOffsetBody,
     UnlockBatchRequestBody,
 };
+pub use ha::{HaClientRuntimeInfo, HaConnectionRuntimeInfo, HaRuntimeInfo};
 pub use heartbeat::{
     CheckClientRequestBody, ConsumeFromWhere, ConsumeType, ConsumerData, ExpressionType,
     HeartbeatData, MessageModel, ProducerData, SubscriptionData,
