@@ -252,10 +252,14 @@ impl Broker {
             let period =
                 Duration::from_millis(b.config.register_name_server_period.clamp(10_000, 60_000));
             let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+            // A slave that registered before its master learns the master's address only from
+            // a later registration: until it has one, it asks every 2 s.
+            let mut lonely = tokio::time::interval(Duration::from_secs(2));
             loop {
                 tokio::select! {
                     _ = s.cancelled() => return,
                     _ = tick.tick() => b.register_all(None).await,
+                    _ = lonely.tick(), if b.waits_for_master() => b.register_all(None).await,
                     Some(mut topics) = async { match rx.as_mut() { Some(r) => r.recv().await, None => None } } => {
                         if let Some(r) = rx.as_mut() {
                             while let Ok(more) = r.try_recv() {

@@ -183,6 +183,12 @@ impl Broker {
         })
     }
 
+    /// A slave that does not know where its master is yet.
+    pub(crate) fn waits_for_master(&self) -> bool {
+        self.ha_slave()
+            .is_some_and(|s| s.status().master_addr.is_none() || self.master_addr.lock().is_none())
+    }
+
     /// A slave learns its master from the name servers' answer to its registration, unless
     /// `haMasterAddress` fixes it.
     pub(crate) fn master_learned(&self, master_addr: Option<String>, ha_addr: Option<String>) {

@@ -77,3 +77,35 @@ fn broker_ids_follow_the_role() {
     assert_eq!(c.broker_id, 0);
     assert!(c.warnings().join("\n").contains("brokerId=3 ignored"));
 }
+
+/// Every broker configuration shipped in `conf/` (including the replication examples) parses
+/// with no unknown key and a consistent role.
+#[test]
+fn shipped_broker_configs_parse() {
+    let conf = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conf");
+    let mut seen = 0;
+    let mut dirs = vec![conf];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with("namesrv") || name.starts_with("controller") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let c = BrokerConfig::from_properties(&Properties::parse(&text))
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert!(c.unknown_keys.is_empty(), "{}: {:?}", path.display(), c.unknown_keys);
+            if name.ends_with("-s.properties") {
+                assert_eq!(c.broker_role, BrokerRole::Slave, "{}", path.display());
+                assert!(c.broker_id > 0);
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen >= 9, "only {seen} broker configs found");
+}
