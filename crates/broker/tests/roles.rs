@@ -99,7 +99,12 @@ fn shipped_broker_configs_parse() {
             let text = std::fs::read_to_string(&path).unwrap();
             let c = BrokerConfig::from_properties(&Properties::parse(&text))
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            assert!(c.unknown_keys.is_empty(), "{}: {:?}", path.display(), c.unknown_keys);
+            assert!(
+                c.unknown_keys.is_empty(),
+                "{}: {:?}",
+                path.display(),
+                c.unknown_keys
+            );
             if name.ends_with("-s.properties") {
                 assert_eq!(c.broker_role, BrokerRole::Slave, "{}", path.display());
                 assert!(c.broker_id > 0);

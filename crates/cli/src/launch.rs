@@ -168,6 +168,8 @@ pub struct StandaloneOptions {
     pub broker_conf: Option<PathBuf>,
     /// namesrv.conf, with the same keys as `mqnamesrv -c`.
     pub namesrv_conf: Option<PathBuf>,
+    /// Copies of every message (`--replicas`): 1 is the broker alone, more adds slaves.
+    pub replicas: usize,
 }
 
 /// The two configurations of `ferromq standalone`: the files' keys, then the standalone
@@ -221,15 +223,44 @@ pub fn standalone_configs(
             &data.join("store").display().to_string(),
         );
     }
+    if opts.replicas > 1 && props.get("brokerRole").is_none() {
+        // Replicas are asked for so that a SEND_OK means two copies.
+        props.set("brokerRole", "SYNC_MASTER");
+    }
     let broker_config =
         BrokerConfig::from_properties(&props).context("invalid broker configuration")?;
     warn_about(&broker_config);
     Ok((ns_config, broker_config))
 }
 
-/// Runs a name server and a broker in this process until a signal arrives.
+/// The slaves `--replicas` adds to `master`: slave i has brokerId i, listens on the master's
+/// port + 10 × i (HA on the next port), keeps its store beside the master's with `-s<i>`,
+/// follows the master's HA address directly and serves reads.
+pub fn standalone_slaves(master: &BrokerConfig, replicas: usize) -> Vec<BrokerConfig> {
+    (1..replicas)
+        .map(|i| {
+            let mut c = master.clone();
+            let mut root = c.store_path_root_dir.clone().into_os_string();
+            root.push(format!("-s{i}"));
+            c.store_path_root_dir = root.into();
+            c.store_path_commit_log = None;
+            c.broker_id = i as i64;
+            c.broker_role = ferromq_broker::config::BrokerRole::Slave;
+            c.listen_port = master.listen_port.saturating_add(10 * i as u16);
+            c.ha_listen_port = None;
+            c.ha_master_address = Some(format!("127.0.0.1:{}", master.ha_port()));
+            c.slave_read_enable = true;
+            c.master_broker_id_ignored = None;
+            c
+        })
+        .collect()
+}
+
+/// Runs a name server and a broker (and its `--replicas` slaves) in this process until a
+/// signal arrives.
 pub async fn run_standalone(opts: StandaloneOptions) -> anyhow::Result<()> {
     let (ns_config, broker_config) = standalone_configs(&opts)?;
+    let slaves = standalone_slaves(&broker_config, opts.replicas);
     std::fs::create_dir_all(&broker_config.store_path_root_dir).with_context(|| {
         format!(
             "cannot create data directory {}",
@@ -258,12 +289,42 @@ pub async fn run_standalone(opts: StandaloneOptions) -> anyhow::Result<()> {
         broker_config.broker_addr(),
         broker_config.store_path_root_dir.display()
     );
+    let mut replicas = Vec::new();
+    for slave in slaves {
+        std::fs::create_dir_all(&slave.store_path_root_dir).with_context(|| {
+            format!(
+                "cannot create data directory {}",
+                slave.store_path_root_dir.display()
+            )
+        })?;
+        let listener = bind(&slave.bind_address, slave.listen_port, "slave").await?;
+        println!(
+            "  slave {} of {} listening on {}, store in {}",
+            slave.broker_id,
+            slave.broker_name,
+            bound(&listener),
+            slave.store_path_root_dir.display()
+        );
+        let stop = shutdown.clone();
+        replicas.push(tokio::spawn(async move {
+            ferromq_broker::run(slave, listener, stop).await
+        }));
+    }
     let ns = tokio::spawn(ferromq_namesrv::run(
         ns_listener,
         ns_config,
         ns_shutdown.clone(),
     ));
-    let result = ferromq_broker::run(broker_config, broker_listener, shutdown).await;
+    let result = ferromq_broker::run(broker_config, broker_listener, shutdown.clone()).await;
+    // The master is gone (a signal, or it failed): its slaves stop too.
+    shutdown.cancel();
+    for r in replicas {
+        match r.await {
+            Ok(Err(e)) => tracing::error!(error = %e, "slave failed"),
+            Err(e) => tracing::error!(error = %e, "slave task failed"),
+            Ok(Ok(())) => {}
+        }
+    }
     ns_shutdown.cancel();
     let _ = ns.await;
     if let Err(e) = result {

@@ -37,6 +37,11 @@ enum Command {
         /// Broker port [default: listenPort of -c, else 10911].
         #[arg(long)]
         broker_port: Option<u16>,
+        /// Copies of every message: 2 or more adds slaves of the broker in this process
+        /// (slave i listens on the broker port + 10 × i, stores under <store>-s<i>, serves
+        /// reads); the master is a SYNC_MASTER unless -c sets brokerRole.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=9))]
+        replicas: u16,
     },
     /// Run a name server (same as `mqnamesrv`).
     Namesrv {
@@ -70,12 +75,14 @@ fn main() {
             namesrv_conf,
             namesrv_port,
             broker_port,
+            replicas,
         } => launch_main::standalone(launch::StandaloneOptions {
             data,
             namesrv_port,
             broker_port,
             broker_conf: config_file,
             namesrv_conf,
+            replicas: replicas.into(),
         }),
         Command::Namesrv { args } => launch_main::namesrv(args),
         Command::Broker { args } => launch_main::broker(args),

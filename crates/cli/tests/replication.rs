@@ -171,3 +171,69 @@ fn master_and_slave_processes_as_a_user_runs_them() {
     rt.block_on(consumer.shutdown());
     rt.block_on(producer.shutdown());
 }
+
+/// `ferromq standalone --replicas 2`: one command, a SYNC_MASTER and its slave; SEND_OK means
+/// the slave holds the message, and both stop cleanly.
+#[test]
+fn standalone_with_replicas_keeps_two_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ns_port, broker_port) = (ferromq_testkit::free_port(), ferromq_testkit::free_port());
+    let data = dir.path().join("data");
+    let mut proc = ferromq_testkit::Proc::spawn(
+        "standalone",
+        &bin("ferromq"),
+        &[
+            "standalone",
+            "--replicas",
+            "2",
+            "--data",
+            data.to_str().unwrap(),
+            "--namesrv-port",
+            &ns_port.to_string(),
+            "--broker-port",
+            &broker_port.to_string(),
+        ],
+        &dir.path().join("logs"),
+        &[],
+    );
+    let n = format!("127.0.0.1:{ns_port}");
+    let slave = format!("127.0.0.1:{}", broker_port + 10);
+    assert!(
+        ferromq_testkit::wait_for_port(&slave, WAIT),
+        "{}",
+        proc.output()
+    );
+    mqadmin_until(&["clusterList", "-n", &n], WAIT, |o| o.contains(&slave));
+    let rt = runtime();
+    let producer = Producer::builder("PG_sa")
+        .namesrv_addr(&n)
+        .retry_times(0)
+        .build()
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    let id = loop {
+        let r = rt
+            .block_on(producer.send(Message::new("tp_sa", "two copies")))
+            .unwrap();
+        if r.status == SendStatus::SendOk {
+            break r.msg_id;
+        }
+        assert!(Instant::now() < deadline, "never SEND_OK: {:?}", r.status);
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    rt.block_on(producer.shutdown());
+    let out = mqadmin_until(
+        &["queryMsgById", "-n", &n, "-t", "tp_sa", "-i", &id],
+        WAIT,
+        |o| o.contains("tp_sa"),
+    );
+    assert!(out.contains("Queue Offset:"), "{out}");
+    // The slave holds it too (once it copied the topic from the master, it shows its queues).
+    let admin = ferromq_client::AdminClient::connect(Some(&n)).unwrap();
+    let held = poll(WAIT, || {
+        rt.block_on(admin.topic_stats(&slave, "tp_sa"))
+            .is_ok_and(|t| t.offset_table.values().map(|o| o.max_offset).sum::<i64>() >= 1)
+    });
+    assert!(held, "the slave does not hold the message");
+    assert_eq!(proc.terminate(WAIT), Some(0), "{}", proc.output());
+}

@@ -134,6 +134,8 @@ impl HaSlave {
     async fn run(self: Arc<Self>) {
         let mut master = self.master.subscribe();
         let mut last_logged: Option<String> = None;
+        let mut ever_connected = false;
+        let mut failures = 0u32;
         loop {
             let addr = master.borrow_and_update().clone();
             let Some(addr) = addr else {
@@ -150,21 +152,32 @@ impl HaSlave {
             };
             {
                 let mut st = self.state.lock();
+                ever_connected |= st.last_frame.is_some();
                 st.connected = false;
                 if let Err(e) = &outcome {
                     st.last_error = Some(e.clone());
                 }
             }
             if let Err(e) = outcome {
-                // A refusal repeats every few seconds: say it once until it changes.
+                // A refusal repeats every few seconds: say it once until it changes. Before the
+                // first connection, an unreachable master is usually one still starting.
                 if last_logged.as_deref() != Some(e.as_str()) {
-                    tracing::warn!(
-                        master = addr,
-                        reason = e,
-                        "replication from the master stopped; retrying"
-                    );
+                    if ever_connected || failures >= 3 {
+                        tracing::warn!(
+                            master = addr,
+                            reason = e,
+                            "replication from the master stopped; retrying"
+                        );
+                    } else {
+                        tracing::info!(
+                            master = addr,
+                            reason = e,
+                            "master not reachable yet; retrying"
+                        );
+                    }
                     last_logged = Some(e);
                 }
+                failures += 1;
             }
             tokio::select! {
                 _ = self.shutdown.cancelled() => return,

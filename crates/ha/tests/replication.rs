@@ -306,3 +306,77 @@ async fn a_corrupt_stream_is_not_appended() {
     slave.stop().await;
     fake.abort();
 }
+
+/// Catch-up rate: a master holding `FERROMQ_HA_BENCH_MIB` MiB (default 1024) of 4 KiB messages,
+/// and a slave started empty against it. Run with
+/// `cargo test --release -p ferromq-ha --test replication -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: writes a GiB twice"]
+async fn catch_up_rate_from_empty() {
+    let mib: usize = std::env::var("FERROMQ_HA_BENCH_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1024);
+    let dir = tempfile::tempdir().unwrap();
+    let big = |root: &Path| StoreConfig {
+        mapped_file_size_commit_log: 256 << 20,
+        mapped_file_size_consume_queue: 300_000 * 20,
+        disk_max_used_space_ratio: 100,
+        disk_space_clean_forcibly_ratio: 100,
+        disk_space_warning_level_ratio: 100,
+        ..StoreConfig::with_root(root)
+    };
+    let master_store = MessageStore::open(big(&dir.path().join("m"))).unwrap();
+    let body = vec![b'x'; 4096];
+    let count = mib * 256;
+    let t = Instant::now();
+    for chunk in 0..count / 64 {
+        let msgs: Vec<MessageToStore<'_>> = (0..64)
+            .map(|i| MessageToStore {
+                topic: TOPIC,
+                queue_id: ((chunk * 64 + i) % 8) as i32,
+                flag: 0,
+                sys_flag: 0,
+                born_timestamp: 1_700_000_000_000,
+                born_host: "10.0.0.1:5000".parse::<SocketAddr>().unwrap(),
+                store_host: "127.0.0.1:10911".parse::<SocketAddr>().unwrap(),
+                reconsume_times: 0,
+                prepared_transaction_offset: 0,
+                body: &body,
+                properties: "",
+            })
+            .collect();
+        assert!(master_store.put_batch(&msgs).status.is_stored());
+    }
+    master_store.flush().unwrap();
+    let bytes = master_store.commit_log_max_offset();
+    println!(
+        "master filled: {} MiB in {:.1} s",
+        bytes >> 20,
+        t.elapsed().as_secs_f64()
+    );
+    let master = HaMaster::start(Arc::clone(&master_store), HaConfig::new("b"), loopback())
+        .await
+        .unwrap();
+    let slave_store = MessageStore::open(big(&dir.path().join("s"))).unwrap();
+    let t = Instant::now();
+    let slave = HaSlave::start(
+        Arc::clone(&slave_store),
+        HaConfig::new("b"),
+        1,
+        Some(master.local_addr().to_string()),
+    );
+    while slave_store.commit_log_max_offset() < bytes {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let copied = t.elapsed().as_secs_f64();
+    assert!(slave_store.wait_for_dispatch(Duration::from_secs(600)));
+    let dispatched = t.elapsed().as_secs_f64();
+    println!(
+        "slave caught up from empty: {} MiB in {copied:.2} s = {:.0} MiB/s (consume queues and index built after {dispatched:.2} s)",
+        bytes >> 20,
+        (bytes as f64 / (1 << 20) as f64) / copied
+    );
+    slave.stop().await;
+    master.stop().await;
+}
