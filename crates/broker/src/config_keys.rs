@@ -31,7 +31,10 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ("aclEnable", "Access control lists (every request is served without authentication)"),
     // Topics and groups.
     ("autoCreateTopicEnable", "Create a topic on the first send to it, from the `TBW102` template"),
-    ("defaultTopicQueueNums", "Queues of an auto-created topic"),
+    (
+        "defaultTopicQueueNums",
+        "Queues of the `TBW102` template; an auto-created topic gets the number the producer asks for (4 in the usual clients), at most this many",
+    ),
     ("autoCreateSubscriptionGroup", "Create a consumer group when it first shows up"),
     ("clusterTopicEnable", "The cluster-name system topic is readable and writable"),
     ("brokerTopicEnable", "The broker-name system topic is readable and writable"),
