@@ -116,9 +116,14 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
 pub enum KeyEffect {
     /// The broker or its store reads the value and behaves accordingly.
     Acted,
+    /// Read and range-checked, but without effect on behaviour ([`CHECKED_ONLY`]).
+    CheckedOnly,
     /// Accepted for compatibility with RocketMQ, without effect (named in a start-up warning).
     Inert,
 }
+
+/// Keys the broker reads and checks but does not act on otherwise.
+pub const CHECKED_ONLY: &[&str] = &["timerPrecisionMs"];
 
 /// How the broker treats `key`, found the way start-up finds it: by parsing it. `None` for a
 /// key broker.conf does not take.
@@ -135,7 +140,9 @@ pub fn key_effect(key: &str) -> Option<KeyEffect> {
         Err(e) if e.key == key => return Some(KeyEffect::Acted),
         Err(_) => return None,
     };
-    if c.unknown_keys.iter().any(|k| k == key) {
+    if CHECKED_ONLY.contains(&key) {
+        Some(KeyEffect::CheckedOnly)
+    } else if c.unknown_keys.iter().any(|k| k == key) {
         None
     } else if c.inert_keys.iter().any(|k| k == key) {
         Some(KeyEffect::Inert)
@@ -247,7 +254,10 @@ mod tests {
     #[test]
     fn every_acted_key_has_a_default_that_parses_back_to_it() {
         for (key, _) in KEY_DOCS {
-            if key_effect(key) != Some(KeyEffect::Acted) {
+            if !matches!(
+                key_effect(key),
+                Some(KeyEffect::Acted | KeyEffect::CheckedOnly)
+            ) {
                 continue;
             }
             let text = default_text(key).unwrap_or_else(|| panic!("`{key}` has no default"));
@@ -268,6 +278,7 @@ mod tests {
         assert_eq!(key_effect("flushDiskType"), Some(KeyEffect::Acted));
         assert_eq!(key_effect("maxIndexNum"), Some(KeyEffect::Acted));
         assert_eq!(key_effect("aclEnable"), Some(KeyEffect::Inert));
+        assert_eq!(key_effect("timerPrecisionMs"), Some(KeyEffect::CheckedOnly));
         assert_eq!(key_effect("noSuchKey"), None);
         assert_eq!(default_text("maxIndexNum").as_deref(), Some("20000000"));
         assert_eq!(default_text("fileReservedTime").as_deref(), Some("72"));

@@ -37,6 +37,10 @@ pub fn broker_table() -> String {
                 code_or_text(&default_text(key).unwrap_or_default()),
                 "acts on it",
             ),
+            Some(KeyEffect::CheckedOnly) => (
+                code_or_text(&default_text(key).unwrap_or_default()),
+                "**checked only, no effect**",
+            ),
             Some(KeyEffect::Inert) => (
                 "".to_owned(),
                 "**accepted, no effect** (warned at start-up)",
