@@ -17,6 +17,7 @@
 
 pub mod clients;
 pub mod config;
+pub mod config_keys;
 pub mod error;
 pub mod handlers;
 pub mod long_poll;

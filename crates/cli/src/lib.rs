@@ -2,6 +2,7 @@
 //! RocketMQ-named aliases `mqnamesrv`, `mqbroker` and `mqadmin`, which run the same code.
 
 pub mod bench;
+pub mod config_doc;
 pub mod launch;
 pub mod launch_main;
 pub mod mqadmin;

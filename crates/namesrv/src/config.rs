@@ -102,6 +102,31 @@ const IGNORED_KEYS: &[&str] = &[
     "shutdownWaitTimeSeconds",
 ];
 
+/// What each namesrv.conf key FerroMQ reads means: `(key, meaning)`, one line a key, for the
+/// configuration reference (`docs/configuration.md`); a test checks it against
+/// [`NamesrvConfig::apply`] and [`NamesrvConfig::to_properties_text`].
+pub const KEY_DOCS: &[(&str, &str)] = &[
+    ("listenPort", "TCP port for clients and brokers"),
+    ("bindAddress", "Address to listen on (`0.0.0.0`: every interface)"),
+    ("kvConfigPath", "JSON file holding the KV configuration (`updateKvConfig`)"),
+    ("rocketmqHome", "Accepted and shown by `getNamesrvConfig`; unused"),
+    ("orderMessageEnable", "Add the `ORDER_TOPIC_CONFIG` KV entries to routes and return them to registering brokers"),
+    ("returnOrderTopicConfigToBroker", "With `orderMessageEnable`, send the `ORDER_TOPIC_CONFIG` namespace in register answers"),
+    ("scanNotActiveBrokerInterval", "Milliseconds between sweeps for brokers that stopped registering"),
+    ("brokerChannelExpiredTime", "Milliseconds without registration after which a broker that names no timeout is dropped"),
+    ("serverChannelMaxIdleTimeSeconds", "Close connections idle this many seconds (0: never)"),
+    ("enableAllTopicList", "Serve the list of all topics (`topicList`)"),
+    ("enableTopicList", "Serve the topics of a cluster"),
+    ("deleteTopicWithBrokerRegistration", "A master's registration removes its topics that it no longer lists (false: registrations add up)"),
+    ("configBlackList", "`;`-separated keys `updateNamesrvConfig` may not change"),
+];
+
+/// The namesrv.conf keys RocketMQ has that FerroMQ accepts without effect (Java thread pools,
+/// Netty tuning).
+pub fn inert_key_names() -> &'static [&'static str] {
+    IGNORED_KEYS
+}
+
 impl NamesrvConfig {
     /// Builds a config from `namesrv.conf` properties over the defaults.
     ///
@@ -307,6 +332,31 @@ mod tests {
         ] {
             let err = NamesrvConfig::from_properties(&Properties::parse(text)).unwrap_err();
             assert_eq!(err.key, text.split('=').next().unwrap(), "{text}");
+        }
+    }
+
+    #[test]
+    fn every_key_has_one_documented_line() {
+        let shown: Vec<String> = NamesrvConfig::default()
+            .to_properties_text()
+            .lines()
+            .map(|l| l.split('=').next().unwrap().to_owned())
+            .collect();
+        let mut documented: Vec<&str> = KEY_DOCS.iter().map(|(k, _)| *k).collect();
+        documented.sort_unstable();
+        assert_eq!(
+            shown, documented,
+            "KEY_DOCS and to_properties_text disagree"
+        );
+        for (key, _) in KEY_DOCS {
+            let (_, unknown) =
+                NamesrvConfig::from_properties(&Properties::parse(&format!("{key}=1\n")))
+                    .unwrap_or_else(|e| {
+                        assert_eq!(e.key, *key);
+                        (NamesrvConfig::default(), Vec::new())
+                    });
+            assert!(unknown.is_empty(), "{key} is not read");
+            assert!(!IGNORED_KEYS.contains(key), "{key}");
         }
     }
 

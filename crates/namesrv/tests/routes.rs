@@ -161,6 +161,27 @@ async fn unknown_topic_is_17_and_unknown_code_is_3() {
     );
 }
 
+/// A broker request sent to a name server (a client given the name server's address as a
+/// broker's, e.g. `mqadmin updateTopic -b <name server>`) keeps RocketMQ's code and remark and
+/// adds a hint that the addresses may be swapped.
+#[tokio::test]
+async fn broker_requests_get_a_hint() {
+    let ns = start(|_| {}).await;
+    let client = RemotingClient::default();
+    for (code, name) in ferromq_proto::codes::BROKER_REQUESTS {
+        let resp = call(&client, &ns.addr, RemotingCommand::bare_request(*code)).await;
+        assert_eq!(resp.code, response::REQUEST_CODE_NOT_SUPPORTED, "{name}");
+        let remark = resp.remark.unwrap_or_default();
+        assert!(
+            remark.starts_with(&format!(
+                " request type {code} not supported; {name} is a broker request, but this address is a name server"
+            )),
+            "{remark}"
+        );
+        assert!(remark.contains("-n and -b"), "{remark}");
+    }
+}
+
 #[tokio::test]
 async fn cluster_info_and_topic_lists() {
     let ns = start(|_| {}).await;

@@ -158,3 +158,198 @@ pub fn response_name(code: i32) -> &'static str {
         _ => "UNKNOWN",
     }
 }
+
+/// The two kinds of server a RocketMQ client talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Server {
+    /// A name server (`mqnamesrv`, port 9876 by default).
+    NameServer,
+    /// A broker (`mqbroker`, port 10911 by default).
+    Broker,
+}
+
+impl Server {
+    fn name(self) -> &'static str {
+        match self {
+            Server::NameServer => "a name server",
+            Server::Broker => "a broker",
+        }
+    }
+
+    fn request_kind(self) -> &'static str {
+        match self {
+            Server::NameServer => "a name-server request",
+            Server::Broker => "a broker request",
+        }
+    }
+}
+
+/// Request codes that, in RocketMQ, only a broker serves (sent by clients and admin tools).
+/// Used to tell a client that sent one of them to a name server that the address may be
+/// wrong; one entry a line, so new codes are easy to add.
+pub const BROKER_REQUESTS: &[(i32, &str)] = &[
+    (10, "SEND_MESSAGE"),
+    (11, "PULL_MESSAGE"),
+    (12, "QUERY_MESSAGE"),
+    (14, "QUERY_CONSUMER_OFFSET"),
+    (15, "UPDATE_CONSUMER_OFFSET"),
+    (17, "UPDATE_AND_CREATE_TOPIC"),
+    (18, "UPDATE_AND_CREATE_TOPIC_LIST"),
+    (21, "GET_ALL_TOPIC_CONFIG"),
+    (25, "UPDATE_BROKER_CONFIG"),
+    (26, "GET_BROKER_CONFIG"),
+    (28, "GET_BROKER_RUNTIME_INFO"),
+    (29, "SEARCH_OFFSET_BY_TIMESTAMP"),
+    (30, "GET_MAX_OFFSET"),
+    (31, "GET_MIN_OFFSET"),
+    (32, "GET_EARLIEST_MSG_STORETIME"),
+    (33, "VIEW_MESSAGE_BY_ID"),
+    (34, "HEART_BEAT"),
+    (35, "UNREGISTER_CLIENT"),
+    (36, "CONSUMER_SEND_MSG_BACK"),
+    (37, "END_TRANSACTION"),
+    (38, "GET_CONSUMER_LIST_BY_GROUP"),
+    (41, "LOCK_BATCH_MQ"),
+    (42, "UNLOCK_BATCH_MQ"),
+    (43, "GET_ALL_CONSUMER_OFFSET"),
+    (45, "GET_ALL_DELAY_OFFSET"),
+    (46, "CHECK_CLIENT_CONFIG"),
+    (200, "UPDATE_AND_CREATE_SUBSCRIPTIONGROUP"),
+    (201, "GET_ALL_SUBSCRIPTIONGROUP_CONFIG"),
+    (202, "GET_TOPIC_STATS_INFO"),
+    (203, "GET_CONSUMER_CONNECTION_LIST"),
+    (204, "GET_PRODUCER_CONNECTION_LIST"),
+    (207, "DELETE_SUBSCRIPTIONGROUP"),
+    (208, "GET_CONSUME_STATS"),
+    (215, "DELETE_TOPIC_IN_BROKER"),
+    (222, "INVOKE_BROKER_TO_RESET_OFFSET"),
+    (300, "QUERY_TOPIC_CONSUME_BY_WHO"),
+    (303, "QUERY_CONSUME_TIME_SPAN"),
+    (306, "CLEAN_EXPIRED_CONSUMEQUEUE"),
+    (310, "SEND_MESSAGE_V2"),
+    (314, "CLONE_GROUP_OFFSET"),
+    (317, "GET_BROKER_CONSUME_STATS"),
+    (320, "SEND_BATCH_MESSAGE"),
+    (321, "QUERY_CONSUME_QUEUE"),
+    (324, "SEND_REPLY_MESSAGE"),
+    (325, "SEND_REPLY_MESSAGE_V2"),
+    (329, "DELETE_EXPIRED_COMMITLOG"),
+    (343, "QUERY_TOPICS_BY_CONSUMER"),
+    (351, "GET_TOPIC_CONFIG"),
+    (352, "GET_SUBSCRIPTIONGROUP_CONFIG"),
+    (361, "LITE_PULL_MESSAGE"),
+    (370, "RECALL_MESSAGE"),
+    (200050, "POP_MESSAGE"),
+    (200051, "ACK_MESSAGE"),
+    (200053, "CHANGE_MESSAGE_INVISIBLETIME"),
+];
+
+/// Request codes that, in RocketMQ, only a name server serves.
+pub const NAMESRV_REQUESTS: &[(i32, &str)] = &[
+    (100, "PUT_KV_CONFIG"),
+    (101, "GET_KV_CONFIG"),
+    (102, "DELETE_KV_CONFIG"),
+    (103, "REGISTER_BROKER"),
+    (104, "UNREGISTER_BROKER"),
+    (105, "GET_ROUTEINFO_BY_TOPIC"),
+    (106, "GET_BROKER_CLUSTER_INFO"),
+    (205, "WIPE_WRITE_PERM_OF_BROKER"),
+    (206, "GET_ALL_TOPIC_LIST_FROM_NAMESERVER"),
+    (216, "DELETE_TOPIC_IN_NAMESRV"),
+    (217, "REGISTER_TOPIC_IN_NAMESRV"),
+    (219, "GET_KVLIST_BY_NAMESPACE"),
+    (224, "GET_TOPICS_BY_CLUSTER"),
+    (304, "GET_SYSTEM_TOPIC_LIST_FROM_NS"),
+    (311, "GET_UNIT_TOPIC_LIST"),
+    (312, "GET_HAS_UNIT_SUB_TOPIC_LIST"),
+    (313, "GET_HAS_UNIT_SUB_UNUNIT_TOPIC_LIST"),
+    (318, "UPDATE_NAMESRV_CONFIG"),
+    (319, "GET_NAMESRV_CONFIG"),
+    (322, "QUERY_DATA_VERSION"),
+    (327, "ADD_WRITE_PERM_OF_BROKER"),
+    (901, "GET_BROKER_MEMBER_GROUP"),
+    (904, "BROKER_HEARTBEAT"),
+];
+
+/// Which kind of server RocketMQ serves `code` on, with the code's name; `None` for codes
+/// neither table lists.
+pub fn served_by(code: i32) -> Option<(Server, &'static str)> {
+    let find = |table: &[(i32, &'static str)]| {
+        table
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, name)| *name)
+    };
+    find(BROKER_REQUESTS)
+        .map(|n| (Server::Broker, n))
+        .or_else(|| find(NAMESRV_REQUESTS).map(|n| (Server::NameServer, n)))
+}
+
+/// The remark of a REQUEST_CODE_NOT_SUPPORTED answer from `here`: RocketMQ's text
+/// (` request type N not supported`), followed, when the code belongs to the other kind of
+/// server, by a hint that the client may have the two addresses swapped.
+pub fn not_supported_remark(code: i32, here: Server) -> String {
+    let mut remark = format!(" request type {code} not supported");
+    if let Some((owner, name)) = served_by(code).filter(|(owner, _)| *owner != here) {
+        remark.push_str(&format!(
+            "; {name} is {}, but this address is {}: did you mean {}'s address \
+             (name-server and broker addresses swapped, e.g. -n and -b)?",
+            owner.request_kind(),
+            here.name(),
+            owner.name()
+        ));
+    }
+    remark
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_code_tables_are_disjoint_and_sorted() {
+        for table in [BROKER_REQUESTS, NAMESRV_REQUESTS] {
+            assert!(table.windows(2).all(|w| w[0].0 < w[1].0), "{table:?}");
+        }
+        for (code, name) in BROKER_REQUESTS {
+            assert!(
+                !NAMESRV_REQUESTS.iter().any(|(c, _)| c == code),
+                "{code} {name} in both tables"
+            );
+        }
+    }
+
+    #[test]
+    fn names_match_the_constants() {
+        use request::*;
+        for (code, name) in [
+            (SEND_MESSAGE_V2, "SEND_MESSAGE_V2"),
+            (UPDATE_AND_CREATE_TOPIC, "UPDATE_AND_CREATE_TOPIC"),
+            (RECALL_MESSAGE, "RECALL_MESSAGE"),
+            (GET_ROUTEINFO_BY_TOPIC, "GET_ROUTEINFO_BY_TOPIC"),
+            (BROKER_HEARTBEAT, "BROKER_HEARTBEAT"),
+        ] {
+            assert_eq!(served_by(code).map(|(_, n)| n), Some(name));
+        }
+    }
+
+    #[test]
+    fn the_remark_hints_only_at_the_other_servers_codes() {
+        assert_eq!(
+            not_supported_remark(17, Server::NameServer),
+            " request type 17 not supported; UPDATE_AND_CREATE_TOPIC is a broker request, \
+             but this address is a name server: did you mean a broker's address (name-server \
+             and broker addresses swapped, e.g. -n and -b)?"
+        );
+        let r = not_supported_remark(105, Server::Broker);
+        assert!(r.starts_with(" request type 105 not supported; GET_ROUTEINFO_BY_TOPIC is a name-server request, but this address is a broker"), "{r}");
+        assert_eq!(
+            not_supported_remark(17, Server::Broker),
+            " request type 17 not supported"
+        );
+        assert_eq!(
+            not_supported_remark(12345, Server::NameServer),
+            " request type 12345 not supported"
+        );
+    }
+}

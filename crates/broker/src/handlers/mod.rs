@@ -129,7 +129,10 @@ async fn dispatch(
         CLEAN_EXPIRED_CONSUMEQUEUE => done(store_admin::clean_expired_consume_queue(b, req).await),
         code => Ok(Some(req.response_to(
             response::REQUEST_CODE_NOT_SUPPORTED,
-            Some(format!(" request type {code} not supported")),
+            Some(ferromq_proto::codes::not_supported_remark(
+                code,
+                ferromq_proto::codes::Server::Broker,
+            )),
         ))),
     }
 }

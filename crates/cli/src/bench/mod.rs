@@ -40,7 +40,7 @@ pub enum BenchCommand {
     /// Produce at a steady rate while consuming, and report produce-to-consume latency.
     E2e(E2eArgs),
     /// Start FerroMQ standalone in a temp dir, probe this machine, run the fixed matrix and
-    /// write the results table (see README).
+    /// write the results table (see docs/benchmark.md).
     Suite(suite::SuiteArgs),
 }
 

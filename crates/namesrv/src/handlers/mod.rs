@@ -61,7 +61,10 @@ pub(crate) async fn dispatch(
         req::GET_NAMESRV_CONFIG => config::get(shared, request),
         code => Ok(request.response_to(
             response::REQUEST_CODE_NOT_SUPPORTED,
-            Some(format!(" request type {code} not supported")),
+            Some(ferromq_proto::codes::not_supported_remark(
+                code,
+                ferromq_proto::codes::Server::NameServer,
+            )),
         )),
     };
     result.unwrap_or_else(|e| {

@@ -1,0 +1,287 @@
+//! What each `broker.conf` key means, and its default as text: the source of the configuration
+//! reference (`docs/configuration.md`, rendered by `ferromq_cli::config_doc` and checked by a
+//! test).
+//!
+//! [`KEY_DOCS`] holds one `(key, meaning)` line per key [`BrokerConfig::known_keys`] lists (the
+//! broker's own, the store's, and those accepted without effect); a test fails when a key has no
+//! line, so a new key in [`crate::config::BROKER_KEYS`] needs one here, and one arm in
+//! [`default_text`] when the broker reads it itself.
+
+use crate::config::{BrokerConfig, BrokerRole, FlushDiskType};
+use ferromq_common::config::Properties;
+
+/// `(key, meaning)`, one line per broker.conf key, in the order the reference lists them.
+pub const KEY_DOCS: &[(&str, &str)] = &[
+    // Identity and network.
+    ("brokerClusterName", "Cluster this broker belongs to; also the name of a system topic"),
+    ("brokerName", "Broker name; masters and slaves of one broker group share it"),
+    ("brokerId", "0 for a master, above 0 for a slave"),
+    ("listenPort", "TCP port for clients and admin tools"),
+    ("bindAddress", "Address to listen on (`0.0.0.0`: every interface)"),
+    ("namesrvAddr", "Name servers to register with, `;`-separated"),
+    ("brokerIP1", "Address clients are told to use (registered with the name servers, written into message ids)"),
+    ("brokerIP2", "Address for slaves to replicate from"),
+    ("haListenPort", "Replication port"),
+    ("brokerPermission", "Permission bits of the broker: 6 read and write, 4 read only, 2 write only"),
+    ("regionId", "Region written into the `MSG_REGION` property of stored messages"),
+    ("traceOn", "Value written into the `TRACE_ON` property of stored messages"),
+    ("registerNameServerPeriod", "Milliseconds between registrations with every name server"),
+    ("channelExpiredTimeout", "Milliseconds after which a client that sent no heartbeat is dropped; also the expiry the broker asks name servers to apply to it"),
+    ("fetchNamesrvAddrByAddressServer", "Look up name servers through an HTTP address server"),
+    ("aclEnable", "Access control lists (every request is served without authentication)"),
+    // Topics and groups.
+    ("autoCreateTopicEnable", "Create a topic on the first send to it, from the `TBW102` template"),
+    (
+        "defaultTopicQueueNums",
+        "Queues of the `TBW102` template; an auto-created topic gets the number the producer asks for (4 in the usual clients), at most this many",
+    ),
+    ("autoCreateSubscriptionGroup", "Create a consumer group when it first shows up"),
+    ("clusterTopicEnable", "The cluster-name system topic is readable and writable"),
+    ("brokerTopicEnable", "The broker-name system topic is readable and writable"),
+    ("traceTopicEnable", "Message-trace topic"),
+    // Roles and durability.
+    ("brokerRole", "`ASYNC_MASTER`, `SYNC_MASTER` or `SLAVE`; without replication a `SYNC_MASTER` answers SLAVE_NOT_AVAILABLE and a `SLAVE` refuses sends"),
+    ("flushDiskType", "`ASYNC_FLUSH`: answer once in the page cache; `SYNC_FLUSH`: answer once on disk"),
+    ("flushIntervalCommitLog", "Milliseconds between background commit-log flushes (`ASYNC_FLUSH`)"),
+    ("flushCommitLogLeastPages", "A background flush waits for at least this many dirty 4 KiB pages"),
+    ("flushCommitLogThoroughInterval", "Milliseconds after which everything dirty is flushed regardless of the page count"),
+    ("flushIntervalConsumeQueue", "Milliseconds between consume-queue and checkpoint flushes"),
+    ("flushConsumeQueueLeastPages", "Least dirty pages for a consume-queue flush"),
+    ("syncFlushTimeout", "Milliseconds a `SYNC_FLUSH` send waits for the disk before FLUSH_DISK_TIMEOUT"),
+    // Store layout.
+    ("storePathRootDir", "Root of the store: commit log, consume queues, index, `config/`, checkpoint"),
+    ("storePathCommitLog", "Commit-log directory (default `<storePathRootDir>/commitlog`)"),
+    ("storePathConsumeQueue", "Consume-queue directory (always `<storePathRootDir>/consumequeue`)"),
+    ("storePathIndex", "Index directory (always `<storePathRootDir>/index`)"),
+    ("storeCheckpoint", "Checkpoint file (always `<storePathRootDir>/checkpoint`)"),
+    ("abortFile", "Crash marker (always `<storePathRootDir>/abort`)"),
+    ("mappedFileSizeCommitLog", "Bytes of one commit-log segment file"),
+    ("mappedFileSizeConsumeQueue", "Bytes of one consume-queue file (a multiple of 20, the entry size)"),
+    ("preallocateCommitLog", "Create the next commit-log segment in the background before it is needed"),
+    ("warmMapedFileEnable", "Touch every page of a new segment so first writes take no page faults"),
+    ("transientStorePoolEnable", "Off-heap write buffer pool"),
+    ("useReentrantLockWhenPutMessage", "Java lock choice for the commit-log writer"),
+    ("maxMessageSize", "Largest message body in bytes"),
+    ("checkCRCOnRecover", "Check body CRCs when recovering after a crash"),
+    // Retention.
+    ("fileReservedTime", "Hours a commit-log file is kept after its last write"),
+    ("deleteWhen", "Hour(s) of the day, `;`-separated, when expired files are deleted"),
+    ("diskMaxUsedSpaceRatio", "Disk usage (%) above which expired files are deleted at any hour"),
+    ("diskSpaceCleanForciblyRatio", "Disk usage (%) above which commit-log files are deleted before they expire"),
+    ("diskSpaceWarningLevelRatio", "Disk usage (%) above which sends are refused until space returns"),
+    ("cleanFileForciblyEnable", "Allow the deletion before expiry above `diskSpaceCleanForciblyRatio`"),
+    ("cleanResourceInterval", "Milliseconds between retention rounds (disk check, deletion)"),
+    ("deleteFileBatchMax", "Most commit-log files deleted in one round"),
+    // Index and queries.
+    ("messageIndexEnable", "Index messages by `KEYS` and unique id (for queryMsgByKey / queryMsgByUniqueKey)"),
+    ("maxHashSlotNum", "Hash slots of one index file"),
+    ("maxIndexNum", "Entries of one index file"),
+    ("maxMsgsNumBatch", "Most results of one key query"),
+    ("defaultQueryMaxNum", "Results of a unique-key query"),
+    // Pulls.
+    ("longPollingEnable", "Park a pull that finds nothing until a message arrives or it times out"),
+    ("shortPollingTimeMills", "Milliseconds a pull waits when long polling is off"),
+    ("maxTransferBytesOnMessageInMemory", "Most bytes in one pull answer when the data is in memory"),
+    ("maxTransferCountOnMessageInMemory", "Most messages in one pull answer when the data is in memory"),
+    ("maxTransferBytesOnMessageInDisk", "Most bytes in one pull answer when the data is on disk"),
+    ("maxTransferCountOnMessageInDisk", "Most messages in one pull answer when the data is on disk"),
+    ("accessMessageInMemoryMaxRatio", "Data further behind the log head than this share (%) of RAM counts as on disk"),
+    ("notifyConsumerIdsChangedEnable", "Tell a group's consumers when its membership changes (NOTIFY_CONSUMER_IDS_CHANGED)"),
+    ("enablePropertyFilter", "Serve SQL92 subscriptions"),
+    ("filterSupportRetry", "Apply SQL92 filters to `%RETRY%` topics too"),
+    ("slaveReadEnable", "Let consumers read from slaves"),
+    // Delays, timers, transactions, replies.
+    ("messageDelayLevel", "Delay levels, space-separated, units s, m, h, d"),
+    ("timerWheelEnable", "Serve timer messages (arbitrary delays); when false they are refused"),
+    ("timerMaxDelaySec", "Longest timer delay accepted, in seconds"),
+    ("timerPrecisionMs", "Checked (1-60000) only: FerroMQ delivers timer messages to the millisecond"),
+    ("recallMessageEnable", "Serve RECALL_MESSAGE (cancel a timer message before it is due)"),
+    ("transactionTimeOut", "Milliseconds before an open half message is first checked back"),
+    ("transactionCheckMax", "Check-backs before a half message is given up"),
+    ("transactionCheckInterval", "Milliseconds between check-back rounds"),
+    ("rejectTransactionMessage", "Refuse half messages (NO_PERMISSION)"),
+    ("storeReplyMessageEnable", "Keep a copy of each request-reply reply in `<cluster>_REPLY_TOPIC`"),
+    // Thread pools and Java tuning.
+    ("sendMessageThreadPoolNums", "Java send thread pool"),
+    ("pullMessageThreadPoolNums", "Java pull thread pool"),
+    ("waitTimeMillsInSendQueue", "Java send queue wait"),
+    ("osPageCacheBusyTimeOutMills", "Java page-cache busy check"),
+    // Test knobs.
+    ("debugFlushDelayMs", "Test knob: every commit-log flush first sleeps this long (ms)"),
+    ("debugDiskUsageFile", "Test knob: read the disk usage from this file instead of the file system"),
+];
+
+/// Whether FerroMQ acts on a broker.conf key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyEffect {
+    /// The broker or its store reads the value and behaves accordingly.
+    Acted,
+    /// Read and range-checked, but without effect on behaviour ([`CHECKED_ONLY`]).
+    CheckedOnly,
+    /// Accepted for compatibility with RocketMQ, without effect (named in a start-up warning).
+    Inert,
+}
+
+/// Keys the broker reads and checks but does not act on otherwise.
+pub const CHECKED_ONLY: &[&str] = &["timerPrecisionMs"];
+
+/// How the broker treats `key`, found the way start-up finds it: by parsing it. `None` for a
+/// key broker.conf does not take.
+pub fn key_effect(key: &str) -> Option<KeyEffect> {
+    let value = default_text(key).unwrap_or_default();
+    let value = if value.starts_with('`') || value.starts_with('(') {
+        String::new()
+    } else {
+        value
+    };
+    let c = match BrokerConfig::from_properties(&Properties::parse(&format!("{key}={value}\n"))) {
+        Ok(c) => c,
+        // The key is read (a value was checked against it), so it is acted on.
+        Err(e) if e.key == key => return Some(KeyEffect::Acted),
+        Err(_) => return None,
+    };
+    if CHECKED_ONLY.contains(&key) {
+        Some(KeyEffect::CheckedOnly)
+    } else if c.unknown_keys.iter().any(|k| k == key) {
+        None
+    } else if c.inert_keys.iter().any(|k| k == key) {
+        Some(KeyEffect::Inert)
+    } else {
+        Some(KeyEffect::Acted)
+    }
+}
+
+/// The default of `key` as the reference shows it: the value `BrokerConfig::default()` (or
+/// the store's default) holds, or a description where it depends on the machine. `None` for a
+/// key with no default to show (the keys accepted without effect).
+pub fn default_text(key: &str) -> Option<String> {
+    let c = BrokerConfig::default();
+    let flush = |t: FlushDiskType| match t {
+        FlushDiskType::AsyncFlush => "ASYNC_FLUSH",
+        FlushDiskType::SyncFlush => "SYNC_FLUSH",
+    };
+    let text = match key {
+        // Taken from the machine: shown as where they come from.
+        "brokerName" => "(host name)".into(),
+        "namesrvAddr" => "`$NAMESRV_ADDR`".into(),
+        "storePathRootDir" => "`$HOME/store`".into(),
+        "storePathCommitLog" => "(none)".into(),
+        "brokerClusterName" => c.broker_cluster_name,
+        "brokerId" => c.broker_id.to_string(),
+        "listenPort" => c.listen_port.to_string(),
+        "bindAddress" => c.bind_address,
+        "brokerIP1" => c.broker_ip1,
+        "brokerPermission" => c.broker_permission.to_string(),
+        "autoCreateTopicEnable" => c.auto_create_topic_enable.to_string(),
+        "autoCreateSubscriptionGroup" => c.auto_create_subscription_group.to_string(),
+        "defaultTopicQueueNums" => c.default_topic_queue_nums.to_string(),
+        "clusterTopicEnable" => c.cluster_topic_enable.to_string(),
+        "brokerTopicEnable" => c.broker_topic_enable.to_string(),
+        "flushDiskType" => flush(c.flush_disk_type).into(),
+        "brokerRole" => match c.broker_role {
+            BrokerRole::AsyncMaster => "ASYNC_MASTER",
+            BrokerRole::SyncMaster => "SYNC_MASTER",
+            BrokerRole::Slave => "SLAVE",
+        }
+        .into(),
+        "deleteWhen" => c.delete_when,
+        "fileReservedTime" => c.file_reserved_time.to_string(),
+        "maxMessageSize" => c.max_message_size.to_string(),
+        "mappedFileSizeCommitLog" => c.mapped_file_size_commit_log.to_string(),
+        "mappedFileSizeConsumeQueue" => c.mapped_file_size_consume_queue.to_string(),
+        "flushIntervalCommitLog" => c.flush_interval_commit_log.to_string(),
+        "syncFlushTimeout" => c.sync_flush_timeout.to_string(),
+        "diskMaxUsedSpaceRatio" => c.disk_max_used_space_ratio.to_string(),
+        "registerNameServerPeriod" => c.register_name_server_period.to_string(),
+        "longPollingEnable" => c.long_polling_enable.to_string(),
+        "shortPollingTimeMills" => c.short_polling_time_mills.to_string(),
+        "notifyConsumerIdsChangedEnable" => c.notify_consumer_ids_changed_enable.to_string(),
+        "channelExpiredTimeout" => c.channel_expired_timeout.to_string(),
+        "regionId" => c.region_id,
+        "traceOn" => c.trace_on.to_string(),
+        "storeReplyMessageEnable" => c.store_reply_message_enable.to_string(),
+        "enablePropertyFilter" => c.enable_property_filter.to_string(),
+        "filterSupportRetry" => c.filter_support_retry.to_string(),
+        "transactionTimeOut" => c.transaction_timeout.to_string(),
+        "transactionCheckMax" => c.transaction_check_max.to_string(),
+        "transactionCheckInterval" => c.transaction_check_interval.to_string(),
+        "rejectTransactionMessage" => c.reject_transaction_message.to_string(),
+        "timerWheelEnable" => c.timer_wheel_enable.to_string(),
+        "timerMaxDelaySec" => c.timer_max_delay_sec.to_string(),
+        "timerPrecisionMs" => c.timer_precision_ms.to_string(),
+        "recallMessageEnable" => c.recall_message_enable.to_string(),
+        "debugDiskUsageFile" => "(none)".into(),
+        k if ferromq_store::StoreConfig::knows(k) => {
+            let store = serde_json::to_value(ferromq_store::StoreConfig::default()).ok()?;
+            // serde spells a few names differently (`checkCrcOnRecover`).
+            let (_, value) = store
+                .as_object()?
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(k))?;
+            match value {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => "(none)".into(),
+                v => v.to_string(),
+            }
+        }
+        _ => return None,
+    };
+    Some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_known_key_has_one_line() {
+        for key in BrokerConfig::known_keys() {
+            let n = KEY_DOCS.iter().filter(|(k, _)| *k == key).count();
+            assert_eq!(
+                n, 1,
+                "broker.conf key `{key}` needs exactly one line in KEY_DOCS"
+            );
+        }
+        for (key, _) in KEY_DOCS {
+            assert!(
+                BrokerConfig::known_keys().any(|k| k == *key),
+                "KEY_DOCS lists `{key}`, which broker.conf does not take"
+            );
+            assert!(key_effect(key).is_some(), "{key}");
+        }
+    }
+
+    #[test]
+    fn every_acted_key_has_a_default_that_parses_back_to_it() {
+        for (key, _) in KEY_DOCS {
+            if !matches!(
+                key_effect(key),
+                Some(KeyEffect::Acted | KeyEffect::CheckedOnly)
+            ) {
+                continue;
+            }
+            let text = default_text(key).unwrap_or_else(|| panic!("`{key}` has no default"));
+            if text.starts_with('`') || text.starts_with('(') {
+                continue; // depends on the machine
+            }
+            let c = BrokerConfig::from_properties(&Properties::parse(&format!("{key}={text}\n")))
+                .unwrap_or_else(|e| panic!("default of `{key}` does not parse: {e}"));
+            assert!(
+                c.unknown_keys.is_empty() && c.inert_keys.is_empty(),
+                "{key}"
+            );
+        }
+    }
+
+    #[test]
+    fn effects_match_the_parser() {
+        assert_eq!(key_effect("flushDiskType"), Some(KeyEffect::Acted));
+        assert_eq!(key_effect("maxIndexNum"), Some(KeyEffect::Acted));
+        assert_eq!(key_effect("aclEnable"), Some(KeyEffect::Inert));
+        assert_eq!(key_effect("timerPrecisionMs"), Some(KeyEffect::CheckedOnly));
+        assert_eq!(key_effect("noSuchKey"), None);
+        assert_eq!(default_text("maxIndexNum").as_deref(), Some("20000000"));
+        assert_eq!(default_text("fileReservedTime").as_deref(), Some("72"));
+        assert_eq!(default_text("aclEnable"), None);
+    }
+}
