@@ -118,7 +118,10 @@ mod tests {
             br#"{"brokerAddrs":{1:"127.0.0.1:30911",2:"127.0.0.1:30921"},"brokerName":"broker-a","cluster":"DefaultCluster"}"#,
         )
         .unwrap();
-        assert_eq!(g.broker_addrs.get(&2).map(String::as_str), Some("127.0.0.1:30921"));
+        assert_eq!(
+            g.broker_addrs.get(&2).map(String::as_str),
+            Some("127.0.0.1:30921")
+        );
         assert_eq!(
             g.to_json(),
             br#"{"brokerAddrs":{"1":"127.0.0.1:30911","2":"127.0.0.1:30921"},"brokerName":"broker-a","cluster":"DefaultCluster"}"#

@@ -196,7 +196,9 @@ impl ControllerConfig {
                     self.notify_broker_role_changed = props.parse_bool(key)?.unwrap_or(true)
                 }
                 "configBlackList" => self.config_black_list = value.to_owned(),
-                "raftHeartbeatIntervalMs" => self.raft_heartbeat_interval_ms = positive(props, key)?,
+                "raftHeartbeatIntervalMs" => {
+                    self.raft_heartbeat_interval_ms = positive(props, key)?
+                }
                 "raftElectionTimeoutMinMs" => {
                     self.raft_election_timeout_min_ms = positive(props, key)?
                 }
@@ -271,15 +273,39 @@ impl ControllerConfig {
             ("controllerDLegerPeers", self.peers_text()),
             ("controllerDLegerSelfId", self.self_id.clone()),
             ("controllerStorePath", self.store_path.display().to_string()),
-            ("electMasterMaxRetryCount", self.elect_master_max_retry_count.to_string()),
-            ("enableElectUncleanMaster", self.enable_elect_unclean_master.to_string()),
-            ("notifyBrokerRoleChanged", self.notify_broker_role_changed.to_string()),
-            ("raftElectionTimeoutMaxMs", self.raft_election_timeout_max_ms.to_string()),
-            ("raftElectionTimeoutMinMs", self.raft_election_timeout_min_ms.to_string()),
-            ("raftHeartbeatIntervalMs", self.raft_heartbeat_interval_ms.to_string()),
+            (
+                "electMasterMaxRetryCount",
+                self.elect_master_max_retry_count.to_string(),
+            ),
+            (
+                "enableElectUncleanMaster",
+                self.enable_elect_unclean_master.to_string(),
+            ),
+            (
+                "notifyBrokerRoleChanged",
+                self.notify_broker_role_changed.to_string(),
+            ),
+            (
+                "raftElectionTimeoutMaxMs",
+                self.raft_election_timeout_max_ms.to_string(),
+            ),
+            (
+                "raftElectionTimeoutMinMs",
+                self.raft_election_timeout_min_ms.to_string(),
+            ),
+            (
+                "raftHeartbeatIntervalMs",
+                self.raft_heartbeat_interval_ms.to_string(),
+            ),
             ("raftSnapshotLogs", self.raft_snapshot_logs.to_string()),
-            ("scanInactiveMasterInterval", self.scan_inactive_master_interval_ms.to_string()),
-            ("scanNotActiveBrokerInterval", self.scan_not_active_broker_interval_ms.to_string()),
+            (
+                "scanInactiveMasterInterval",
+                self.scan_inactive_master_interval_ms.to_string(),
+            ),
+            (
+                "scanNotActiveBrokerInterval",
+                self.scan_not_active_broker_interval_ms.to_string(),
+            ),
         ];
         lines.sort_by(|a, b| a.0.cmp(b.0));
         lines.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
@@ -314,7 +340,10 @@ mod tests {
         assert!(c.enable_elect_unclean_master && c.notify_broker_role_changed);
         assert_eq!(c.scan_not_active_broker_interval_ms, 5_000);
         assert_eq!(unknown, vec!["bogus".to_owned()]);
-        assert_eq!(c.peers_text(), "n0-127.0.0.1:9878;n1-127.0.0.1:9868;n2-127.0.0.1:9858");
+        assert_eq!(
+            c.peers_text(),
+            "n0-127.0.0.1:9878;n1-127.0.0.1:9868;n2-127.0.0.1:9858"
+        );
     }
 
     #[test]
@@ -322,7 +351,9 @@ mod tests {
         for peers in ["", "n0", "n0-host", "n0-h:x", "n0-h:1;n0-h:2", "-h:1"] {
             assert!(parse_peers(peers).is_err(), "{peers}");
         }
-        let props = Properties::parse("controllerDLegerPeers=n0-127.0.0.1:9878\ncontrollerDLegerSelfId=n9\n");
+        let props = Properties::parse(
+            "controllerDLegerPeers=n0-127.0.0.1:9878\ncontrollerDLegerSelfId=n9\n",
+        );
         let err = ControllerConfig::from_properties(&props).unwrap_err();
         assert_eq!(err.key, "controllerDLegerSelfId");
         let props = Properties::parse("controllerDLegerPeers=n0-127.0.0.1:9878\ncontrollerDLegerSelfId=n0\nscanNotActiveBrokerInterval=0\n");

@@ -45,3 +45,69 @@ pub enum ControllerError {
         reason: String,
     },
 }
+
+/// Why one controller request failed; [`crate::handlers`] turns each into a response code.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// The request header lacks a field or a field does not parse.
+    #[error("bad request header: {source}")]
+    Header {
+        /// What is wrong.
+        #[from]
+        source: ferromq_proto::ProtoError,
+    },
+    /// The request body does not decode.
+    #[error("bad request body: {source}")]
+    Body {
+        /// What is wrong.
+        #[from]
+        source: ferromq_proto::body::BodyError,
+    },
+    /// This node is not the Raft leader.
+    #[error("The controller is not in leader state")]
+    NotLeader {
+        /// The leader, when known: name and address.
+        leader: Option<crate::config::Peer>,
+    },
+    /// Raft did not commit in time (no quorum).
+    #[error("the controller did not commit the request within {millis} ms")]
+    Timeout {
+        /// The deadline.
+        millis: u64,
+    },
+    /// openraft failed.
+    #[error("raft: {reason}")]
+    Raft {
+        /// openraft's error text.
+        reason: String,
+    },
+}
+
+/// Why a [`crate::ControllerClient`] call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The leader answered with a RocketMQ error code.
+    #[error("controller refused: code {code}: {remark}")]
+    Refused {
+        /// Response code (see [`crate::codes::response`]).
+        code: i32,
+        /// Its remark.
+        remark: String,
+    },
+    /// No controller answered as leader before the deadline.
+    #[error("no controller leader answered within {millis} ms (last: {last})")]
+    NoLeader {
+        /// The deadline.
+        millis: u64,
+        /// The last error or redirect seen.
+        last: String,
+    },
+    /// A response lacked a field or its body did not decode.
+    #[error("bad response from {addr}: {reason}")]
+    BadResponse {
+        /// Controller address.
+        addr: String,
+        /// What is wrong.
+        reason: String,
+    },
+}

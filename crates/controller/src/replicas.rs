@@ -320,7 +320,9 @@ impl ReplicaTable {
         let Some(replica) = set.replicas.get_mut(&broker_id) else {
             return refuse(
                 code::CONTROLLER_BROKER_NEED_TO_BE_REGISTERED,
-                format!("BrokerId: {broker_id} hasn't been registered in broker-set: {broker_name}"),
+                format!(
+                    "BrokerId: {broker_id} hasn't been registered in broker-set: {broker_name}"
+                ),
             );
         };
         if replica.address != address {
@@ -582,27 +584,53 @@ mod tests {
     #[test]
     fn first_election_takes_the_asker_then_failover_takes_an_in_sync_replica() {
         let mut t = table_with_three();
-        let Outcome::Elected { master_broker_id: 1, master_epoch: 1, changed: true, .. } =
-            elect(&mut t, Some(1), &[2, 1, 3])
+        let Outcome::Elected {
+            master_broker_id: 1,
+            master_epoch: 1,
+            changed: true,
+            ..
+        } = elect(&mut t, Some(1), &[2, 1, 3])
         else {
             panic!("first election");
         };
-        assert_eq!(alter(&mut t, 1, 1, &[1, 2], 1), Outcome::SyncStateSetAltered { new_epoch: 2 });
+        assert_eq!(
+            alter(&mut t, 1, 1, &[1, 2], 1),
+            Outcome::SyncStateSetAltered { new_epoch: 2 }
+        );
         // Stale syncStateSet epoch, stale master epoch, wrong master.
-        assert!(matches!(alter(&mut t, 1, 1, &[1, 2, 3], 1), Outcome::Refused { code: 2001, .. }));
-        assert!(matches!(alter(&mut t, 1, 0, &[1, 2, 3], 2), Outcome::Refused { code: 2000, .. }));
-        assert!(matches!(alter(&mut t, 2, 1, &[1, 2, 3], 2), Outcome::Refused { code: 2002, .. }));
-        assert!(matches!(alter(&mut t, 1, 1, &[2, 3], 2), Outcome::Refused { code: 2013, .. }));
+        assert!(matches!(
+            alter(&mut t, 1, 1, &[1, 2, 3], 1),
+            Outcome::Refused { code: 2001, .. }
+        ));
+        assert!(matches!(
+            alter(&mut t, 1, 0, &[1, 2, 3], 2),
+            Outcome::Refused { code: 2000, .. }
+        ));
+        assert!(matches!(
+            alter(&mut t, 2, 1, &[1, 2, 3], 2),
+            Outcome::Refused { code: 2002, .. }
+        ));
+        assert!(matches!(
+            alter(&mut t, 1, 1, &[2, 3], 2),
+            Outcome::Refused { code: 2013, .. }
+        ));
         // Master 1 died; 3 is alive but not in sync, 2 is: 2 wins.
-        let Outcome::Elected { master_broker_id: 2, master_epoch: 2, sync_state, .. } =
-            elect(&mut t, None, &[3, 2])
+        let Outcome::Elected {
+            master_broker_id: 2,
+            master_epoch: 2,
+            sync_state,
+            ..
+        } = elect(&mut t, None, &[3, 2])
         else {
             panic!("failover");
         };
         assert_eq!(sync_state.sync_state_set, [2].into_iter().collect());
         assert_eq!(sync_state.sync_state_set_epoch, 3);
         // Still alive old master: nothing changes.
-        assert!(matches!(elect(&mut t, None, &[2, 3]), Outcome::Elected { changed: false, .. }));
+        assert!(matches!(
+            elect(&mut t, None, &[2, 3]),
+            Outcome::Elected { changed: false, .. }
+        ));
         // Nobody in sync alive: the master is dropped, epoch bumped.
         assert_eq!(elect(&mut t, None, &[3]), Outcome::MasterLost);
         let set = t.get("b").unwrap();
@@ -615,7 +643,14 @@ mod tests {
             alive: vec![3],
             unclean: true,
         });
-        assert!(matches!(out, Outcome::Elected { master_broker_id: 3, master_epoch: 4, .. }));
+        assert!(matches!(
+            out,
+            Outcome::Elected {
+                master_broker_id: 3,
+                master_epoch: 4,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -623,15 +658,24 @@ mod tests {
         let mut t = table_with_three();
         elect(&mut t, Some(1), &[1]);
         assert!(t.needing_reelection(|_, _, _| true).is_empty());
-        assert_eq!(t.needing_reelection(|_, _, id| id == 2), vec!["b".to_owned()]);
+        assert_eq!(
+            t.needing_reelection(|_, _, id| id == 2),
+            vec!["b".to_owned()]
+        );
         assert!(t.needing_reelection(|_, _, _| false).is_empty());
     }
 
     #[test]
     fn unknown_broker_sets_are_refused() {
         let mut t = ReplicaTable::default();
-        assert!(matches!(elect(&mut t, Some(1), &[1]), Outcome::Refused { code: 2010, .. }));
-        assert!(matches!(alter(&mut t, 1, 1, &[1], 0), Outcome::Refused { code: 2013, .. }));
+        assert!(matches!(
+            elect(&mut t, Some(1), &[1]),
+            Outcome::Refused { code: 2010, .. }
+        ));
+        assert!(matches!(
+            alter(&mut t, 1, 1, &[1], 0),
+            Outcome::Refused { code: 2013, .. }
+        ));
         let reg = t.apply(&Command::RegisterBroker {
             broker_name: "b".into(),
             broker_id: 1,

@@ -72,8 +72,7 @@ impl LogData {
             Record::Purge(upto) => {
                 let kept = self.entries.split_off(&(upto.index + 1));
                 let removed = std::mem::replace(&mut self.entries, kept);
-                self.dead_records +=
-                    removed.len() as u64 + u64::from(self.last_purged.is_some());
+                self.dead_records += removed.len() as u64 + u64::from(self.last_purged.is_some());
                 self.last_purged = Some(upto);
             }
         }
@@ -123,7 +122,8 @@ fn decode(bytes: &[u8]) -> (Vec<Record>, usize) {
     let mut records = Vec::new();
     let mut at = 0;
     while bytes.len() - at >= HEADER {
-        let len = u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
+        let len =
+            u32::from_be_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
         let crc = u32::from_be_bytes([bytes[at + 4], bytes[at + 5], bytes[at + 6], bytes[at + 7]]);
         let Some(payload) = bytes.get(at + HEADER..at + HEADER + len) else {
             break;
@@ -402,7 +402,10 @@ mod tests {
         }
         d.replay(Record::Truncate { since: 8 });
         d.replay(Record::Purge(entry(3).log_id));
-        assert_eq!(d.entries.keys().copied().collect::<Vec<_>>(), vec![4, 5, 6, 7]);
+        assert_eq!(
+            d.entries.keys().copied().collect::<Vec<_>>(),
+            vec![4, 5, 6, 7]
+        );
         let mut again = LogData::default();
         for r in d.live_records() {
             again.replay(r);

@@ -13,8 +13,8 @@ use openraft::error::{
 };
 use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
 use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest,
-    InstallSnapshotResponse, VoteRequest, VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -102,7 +102,8 @@ impl RaftNetwork<TypeConfig> for PeerConnection {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, PeerNode, RaftError<NodeId>>> {
-        self.call(code::APPEND_ENTRIES, &rpc, option.hard_ttl()).await
+        self.call(code::APPEND_ENTRIES, &rpc, option.hard_ttl())
+            .await
     }
 
     async fn install_snapshot(
@@ -113,7 +114,8 @@ impl RaftNetwork<TypeConfig> for PeerConnection {
         InstallSnapshotResponse<NodeId>,
         RPCError<NodeId, PeerNode, RaftError<NodeId, InstallSnapshotError>>,
     > {
-        self.call(code::INSTALL_SNAPSHOT, &rpc, option.hard_ttl()).await
+        self.call(code::INSTALL_SNAPSHOT, &rpc, option.hard_ttl())
+            .await
     }
 
     async fn vote(

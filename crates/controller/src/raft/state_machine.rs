@@ -107,7 +107,11 @@ impl StateMachineStore {
         Arc::clone(&self.state)
     }
 
-    async fn persist(&self, meta: SnapshotMeta<NodeId, PeerNode>, table: ReplicaTable) -> Result<(), StorageError<NodeId>> {
+    async fn persist(
+        &self,
+        meta: SnapshotMeta<NodeId, PeerNode>,
+        table: ReplicaTable,
+    ) -> Result<(), StorageError<NodeId>> {
         let file = SnapshotFile { meta, table };
         let bytes = serde_json::to_vec(&file).map_err(|e| sm_err(&e))?;
         let path = self.dir.join(SNAPSHOT_FILE);
