@@ -110,6 +110,24 @@ pub const IGNORED_KEYS: &[&str] = &[
     "jRaftSnapshotIntervalSecs",
 ];
 
+/// Keys that act.
+pub const KEYS: &[&str] = &[
+    "controllerDLegerGroup",
+    "controllerDLegerPeers",
+    "controllerDLegerSelfId",
+    "controllerStorePath",
+    "scanNotActiveBrokerInterval",
+    "scanInactiveMasterInterval",
+    "electMasterMaxRetryCount",
+    "enableElectUncleanMaster",
+    "notifyBrokerRoleChanged",
+    "configBlackList",
+    "raftHeartbeatIntervalMs",
+    "raftElectionTimeoutMinMs",
+    "raftElectionTimeoutMaxMs",
+    "raftSnapshotLogs",
+];
+
 /// Keys UPDATE_CONTROLLER_CONFIG may change while running.
 pub const RUNTIME_KEYS: &[&str] = &[
     "scanNotActiveBrokerInterval",
@@ -163,6 +181,41 @@ impl ControllerConfig {
         let unknown = config.apply(props)?;
         config.validate()?;
         Ok((config, unknown))
+    }
+
+    /// Reads `controller.conf` at `path` (what `ferromq controller -c FILE` should call).
+    ///
+    /// Logs a warning for every unknown key (with the closest known key, when one is close)
+    /// and one line listing the RocketMQ keys present that FerroMQ accepts without effect.
+    /// Errors when the file cannot be read or a value is invalid.
+    pub fn load(path: &std::path::Path) -> Result<Self, crate::ControllerError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| crate::ControllerError::ReadConfig {
+                path: path.display().to_string(),
+                source,
+            })?;
+        let props = Properties::parse(&text);
+        let (config, unknown) = ControllerConfig::from_properties(&props)?;
+        for key in unknown {
+            match ferromq_common::suggest::closest(
+                &key,
+                KEYS.iter().copied().chain(IGNORED_KEYS.iter().copied()),
+            ) {
+                Some(hint) => {
+                    tracing::warn!(%key, "unknown controller config key; did you mean {hint}?")
+                }
+                None => tracing::warn!(%key, "unknown controller config key"),
+            }
+        }
+        let ignored: Vec<&str> = props
+            .iter()
+            .map(|(k, _)| k)
+            .filter(|k| IGNORED_KEYS.contains(k))
+            .collect();
+        if !ignored.is_empty() {
+            tracing::info!(keys = %ignored.join(","), "controller config keys accepted but not implemented");
+        }
+        Ok(config)
     }
 
     /// Applies every key of `props`; returns the unknown keys. On error `self` may be partly

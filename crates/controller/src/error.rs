@@ -12,6 +12,15 @@ pub enum ControllerError {
         #[from]
         source: ConfigError,
     },
+    /// The config file could not be read.
+    #[error("cannot read {path}: {source}")]
+    ReadConfig {
+        /// File.
+        path: String,
+        /// I/O error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The listen address could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {

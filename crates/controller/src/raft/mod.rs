@@ -64,6 +64,9 @@ pub fn raft_config(config: &ControllerConfig) -> openraft::Config {
         election_timeout_max: config.raft_election_timeout_max_ms,
         snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(config.raft_snapshot_logs),
         max_in_snapshot_log_to_keep: config.raft_snapshot_logs,
+        // Chunks travel as JSON arrays of numbers (up to 4 bytes per byte): 1 MiB keeps every
+        // frame far below the 16 MiB frame limit.
+        snapshot_max_chunk_size: 1024 * 1024,
         ..Default::default()
     }
 }
