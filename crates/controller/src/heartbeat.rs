@@ -2,7 +2,7 @@
 //! `DefaultBrokerHeartbeatManager`). Brokers heartbeat every controller they can reach, so a
 //! newly elected leader already knows who is alive.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use crate::config::DEFAULT_BROKER_TIMEOUT_MS;
@@ -50,6 +50,8 @@ impl LiveInfo {
 #[derive(Debug, Default)]
 pub struct HeartbeatTable {
     live: HashMap<BrokerKey, LiveInfo>,
+    /// Every replica this node ever heard from (expiry does not remove it).
+    seen: HashSet<BrokerKey>,
 }
 
 impl HeartbeatTable {
@@ -74,6 +76,9 @@ impl HeartbeatTable {
         let epoch = h.epoch.unwrap_or(-1);
         let max_offset = h.max_offset.unwrap_or(-1);
         let priority = h.election_priority.unwrap_or(i32::MAX);
+        if !self.seen.contains(&key) {
+            self.seen.insert(key.clone());
+        }
         match self.live.get_mut(&key) {
             None => {
                 tracing::info!(
@@ -118,6 +123,15 @@ impl HeartbeatTable {
             broker_id: id,
         };
         self.live.get(&key).is_some_and(|l| l.active(now))
+    }
+
+    /// True when this node ever received a heartbeat from the replica.
+    pub fn ever_seen(&self, cluster: &str, broker_name: &str, id: i64) -> bool {
+        self.seen.contains(&BrokerKey {
+            cluster_name: cluster.to_owned(),
+            broker_name: broker_name.to_owned(),
+            broker_id: id,
+        })
     }
 
     /// Ids of the live replicas of a set.

@@ -236,6 +236,7 @@ pub async fn start_on(
         notifier: RemotingClient::default(),
         wake_scan: tokio::sync::Notify::new(),
         shutdown: shutdown.clone(),
+        started: std::time::Instant::now(),
     });
     let handler: Arc<dyn Handler> = Arc::new(ControllerHandler {
         shared: Arc::clone(&shared),

@@ -6,7 +6,9 @@
 //! `ControllerManager.onBrokerInactive`).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use crate::config::DEFAULT_BROKER_TIMEOUT_MS;
 
 use crate::error::RequestError;
 use crate::handlers::elect_and_notify;
@@ -50,18 +52,25 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     }
 }
 
+/// How long after start a node gives a master it never heard from before judging it dead: a
+/// controller that just (re)started and became leader must not depose a live master only
+/// because that master's first heartbeat has not arrived yet (brokers beat every second; this
+/// is RocketMQ's default broker heartbeat timeout).
+const STARTUP_GRACE: Duration = Duration::from_millis(DEFAULT_BROKER_TIMEOUT_MS);
+
 /// On the leader: elects a new master for every set whose master is not alive.
 async fn reelect_dead_masters(shared: &Shared) {
     if !shared.is_leader() || shared.ensure_leader().await.is_err() {
         return;
     }
     let now = Instant::now();
+    let in_grace = now.saturating_duration_since(shared.started) < STARTUP_GRACE;
     let names = {
         let state = shared.state.read();
         let hb = shared.heartbeats.lock();
-        state
-            .table
-            .needing_reelection(|cluster, name, id| hb.is_active(cluster, name, id, now))
+        state.table.needing_reelection(|cluster, name, id| {
+            hb.is_active(cluster, name, id, now) || (in_grace && !hb.ever_seen(cluster, name, id))
+        })
     };
     let tries = shared.config.read().elect_master_max_retry_count.max(1);
     for name in names {

@@ -32,6 +32,8 @@ pub(crate) struct Shared {
     /// Wakes the scan task early (a broker's connection closed).
     pub(crate) wake_scan: tokio::sync::Notify,
     pub(crate) shutdown: CancellationToken,
+    /// When this node started (the dead-master scan gives unseen masters a grace period).
+    pub(crate) started: Instant,
 }
 
 impl Shared {
