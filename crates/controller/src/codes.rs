@@ -25,6 +25,9 @@ pub mod request {
     pub const UPDATE_CONTROLLER_CONFIG: i32 = 1009;
     /// Current controller settings as properties text.
     pub const GET_CONTROLLER_CONFIG: i32 = 1010;
+    /// Remove a broker set, or some of its replicas, from the controller (admin
+    /// `cleanBrokerMetadata`).
+    pub const CLEAN_BROKER_DATA: i32 = 1011;
     /// RocketMQ 5.2+: the id a new broker of a set should apply for.
     pub const CONTROLLER_GET_NEXT_BROKER_ID: i32 = 1012;
     /// RocketMQ 5.2+: claim a broker id with a register check code.

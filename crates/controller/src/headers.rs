@@ -154,3 +154,15 @@ define_header! {
         master_broker_id: Option<i64> = "masterBrokerId",
     }
 }
+
+define_header! {
+    /// CLEAN_BROKER_DATA (1011). `brokerControllerIdsToClean`: `;`-separated ids, absent or
+    /// blank for the whole set; `isCleanLivingBroker`: skip the liveness check.
+    pub struct CleanControllerBrokerDataRequestHeader {
+        cluster_name: Option<String> = "clusterName",
+        broker_name: String = "brokerName",
+        broker_controller_ids_to_clean: Option<String> = "brokerControllerIdsToClean",
+        is_clean_living_broker: Option<bool> = "isCleanLivingBroker",
+        invoke_time: Option<i64> = "invokeTime",
+    }
+}

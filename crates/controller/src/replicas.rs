@@ -130,6 +130,17 @@ pub enum Command {
         /// `enableElectUncleanMaster`: fall back to live replicas outside the syncStateSet.
         unclean: bool,
     },
+    /// CLEAN_BROKER_DATA: forget a whole set (`ids` `None`) or some replicas.
+    CleanBrokerData {
+        /// Broker set.
+        broker_name: String,
+        /// Replicas to forget; `None` for the whole set.
+        ids: Option<BTreeSet<i64>>,
+        /// Skip the "still alive" checks.
+        clean_living: bool,
+        /// Replicas the leader saw alive.
+        alive: BTreeSet<i64>,
+    },
 }
 
 /// What applying a [`Command`] did.
@@ -174,6 +185,8 @@ pub enum Outcome {
         /// Members, for role-change notices.
         members: BrokerMemberGroup,
     },
+    /// The set or some replicas were forgotten.
+    Cleaned,
     /// The controller-triggered election found no candidate: the set now has no master
     /// (CONTROLLER_MASTER_NOT_AVAILABLE).
     MasterLost,
@@ -258,6 +271,12 @@ impl ReplicaTable {
                 alive,
                 unclean,
             } => self.elect(broker_name, *broker_id, *designate, alive, *unclean),
+            Command::CleanBrokerData {
+                broker_name,
+                ids,
+                clean_living,
+                alive,
+            } => self.clean(broker_name, ids.as_ref(), *clean_living, alive),
         }
     }
 
@@ -482,6 +501,64 @@ impl ReplicaTable {
     }
 }
 
+impl ReplicaTable {
+    /// RocketMQ's `ReplicasInfoManager.cleanBrokerData`. Unlike RocketMQ, forgetting the
+    /// master also drops it as master (bumping the master epoch), so no set points at a
+    /// replica that no longer exists.
+    fn clean(
+        &mut self,
+        broker_name: &str,
+        ids: Option<&BTreeSet<i64>>,
+        clean_living: bool,
+        alive: &BTreeSet<i64>,
+    ) -> Outcome {
+        let Some(set) = self.sets.get_mut(broker_name) else {
+            return refuse(
+                code::CONTROLLER_INVALID_CLEAN_BROKER_METADATA,
+                format!("Broker {broker_name} is not existed,clean broker data failure."),
+            );
+        };
+        let ids = ids.filter(|i| !i.is_empty());
+        if !clean_living {
+            match ids {
+                None if set.master_broker_id.is_some() => {
+                    return refuse(
+                        code::CONTROLLER_INVALID_CLEAN_BROKER_METADATA,
+                        format!("Broker {broker_name} is still alive, clean up failure"),
+                    )
+                }
+                None => {}
+                Some(ids) => {
+                    if let Some(id) = ids.iter().find(|id| alive.contains(id)) {
+                        return refuse(
+                            code::CONTROLLER_INVALID_CLEAN_BROKER_METADATA,
+                            format!(
+                                "Broker [{broker_name},  {id}] is still alive, clean up failure"
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        let Some(ids) = ids else {
+            self.sets.remove(broker_name);
+            return Outcome::Cleaned;
+        };
+        for id in ids {
+            set.replicas.remove(id);
+            set.sync_state_set.remove(id);
+            if set.master_broker_id == Some(*id) {
+                set.master_broker_id = None;
+                set.master_epoch += 1;
+            }
+        }
+        if set.replicas.is_empty() {
+            self.sets.remove(broker_name);
+        }
+        Outcome::Cleaned
+    }
+}
+
 /// RocketMQ's `DefaultElectPolicy.tryElect` over `candidates`, with `alive` in order of
 /// preference.
 fn pick(
@@ -663,6 +740,39 @@ mod tests {
             vec!["b".to_owned()]
         );
         assert!(t.needing_reelection(|_, _, _| false).is_empty());
+    }
+
+    #[test]
+    fn cleaning_checks_liveness_and_forgets_replicas() {
+        let mut t = table_with_three();
+        elect(&mut t, Some(1), &[1]);
+        let clean = |ids: Option<&[i64]>, living: bool, alive: &[i64]| Command::CleanBrokerData {
+            broker_name: "b".into(),
+            ids: ids.map(|i| i.iter().copied().collect()),
+            clean_living: living,
+            alive: alive.iter().copied().collect(),
+        };
+        assert!(matches!(
+            t.apply(&clean(None, false, &[])),
+            Outcome::Refused { code: 2009, .. }
+        ));
+        assert!(matches!(
+            t.apply(&clean(Some(&[2]), false, &[2])),
+            Outcome::Refused { code: 2009, .. }
+        ));
+        assert_eq!(
+            t.apply(&clean(Some(&[1, 3]), false, &[2])),
+            Outcome::Cleaned
+        );
+        let set = t.get("b").unwrap();
+        assert_eq!(set.replicas.keys().copied().collect::<Vec<_>>(), vec![2]);
+        assert_eq!((set.master_broker_id, set.master_epoch), (None, 2));
+        assert_eq!(t.apply(&clean(None, true, &[2])), Outcome::Cleaned);
+        assert!(t.get("b").is_none());
+        assert!(matches!(
+            t.apply(&clean(None, true, &[])),
+            Outcome::Refused { code: 2009, .. }
+        ));
     }
 
     #[test]

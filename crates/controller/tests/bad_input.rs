@@ -7,8 +7,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use ferromq_controller::codes::{raft, request, response};
 use ferromq_controller::headers::{
-    AlterSyncStateSetRequestHeader, ControllerHeartbeatRequestHeader, ElectMasterRequestHeader,
-    GetReplicaInfoRequestHeader, RegisterBrokerToControllerRequestHeader,
+    AlterSyncStateSetRequestHeader, CleanControllerBrokerDataRequestHeader,
+    ControllerHeartbeatRequestHeader, ElectMasterRequestHeader, GetReplicaInfoRequestHeader,
+    RegisterBrokerToControllerRequestHeader,
 };
 use ferromq_net::RemotingClient;
 use ferromq_proto::header::NoHeader;
@@ -126,6 +127,23 @@ async fn bad_requests_get_error_codes() {
             call(&c, &addr, cmd).await.code,
             response::SYSTEM_ERROR,
             "{body:?}"
+        );
+    }
+
+    for ids in [None, Some("1;x")] {
+        let clean = RemotingCommand::request(
+            request::CLEAN_BROKER_DATA,
+            &CleanControllerBrokerDataRequestHeader {
+                broker_name: "nope".into(),
+                broker_controller_ids_to_clean: ids.map(str::to_owned),
+                ..Default::default()
+            },
+        );
+        let r = call(&c, &addr, clean).await;
+        assert_eq!(
+            r.code,
+            response::CONTROLLER_INVALID_CLEAN_BROKER_METADATA,
+            "{ids:?}"
         );
     }
 

@@ -9,7 +9,8 @@ use super::unexpected;
 use crate::codes::response;
 use crate::error::RequestError;
 use crate::headers::{
-    ApplyBrokerIdRequestHeader, ApplyBrokerIdResponseHeader, ControllerHeartbeatRequestHeader,
+    ApplyBrokerIdRequestHeader, ApplyBrokerIdResponseHeader,
+    CleanControllerBrokerDataRequestHeader, ControllerHeartbeatRequestHeader,
     GetNextBrokerIdRequestHeader, GetNextBrokerIdResponseHeader,
     RegisterBrokerToControllerRequestHeader, RegisterBrokerToControllerResponseHeader,
 };
@@ -114,6 +115,52 @@ pub(super) async fn register(
                 .with_header(&header)
                 .with_body(sync_state.to_json())
         }
+        other => unexpected(request, other),
+    })
+}
+
+/// CLEAN_BROKER_DATA: forgets a broker set or some of its replicas (admin).
+pub(super) async fn clean_broker_data(
+    shared: &Shared,
+    request: &RemotingCommand,
+) -> Result<RemotingCommand, RequestError> {
+    let h: CleanControllerBrokerDataRequestHeader = request.decode_header()?;
+    let ids = match h.broker_controller_ids_to_clean.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => {
+            let parsed: Result<std::collections::BTreeSet<i64>, _> = text
+                .split(';')
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| s.trim().parse::<i64>())
+                .collect();
+            match parsed {
+                Ok(ids) => Some(ids),
+                Err(e) => {
+                    return Ok(request.response_to(
+                        response::CONTROLLER_INVALID_CLEAN_BROKER_METADATA,
+                        Some(format!(
+                            "Please set the option <brokerControllerIdsToClean> according to the format, exception: {e}"
+                        )),
+                    ))
+                }
+            }
+        }
+    };
+    let cluster = h
+        .cluster_name
+        .clone()
+        .unwrap_or_else(|| shared.cluster_of(&h.broker_name));
+    let alive = shared.alive_ids(&cluster, &h.broker_name);
+    let outcome = shared
+        .propose(Command::CleanBrokerData {
+            broker_name: h.broker_name,
+            ids,
+            clean_living: h.is_clean_living_broker.unwrap_or(false),
+            alive,
+        })
+        .await?;
+    Ok(match outcome {
+        Outcome::Cleaned => request.success_to(),
         other => unexpected(request, other),
     })
 }

@@ -2,7 +2,7 @@
 //!
 //! | module | codes |
 //! |---|---|
-//! | [`broker`] | BROKER_HEARTBEAT 904, CONTROLLER_GET_NEXT_BROKER_ID 1012, CONTROLLER_APPLY_BROKER_ID 1013, CONTROLLER_REGISTER_BROKER 1003 |
+//! | [`broker`] | BROKER_HEARTBEAT 904, CONTROLLER_GET_NEXT_BROKER_ID 1012, CONTROLLER_APPLY_BROKER_ID 1013, CONTROLLER_REGISTER_BROKER 1003, CLEAN_BROKER_DATA 1011 |
 //! | [`replica`] | CONTROLLER_ALTER_SYNC_STATE_SET 1001, CONTROLLER_ELECT_MASTER 1002, CONTROLLER_GET_REPLICA_INFO 1004, CONTROLLER_GET_SYNC_STATE_DATA 1006 |
 //! | [`admin`] | CONTROLLER_GET_METADATA_INFO 1005, UPDATE_CONTROLLER_CONFIG 1009, GET_CONTROLLER_CONFIG 1010 |
 //! | [`crate::raft::network`] | Raft RPCs 60001..=60009 |
@@ -44,6 +44,7 @@ pub(crate) async fn dispatch(
         req::CONTROLLER_ELECT_MASTER => replica::elect_master(shared, request).await,
         req::CONTROLLER_GET_REPLICA_INFO => replica::replica_info(shared, request).await,
         req::CONTROLLER_GET_SYNC_STATE_DATA => replica::sync_state_data(shared, request).await,
+        req::CLEAN_BROKER_DATA => broker::clean_broker_data(shared, request).await,
         req::CONTROLLER_GET_METADATA_INFO => Ok(admin::metadata(shared, request)),
         req::GET_CONTROLLER_CONFIG => Ok(admin::get_config(shared, request)),
         req::UPDATE_CONTROLLER_CONFIG => Ok(admin::update_config(shared, request)),
