@@ -55,7 +55,7 @@ pub enum ControllerError {
     },
 }
 
-/// Why one controller request failed; [`crate::handlers`] turns each into a response code.
+/// Why one controller request failed; the request handlers turn each into a response code.
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
     /// The request header lacks a field or a field does not parse.

@@ -21,6 +21,13 @@
 //! * `handlers`: one module per request family; `scan`: expiry and automatic re-election.
 //! * [`client::ControllerClient`]: what a broker uses to talk to the controllers.
 //!
+//! **Running a node.** `ControllerConfig::load(path)` then [`start`]; stop with
+//! [`ControllerHandle::stop`]. Keys and defaults are RocketMQ's (`controllerDLegerGroup`,
+//! `controllerDLegerPeers`, `controllerDLegerSelfId`, `controllerStorePath`,
+//! `scanNotActiveBrokerInterval` 5000, `scanInactiveMasterInterval` 5000,
+//! `electMasterMaxRetryCount` 3, `enableElectUncleanMaster` false, `notifyBrokerRoleChanged`
+//! true); see `conf/controller/controller-n0.conf`.
+//!
 //! **Why validation happens when a command is applied.** RocketMQ checks a request against the
 //! leader's state and then appends the resulting event, serialising everything through one
 //! thread. Here the command itself goes into the log and every node judges it when applying it,
@@ -37,6 +44,12 @@
 //! **Reads** (replica info, sync state data, next broker id) are answered by the leader only,
 //! after openraft's read-index check (`ensure_linearizable`), so a deposed leader never answers
 //! with stale epochs. GET_METADATA_INFO and BROKER_HEARTBEAT are answered by every node.
+//!
+//! **openraft version.** Pinned to `=0.9.25`: 0.9 is openraft's stable line (0.10 is still
+//! alpha and changes its storage traits between pre-releases); 0.9.25 builds warning-free on
+//! Rust 1.95 with the features used here, `serde` (RPCs and log records as JSON) and
+//! `storage-v2` (the `RaftLogStorage`/`RaftStateMachine` traits instead of the deprecated
+//! combined `RaftStorage`). Snapshots use openraft's chunked `InstallSnapshot`.
 //!
 //! **Durability.** Entries and votes are fsynced before openraft counts them
 //! ([`raft::log_store`]); snapshots are written atomically. A restarted node loads its snapshot,
@@ -130,9 +143,10 @@ impl ControllerHandle {
     }
 
     /// Stops serving, stops the background tasks and shuts Raft down. Returns when done.
-    pub async fn stop(self) {
+    /// (Dropping the handle only stops serving; Raft's own tasks then end with the runtime.)
+    pub async fn stop(mut self) {
         self.shared.shutdown.cancel();
-        for t in self.tasks {
+        for t in std::mem::take(&mut self.tasks) {
             let _ = t.await;
         }
         if let Err(e) = self.shared.raft.shutdown().await {
@@ -141,6 +155,12 @@ impl ControllerHandle {
         self.network.close().await;
         self.shared.notifier.close_all().await;
         tracing::info!(addr = %self.addr, "controller stopped");
+    }
+}
+
+impl Drop for ControllerHandle {
+    fn drop(&mut self) {
+        self.shared.shutdown.cancel();
     }
 }
 
