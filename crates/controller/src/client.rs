@@ -375,10 +375,7 @@ impl ControllerClient {
             }
         }
         if ok == 0 {
-            return Err(ClientError::NoLeader {
-                millis: 3_000,
-                last,
-            });
+            return Err(ClientError::NoController { last });
         }
         Ok(ok)
     }

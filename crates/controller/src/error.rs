@@ -111,6 +111,12 @@ pub enum ClientError {
         /// The last error or redirect seen.
         last: String,
     },
+    /// No controller accepted a heartbeat.
+    #[error("no controller accepted the heartbeat (last: {last})")]
+    NoController {
+        /// The last error seen.
+        last: String,
+    },
     /// A response lacked a field or its body did not decode.
     #[error("bad response from {addr}: {reason}")]
     BadResponse {
