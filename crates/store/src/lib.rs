@@ -63,6 +63,7 @@ mod retention;
 mod segments;
 mod stats;
 mod store;
+mod truncate;
 mod types;
 
 pub use commit_log::replica::ReplicaError;
@@ -72,6 +73,7 @@ pub use error::StoreError;
 pub use retention::DiskUsageFn;
 pub use stats::StoreStatsSnapshot;
 pub use store::MessageStore;
+pub use truncate::TruncateReport;
 pub use types::{
     Arrival, ArrivalListener, GetResult, GetStatus, MessageToStore, PutResult, PutStatus,
     QueryResult, RetentionReport,
