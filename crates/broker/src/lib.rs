@@ -90,6 +90,8 @@ pub struct Broker {
     ha_addr: parking_lot::Mutex<String>,
     /// On a slave: its master's broker address, from the name servers (metadata sync).
     master_addr: parking_lot::Mutex<Option<String>>,
+    /// Where each master epoch began in the commit log (controller mode; empty otherwise).
+    pub epochs: Arc<ferromq_ha::EpochCache>,
     register_tx: mpsc::UnboundedSender<Vec<String>>,
     register_rx: parking_lot::Mutex<Option<mpsc::UnboundedReceiver<Vec<String>>>>,
     arrivals: parking_lot::Mutex<Option<mpsc::UnboundedReceiver<(String, i32, i64)>>>,
@@ -167,6 +169,10 @@ impl Broker {
             store,
             ha: std::sync::OnceLock::new(),
             ha_addr: parking_lot::Mutex::new(config.ha_addr()),
+            epochs: Arc::new(
+                ferromq_ha::EpochCache::load(&config.store_path_root_dir)
+                    .map_err(BrokerError::system)?,
+            ),
             master_addr: parking_lot::Mutex::new(None),
             config,
             register_tx,

@@ -52,6 +52,7 @@ impl Broker {
             Ha::Slave(HaSlave::start(
                 Arc::clone(&self.store),
                 self.ha_config(),
+                Arc::clone(&self.epochs),
                 self.config.broker_id,
                 self.config.ha_master_address.clone(),
             ))
@@ -60,13 +61,18 @@ impl Broker {
             let addr = bind.parse().map_err(|_| {
                 BrokerError::invalid(format!("haListenPort: `{bind}` is not an address"))
             })?;
-            let master = HaMaster::start(Arc::clone(&self.store), self.ha_config(), addr)
-                .await
-                .map_err(|e| {
-                    BrokerError::system(format!(
-                        "cannot listen for slaves on {bind} (haListenPort): {e}"
-                    ))
-                })?;
+            let master = HaMaster::start(
+                Arc::clone(&self.store),
+                self.ha_config(),
+                Arc::clone(&self.epochs),
+                addr,
+            )
+            .await
+            .map_err(|e| {
+                BrokerError::system(format!(
+                    "cannot listen for slaves on {bind} (haListenPort): {e}"
+                ))
+            })?;
             *self.ha_addr.lock() =
                 format!("{}:{}", self.config.broker_ip1, master.local_addr().port());
             Ha::Master(master)

@@ -34,6 +34,7 @@
 //! it cannot place. Either side closes a connection that is silent for
 //! `haHousekeepingInterval`; the slave reconnects every few seconds.
 
+pub mod epoch;
 mod master;
 pub mod protocol;
 mod rate;
@@ -41,6 +42,7 @@ mod slave;
 
 use std::time::Duration;
 
+pub use epoch::{Epoch, EpochCache};
 pub use master::{HaMaster, SlaveInfo, SlaveWait};
 pub use slave::{HaSlave, SlaveStatus};
 

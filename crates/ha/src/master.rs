@@ -16,6 +16,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::epoch::{agreement, EpochCache};
 use crate::protocol::{DataHeader, Hello, HelloReply, ACK};
 use crate::HaConfig;
 
@@ -62,6 +63,12 @@ struct Slave {
 pub struct HaMaster {
     store: Arc<MessageStore>,
     config: HaConfig,
+    epochs: Arc<EpochCache>,
+    /// Controller mode with `allAckInSyncStateSet`: the slaves (broker ids) that must all hold a
+    /// message before a SYNC send is answered; `None`: any one slave is enough.
+    must_ack: Mutex<Option<Vec<i64>>>,
+    /// Bumped on every ack and every connection change, for waits on several slaves.
+    changes: watch::Sender<u64>,
     local_addr: SocketAddr,
     slaves: Mutex<BTreeMap<u64, Slave>>,
     next_id: AtomicU64,
@@ -85,6 +92,7 @@ impl HaMaster {
     pub async fn start(
         store: Arc<MessageStore>,
         config: HaConfig,
+        epochs: Arc<EpochCache>,
         bind: SocketAddr,
     ) -> std::io::Result<Arc<HaMaster>> {
         let listener = TcpListener::bind(bind).await?;
@@ -92,6 +100,9 @@ impl HaMaster {
         let master = Arc::new(HaMaster {
             store,
             config,
+            epochs,
+            must_ack: Mutex::new(None),
+            changes: watch::Sender::new(0),
             local_addr,
             slaves: Mutex::new(BTreeMap::new()),
             next_id: AtomicU64::new(1),
@@ -156,12 +167,61 @@ impl HaMaster {
     /// Waits until a slave holds everything before `end` (group-commit style: every waiter
     /// watches the one acked offset), at most `timeout`.
     pub async fn wait_for_slaves(&self, end: i64, timeout: Duration) -> SlaveWait {
+        let must = self.must_ack.lock().clone();
+        if let Some(ids) = must {
+            return self.wait_for_all(&ids, end, timeout).await;
+        }
         if !self.is_slave_ok(end) {
             return SlaveWait::NotAvailable;
         }
         let mut rx = self.acked.subscribe();
         let reached = tokio::time::timeout(timeout, rx.wait_for(|&a| a >= end)).await;
         if matches!(reached, Ok(Ok(_))) {
+            SlaveWait::Replicated
+        } else {
+            SlaveWait::Timeout
+        }
+    }
+
+    /// Controller mode with `allAckInSyncStateSet`: a SYNC send waits for every slave in `ids`
+    /// (the in-sync replicas other than this master); `None` goes back to any one slave.
+    pub fn require_acks_from(&self, ids: Option<Vec<i64>>) {
+        *self.must_ack.lock() = ids;
+        self.changes.send_modify(|v| *v += 1);
+    }
+
+    /// Slaves that hold everything up to `end` now (candidates to join the sync-state set).
+    pub fn caught_up(&self, end: i64) -> Vec<i64> {
+        self.slaves
+            .lock()
+            .values()
+            .filter(|s| s.acked >= end)
+            .map(|s| s.broker_id)
+            .collect()
+    }
+
+    async fn wait_for_all(&self, ids: &[i64], end: i64, timeout: Duration) -> SlaveWait {
+        let holds = |ids: &[i64]| {
+            let slaves = self.slaves.lock();
+            ids.iter().all(|id| {
+                slaves
+                    .values()
+                    .any(|s| s.broker_id == *id && s.acked >= end)
+            })
+        };
+        let mut rx = self.changes.subscribe();
+        let waited = tokio::time::timeout(timeout, async {
+            loop {
+                if holds(ids) {
+                    return true;
+                }
+                if rx.changed().await.is_err() {
+                    return false;
+                }
+            }
+        })
+        .await;
+        if matches!(waited, Ok(true)) {
             SlaveWait::Replicated
         } else {
             SlaveWait::Timeout
@@ -195,8 +255,9 @@ impl HaMaster {
         }
     }
 
-    /// Where to start shipping to a slave that says `hello`, or why not.
-    fn start_offset(&self, hello: &Hello) -> Result<i64, String> {
+    /// Where to start shipping to a slave that says `hello` and whether it must first cut its
+    /// log back to there, or why not.
+    fn start_offset(&self, hello: &Hello) -> Result<(i64, bool), String> {
         let store = &*self.store;
         if store.is_replica() {
             return Err(
@@ -223,6 +284,31 @@ impl HaMaster {
             ));
         }
         let (min, max) = (store.commit_log_min_offset(), store.commit_log_max_offset());
+        let master_epochs = self.epochs.held(max);
+        if !hello.epochs.is_empty() && !master_epochs.is_empty() && hello.max_offset > 0 {
+            // Controller mode: the logs agree up to where the slave's last shared epoch ended.
+            let Some(point) = agreement(&hello.epochs, hello.max_offset, &master_epochs, max)
+            else {
+                return Err(format!(
+                    "the slave's log shares no epoch with this master's ({:?} against {:?}); move its store aside to copy the master afresh",
+                    hello.epochs.last(),
+                    master_epochs.first()
+                ));
+            };
+            if point < min {
+                return Err(format!(
+                    "the slave's log agrees with this master's only up to {point}, before the master's first kept byte {min}; move its store aside to copy the master afresh"
+                ));
+            }
+            if point < max {
+                if let Err(e) = store.read_for_replica(point, 1) {
+                    return Err(format!(
+                        "the point where the slave's log agrees with the master's ({point}) is not a record boundary of the master's log: {e}"
+                    ));
+                }
+            }
+            return Ok((point, point < hello.max_offset));
+        }
         if hello.max_offset > max {
             return Err(format!(
                 "the slave's commit log ends at {}, past this master's end {max}: it holds data the master does not (was it a master before?); move its store aside to copy the master afresh",
@@ -231,11 +317,14 @@ impl HaMaster {
         }
         if hello.max_offset == 0 || hello.max_offset == hello.min_offset {
             // An empty slave copies everything the master keeps.
-            return Ok(if hello.max_offset == 0 {
-                min
-            } else {
-                hello.max_offset.max(min)
-            });
+            return Ok((
+                if hello.max_offset == 0 {
+                    min
+                } else {
+                    hello.max_offset.max(min)
+                },
+                false,
+            ));
         }
         if hello.max_offset < min {
             return Err(format!(
@@ -244,7 +333,7 @@ impl HaMaster {
             ));
         }
         match store.read_for_replica(hello.max_offset, 1) {
-            Ok(_) => Ok(hello.max_offset),
+            Ok(_) => Ok((hello.max_offset, false)),
             Err(e) => Err(format!(
                 "the slave's commit-log end does not match this master's log: {e}"
             )),
@@ -260,7 +349,7 @@ impl HaMaster {
                     Ok(None) => {}
                     Err(e) => return Err(e.to_string()),
                 }
-                if buf.len() > 4096 {
+                if buf.len() > 64 * 1024 {
                     return Err("hello too long".to_owned());
                 }
                 match stream.read_buf(&mut buf).await {
@@ -285,12 +374,19 @@ impl HaMaster {
         let decision = self.start_offset(&hello);
         let mut out = BytesMut::new();
         let start = match &decision {
-            Ok(start) => {
+            Ok((start, truncate)) => {
                 HelloReply::Accepted {
                     start_offset: *start,
                     master_max: self.store.commit_log_max_offset(),
+                    truncate: *truncate,
+                    epochs: self.epochs.held(self.store.commit_log_max_offset()),
                 }
                 .encode(&mut out);
+                if *truncate {
+                    tracing::warn!(%peer, broker_id = hello.broker_id, slave_max = hello.max_offset, cut_to = start, "the slave holds bytes this master does not; it must cut its log back");
+                    let _ = stream.write_all(&out).await;
+                    return;
+                }
                 *start
             }
             Err(reason) => {
@@ -327,6 +423,7 @@ impl HaMaster {
         };
         self.slaves.lock().remove(&id);
         self.recompute_acked();
+        self.changes.send_modify(|v| *v += 1);
         tracing::warn!(%peer, broker_id = hello.broker_id, reason, "slave disconnected");
     }
 
@@ -431,6 +528,7 @@ impl HaMaster {
                 }
                 moved
             });
+            self.changes.send_modify(|v| *v += 1);
         }
     }
 

@@ -2,10 +2,12 @@
 
 use bytes::{Buf, BufMut, BytesMut};
 
+use crate::epoch::Epoch;
+
 /// First bytes of a slave's hello: "FMHA".
 pub const MAGIC: [u8; 4] = *b"FMHA";
 /// Protocol version this build speaks.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 /// Size of a data frame's header: offset (8), length (4), master's log end (8).
 pub const DATA_HEADER: usize = 20;
 /// Size of an ack frame: the slave's log end.
@@ -14,6 +16,40 @@ pub const ACK: usize = 8;
 const MAX_NAME: usize = 255;
 /// Longest refusal text.
 const MAX_REASON: usize = 4096;
+/// Most epochs a list may carry.
+const MAX_EPOCHS: usize = 4096;
+
+fn put_epochs(out: &mut BytesMut, epochs: &[Epoch]) {
+    let n = epochs.len().min(MAX_EPOCHS);
+    out.put_u16(n as u16);
+    for e in &epochs[epochs.len() - n..] {
+        out.put_i32(e.epoch);
+        out.put_i64(e.start);
+    }
+}
+
+/// An epoch list at the front of `b`: `Ok(None)` while incomplete, else the list and its size.
+fn get_epochs(b: &[u8]) -> Result<Option<(Vec<Epoch>, usize)>, FrameError> {
+    if b.len() < 2 {
+        return Ok(None);
+    }
+    let n = u16::from_be_bytes([b[0], b[1]]) as usize;
+    if n > MAX_EPOCHS {
+        return Err(FrameError(format!("{n} epochs")));
+    }
+    let len = 2 + n * 12;
+    if b.len() < len {
+        return Ok(None);
+    }
+    let mut r = &b[2..len];
+    let epochs = (0..n)
+        .map(|_| Epoch {
+            epoch: r.get_i32(),
+            start: r.get_i64(),
+        })
+        .collect();
+    Ok(Some((epochs, len)))
+}
 
 /// What a slave says first.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,13 +62,22 @@ pub struct Hello {
     pub max_offset: i64,
     /// Start of the slave's commit log (its first byte kept).
     pub min_offset: i64,
+    /// The epochs the slave's log holds data of (empty without a controller).
+    pub epochs: Vec<Epoch>,
 }
 
 /// The master's answer to a hello.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HelloReply {
-    /// Data follows, from `start_offset`.
-    Accepted { start_offset: i64, master_max: i64 },
+    /// Data follows, from `start_offset`. When `truncate` is set the slave's log holds bytes
+    /// past `start_offset` that the master does not: it must cut them before it appends.
+    Accepted {
+        start_offset: i64,
+        master_max: i64,
+        truncate: bool,
+        /// The master's epochs, for the slave to keep.
+        epochs: Vec<Epoch>,
+    },
     /// The master will not replicate to this slave; the text says why.
     Refused { reason: String },
 }
@@ -58,6 +103,7 @@ impl Hello {
         out.put_i64(self.segment_size);
         out.put_i64(self.max_offset);
         out.put_i64(self.min_offset);
+        put_epochs(out, &self.epochs);
     }
 
     /// Parses a hello from the front of `buf`: `Ok(None)` while incomplete, else the hello and
@@ -92,14 +138,20 @@ impl Hello {
             .map_err(|_| FrameError("broker name is not UTF-8".into()))?
             .to_owned();
         b.advance(name_len);
+        let (broker_id, segment_size, max_offset, min_offset) =
+            (b.get_i64(), b.get_i64(), b.get_i64(), b.get_i64());
+        let Some((epochs, used)) = get_epochs(b)? else {
+            return Ok(None);
+        };
         let hello = Hello {
             broker_name,
-            broker_id: b.get_i64(),
-            segment_size: b.get_i64(),
-            max_offset: b.get_i64(),
-            min_offset: b.get_i64(),
+            broker_id,
+            segment_size,
+            max_offset,
+            min_offset,
+            epochs,
         };
-        Ok(Some((hello, 10 + name_len + 32)))
+        Ok(Some((hello, 10 + name_len + 32 + used)))
     }
 }
 
@@ -109,10 +161,14 @@ impl HelloReply {
             HelloReply::Accepted {
                 start_offset,
                 master_max,
+                truncate,
+                epochs,
             } => {
                 out.put_u8(0);
                 out.put_i64(*start_offset);
                 out.put_i64(*master_max);
+                out.put_u8(u8::from(*truncate));
+                put_epochs(out, epochs);
             }
             HelloReply::Refused { reason } => {
                 let r = &reason.as_bytes()[..floor_char_boundary(reason, MAX_REASON)];
@@ -131,15 +187,21 @@ impl HelloReply {
         let mut b = &buf[1..];
         match status {
             0 => {
-                if need(b, 16).is_none() {
+                if need(b, 17).is_none() {
                     return Ok(None);
                 }
+                let (start_offset, master_max, truncate) = (b.get_i64(), b.get_i64(), b.get_u8());
+                let Some((epochs, used)) = get_epochs(b)? else {
+                    return Ok(None);
+                };
                 Ok(Some((
                     HelloReply::Accepted {
-                        start_offset: b.get_i64(),
-                        master_max: b.get_i64(),
+                        start_offset,
+                        master_max,
+                        truncate: truncate != 0,
+                        epochs,
                     },
-                    17,
+                    18 + used,
                 )))
             }
             1 => {
@@ -206,6 +268,13 @@ mod tests {
             segment_size: 1 << 30,
             max_offset: 12345,
             min_offset: 0,
+            epochs: vec![
+                Epoch { epoch: 1, start: 0 },
+                Epoch {
+                    epoch: 2,
+                    start: 4096,
+                },
+            ],
         };
         let mut out = BytesMut::new();
         h.encode(&mut out);
@@ -232,6 +301,8 @@ mod tests {
             HelloReply::Accepted {
                 start_offset: 7,
                 master_max: 9,
+                truncate: true,
+                epochs: vec![Epoch { epoch: 3, start: 7 }],
             },
             HelloReply::Refused {
                 reason: "brokerName mismatch".into(),

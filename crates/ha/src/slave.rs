@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::epoch::EpochCache;
 use crate::protocol::{DataHeader, Hello, HelloReply, DATA_HEADER};
 use crate::HaConfig;
 
@@ -40,6 +41,9 @@ pub struct SlaveStatus {
     pub last_write_timestamp: i64,
     /// Bytes received per second, over the last second.
     pub bytes_per_second: u64,
+    /// Set when the master said this log holds bytes it does not: the log must be cut back to
+    /// this offset (with the store closed) before replication can go on.
+    pub must_truncate_to: Option<i64>,
 }
 
 #[derive(Default)]
@@ -51,12 +55,14 @@ struct State {
     last_read_timestamp: i64,
     last_write_timestamp: i64,
     rate: crate::rate::Rate,
+    must_truncate_to: Option<i64>,
 }
 
 /// A slave's replication client.
 pub struct HaSlave {
     store: Arc<MessageStore>,
     config: HaConfig,
+    epochs: Arc<EpochCache>,
     broker_id: i64,
     master: watch::Sender<Option<String>>,
     state: Mutex<State>,
@@ -78,6 +84,7 @@ impl HaSlave {
     pub fn start(
         store: Arc<MessageStore>,
         config: HaConfig,
+        epochs: Arc<EpochCache>,
         broker_id: i64,
         master: Option<String>,
     ) -> Arc<HaSlave> {
@@ -85,6 +92,7 @@ impl HaSlave {
         let slave = Arc::new(HaSlave {
             store,
             config,
+            epochs,
             broker_id,
             master: watch::Sender::new(master),
             state: Mutex::new(State::default()),
@@ -121,6 +129,7 @@ impl HaSlave {
             last_read_timestamp: st.last_read_timestamp,
             last_write_timestamp: st.last_write_timestamp,
             bytes_per_second: st.rate.per_second(),
+            must_truncate_to: st.must_truncate_to,
         }
     }
 
@@ -200,6 +209,7 @@ impl HaSlave {
             segment_size: self.store.config().mapped_file_size_commit_log as i64,
             max_offset: self.store.commit_log_max_offset(),
             min_offset: self.store.commit_log_min_offset(),
+            epochs: self.epochs.held(self.store.commit_log_max_offset()),
         };
         let mut out = BytesMut::new();
         hello.encode(&mut out);
@@ -227,8 +237,25 @@ impl HaSlave {
             HelloReply::Refused { reason } => return Err(format!("the master refused: {reason}")),
             HelloReply::Accepted {
                 start_offset,
-                master_max,
+                truncate: true,
+                ..
             } => {
+                self.state.lock().must_truncate_to = Some(start_offset);
+                return Err(format!(
+                    "this log holds bytes past {start_offset} that the master does not (written under an older master); it must be cut back there before replication goes on"
+                ));
+            }
+            HelloReply::Accepted {
+                start_offset,
+                master_max,
+                epochs,
+                ..
+            } => {
+                if !epochs.is_empty() {
+                    self.epochs
+                        .replace(epochs)
+                        .map_err(|e| format!("cannot keep the master's epochs: {e}"))?;
+                }
                 let mut st = self.state.lock();
                 st.connected = true;
                 st.master_max = master_max;

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ferromq_ha::{HaConfig, HaMaster, HaSlave, SlaveWait};
+use ferromq_ha::{EpochCache, HaConfig, HaMaster, HaSlave, SlaveWait};
 use ferromq_proto::message::decode_record;
 use ferromq_store::{MessageStore, MessageToStore, StoreConfig};
 
@@ -96,6 +96,10 @@ fn read_all(store: &MessageStore) -> Vec<(i32, Vec<u8>, String)> {
     out
 }
 
+fn mem() -> Arc<EpochCache> {
+    Arc::new(EpochCache::in_memory())
+}
+
 fn loopback() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
 }
@@ -106,13 +110,14 @@ async fn slave_copies_the_log_from_empty_and_follows_new_writes() {
     let master_store = open(&dir.path().join("m"));
     // Several segments before the slave exists.
     put(&master_store, 0, 400).await;
-    let master = HaMaster::start(Arc::clone(&master_store), ha_config("b"), loopback())
+    let master = HaMaster::start(Arc::clone(&master_store), ha_config("b"), mem(), loopback())
         .await
         .unwrap();
     let slave_store = open(&dir.path().join("s"));
     let slave = HaSlave::start(
         Arc::clone(&slave_store),
         ha_config("b"),
+        mem(),
         1,
         Some(master.local_addr().to_string()),
     );
@@ -152,7 +157,7 @@ async fn slave_resumes_after_either_side_restarts() {
     let (mroot, sroot) = (dir.path().join("m"), dir.path().join("s"));
     let master_store = open(&mroot);
     put(&master_store, 0, 100).await;
-    let master = HaMaster::start(Arc::clone(&master_store), ha_config("b"), loopback())
+    let master = HaMaster::start(Arc::clone(&master_store), ha_config("b"), mem(), loopback())
         .await
         .unwrap();
     let addr = master.local_addr();
@@ -160,6 +165,7 @@ async fn slave_resumes_after_either_side_restarts() {
     let slave = HaSlave::start(
         Arc::clone(&slave_store),
         ha_config("b"),
+        mem(),
         1,
         Some(addr.to_string()),
     );
@@ -175,6 +181,7 @@ async fn slave_resumes_after_either_side_restarts() {
     let slave = HaSlave::start(
         Arc::clone(&slave_store),
         ha_config("b"),
+        mem(),
         1,
         Some(addr.to_string()),
     );
@@ -187,7 +194,7 @@ async fn slave_resumes_after_either_side_restarts() {
     drop(master_store);
     let master_store = open(&mroot);
     put(&master_store, 250, 300).await;
-    let master = HaMaster::start(Arc::clone(&master_store), ha_config("b"), loopback())
+    let master = HaMaster::start(Arc::clone(&master_store), ha_config("b"), mem(), loopback())
         .await
         .unwrap();
     slave.set_master(Some(master.local_addr().to_string()));
@@ -204,13 +211,19 @@ async fn mismatched_slaves_are_refused_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let master_store = open(&dir.path().join("m"));
     put(&master_store, 0, 10).await;
-    let master = HaMaster::start(Arc::clone(&master_store), ha_config("broker-a"), loopback())
-        .await
-        .unwrap();
+    let master = HaMaster::start(
+        Arc::clone(&master_store),
+        ha_config("broker-a"),
+        mem(),
+        loopback(),
+    )
+    .await
+    .unwrap();
     let slave_store = open(&dir.path().join("s"));
     let slave = HaSlave::start(
         Arc::clone(&slave_store),
         ha_config("broker-b"),
+        mem(),
         1,
         Some(master.local_addr().to_string()),
     );
@@ -241,6 +254,7 @@ async fn mismatched_slaves_are_refused_with_the_reason() {
     let slave = HaSlave::start(
         Arc::clone(&ahead),
         ha_config("broker-a"),
+        mem(),
         1,
         Some(master.local_addr().to_string()),
     );
@@ -272,6 +286,8 @@ async fn a_corrupt_stream_is_not_appended() {
         ferromq_ha::protocol::HelloReply::Accepted {
             start_offset: 0,
             master_max: 4096,
+            truncate: false,
+            epochs: Vec::new(),
         }
         .encode(&mut out);
         ferromq_ha::protocol::DataHeader {
@@ -290,6 +306,7 @@ async fn a_corrupt_stream_is_not_appended() {
     let slave = HaSlave::start(
         Arc::clone(&slave_store),
         ha_config("b"),
+        mem(),
         1,
         Some(addr.to_string()),
     );
@@ -355,14 +372,20 @@ async fn catch_up_rate_from_empty() {
         bytes >> 20,
         t.elapsed().as_secs_f64()
     );
-    let master = HaMaster::start(Arc::clone(&master_store), HaConfig::new("b"), loopback())
-        .await
-        .unwrap();
+    let master = HaMaster::start(
+        Arc::clone(&master_store),
+        HaConfig::new("b"),
+        mem(),
+        loopback(),
+    )
+    .await
+    .unwrap();
     let slave_store = MessageStore::open(big(&dir.path().join("s"))).unwrap();
     let t = Instant::now();
     let slave = HaSlave::start(
         Arc::clone(&slave_store),
         HaConfig::new("b"),
+        mem(),
         1,
         Some(master.local_addr().to_string()),
     );
@@ -379,4 +402,118 @@ async fn catch_up_rate_from_empty() {
     );
     slave.stop().await;
     master.stop().await;
+}
+
+async fn wait_status(slave: &HaSlave, what: &str, pred: impl Fn(&ferromq_ha::SlaveStatus) -> bool) {
+    let t = Instant::now();
+    while !pred(&slave.status()) {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "{what}: {:?}",
+            slave.status()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A master that wrote bytes no slave got, replaced by its slave at a new epoch, rejoins as a
+/// slave: the new master tells it where its log stops agreeing, it cuts its log there (closed,
+/// then reopened), and then follows the new master.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_returning_master_cuts_what_it_alone_wrote_and_follows_the_new_master() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a_root, b_root) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir_all(&a_root).unwrap();
+    std::fs::create_dir_all(&b_root).unwrap();
+    let a_store = open(&a_root);
+    let a_epochs = Arc::new(EpochCache::load(&a_root).unwrap());
+    a_epochs.begin(1, 0).unwrap();
+    let a = HaMaster::start(
+        Arc::clone(&a_store),
+        ha_config("b"),
+        Arc::clone(&a_epochs),
+        loopback(),
+    )
+    .await
+    .unwrap();
+    let b_store = open(&b_root);
+    let b_epochs = Arc::new(EpochCache::load(&b_root).unwrap());
+    let b_slave = HaSlave::start(
+        Arc::clone(&b_store),
+        ha_config("b"),
+        Arc::clone(&b_epochs),
+        1,
+        Some(a.local_addr().to_string()),
+    );
+    put(&a_store, 0, 100).await;
+    wait_caught_up(&b_store, &a_store).await;
+    assert_eq!(
+        b_epochs.entries(),
+        a_epochs.entries(),
+        "the slave keeps its master's epochs"
+    );
+
+    // The link breaks; A goes on alone.
+    b_slave.stop().await;
+    drop(b_slave);
+    put(&a_store, 100, 150).await;
+    let a_end = a_store.commit_log_max_offset();
+
+    // B is elected master at epoch 2 and takes writes.
+    b_store.set_replica(false);
+    b_epochs.begin(2, b_store.commit_log_max_offset()).unwrap();
+    let cut = b_store.commit_log_max_offset();
+    assert!(cut < a_end);
+    let b = HaMaster::start(
+        Arc::clone(&b_store),
+        ha_config("b"),
+        Arc::clone(&b_epochs),
+        loopback(),
+    )
+    .await
+    .unwrap();
+    put(&b_store, 1000, 1030).await;
+
+    // A comes back as B's slave: told to cut its log back to where epoch 2 began.
+    a.stop().await;
+    drop(a);
+    let a_slave = HaSlave::start(
+        Arc::clone(&a_store),
+        ha_config("b"),
+        Arc::clone(&a_epochs),
+        2,
+        Some(b.local_addr().to_string()),
+    );
+    wait_status(&a_slave, "told to cut", |s| s.must_truncate_to.is_some()).await;
+    assert_eq!(a_slave.status().must_truncate_to, Some(cut));
+    assert_eq!(
+        a_store.commit_log_max_offset(),
+        a_end,
+        "nothing cut while open"
+    );
+    a_slave.stop().await;
+    drop(a_slave);
+    a_store.shutdown().unwrap();
+    drop(a_store);
+    MessageStore::truncate_closed(&config(&a_root), cut).unwrap();
+    let a_store = open(&a_root);
+    assert_eq!(a_store.commit_log_max_offset(), cut);
+    let a_slave = HaSlave::start(
+        Arc::clone(&a_store),
+        ha_config("b"),
+        Arc::clone(&a_epochs),
+        2,
+        Some(b.local_addr().to_string()),
+    );
+    wait_caught_up(&a_store, &b_store).await;
+    let on_a = read_all(&a_store);
+    assert_eq!(on_a, read_all(&b_store));
+    assert_eq!(
+        on_a.len(),
+        130,
+        "100 replicated + 30 from the new master; A's 50 are gone"
+    );
+    assert_eq!(a_epochs.entries(), b_epochs.entries());
+    a_slave.stop().await;
+    b.stop().await;
 }

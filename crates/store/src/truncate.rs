@@ -28,7 +28,10 @@ impl MessageStore {
     /// of the segment holding the cut is zeroed, the checkpoint is moved back and the `abort`
     /// marker set, so that the next [`MessageStore::open`] rebuilds consume queues and index up
     /// to the cut. Errors when the store is open elsewhere.
-    pub fn truncate_closed(config: &StoreConfig, offset: i64) -> Result<TruncateReport, StoreError> {
+    pub fn truncate_closed(
+        config: &StoreConfig,
+        offset: i64,
+    ) -> Result<TruncateReport, StoreError> {
         let root = &config.store_path_root_dir;
         let lock_path = root.join("lock");
         let lock = OpenOptions::new()
@@ -104,6 +107,7 @@ fn zero_from(path: &Path, pos: u64) -> Result<u64, StoreError> {
             .map_err(|e| StoreError::io("write", path, e))?;
         at += n as u64;
     }
-    file.sync_data().map_err(|e| StoreError::io("fsync", path, e))?;
+    file.sync_data()
+        .map_err(|e| StoreError::io("fsync", path, e))?;
     Ok(len.saturating_sub(pos))
 }

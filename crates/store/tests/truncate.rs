@@ -16,7 +16,9 @@ async fn put_range(store: &MessageStore, from: usize, to: usize) -> i64 {
     for i in from..to {
         let b = body(i);
         let props = format!("KEYS\u{1}key{i}\u{2}");
-        let r = store.put_message(msg(TOPIC, (i % 3) as i32, &b, &props)).await;
+        let r = store
+            .put_message(msg(TOPIC, (i % 3) as i32, &b, &props))
+            .await;
         assert!(r.status.is_stored());
         end = r.end_offset;
     }
@@ -61,7 +63,10 @@ async fn a_cut_store_reopens_at_the_cut_and_continues() {
         assert!(store.wait_for_dispatch(Duration::from_secs(5)));
         assert_eq!(count(&store), 150, "clean={clean}");
         let gone = store.query_message(TOPIC, "key1100", 10, 0, i64::MAX, false);
-        assert!(gone.messages.is_empty(), "an index entry past the cut survived");
+        assert!(
+            gone.messages.is_empty(),
+            "an index entry past the cut survived"
+        );
         let kept = store.query_message(TOPIC, "key149", 10, 0, i64::MAX, false);
         assert_eq!(kept.messages.len(), 1);
         // New writes continue the queues where the cut left them.
