@@ -141,6 +141,7 @@ async fn a_stalled_slave_gives_flush_slave_timeout() {
         segment_size: 16 * 1024 * 1024,
         max_offset: 0,
         min_offset: 0,
+        epochs: Vec::new(),
     }
     .encode(&mut hello);
     stalled.write_all(&hello).await.unwrap();
