@@ -99,6 +99,22 @@ pub struct BrokerConfig {
     /// `slaveReadEnable`: a slave serves pulls (and a master sends consumers that fall far
     /// behind to the group's `whichBrokerWhenConsumeSlowly`).
     pub slave_read_enable: bool,
+    /// `enableControllerMode`: the controller (RocketMQ 5's, `ferromq controller`) decides
+    /// which broker of the group is master and elects a new one when it dies.
+    pub enable_controller_mode: bool,
+    /// `controllerAddr`: the controller nodes, `;`-separated.
+    pub controller_addr: Option<String>,
+    /// `brokerHeartbeatInterval` (ms, 1 000): heartbeats to the controller.
+    pub broker_heartbeat_interval: u64,
+    /// `controllerHeartBeatTimeoutMills` (ms, 10 000): silence after which the controller
+    /// counts this broker dead (and a master cut off that long stops taking writes).
+    pub controller_heartbeat_timeout_mills: u64,
+    /// `syncBrokerMetadataPeriod` (ms, 5 000): how often the replica info is read back.
+    pub sync_broker_metadata_period: u64,
+    /// `checkSyncStateSetPeriod` (ms, 5 000): how often a master reports its in-sync replicas.
+    pub check_sync_state_set_period: u64,
+    /// `allAckInSyncStateSet`: a SYNC send waits for every in-sync replica, not just one.
+    pub all_ack_in_sync_state_set: bool,
     /// Set when a master's `brokerId` was not 0 (RocketMQ forces it to 0); warned at start-up.
     pub master_broker_id_ignored: Option<i64>,
     /// Further `MessageStoreConfig` keys (`maxIndexNum`, `diskSpaceWarningLevelRatio`, ...)
@@ -156,6 +172,13 @@ impl Default for BrokerConfig {
             ha_max_gap_not_in_sync: 256 * 1024 * 1024,
             slave_read_enable: false,
             master_broker_id_ignored: None,
+            enable_controller_mode: false,
+            controller_addr: None,
+            broker_heartbeat_interval: 1000,
+            controller_heartbeat_timeout_mills: 10_000,
+            sync_broker_metadata_period: 5000,
+            check_sync_state_set_period: 5000,
+            all_ack_in_sync_state_set: false,
             enable_property_filter: false,
             filter_support_retry: false,
             transaction_timeout: 6_000,
@@ -263,6 +286,13 @@ pub const BROKER_KEYS: &[&str] = &[
     "haTransferBatchSize",
     "haMaxGapNotInSync",
     "slaveReadEnable",
+    "enableControllerMode",
+    "controllerAddr",
+    "brokerHeartbeatInterval",
+    "controllerHeartBeatTimeoutMills",
+    "syncBrokerMetadataPeriod",
+    "checkSyncStateSetPeriod",
+    "allAckInSyncStateSet",
 ];
 
 impl BrokerConfig {
@@ -431,6 +461,24 @@ impl BrokerConfig {
                     c.ha_max_gap_not_in_sync = positive(key, value, num!(i64, "a byte count"))?
                 }
                 "slaveReadEnable" => c.slave_read_enable = boolean()?,
+                "enableControllerMode" => c.enable_controller_mode = boolean()?,
+                "controllerAddr" => {
+                    c.controller_addr = Some(v.to_owned()).filter(|s| !s.is_empty())
+                }
+                "brokerHeartbeatInterval" => {
+                    c.broker_heartbeat_interval = positive(key, value, num!(u64, "milliseconds"))?
+                }
+                "controllerHeartBeatTimeoutMills" => {
+                    c.controller_heartbeat_timeout_mills =
+                        positive(key, value, num!(u64, "milliseconds"))?
+                }
+                "syncBrokerMetadataPeriod" => {
+                    c.sync_broker_metadata_period = positive(key, value, num!(u64, "milliseconds"))?
+                }
+                "checkSyncStateSetPeriod" => {
+                    c.check_sync_state_set_period = positive(key, value, num!(u64, "milliseconds"))?
+                }
+                "allAckInSyncStateSet" => c.all_ack_in_sync_state_set = boolean()?,
                 k if ferromq_store::StoreConfig::knows(k) => {
                     ferromq_store::StoreConfig::default()
                         .set_property(k, v)
@@ -495,6 +543,18 @@ impl BrokerConfig {
 
     /// RocketMQ's rule: a master is broker 0, a slave needs an id above 0.
     fn settle_broker_id(&mut self) -> Result<(), ConfigError> {
+        if self.enable_controller_mode {
+            // The controller assigns ids and roles; `brokerId` and `brokerRole` only say
+            // whether a master waits for its slaves (SYNC_MASTER).
+            if self.controller_addr.is_none() {
+                return Err(err(
+                    "controllerAddr",
+                    "",
+                    "enableControllerMode=true needs the controller addresses (host:port;host:port)",
+                ));
+            }
+            return Ok(());
+        }
         match self.broker_role {
             BrokerRole::Slave if self.broker_id <= 0 => Err(err(
                 "brokerId",

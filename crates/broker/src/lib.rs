@@ -18,6 +18,7 @@
 pub mod clients;
 pub mod config;
 pub mod config_keys;
+pub mod controller_mode;
 pub mod error;
 pub mod handlers;
 pub mod long_poll;
@@ -71,21 +72,38 @@ pub struct Broker {
     pub stats: stats::BrokerStats,
     /// Delivery of delay-level messages.
     pub schedule: Arc<schedule::ScheduleService>,
-    schedule_task: parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Transactional messages: END_TRANSACTION and the check-back loop.
     pub transactions: Arc<transaction::TransactionService>,
-    transaction_task: parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Delivery of timer (arbitrary-delay) messages.
     pub timer: Arc<schedule::timer::TimerService>,
-    timer_task: parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Connections to name servers.
     pub namesrv: RemotingClient,
     /// The address written into stored records (clients reach the broker there).
     pub store_host: SocketAddr,
     /// Generates UNIQ_KEYs for messages that arrive without one.
     pub uniq_keys: ferromq_proto::message::UniqKeyGenerator,
-    /// Replication: the HA service of a master or the HA client of a slave (set by `run`).
-    pub ha: std::sync::OnceLock<replication::Ha>,
+    /// The role this broker plays now (controller mode changes it while running).
+    pub(crate) role: parking_lot::RwLock<replication::RoleState>,
+    /// A master's HA service (set by `run`; in controller mode on every broker, ready for when
+    /// it is elected).
+    pub(crate) ha_master: std::sync::OnceLock<Arc<ferromq_ha::HaMaster>>,
+    /// A slave's HA client, while it is a slave.
+    pub(crate) ha_slave: parking_lot::Mutex<Option<Arc<ferromq_ha::HaSlave>>>,
+    /// The delivery and check services a master runs (delays, timers, transactions).
+    pub(crate) master_services: parking_lot::Mutex<Option<replication::MasterServices>>,
+    /// Set once `run` has started the HA side.
+    pub(crate) ha_started: std::sync::atomic::AtomicBool,
+    /// Set when the broker must stop and open its store again (controller mode: to cut a log
+    /// that holds bytes the new master does not); the offset to cut at.
+    pub(crate) restart_cut: parking_lot::Mutex<Option<i64>>,
+    /// Cancelled to stop serving so that `ferromq_broker::run` opens the broker again.
+    pub(crate) restart: CancellationToken,
+    /// Controller mode: the id the controller gave this broker.
+    pub(crate) controller_id: parking_lot::Mutex<Option<i64>>,
+    /// Controller mode: woken by NOTIFY_BROKER_ROLE_CHANGED to read the replica info at once.
+    pub(crate) role_nudge: tokio::sync::Notify,
+    /// Controller mode, as master: the in-sync replicas the controller agreed to.
+    pub(crate) sync_state: parking_lot::Mutex<std::collections::BTreeSet<i64>>,
     /// The HA address advertised to name servers (the bound one once a master listens).
     ha_addr: parking_lot::Mutex<String>,
     /// On a slave: its master's broker address, from the name servers (metadata sync).
@@ -107,31 +125,17 @@ impl Broker {
                 .map_err(|_| BrokerError::InvalidParameter {
                     reason: format!("brokerIP1 `{}` is not an IP address", config.broker_ip1),
                 })?;
-        let mut store_config = StoreConfig {
-            store_path_root_dir: config.store_path_root_dir.clone(),
-            store_path_commit_log: config.store_path_commit_log.clone(),
-            mapped_file_size_commit_log: config.mapped_file_size_commit_log as usize,
-            mapped_file_size_consume_queue: config.mapped_file_size_consume_queue as usize,
-            flush_disk_type: config.flush_disk_type,
-            flush_interval_commit_log_ms: config.flush_interval_commit_log,
-            sync_flush_timeout_ms: config.sync_flush_timeout,
-            max_message_size: config.max_message_size as usize,
-            file_reserved_time_hours: config.file_reserved_time as u64,
-            delete_when: config.delete_when.clone(),
-            disk_max_used_space_ratio: config.disk_max_used_space_ratio as u32,
-            ..StoreConfig::default()
-        };
-        for (key, value) in &config.store_settings {
-            store_config
-                .set_property(key, value)
-                .map_err(|reason| BrokerError::invalid(format!("{key}={value}: {reason}")))?;
-        }
+        controller_mode::check_config(&config)?;
+        let store_config = store_config(&config)?;
         let (arrival_tx, arrival_rx) = mpsc::unbounded_channel();
         let store = MessageStore::open(store_config).map_err(|e| BrokerError::System {
             reason: format!("opening the store failed: {e}"),
         })?;
-        // A slave's log is its master's: nothing here may append to it.
-        store.set_replica(config.broker_role == config::BrokerRole::Slave);
+        // A slave's log is its master's: nothing here may append to it. In controller mode
+        // nothing is written before the controller names this broker master.
+        store.set_replica(
+            config.broker_role == config::BrokerRole::Slave || config.enable_controller_mode,
+        );
         let hold = Arc::new(long_poll::PullHold::default());
         let watched = Arc::clone(&hold);
         store.set_arrival_listener(Arc::new(move |a: &ferromq_store::Arrival<'_>| {
@@ -151,7 +155,6 @@ impl Broker {
             filters: sql_filter::FilterCache::default(),
             stats: stats::BrokerStats::default(),
             schedule: Arc::new(schedule::ScheduleService::load(&config)?),
-            schedule_task: parking_lot::Mutex::new(None),
             transactions: Arc::new(transaction::TransactionService::new(
                 transaction::TransactionSettings {
                     timeout_ms: config.transaction_timeout,
@@ -160,14 +163,21 @@ impl Broker {
                     reserved_ms: config.file_reserved_time.saturating_mul(3_600_000),
                 },
             )),
-            transaction_task: parking_lot::Mutex::new(None),
             timer: Arc::new(schedule::timer::TimerService::load(&config)?),
-            timer_task: parking_lot::Mutex::new(None),
             namesrv: RemotingClient::default(),
             uniq_keys: ferromq_proto::message::UniqKeyGenerator::new(store_host.ip()),
             store_host,
             store,
-            ha: std::sync::OnceLock::new(),
+            role: parking_lot::RwLock::new(replication::RoleState::from_config(&config)),
+            ha_master: std::sync::OnceLock::new(),
+            ha_slave: parking_lot::Mutex::new(None),
+            master_services: parking_lot::Mutex::new(None),
+            ha_started: std::sync::atomic::AtomicBool::new(false),
+            restart_cut: parking_lot::Mutex::new(None),
+            restart: CancellationToken::new(),
+            controller_id: parking_lot::Mutex::new(None),
+            role_nudge: tokio::sync::Notify::new(),
+            sync_state: parking_lot::Mutex::new(std::collections::BTreeSet::new()),
             ha_addr: parking_lot::Mutex::new(config.ha_addr()),
             epochs: Arc::new(
                 ferromq_ha::EpochCache::load(&config.store_path_root_dir)
@@ -192,6 +202,19 @@ impl Broker {
         let tasks = CancellationToken::new();
         self.start_ha().await?;
         self.spawn_background(&tasks);
+        if self.config.enable_controller_mode {
+            tokio::spawn(Arc::clone(&self).controller_loop(tasks.clone()));
+        }
+        // Serving stops on shutdown, or when the broker must open its store again.
+        let shutdown = {
+            let serve = shutdown.child_token();
+            let (restart, s) = (self.restart.clone(), serve.clone());
+            tokio::spawn(async move {
+                restart.cancelled().await;
+                s.cancel();
+            });
+            serve
+        };
         let handler = Arc::new(handlers::BrokerHandler {
             broker: Arc::clone(&self),
         });
@@ -210,20 +233,8 @@ impl Broker {
         .await;
         tracing::info!("broker shutting down");
         tasks.cancel();
-        let schedule = self.schedule_task.lock().take();
-        if let Some(task) = schedule {
-            // It saves its progress as it stops; the store must still be open for that.
-            let _ = task.await;
-        }
-        let checks = self.transaction_task.lock().take();
-        if let Some(task) = checks {
-            let _ = task.await;
-        }
-        let timer = self.timer_task.lock().take();
-        if let Some(task) = timer {
-            // Likewise: the timer thread saves its checkpoint as it stops.
-            let _ = task.await;
-        }
+        // They save their progress as they stop; the store must still be open for that.
+        self.stop_master_services().await;
         self.unregister_all().await;
         self.stop_ha().await;
         if let Err(e) = self.offsets.persist() {
@@ -238,17 +249,10 @@ impl Broker {
     }
 
     fn spawn_background(self: &Arc<Self>, stop: &CancellationToken) {
-        if self.config.broker_role == config::BrokerRole::Slave {
-            // Delivery of delayed and timer messages and transaction checks write to the log:
-            // the master does them; a slave copies the master's metadata instead.
-            tokio::spawn(Arc::clone(self).sync_metadata_loop(stop.clone()));
-        } else {
-            let schedule = Arc::clone(&self.schedule).run(Arc::clone(&self.store), stop.clone());
-            *self.schedule_task.lock() = Some(tokio::spawn(schedule));
-            let checks = Arc::clone(&self.transactions).run(Arc::clone(self), stop.clone());
-            *self.transaction_task.lock() = Some(tokio::spawn(checks));
-            let timer = self.timer.spawn(Arc::clone(&self.store), stop.clone());
-            *self.timer_task.lock() = Some(timer);
+        // A slave copies its master's metadata; a master runs the delivery services.
+        tokio::spawn(Arc::clone(self).sync_metadata_loop(stop.clone()));
+        if self.role() != config::BrokerRole::Slave && !self.config.enable_controller_mode {
+            self.start_master_services();
         }
         // Registration: at once, then every period, and incrementally on topic changes.
         let b = Arc::clone(self);
@@ -337,14 +341,82 @@ fn answer_held_safely(b: &Arc<Broker>, held: long_poll::HeldPull) {
     }
 }
 
-/// Opens a broker from `config` and serves `listener` until `shutdown`.
+/// The store settings of a broker configuration.
+fn store_config(config: &BrokerConfig) -> Result<StoreConfig, BrokerError> {
+    let mut store_config = StoreConfig {
+        store_path_root_dir: config.store_path_root_dir.clone(),
+        store_path_commit_log: config.store_path_commit_log.clone(),
+        mapped_file_size_commit_log: config.mapped_file_size_commit_log as usize,
+        mapped_file_size_consume_queue: config.mapped_file_size_consume_queue as usize,
+        flush_disk_type: config.flush_disk_type,
+        flush_interval_commit_log_ms: config.flush_interval_commit_log,
+        sync_flush_timeout_ms: config.sync_flush_timeout,
+        max_message_size: config.max_message_size as usize,
+        file_reserved_time_hours: config.file_reserved_time as u64,
+        delete_when: config.delete_when.clone(),
+        disk_max_used_space_ratio: config.disk_max_used_space_ratio as u32,
+        ..StoreConfig::default()
+    };
+    for (key, value) in &config.store_settings {
+        store_config
+            .set_property(key, value)
+            .map_err(|reason| BrokerError::invalid(format!("{key}={value}: {reason}")))?;
+    }
+    Ok(store_config)
+}
+
+/// Opens a broker from `config` and serves `listener` until `shutdown`. In controller mode a
+/// slave whose log holds bytes its new master does not is stopped, its log cut back while the
+/// store is closed, and the broker opened again on the same address.
 pub async fn run(
     config: BrokerConfig,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), BrokerError> {
-    let broker = tokio::task::spawn_blocking(move || Broker::open(config))
-        .await
-        .map_err(|e| BrokerError::system(format!("broker start-up task failed: {e}")))??;
-    broker.run(listener, shutdown).await
+    let mut listener = listener;
+    loop {
+        let c = config.clone();
+        let broker = tokio::task::spawn_blocking(move || Broker::open(c))
+            .await
+            .map_err(|e| BrokerError::system(format!("broker start-up task failed: {e}")))??;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| BrokerError::system(format!("listener address: {e}")))?;
+        Arc::clone(&broker).run(listener, shutdown.clone()).await?;
+        let cut = broker.restart_cut.lock().take();
+        let Some(cut) = cut else {
+            return Ok(());
+        };
+        drop(broker);
+        if shutdown.is_cancelled() {
+            return Ok(());
+        }
+        let store_config = store_config(&config)?;
+        // Tasks still holding the old broker let go of the store within moments.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match MessageStore::truncate_closed(&store_config, cut) {
+                Ok(_) => break,
+                Err(ferromq_store::StoreError::Locked { .. }) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => {
+                    return Err(BrokerError::system(format!(
+                        "cutting the commit log back to {cut} failed: {e}"
+                    )))
+                }
+            }
+        }
+        listener = loop {
+            match TcpListener::bind(addr).await {
+                Ok(l) => break l,
+                Err(e) if Instant::now() < deadline => {
+                    tracing::debug!(error = %e, "rebinding the broker port");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => return Err(BrokerError::system(format!("rebinding {addr}: {e}"))),
+            }
+        };
+        tracing::warn!(cut, "broker opened again after cutting its log back");
+    }
 }

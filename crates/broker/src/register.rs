@@ -19,6 +19,10 @@ impl Broker {
     /// Registers with every name server. `topics` limits the body to those topics (an
     /// incremental registration the name server merges); `None` sends all.
     pub async fn register_all(self: &Arc<Self>, topics: Option<&[String]>) {
+        // In controller mode the name servers hear of this broker once its role is known.
+        if self.config.enable_controller_mode && self.controller_broker_id().is_none() {
+            return;
+        }
         let mut wrapper = match topics {
             Some(t) => self.topics.snapshot_of(t),
             None => self.topics.snapshot(),
@@ -42,7 +46,7 @@ impl Broker {
             broker_addr: self.config.broker_addr(),
             cluster_name: self.config.broker_cluster_name.clone(),
             ha_server_addr: self.advertised_ha_addr(),
-            broker_id: self.config.broker_id,
+            broker_id: self.registered_broker_id(),
             heartbeat_timeout_millis: Some(self.config.channel_expired_timeout as i64),
             enable_acting_master: Some(false),
             compressed: Some(false),
@@ -78,7 +82,7 @@ impl Broker {
             broker_name: self.config.broker_name.clone(),
             broker_addr: self.config.broker_addr(),
             cluster_name: self.config.broker_cluster_name.clone(),
-            broker_id: self.config.broker_id,
+            broker_id: self.registered_broker_id(),
         };
         for addr in self.config.namesrv_list() {
             let cmd = RemotingCommand::request(request::UNREGISTER_BROKER, &header);

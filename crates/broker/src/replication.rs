@@ -24,13 +24,39 @@ use crate::Broker;
 const METADATA_SYNC_PERIOD: Duration = Duration::from_secs(10);
 const METADATA_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// This broker's replication role, once started.
+/// The role a broker plays now. Fixed by `brokerRole` / `brokerId` in classic mode; in
+/// controller mode the controller decides and it changes while the broker runs.
 #[derive(Debug, Clone)]
-pub enum Ha {
-    /// A master (ASYNC_MASTER or SYNC_MASTER) serving slaves.
-    Master(Arc<HaMaster>),
-    /// A slave following its master.
-    Slave(Arc<HaSlave>),
+pub struct RoleState {
+    pub role: BrokerRole,
+    /// The id registered with the name servers: 0 while master, the broker's own id otherwise.
+    pub registered_id: i64,
+    /// Controller mode: the master epoch this role belongs to.
+    pub master_epoch: i32,
+    /// Controller mode: a master that lost the controller takes no writes until it is back.
+    pub fenced: bool,
+}
+
+impl RoleState {
+    pub(crate) fn from_config(c: &crate::config::BrokerConfig) -> Self {
+        RoleState {
+            // In controller mode nothing is written before the controller says so.
+            role: if c.enable_controller_mode {
+                BrokerRole::Slave
+            } else {
+                c.broker_role
+            },
+            registered_id: c.broker_id,
+            master_epoch: 0,
+            fenced: false,
+        }
+    }
+}
+
+/// The services only a master runs, and how to stop them.
+pub(crate) struct MasterServices {
+    stop: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Broker {
@@ -45,18 +71,31 @@ impl Broker {
         }
     }
 
-    /// Starts the HA side of this broker's role. A master that cannot bind `haListenPort`
-    /// does not start (its slaves would never reach it).
+    /// The role this broker plays now.
+    pub fn role(&self) -> BrokerRole {
+        self.role.read().role
+    }
+
+    /// The role state (role, registered id, epoch, fencing).
+    pub fn role_state(&self) -> RoleState {
+        self.role.read().clone()
+    }
+
+    /// The broker id registered with the name servers now.
+    pub fn registered_broker_id(&self) -> i64 {
+        self.role.read().registered_id
+    }
+
+    /// True once `run` has started the HA side (tests wait for it).
+    pub fn ha_ready(&self) -> bool {
+        self.ha_started.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Starts the HA side of this broker's role: a master's HA service (every broker in
+    /// controller mode, which may be elected at any time; a master that cannot bind
+    /// `haListenPort` does not start), or a slave's HA client.
     pub(crate) async fn start_ha(self: &Arc<Self>) -> Result<(), BrokerError> {
-        let ha = if self.config.broker_role == BrokerRole::Slave {
-            Ha::Slave(HaSlave::start(
-                Arc::clone(&self.store),
-                self.ha_config(),
-                Arc::clone(&self.epochs),
-                self.config.broker_id,
-                self.config.ha_master_address.clone(),
-            ))
-        } else {
+        if self.config.enable_controller_mode || self.role() != BrokerRole::Slave {
             let bind = format!("{}:{}", self.config.bind_address, self.config.ha_port());
             let addr = bind.parse().map_err(|_| {
                 BrokerError::invalid(format!("haListenPort: `{bind}` is not an address"))
@@ -75,35 +114,60 @@ impl Broker {
             })?;
             *self.ha_addr.lock() =
                 format!("{}:{}", self.config.broker_ip1, master.local_addr().port());
-            Ha::Master(master)
-        };
-        let _ = self.ha.set(ha);
+            let _ = self.ha_master.set(master);
+        }
+        if !self.config.enable_controller_mode && self.role() == BrokerRole::Slave {
+            self.follow(self.config.ha_master_address.clone());
+        }
+        self.ha_started
+            .store(true, std::sync::atomic::Ordering::Release);
         Ok(())
     }
 
-    /// Stops the HA service (before the store shuts down).
+    /// Starts (or re-points) the slave's HA client at `master_ha` (`None`: wait to learn it).
+    pub(crate) fn follow(&self, master_ha: Option<String>) {
+        let mut slave = self.ha_slave.lock();
+        match &*slave {
+            Some(s) => s.set_master(master_ha),
+            None => {
+                *slave = Some(HaSlave::start(
+                    Arc::clone(&self.store),
+                    self.ha_config(),
+                    Arc::clone(&self.epochs),
+                    self.controller_broker_id().unwrap_or(self.config.broker_id),
+                    master_ha,
+                ))
+            }
+        }
+    }
+
+    /// Stops the slave's HA client, if one runs.
+    pub(crate) async fn stop_following(&self) {
+        let slave = self.ha_slave.lock().take();
+        if let Some(s) = slave {
+            s.stop().await;
+        }
+    }
+
+    /// Stops the HA service and client (before the store shuts down).
     pub(crate) async fn stop_ha(&self) {
-        match self.ha.get() {
-            Some(Ha::Master(m)) => m.stop().await,
-            Some(Ha::Slave(s)) => s.stop().await,
-            None => {}
+        self.stop_following().await;
+        if let Some(m) = self.ha_master.get() {
+            m.stop().await;
         }
     }
 
-    /// The master's HA service, on a master.
-    pub fn ha_master(&self) -> Option<&Arc<HaMaster>> {
-        match self.ha.get() {
-            Some(Ha::Master(m)) => Some(m),
-            _ => None,
+    /// The master's HA service while this broker is a master.
+    pub fn ha_master(&self) -> Option<Arc<HaMaster>> {
+        if self.role() == BrokerRole::Slave {
+            return None;
         }
+        self.ha_master.get().cloned()
     }
 
-    /// The slave's HA client, on a slave.
-    pub fn ha_slave(&self) -> Option<&Arc<HaSlave>> {
-        match self.ha.get() {
-            Some(Ha::Slave(s)) => Some(s),
-            _ => None,
-        }
+    /// The slave's HA client while this broker is a slave.
+    pub fn ha_slave(&self) -> Option<Arc<HaSlave>> {
+        self.ha_slave.lock().clone()
     }
 
     /// The HA address advertised to name servers: the one bound on a master.
@@ -111,10 +175,38 @@ impl Broker {
         self.ha_addr.lock().clone()
     }
 
+    /// Starts what only a master runs: delay-level and timer delivery, transaction checks.
+    pub(crate) fn start_master_services(self: &Arc<Self>) {
+        let mut slot = self.master_services.lock();
+        if slot.is_some() {
+            return;
+        }
+        let stop = CancellationToken::new();
+        let schedule = Arc::clone(&self.schedule).run(Arc::clone(&self.store), stop.clone());
+        let checks = Arc::clone(&self.transactions).run(Arc::clone(self), stop.clone());
+        let tasks = vec![
+            tokio::spawn(schedule),
+            tokio::spawn(checks),
+            self.timer.spawn(Arc::clone(&self.store), stop.clone()),
+        ];
+        *slot = Some(MasterServices { stop, tasks });
+    }
+
+    /// Stops them and waits (each saves its progress as it stops).
+    pub(crate) async fn stop_master_services(&self) {
+        let services = self.master_services.lock().take();
+        if let Some(s) = services {
+            s.stop.cancel();
+            for t in s.tasks {
+                let _ = t.await;
+            }
+        }
+    }
+
     /// The send response code for a stored put (SUCCESS before this): on a SYNC_MASTER, waits
     /// up to `syncFlushTimeout` for a slave to hold the bytes (Java `handleHA`).
     pub(crate) async fn replicate(&self, result: &PutResult, code: i32) -> i32 {
-        if self.config.broker_role != BrokerRole::SyncMaster || code != response::SUCCESS {
+        if self.role() != BrokerRole::SyncMaster || code != response::SUCCESS {
             return code;
         }
         let Some(master) = self.ha_master() else {
@@ -142,8 +234,9 @@ impl Broker {
             master_commit_log_max_offset: end,
             ..Default::default()
         };
-        match self.ha.get() {
-            Some(Ha::Master(m)) => {
+        let slave = self.ha_slave();
+        match (self.ha_master(), slave) {
+            (Some(m), _) => {
                 info.master = true;
                 let gap = m.max_gap_not_in_sync();
                 for s in m.slaves() {
@@ -159,7 +252,7 @@ impl Broker {
                     });
                 }
             }
-            Some(Ha::Slave(s)) => {
+            (None, Some(s)) => {
                 let st = s.status();
                 info.master_commit_log_max_offset = st.master_max;
                 info.ha_client_runtime_info = HaClientRuntimeInfo {
@@ -172,7 +265,7 @@ impl Broker {
                     transferred_byte_in_second: st.bytes_per_second as i64,
                 };
             }
-            None => {}
+            (None, None) => {}
         }
         info
     }
@@ -191,17 +284,21 @@ impl Broker {
 
     /// A slave that does not know where its master is yet.
     pub(crate) fn waits_for_master(&self) -> bool {
-        self.ha_slave()
-            .is_some_and(|s| s.status().master_addr.is_none() || self.master_addr.lock().is_none())
+        self.role() == BrokerRole::Slave
+            && (self.master_addr.lock().is_none()
+                || self
+                    .ha_slave()
+                    .is_some_and(|s| s.status().master_addr.is_none()))
     }
 
     /// A slave learns its master from the name servers' answer to its registration, unless
     /// `haMasterAddress` fixes it.
     pub(crate) fn master_learned(&self, master_addr: Option<String>, ha_addr: Option<String>) {
-        let Some(slave) = self.ha_slave() else {
+        // In controller mode the controller names the master; the name servers may lag.
+        if self.role() != BrokerRole::Slave || self.config.enable_controller_mode {
             return;
-        };
-        if let Some(ha) = ha_addr.filter(|a| !a.is_empty()) {
+        }
+        if let (Some(slave), Some(ha)) = (self.ha_slave(), ha_addr.filter(|a| !a.is_empty())) {
             if self.config.ha_master_address.is_none() {
                 slave.set_master(Some(ha));
             }
@@ -209,8 +306,7 @@ impl Broker {
         *self.master_addr.lock() = master_addr.filter(|a| !a.is_empty());
     }
 
-    /// On a slave: copies the master's metadata every 10 s until `stop`.
-    /// Every second until the first copy succeeds (a new slave needs the master's topics
+    /// On a slave: copies the master's metadata every second until the first copy succeeds (a new slave needs the master's topics
     /// before it can serve a pull), then every 10 s.
     pub(crate) async fn sync_metadata_loop(self: Arc<Self>, stop: CancellationToken) {
         let mut synced_once = false;
@@ -223,6 +319,10 @@ impl Broker {
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = tokio::time::sleep(wait) => {}
+            }
+            if self.role() != BrokerRole::Slave {
+                synced_once = false;
+                continue;
             }
             let master = self.master_addr.lock().clone();
             if let Some(master) = master {

@@ -196,7 +196,12 @@ impl RouteCache {
     /// the topic on the first send (Java producer behaviour). Such a list is not cached, so the
     /// real route is picked up as soon as the broker has registered the new topic.
     pub async fn publish_info(&self, topic: &str) -> Result<Arc<PublishInfo>, ClientError> {
-        if let Some(p) = self.fresh(topic, |c| Arc::clone(&c.publish)) {
+        // A route with no writable queue (e.g. its master just died) is asked for again at
+        // once, as Java's `tryToFindTopicPublishInfo` does: a new master may be there already.
+        if let Some(p) = self
+            .fresh(topic, |c| Arc::clone(&c.publish))
+            .filter(|p| !p.queues.is_empty())
+        {
             return Ok(p);
         }
         match self.refresh(topic).await {
@@ -315,9 +320,13 @@ impl RouteCache {
         broker_name: &str,
         pick: impl Fn(&ferromq_proto::body::BrokerData) -> Option<String>,
     ) -> Option<String> {
+        // The freshest route first: after a failover an older entry (another topic's, or a
+        // default-topic one) may still name the old master.
         let entries = self.entries.lock();
-        entries
-            .values()
+        let mut cached: Vec<&Cached> = entries.values().collect();
+        cached.sort_by_key(|c| std::cmp::Reverse(c.fetched));
+        cached
+            .into_iter()
             .flat_map(|c| c.route.broker_datas.iter())
             .filter(|bd| bd.broker_name == broker_name)
             .find_map(pick)

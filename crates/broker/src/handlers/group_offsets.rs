@@ -35,7 +35,7 @@ pub fn reset_offset(
     req: &RemotingCommand,
 ) -> Result<RemotingCommand, BrokerError> {
     let h: ResetOffsetRequestHeader = req.decode_header()?;
-    if b.config.broker_role == BrokerRole::Slave {
+    if b.role() == BrokerRole::Slave {
         return Err(BrokerError::system("Can not reset offset in slave broker"));
     }
     let topic = b

@@ -116,6 +116,11 @@ async fn dispatch(
         GET_BROKER_CONFIG => done(stats::broker_config(b, req)),
         VIEW_MESSAGE_BY_ID => done(query::view_by_id(b, req)),
         QUERY_MESSAGE => done(query::query_message(b, req)),
+        ferromq_controller::codes::request::NOTIFY_BROKER_ROLE_CHANGED => {
+            // The controller changed this group's master: read the replica info now.
+            b.role_nudge.notify_one();
+            Ok(Some(req.success_to()))
+        }
         GET_BROKER_HA_STATUS => Ok(Some(
             req.success_to()
                 .with_body(ferromq_proto::body::JsonBody::to_json(&b.ha_status())),

@@ -189,7 +189,7 @@ fn run(
     pass: Pass,
 ) -> HandlerResult {
     let h: PullMessageRequestHeader = req.decode_header()?;
-    if b.config.broker_role == crate::config::BrokerRole::Slave && !b.config.slave_read_enable {
+    if b.role() == crate::config::BrokerRole::Slave && !b.config.slave_read_enable {
         // RocketMQ 5 rejects the request before reading it.
         return Ok(Some(req.response_to(
             response::SYSTEM_BUSY,
@@ -346,7 +346,10 @@ fn steer(b: &Broker, group: &SubscriptionGroupConfig, result: &GetResult, code: 
             group.broker_id
         };
     }
-    if b.config.broker_id != MASTER_ID && !result.suggest_pulling_from_slave && b.master_alive() {
+    if b.registered_broker_id() != MASTER_ID
+        && !result.suggest_pulling_from_slave
+        && b.master_alive()
+    {
         suggest = MASTER_ID;
         if result.status != GetStatus::Found {
             return (response::PULL_RETRY_IMMEDIATELY, suggest);

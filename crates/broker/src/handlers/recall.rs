@@ -65,7 +65,7 @@ pub async fn handle(
             reason: "recall failed, operation is forbidden".into(),
         });
     }
-    if b.config.broker_role == BrokerRole::Slave {
+    if b.role() == BrokerRole::Slave {
         return Err(BrokerError::SlaveNotAvailable {
             reason: "recall failed, broker service not available".into(),
         });

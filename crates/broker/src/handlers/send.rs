@@ -63,9 +63,15 @@ pub(super) const NOT_WRITABLE_REMARK: &str = "service not available now. It may 
 
 /// A slave takes no writes: its log is its master's.
 pub(super) fn check_role(b: &Broker) -> Result<(), BrokerError> {
-    if b.config.broker_role == crate::config::BrokerRole::Slave {
+    let role = b.role_state();
+    if role.role == crate::config::BrokerRole::Slave {
         return Err(BrokerError::ServiceNotAvailable {
             reason: NOT_WRITABLE_REMARK.into(),
+        });
+    }
+    if role.fenced {
+        return Err(BrokerError::ServiceNotAvailable {
+            reason: "service not available now: this master lost contact with the controller and may have been replaced; it takes writes again once the controller confirms it".into(),
         });
     }
     Ok(())

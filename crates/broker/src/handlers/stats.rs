@@ -369,11 +369,15 @@ pub fn broker_config(
     req: &RemotingCommand,
 ) -> Result<RemotingCommand, BrokerError> {
     let c = &b.config;
+    let ha_port = b
+        .advertised_ha_addr()
+        .rsplit_once(':')
+        .map_or_else(|| c.ha_port().to_string(), |(_, p)| p.to_owned());
     let text = format!(
-        "brokerClusterName={}\nbrokerName={}\nbrokerId={}\nlistenPort={}\nbrokerIP1={}\nnamesrvAddr={}\nstorePathRootDir={}\nautoCreateTopicEnable={}\ndefaultTopicQueueNums={}\nflushDiskType={}\nbrokerRole={}\ndeleteWhen={}\nfileReservedTime={}\nmaxMessageSize={}\n",
+        "brokerClusterName={}\nbrokerName={}\nbrokerId={}\nlistenPort={}\nbrokerIP1={}\nnamesrvAddr={}\nstorePathRootDir={}\nautoCreateTopicEnable={}\ndefaultTopicQueueNums={}\nflushDiskType={}\nbrokerRole={}\ndeleteWhen={}\nfileReservedTime={}\nmaxMessageSize={}\nhaListenPort={}\nenableControllerMode={}\n",
         c.broker_cluster_name,
         c.broker_name,
-        c.broker_id,
+        b.registered_broker_id(),
         c.listen_port,
         c.broker_ip1,
         c.namesrv_addr.clone().unwrap_or_default(),
@@ -384,7 +388,7 @@ pub fn broker_config(
             crate::config::FlushDiskType::AsyncFlush => "ASYNC_FLUSH",
             crate::config::FlushDiskType::SyncFlush => "SYNC_FLUSH",
         },
-        match c.broker_role {
+        match b.role() {
             crate::config::BrokerRole::AsyncMaster => "ASYNC_MASTER",
             crate::config::BrokerRole::SyncMaster => "SYNC_MASTER",
             crate::config::BrokerRole::Slave => "SLAVE",
@@ -392,6 +396,8 @@ pub fn broker_config(
         c.delete_when,
         c.file_reserved_time,
         c.max_message_size,
+        ha_port,
+        c.enable_controller_mode,
     );
     let mut resp = req.success_to().with_body(text.into_bytes());
     resp.ext_fields.insert("version", "0");

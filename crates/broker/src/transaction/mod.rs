@@ -121,7 +121,7 @@ impl TransactionService {
         req: &RemotingCommand,
     ) -> Result<RemotingCommand, BrokerError> {
         let h: EndTransactionRequestHeader = req.decode_header()?;
-        if b.config.broker_role == crate::config::BrokerRole::Slave {
+        if b.role() == crate::config::BrokerRole::Slave {
             return Err(BrokerError::Code {
                 code: ferromq_proto::codes::response::SLAVE_NOT_AVAILABLE,
                 remark: "Message store is slave mode, so end transaction is forbidden. ".into(),

@@ -64,7 +64,7 @@ pub async fn start_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut BrokerConf
     });
     // `run` starts the HA side first; tests may need its address at once.
     let deadline = Instant::now() + TIMEOUT;
-    while broker.ha.get().is_none() {
+    while !broker.ha_ready() {
         assert!(
             Instant::now() < deadline,
             "the broker did not start its HA side"
