@@ -493,6 +493,41 @@ fn mqadmin_controller_commands_against_three_processes() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("#MasterBrokerId\t2\n"), "{out}");
 
+    // -c takes the broker names of a cluster from the name server (-n): broker-a of
+    // DefaultCluster, registered there by a real broker, plus broker-b the controller does
+    // not know and leaves out; an unknown cluster fails as RocketMQ's CommandUtil does.
+    let ns = start_namesrv(dir.path());
+    let _broker_a = start_broker(dir.path(), &ns.addr, "broker-a", "");
+    let _broker_b = start_broker(dir.path(), &ns.addr, "broker-b", "");
+    let out = mqadmin_until(
+        &[
+            "getSyncStateSet",
+            "-a",
+            &all,
+            "-c",
+            "DefaultCluster",
+            "-n",
+            &ns.addr,
+        ],
+        Duration::from_secs(20),
+        |o| o.contains("#brokerName\tbroker-a\n#MasterBrokerId\t2\n"),
+    );
+    assert!(!out.contains("broker-b"), "{out}");
+    let (code, _, err) = mqadmin(&[
+        "getSyncStateSet",
+        "-a",
+        &all,
+        "-c",
+        "NoCluster",
+        "-n",
+        &ns.addr,
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("Make sure the specified clusterName exists"),
+        "{err}"
+    );
+
     // cleanBrokerMetadata: forget replica 1 (alive, hence -l).
     let (code, out, err) = mqadmin(&[
         "cleanBrokerMetadata",
