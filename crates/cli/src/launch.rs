@@ -164,7 +164,7 @@ pub fn controller_config(
     let Some(path) = conf else {
         bail!("no controller config: pass -c controller.conf (with controllerDLegerPeers and controllerDLegerSelfId, see conf/controller/)");
     };
-    ferromq_controller::ControllerConfig::load(path).context("invalid controller configuration")
+    ferromq_controller::ControllerConfig::load(path).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Runs a controller node until a signal arrives, then stops it (Raft included).
@@ -174,9 +174,10 @@ pub async fn run_controller(config: ferromq_controller::ControllerConfig) -> any
     let group = config.group.clone();
     let peers = config.peers_text();
     let store = config.store_path.display().to_string();
+    // ControllerError's message already names its cause; no chain to add.
     let handle = ferromq_controller::start(config)
         .await
-        .context("controller failed to start")?;
+        .map_err(|e| anyhow::anyhow!("controller failed to start: {e}"))?;
     println!(
         "The Controller Server boot success. serializeType=JSON, node {node} of group {group} listening on {}, peers {peers}, store in {store}",
         handle.local_addr()

@@ -152,6 +152,26 @@ fn three_controller_processes_elect_a_leader_and_stop_on_sigterm() {
     let (code, _, err) = run_command_bin("ferromq", &["controller", "-c", bad.to_str().unwrap()]);
     assert_eq!(code, 1);
     assert!(err.contains("controllerDLegerSelfId"), "{err}");
+    // Its own peer address taken (by a running node): a one-line error, exit 1.
+    let busy = dir.path().join("busy.conf");
+    std::fs::write(
+        &busy,
+        format!(
+            "controllerDLegerPeers=n0-{}\ncontrollerDLegerSelfId=n0\ncontrollerStorePath={}\n",
+            g.addrs[0],
+            dir.path().join("busy").display()
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = run_command_bin("mqcontroller", &["-c", busy.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!(
+            "error: controller failed to start: cannot listen on {}",
+            g.addrs[0]
+        )),
+        "{err}"
+    );
 
     // Stopping the leader: the other two elect another.
     let li: usize = leaders[0][1..].parse().unwrap();
