@@ -20,6 +20,7 @@
 //! | [`namesrv`] | `getNamesrvConfig`, `updateKvConfig`, `deleteKvConfig`, `wipeWritePerm`, `addWritePerm` |
 //! | [`message`] | `queryMsgById`, `queryMsgByKey`, `queryMsgByUniqueKey`, `queryMsgByOffset`, `printMsg` |
 //! | [`store_admin`] | `deleteExpiredCommitLog`, `cleanExpiredCQ` |
+//! | [`controller`] | `getControllerMetaData`, `getSyncStateSet`, `getControllerConfig`, `updateControllerConfig`, `electMaster`, `cleanBrokerMetadata` |
 //!
 //! Each operation returns a report whose fields are the data (for the dashboard) and whose
 //! `Display` reproduces the Java tool's `printf` output column for column (for the CLI). The
@@ -31,6 +32,7 @@ pub mod broker_config;
 pub mod broker_consume_stats;
 pub mod cluster;
 pub mod consumer;
+pub mod controller;
 pub mod error;
 pub mod format;
 pub mod ha;

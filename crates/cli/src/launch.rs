@@ -1,4 +1,4 @@
-//! Starting the servers: `mqnamesrv`, `mqbroker` and `ferromq standalone`.
+//! Starting the servers: `mqnamesrv`, `mqbroker`, `mqcontroller` and `ferromq standalone`.
 
 use std::path::{Path, PathBuf};
 
@@ -9,12 +9,13 @@ use ferromq_namesrv::NamesrvConfig;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// Sets up logging to stderr; `RUST_LOG` overrides the default `info` level. Colours only when
-/// stderr is a terminal and `NO_COLOR` is not set, so a log file holds plain text.
+/// Sets up logging to stderr; `RUST_LOG` overrides the default `info` level (openraft's own
+/// chatter at `warn`). Colours only when stderr is a terminal and `NO_COLOR` is not set, so a
+/// log file holds plain text.
 pub fn init_logging() {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=warn"));
     let colour = std::io::stderr().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
@@ -153,6 +154,37 @@ pub async fn run_broker(config: BrokerConfig) -> anyhow::Result<()> {
     ferromq_broker::run(config, listener, shutdown)
         .await
         .context("broker failed")
+}
+
+/// Loads `controller.conf`. Without a file there is no Raft group to join, so RocketMQ's
+/// required keys are asked for.
+pub fn controller_config(
+    conf: Option<&Path>,
+) -> anyhow::Result<ferromq_controller::ControllerConfig> {
+    let Some(path) = conf else {
+        bail!("no controller config: pass -c controller.conf (with controllerDLegerPeers and controllerDLegerSelfId, see conf/controller/)");
+    };
+    ferromq_controller::ControllerConfig::load(path).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Runs a controller node until a signal arrives, then stops it (Raft included).
+pub async fn run_controller(config: ferromq_controller::ControllerConfig) -> anyhow::Result<()> {
+    let shutdown = shutdown_on_signal();
+    let node = config.self_id.clone();
+    let group = config.group.clone();
+    let peers = config.peers_text();
+    let store = config.store_path.display().to_string();
+    // ControllerError's message already names its cause; no chain to add.
+    let handle = ferromq_controller::start(config)
+        .await
+        .map_err(|e| anyhow::anyhow!("controller failed to start: {e}"))?;
+    println!(
+        "The Controller Server boot success. serializeType=JSON, node {node} of group {group} listening on {}, peers {peers}, store in {store}",
+        handle.local_addr()
+    );
+    shutdown.cancelled().await;
+    handle.stop().await;
+    Ok(())
 }
 
 /// Options of `ferromq standalone`.

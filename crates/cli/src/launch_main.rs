@@ -1,4 +1,5 @@
-//! Argument parsing shared by `mqnamesrv`/`ferromq namesrv` and `mqbroker`/`ferromq broker`.
+//! Argument parsing shared by `mqnamesrv`/`ferromq namesrv`, `mqbroker`/`ferromq broker` and
+//! `mqcontroller`/`ferromq controller`.
 
 use std::path::PathBuf;
 
@@ -35,6 +36,22 @@ pub struct BrokerArgs {
     #[arg(short = 'n', long = "namesrvAddr")]
     pub namesrv_addr: Option<String>,
     /// Print the effective configuration and exit.
+    #[arg(short = 'p', long = "printConfigItem")]
+    pub print_config: bool,
+}
+
+/// `mqcontroller` options (RocketMQ's letters).
+#[derive(Debug, Parser)]
+#[command(
+    name = "mqcontroller",
+    about = "Start a FerroMQ controller node (RocketMQ 5 controller mode, replicated with Raft)"
+)]
+pub struct ControllerArgs {
+    /// Controller config properties file (controller.conf: controllerDLegerGroup,
+    /// controllerDLegerPeers, controllerDLegerSelfId, controllerStorePath, ...).
+    #[arg(short = 'c', long = "configFile")]
+    pub config_file: Option<PathBuf>,
+    /// Print all config items and exit.
     #[arg(short = 'p', long = "printConfigItem")]
     pub print_config: bool,
 }
@@ -95,6 +112,28 @@ pub fn broker(args: Vec<String>) -> i32 {
             return Ok(());
         }
         runtime()?.block_on(launch::run_broker(config))
+    })())
+}
+
+/// Runs the controller command with `args` (without the program name); returns the exit code.
+pub fn controller(args: Vec<String>) -> i32 {
+    let args = match ControllerArgs::try_parse_from(
+        std::iter::once("mqcontroller".to_owned()).chain(args),
+    ) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 1 } else { 0 };
+        }
+    };
+    launch::init_logging();
+    report((|| {
+        let config = launch::controller_config(args.config_file.as_deref())?;
+        if args.print_config {
+            print!("{}", config.to_properties_text());
+            return Ok(());
+        }
+        runtime()?.block_on(launch::run_controller(config))
     })())
 }
 

@@ -1,5 +1,6 @@
-//! The FerroMQ command-line programs: `ferromq` (standalone, namesrv, broker, admin) and the
-//! RocketMQ-named aliases `mqnamesrv`, `mqbroker` and `mqadmin`, which run the same code.
+//! The FerroMQ command-line programs: `ferromq` (standalone, namesrv, broker, controller, admin)
+//! and the RocketMQ-named aliases `mqnamesrv`, `mqbroker`, `mqcontroller` and `mqadmin`, which
+//! run the same code.
 
 pub mod bench;
 pub mod config_doc;

@@ -55,6 +55,12 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Run a controller node (same as `mqcontroller`).
+    Controller {
+        /// mqcontroller options, e.g. `-c conf/controller/controller-n0.conf`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Administration commands (same as `mqadmin`).
     Admin {
         /// mqadmin command and options, e.g. `topicList -n localhost:9876`.
@@ -86,6 +92,7 @@ fn main() {
         }),
         Command::Namesrv { args } => launch_main::namesrv(args),
         Command::Broker { args } => launch_main::broker(args),
+        Command::Controller { args } => launch_main::controller(args),
         Command::Admin { args } => mqadmin::main_with_args(args),
         Command::Bench(cmd) => bench::main(*cmd),
     };

@@ -15,6 +15,7 @@ pub fn bin(name: &str) -> PathBuf {
         "mqnamesrv" => PathBuf::from(env!("CARGO_BIN_EXE_mqnamesrv")),
         "mqbroker" => PathBuf::from(env!("CARGO_BIN_EXE_mqbroker")),
         "mqadmin" => PathBuf::from(env!("CARGO_BIN_EXE_mqadmin")),
+        "mqcontroller" => PathBuf::from(env!("CARGO_BIN_EXE_mqcontroller")),
         "ferromq" => PathBuf::from(env!("CARGO_BIN_EXE_ferromq")),
         other => panic!("unknown binary {other}"),
     }

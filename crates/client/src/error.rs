@@ -181,6 +181,23 @@ pub fn code_name(code: i32) -> &'static str {
         -1002 => "RPC_ADDR_IS_NULL",
         -1004 => "RPC_SEND_TO_CHANNEL_FAILED",
         -1006 => "RPC_TIME_OUT",
+        2000 => "CONTROLLER_FENCED_MASTER_EPOCH",
+        2001 => "CONTROLLER_FENCED_SYNC_STATE_SET_EPOCH",
+        2002 => "CONTROLLER_INVALID_MASTER",
+        2003 => "CONTROLLER_INVALID_REPLICAS",
+        2004 => "CONTROLLER_MASTER_NOT_AVAILABLE",
+        2005 => "CONTROLLER_INVALID_REQUEST",
+        2006 => "CONTROLLER_BROKER_NOT_ALIVE",
+        2007 => "CONTROLLER_NOT_LEADER",
+        2008 => "CONTROLLER_BROKER_METADATA_NOT_EXIST",
+        2009 => "CONTROLLER_INVALID_CLEAN_BROKER_METADATA",
+        2010 => "CONTROLLER_BROKER_NEED_TO_BE_REGISTERED",
+        2011 => "CONTROLLER_MASTER_STILL_EXIST",
+        2012 => "CONTROLLER_ELECT_MASTER_FAILED",
+        2013 => "CONTROLLER_ALTER_SYNC_STATE_SET_FAILED",
+        2014 => "CONTROLLER_BROKER_ID_INVALID",
+        2015 => "CONTROLLER_JRAFT_INTERNAL_ERROR",
+        2016 => "CONTROLLER_BROKER_LIVE_INFO_NOT_EXISTS",
         3001 => "USER_NOT_EXIST",
         3002 => "POLICY_NOT_EXIST",
         other => ferromq_proto::codes::response_name(other),
@@ -214,6 +231,7 @@ mod tests {
         assert_eq!(code_name(0), "SUCCESS");
         assert_eq!(code_name(206), "CONSUMER_NOT_ONLINE");
         assert_eq!(code_name(18), "TOPIC_EXIST_ALREADY");
+        assert_eq!(code_name(2011), "CONTROLLER_MASTER_STILL_EXIST");
         assert_eq!(code_name(99_999), "UNKNOWN");
     }
 }

@@ -18,6 +18,7 @@ use ferromq_admin::topic::{
 use ferromq_admin::{AdminClient, AdminError};
 
 use super::broker_commands as b;
+use super::controller_commands as c;
 use super::message_commands as m;
 use super::namesrv_commands as ns;
 use super::offset_commands as o;
@@ -235,6 +236,48 @@ pub const ALL: &[CommandSpec] = &[
         java_class: "HAStatusSubCommand",
         help: help::<b::HaStatusArgs>,
         run: |a| Box::pin(b::run_ha_status(a)),
+    },
+    CommandSpec {
+        name: "getSyncStateSet",
+        desc: "Fetch syncStateSet for target brokers.",
+        java_class: "GetSyncStateSetSubCommand",
+        help: help::<c::GetSyncStateSetArgs>,
+        run: |a| Box::pin(c::run_get_sync_state_set(a)),
+    },
+    CommandSpec {
+        name: "getControllerMetaData",
+        desc: "Get controller cluster's metadata.",
+        java_class: "GetControllerMetaDataSubCommand",
+        help: help::<c::GetControllerMetaDataArgs>,
+        run: |a| Box::pin(c::run_get_controller_meta_data(a)),
+    },
+    CommandSpec {
+        name: "getControllerConfig",
+        desc: "Get controller config.",
+        java_class: "GetControllerConfigSubCommand",
+        help: help::<c::GetControllerConfigArgs>,
+        run: |a| Box::pin(c::run_get_controller_config(a)),
+    },
+    CommandSpec {
+        name: "updateControllerConfig",
+        desc: "Update controller config.",
+        java_class: "UpdateControllerConfigSubCommand",
+        help: help::<c::UpdateControllerConfigArgs>,
+        run: |a| Box::pin(c::run_update_controller_config(a)),
+    },
+    CommandSpec {
+        name: "electMaster",
+        desc: "Re-elect the specified broker as master.",
+        java_class: "ReElectMasterSubCommand",
+        help: help::<c::ElectMasterArgs>,
+        run: |a| Box::pin(c::run_elect_master(a)),
+    },
+    CommandSpec {
+        name: "cleanBrokerMetadata",
+        desc: "Clean metadata of broker on controller.",
+        java_class: "CleanControllerBrokerMetaSubCommand",
+        help: help::<c::CleanBrokerMetadataArgs>,
+        run: |a| Box::pin(c::run_clean_broker_metadata(a)),
     },
     CommandSpec {
         name: "getConsumerConfig",

@@ -23,6 +23,7 @@ macro_rules! parse_or_return {
 
 mod broker_commands;
 mod commands;
+mod controller_commands;
 mod message_commands;
 mod namesrv_commands;
 mod offset_commands;
