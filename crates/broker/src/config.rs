@@ -99,6 +99,13 @@ pub struct BrokerConfig {
     /// `slaveReadEnable`: a slave serves pulls (and a master sends consumers that fall far
     /// behind to the group's `whichBrokerWhenConsumeSlowly`).
     pub slave_read_enable: bool,
+    /// `aclEnable` (default false): check every request against `plain_acl.yml` (RocketMQ 4.x
+    /// plain ACL, see [`crate::acl`]).
+    pub acl_enable: bool,
+    /// `plainAclFile` (FerroMQ; RocketMQ takes the system property `rocketmq.acl.plain.file`):
+    /// the ACL file, relative to `$ROCKETMQ_HOME` (or the working directory) unless absolute.
+    /// Default `conf/plain_acl.yml`.
+    pub plain_acl_file: Option<PathBuf>,
     /// Set when a master's `brokerId` was not 0 (RocketMQ forces it to 0); warned at start-up.
     pub master_broker_id_ignored: Option<i64>,
     /// Further `MessageStoreConfig` keys (`maxIndexNum`, `diskSpaceWarningLevelRatio`, ...)
@@ -155,6 +162,8 @@ impl Default for BrokerConfig {
             ha_transfer_batch_size: 32 * 1024,
             ha_max_gap_not_in_sync: 256 * 1024 * 1024,
             slave_read_enable: false,
+            acl_enable: false,
+            plain_acl_file: None,
             master_broker_id_ignored: None,
             enable_property_filter: false,
             filter_support_retry: false,
@@ -200,7 +209,6 @@ const ACCEPTED_KEYS: &[&str] = &[
     "transientStorePoolEnable",
     "messageDelayLevel",
     "traceTopicEnable",
-    "aclEnable",
     "waitTimeMillsInSendQueue",
     "osPageCacheBusyTimeOutMills",
     "diskSpaceWarningLevelRatio",
@@ -263,6 +271,8 @@ pub const BROKER_KEYS: &[&str] = &[
     "haTransferBatchSize",
     "haMaxGapNotInSync",
     "slaveReadEnable",
+    "aclEnable",
+    "plainAclFile",
 ];
 
 impl BrokerConfig {
@@ -431,6 +441,8 @@ impl BrokerConfig {
                     c.ha_max_gap_not_in_sync = positive(key, value, num!(i64, "a byte count"))?
                 }
                 "slaveReadEnable" => c.slave_read_enable = boolean()?,
+                "aclEnable" => c.acl_enable = boolean()?,
+                "plainAclFile" => c.plain_acl_file = Some(PathBuf::from(nonblank(key, v)?)),
                 k if ferromq_store::StoreConfig::knows(k) => {
                     ferromq_store::StoreConfig::default()
                         .set_property(k, v)
@@ -474,9 +486,9 @@ impl BrokerConfig {
                 format!("broker.conf key `{k}` is accepted for compatibility but not implemented by FerroMQ yet: it has no effect")
             })
             .collect();
-        if self.inert_keys.iter().any(|k| k == "aclEnable") {
+        if self.plain_acl_file.is_some() && !self.acl_enable {
             out.push(
-                "ACL is NOT implemented: every request is served without authentication, whatever aclEnable says"
+                "plainAclFile is set but aclEnable=false: requests are served without ACL checks"
                     .into(),
             );
         }
@@ -521,6 +533,22 @@ impl BrokerConfig {
     /// The HA address advertised to name servers (`brokerIP1:haListenPort`).
     pub fn ha_addr(&self) -> String {
         format!("{}:{}", self.broker_ip1, self.ha_port())
+    }
+
+    /// The ACL file: `plainAclFile` (or `conf/plain_acl.yml`) under `$ROCKETMQ_HOME`, or under
+    /// the working directory when ROCKETMQ_HOME is not set; an absolute `plainAclFile` as is.
+    pub fn acl_file(&self) -> PathBuf {
+        let file = self
+            .plain_acl_file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("conf/plain_acl.yml"));
+        if file.is_absolute() {
+            return file;
+        }
+        match std::env::var_os("ROCKETMQ_HOME").filter(|h| !h.is_empty()) {
+            Some(home) => PathBuf::from(home).join(file),
+            None => file,
+        }
     }
 
     /// Name-server addresses, split on `;`.
@@ -618,6 +646,22 @@ mod tests {
             assert_eq!(e.key, key, "{text}");
             assert!(e.to_string().contains(key));
         }
+    }
+
+    #[test]
+    fn acl_is_off_by_default_and_read_with_its_file() {
+        let c = BrokerConfig::default();
+        assert!(!c.acl_enable);
+        assert!(c.acl_file().ends_with("conf/plain_acl.yml"));
+        let c = BrokerConfig::from_properties(&Properties::parse(
+            "aclEnable=true\nplainAclFile=/etc/ferromq/acl.yml\n",
+        ))
+        .unwrap();
+        assert!(c.acl_enable);
+        assert_eq!(c.acl_file(), PathBuf::from("/etc/ferromq/acl.yml"));
+        assert!(c.inert_keys.is_empty() && c.warnings().is_empty());
+        let e = BrokerConfig::from_properties(&Properties::parse("aclEnable=yes")).unwrap_err();
+        assert_eq!(e.key, "aclEnable");
     }
 
     #[test]

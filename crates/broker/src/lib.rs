@@ -2,7 +2,7 @@
 //! stores messages in [`ferromq_store`], and registers its topics with the name servers.
 //!
 //! ```text
-//! socket ─▶ net::connection ─▶ handlers::dispatch ─▶ handlers/<family>.rs ─▶ store / managers
+//! socket ─▶ net::connection ─▶ acl (aclEnable) ─▶ handlers::dispatch ─▶ handlers/<family>.rs ─▶ store / managers
 //!                                                      │ errors
 //!                                                      ▼
 //!                                                 response.rs (the one error→code mapping)
@@ -15,6 +15,7 @@
 //! Held messages: [`schedule`] delivers delay levels (`delayOffset.json`) and, on its own
 //! thread, timer messages ([`schedule::timer`]: `timer/` buckets, `timerCheckpoint.json`).
 
+pub mod acl;
 pub mod clients;
 pub mod config;
 pub mod config_keys;
@@ -69,6 +70,8 @@ pub struct Broker {
     pub filters: sql_filter::FilterCache,
     /// Counters for runtime info.
     pub stats: stats::BrokerStats,
+    /// The plain ACL when `aclEnable=true`: checked before every request is dispatched.
+    pub acl: Option<Arc<acl::Acl>>,
     /// Delivery of delay-level messages.
     pub schedule: Arc<schedule::ScheduleService>,
     schedule_task: parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -139,7 +142,15 @@ impl Broker {
             }
         }));
         let (register_tx, register_rx) = mpsc::unbounded_channel();
+        let acl = if config.acl_enable {
+            let acl = acl::Acl::load(config.acl_file())
+                .map_err(|e| BrokerError::invalid(format!("aclEnable=true: {e}")))?;
+            Some(Arc::new(acl))
+        } else {
+            None
+        };
         let broker = Broker {
+            acl,
             topics: topic::TopicManager::load(&config)?,
             groups: subscription::GroupManager::load(&config)?,
             offsets: offset::OffsetManager::load(&config)?,
@@ -195,6 +206,15 @@ impl Broker {
             cluster = %self.config.broker_cluster_name,
             "broker started"
         );
+        if let Some(acl) = &self.acl {
+            let rules = acl.rules();
+            tracing::info!(
+                file = %acl.path().display(),
+                accounts = rules.accounts.len(),
+                global_whitelist = rules.global_white.len(),
+                "ACL enabled: requests need a whitelisted address or a signed access key"
+            );
+        }
         ferromq_net::serve(
             listener,
             handler,
@@ -274,6 +294,9 @@ impl Broker {
                 }
             }
         });
+        if let Some(acl) = &self.acl {
+            tokio::spawn(Arc::clone(acl).watch(acl::POLL_EVERY, stop.clone()));
+        }
         // Offsets persisted every 5 s; idle clients expired every 10 s.
         let b = Arc::clone(self);
         let s = stop.clone();
