@@ -101,6 +101,14 @@ pub struct Broker {
 impl Broker {
     /// Opens the store (recovering it) and loads the persisted tables.
     pub fn open(config: BrokerConfig) -> Result<Arc<Broker>, BrokerError> {
+        // A bad ACL file stops start-up before the store is touched.
+        let acl = if config.acl_enable {
+            let acl = acl::Acl::load(config.acl_file())
+                .map_err(|e| BrokerError::invalid(format!("aclEnable=true: {e}")))?;
+            Some(Arc::new(acl))
+        } else {
+            None
+        };
         let store_host: SocketAddr =
             config
                 .broker_addr()
@@ -142,13 +150,6 @@ impl Broker {
             }
         }));
         let (register_tx, register_rx) = mpsc::unbounded_channel();
-        let acl = if config.acl_enable {
-            let acl = acl::Acl::load(config.acl_file())
-                .map_err(|e| BrokerError::invalid(format!("aclEnable=true: {e}")))?;
-            Some(Arc::new(acl))
-        } else {
-            None
-        };
         let broker = Broker {
             acl,
             topics: topic::TopicManager::load(&config)?,

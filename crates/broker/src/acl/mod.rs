@@ -243,8 +243,13 @@ impl Acl {
         if *self.stamp.lock() == now {
             return;
         }
+        let read = read_rules(&self.path);
+        if stamp(&self.path).ok() != now {
+            // Changed while being read (a write in progress): look again at the next poll.
+            return;
+        }
         *self.stamp.lock() = now;
-        match read_rules(&self.path) {
+        match read {
             Ok(rules) => {
                 tracing::info!(path = %self.path.display(), accounts = rules.accounts.len(), global_whitelist = rules.global_white.len(), "ACL file reloaded");
                 *self.rules.write() = Arc::new(rules);
