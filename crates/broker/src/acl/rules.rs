@@ -366,6 +366,15 @@ accounts:
     }
 
     #[test]
+    fn the_sample_in_conf_parses() {
+        let text = include_str!("../../../../conf/plain_acl.yml");
+        let r = Rules::parse(text).unwrap();
+        assert_eq!(r.accounts.len(), 2);
+        assert!(r.global_white.is_empty());
+        assert!(r.accounts["rocketmq2"].admin);
+    }
+
+    #[test]
     fn empty_file_has_no_accounts() {
         for text in ["", "# nothing yet\n", "\n\n"] {
             let r = Rules::parse(text).unwrap();
