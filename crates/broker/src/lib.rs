@@ -215,6 +215,9 @@ impl Broker {
                 global_whitelist = rules.global_white.len(),
                 "ACL enabled: requests need a whitelisted address or a signed access key"
             );
+            if rules.accounts.is_empty() && rules.global_white.is_empty() {
+                tracing::warn!(file = %acl.path().display(), "the ACL file has no account and no whitelisted address: every request is refused until it has");
+            }
         }
         ferromq_net::serve(
             listener,
