@@ -10,8 +10,8 @@ use std::time::Duration;
 use client_util::{runtime, wait_until, Collector};
 use common::{bin, start_broker, start_namesrv};
 use ferromq_client::{
-    AdminClient, ClientError, ConsumeFrom, ConsumeStatus, Message, Producer, PushConsumer,
-    SendResult, SendStatus,
+    AdminClient, ClientError, ConsumeFrom, ConsumeStatus, LitePullConsumer, Message, Producer,
+    PushConsumer, SendResult, SendStatus,
 };
 use ferromq_testkit::run_command;
 
@@ -134,6 +134,29 @@ fn signed_clients_send_and_consume_and_unsigned_ones_are_refused() {
             "consumed {:?}",
             got.snapshot()
         );
+
+        // A lite pull consumer with the same account reads them too (its pulls, heartbeats and
+        // offset commits are signed).
+        let lite = LitePullConsumer::builder("CG_acl_lite")
+            .namesrv_addr(ns.addr.clone())
+            .credentials("appUser01", "appSecret01")
+            .consume_from(ConsumeFrom::FirstOffset)
+            .build()
+            .unwrap();
+        lite.subscribe(topic, "*").unwrap();
+        lite.start().await.unwrap();
+        let mut polled = std::collections::BTreeSet::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while polled.len() < ids.len() && std::time::Instant::now() < deadline {
+            for m in lite.poll(Duration::from_millis(500)).await {
+                polled.insert(m.msg_id());
+            }
+        }
+        assert!(
+            ids.iter().all(|i| polled.contains(i)),
+            "lite polled {polled:?}"
+        );
+        lite.shutdown().await;
 
         let unsigned = Producer::builder("PG_acl")
             .namesrv_addr(ns.addr.clone())
