@@ -115,6 +115,13 @@ pub struct BrokerConfig {
     pub check_sync_state_set_period: u64,
     /// `allAckInSyncStateSet`: a SYNC send waits for every in-sync replica, not just one.
     pub all_ack_in_sync_state_set: bool,
+    /// `aclEnable` (default false): check every request against `plain_acl.yml` (RocketMQ 4.x
+    /// plain ACL, see [`crate::acl`]).
+    pub acl_enable: bool,
+    /// `plainAclFile` (FerroMQ; RocketMQ takes the system property `rocketmq.acl.plain.file`):
+    /// the ACL file, relative to `$ROCKETMQ_HOME` (or the working directory) unless absolute.
+    /// Default `conf/plain_acl.yml`.
+    pub plain_acl_file: Option<PathBuf>,
     /// Set when a master's `brokerId` was not 0 (RocketMQ forces it to 0); warned at start-up.
     pub master_broker_id_ignored: Option<i64>,
     /// Further `MessageStoreConfig` keys (`maxIndexNum`, `diskSpaceWarningLevelRatio`, ...)
@@ -171,6 +178,8 @@ impl Default for BrokerConfig {
             ha_transfer_batch_size: 32 * 1024,
             ha_max_gap_not_in_sync: 256 * 1024 * 1024,
             slave_read_enable: false,
+            acl_enable: false,
+            plain_acl_file: None,
             master_broker_id_ignored: None,
             enable_controller_mode: false,
             controller_addr: None,
@@ -223,7 +232,6 @@ const ACCEPTED_KEYS: &[&str] = &[
     "transientStorePoolEnable",
     "messageDelayLevel",
     "traceTopicEnable",
-    "aclEnable",
     "waitTimeMillsInSendQueue",
     "osPageCacheBusyTimeOutMills",
     "diskSpaceWarningLevelRatio",
@@ -293,6 +301,8 @@ pub const BROKER_KEYS: &[&str] = &[
     "syncBrokerMetadataPeriod",
     "checkSyncStateSetPeriod",
     "allAckInSyncStateSet",
+    "aclEnable",
+    "plainAclFile",
 ];
 
 impl BrokerConfig {
@@ -479,6 +489,8 @@ impl BrokerConfig {
                     c.check_sync_state_set_period = positive(key, value, num!(u64, "milliseconds"))?
                 }
                 "allAckInSyncStateSet" => c.all_ack_in_sync_state_set = boolean()?,
+                "aclEnable" => c.acl_enable = boolean()?,
+                "plainAclFile" => c.plain_acl_file = Some(PathBuf::from(nonblank(key, v)?)),
                 k if ferromq_store::StoreConfig::knows(k) => {
                     ferromq_store::StoreConfig::default()
                         .set_property(k, v)
@@ -522,9 +534,9 @@ impl BrokerConfig {
                 format!("broker.conf key `{k}` is accepted for compatibility but not implemented by FerroMQ yet: it has no effect")
             })
             .collect();
-        if self.inert_keys.iter().any(|k| k == "aclEnable") {
+        if self.plain_acl_file.is_some() && !self.acl_enable {
             out.push(
-                "ACL is NOT implemented: every request is served without authentication, whatever aclEnable says"
+                "plainAclFile is set but aclEnable=false: requests are served without ACL checks"
                     .into(),
             );
         }
@@ -581,6 +593,22 @@ impl BrokerConfig {
     /// The HA address advertised to name servers (`brokerIP1:haListenPort`).
     pub fn ha_addr(&self) -> String {
         format!("{}:{}", self.broker_ip1, self.ha_port())
+    }
+
+    /// The ACL file: `plainAclFile` (or `conf/plain_acl.yml`) under `$ROCKETMQ_HOME`, or under
+    /// the working directory when ROCKETMQ_HOME is not set; an absolute `plainAclFile` as is.
+    pub fn acl_file(&self) -> PathBuf {
+        let file = self
+            .plain_acl_file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("conf/plain_acl.yml"));
+        if file.is_absolute() {
+            return file;
+        }
+        match std::env::var_os("ROCKETMQ_HOME").filter(|h| !h.is_empty()) {
+            Some(home) => PathBuf::from(home).join(file),
+            None => file,
+        }
     }
 
     /// Name-server addresses, split on `;`.
@@ -678,6 +706,22 @@ mod tests {
             assert_eq!(e.key, key, "{text}");
             assert!(e.to_string().contains(key));
         }
+    }
+
+    #[test]
+    fn acl_is_off_by_default_and_read_with_its_file() {
+        let c = BrokerConfig::default();
+        assert!(!c.acl_enable);
+        assert!(c.acl_file().ends_with("conf/plain_acl.yml"));
+        let c = BrokerConfig::from_properties(&Properties::parse(
+            "aclEnable=true\nplainAclFile=/etc/ferromq/acl.yml\n",
+        ))
+        .unwrap();
+        assert!(c.acl_enable);
+        assert_eq!(c.acl_file(), PathBuf::from("/etc/ferromq/acl.yml"));
+        assert!(c.inert_keys.is_empty() && c.warnings().is_empty());
+        let e = BrokerConfig::from_properties(&Properties::parse("aclEnable=yes")).unwrap_err();
+        assert_eq!(e.key, "aclEnable");
     }
 
     #[test]

@@ -40,7 +40,8 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ("registerNameServerPeriod", "Milliseconds between registrations with every name server"),
     ("channelExpiredTimeout", "Milliseconds after which a client that sent no heartbeat is dropped; also the expiry the broker asks name servers to apply to it"),
     ("fetchNamesrvAddrByAddressServer", "Look up name servers through an HTTP address server"),
-    ("aclEnable", "Access control lists (every request is served without authentication)"),
+    ("aclEnable", "RocketMQ 4.x plain ACL: every request must come from a whitelisted address or be signed by an account of `plain_acl.yml` with the permissions it needs (refused with NO_PERMISSION)"),
+    ("plainAclFile", "FerroMQ: the ACL file, relative to `$ROCKETMQ_HOME` (or the working directory) unless absolute; RocketMQ takes the system property `rocketmq.acl.plain.file` instead. Reloaded when it changes"),
     // Topics and groups.
     ("autoCreateTopicEnable", "Create a topic on the first send to it, from the `TBW102` template"),
     (
@@ -236,6 +237,8 @@ pub fn default_text(key: &str) -> Option<String> {
         "syncBrokerMetadataPeriod" => c.sync_broker_metadata_period.to_string(),
         "checkSyncStateSetPeriod" => c.check_sync_state_set_period.to_string(),
         "allAckInSyncStateSet" => c.all_ack_in_sync_state_set.to_string(),
+        "aclEnable" => c.acl_enable.to_string(),
+        "plainAclFile" => "`conf/plain_acl.yml`".into(),
         "debugDiskUsageFile" => "(none)".into(),
         k if ferromq_store::StoreConfig::knows(k) => {
             let store = serde_json::to_value(ferromq_store::StoreConfig::default()).ok()?;
@@ -303,11 +306,14 @@ mod tests {
     fn effects_match_the_parser() {
         assert_eq!(key_effect("flushDiskType"), Some(KeyEffect::Acted));
         assert_eq!(key_effect("maxIndexNum"), Some(KeyEffect::Acted));
-        assert_eq!(key_effect("aclEnable"), Some(KeyEffect::Inert));
+        assert_eq!(key_effect("aclEnable"), Some(KeyEffect::Acted));
+        assert_eq!(key_effect("plainAclFile"), Some(KeyEffect::Acted));
+        assert_eq!(key_effect("traceTopicEnable"), Some(KeyEffect::Inert));
         assert_eq!(key_effect("timerPrecisionMs"), Some(KeyEffect::CheckedOnly));
         assert_eq!(key_effect("noSuchKey"), None);
         assert_eq!(default_text("maxIndexNum").as_deref(), Some("20000000"));
         assert_eq!(default_text("fileReservedTime").as_deref(), Some("72"));
-        assert_eq!(default_text("aclEnable"), None);
+        assert_eq!(default_text("aclEnable").as_deref(), Some("false"));
+        assert_eq!(default_text("traceTopicEnable"), None);
     }
 }

@@ -2,7 +2,7 @@
 //! stores messages in [`ferromq_store`], and registers its topics with the name servers.
 //!
 //! ```text
-//! socket ─▶ net::connection ─▶ handlers::dispatch ─▶ handlers/<family>.rs ─▶ store / managers
+//! socket ─▶ net::connection ─▶ acl (aclEnable) ─▶ handlers::dispatch ─▶ handlers/<family>.rs ─▶ store / managers
 //!                                                      │ errors
 //!                                                      ▼
 //!                                                 response.rs (the one error→code mapping)
@@ -15,6 +15,7 @@
 //! Held messages: [`schedule`] delivers delay levels (`delayOffset.json`) and, on its own
 //! thread, timer messages ([`schedule::timer`]: `timer/` buckets, `timerCheckpoint.json`).
 
+pub mod acl;
 pub mod clients;
 pub mod config;
 pub mod config_keys;
@@ -70,6 +71,8 @@ pub struct Broker {
     pub filters: sql_filter::FilterCache,
     /// Counters for runtime info.
     pub stats: stats::BrokerStats,
+    /// The plain ACL when `aclEnable=true`: checked before every request is dispatched.
+    pub acl: Option<Arc<acl::Acl>>,
     /// Delivery of delay-level messages.
     pub schedule: Arc<schedule::ScheduleService>,
     /// Transactional messages: END_TRANSACTION and the check-back loop.
@@ -118,6 +121,14 @@ pub struct Broker {
 impl Broker {
     /// Opens the store (recovering it) and loads the persisted tables.
     pub fn open(config: BrokerConfig) -> Result<Arc<Broker>, BrokerError> {
+        // A bad ACL file stops start-up before the store is touched.
+        let acl = if config.acl_enable {
+            let acl = acl::Acl::load(config.acl_file())
+                .map_err(|e| BrokerError::invalid(format!("aclEnable=true: {e}")))?;
+            Some(Arc::new(acl))
+        } else {
+            None
+        };
         let store_host: SocketAddr =
             config
                 .broker_addr()
@@ -146,6 +157,7 @@ impl Broker {
         }));
         let (register_tx, register_rx) = mpsc::unbounded_channel();
         let broker = Broker {
+            acl,
             topics: topic::TopicManager::load(&config)?,
             groups: subscription::GroupManager::load(&config)?,
             offsets: offset::OffsetManager::load(&config)?,
@@ -224,6 +236,18 @@ impl Broker {
             cluster = %self.config.broker_cluster_name,
             "broker started"
         );
+        if let Some(acl) = &self.acl {
+            let rules = acl.rules();
+            tracing::info!(
+                file = %acl.path().display(),
+                accounts = rules.accounts.len(),
+                global_whitelist = rules.global_white.len(),
+                "ACL enabled: requests need a whitelisted address or a signed access key"
+            );
+            if rules.accounts.is_empty() && rules.global_white.is_empty() {
+                tracing::warn!(file = %acl.path().display(), "the ACL file has no account and no whitelisted address: every request is refused until it has");
+            }
+        }
         ferromq_net::serve(
             listener,
             handler,
@@ -284,6 +308,9 @@ impl Broker {
                 }
             }
         });
+        if let Some(acl) = &self.acl {
+            tokio::spawn(Arc::clone(acl).watch(acl::POLL_EVERY, stop.clone()));
+        }
         // Offsets persisted every 5 s; idle clients expired every 10 s.
         let b = Arc::clone(self);
         let s = stop.clone();

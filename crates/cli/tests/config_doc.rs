@@ -42,7 +42,8 @@ fn a_stale_table_is_noticed() {
         rendered.contains("| `flushDiskType` | `ASYNC_FLUSH` |"),
         "{rendered}"
     );
-    assert!(rendered.contains("| `aclEnable` |  |"), "{rendered}");
+    assert!(rendered.contains("| `traceTopicEnable` |  |"), "{rendered}");
+    assert!(rendered.contains("| `aclEnable` | `false` |"), "{rendered}");
     assert!(rendered.contains("| `listenPort` | `9876` |"), "{rendered}");
     // Rendering is stable: a fresh page renders to itself.
     assert_eq!(render_page(&rendered).unwrap(), rendered);

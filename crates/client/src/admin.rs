@@ -29,7 +29,7 @@ use ferromq_proto::headers::{
 };
 use ferromq_proto::RemotingCommand;
 
-use crate::rpc::{decode_body, decode_header, expect_success, Rpc, DEFAULT_TIMEOUT};
+use crate::rpc::{decode_body, decode_header, expect_success, Credentials, Rpc, DEFAULT_TIMEOUT};
 use crate::{ClientError, NameServerList};
 
 define_header! {
@@ -75,12 +75,24 @@ impl AdminClient {
 
     /// Same client with another deadline per call.
     pub fn with_timeout(self, timeout: Duration) -> Self {
+        let credentials = self.rpc.credentials().map(|c| (**c).clone());
         let rpc = Rpc::with_remoting(
             self.rpc.remoting().clone(),
             self.rpc.namesrv().clone(),
             timeout,
-        );
+        )
+        .with_credentials(credentials);
         AdminClient { rpc }
+    }
+
+    /// Same client signing every request with an ACL account (an admin one for topic and
+    /// group changes, config updates and offset resets on brokers with `aclEnable=true`).
+    pub fn with_credentials(self, access_key: &str, secret_key: &str) -> Self {
+        AdminClient {
+            rpc: self
+                .rpc
+                .with_credentials(Some(Credentials::new(access_key, secret_key))),
+        }
     }
 
     /// The underlying connections.

@@ -33,7 +33,7 @@ use ferromq_proto::RemotingCommand;
 use parking_lot::Mutex;
 
 use crate::route::{subscribe_queues, RouteCache};
-use crate::rpc::{decode_header, expect_success, Rpc};
+use crate::rpc::{decode_header, expect_success, Credentials, Rpc};
 use crate::{client_id, ClientError, NameServerList};
 
 /// Java's pull timeout (`consumerPullTimeoutMillis`).
@@ -249,9 +249,22 @@ pub struct PullConsumerBuilder {
     group: String,
     namesrv: Option<String>,
     timeout: Duration,
+    credentials: Option<Credentials>,
 }
 
 impl PullConsumerBuilder {
+    /// Signs every request with an ACL account of the brokers (`plain_acl.yml`'s `accessKey`
+    /// and `secretKey`), as Java's `AclClientRPCHook` does. Clients sharing an instance name
+    /// share the credentials of the first one built.
+    pub fn credentials(
+        mut self,
+        access_key: impl Into<String>,
+        secret_key: impl Into<String>,
+    ) -> Self {
+        self.credentials = Some(Credentials::new(access_key, secret_key));
+        self
+    }
+
     /// Name-server list (`a:9876;b:9876`); `NAMESRV_ADDR` when not set.
     pub fn namesrv_addr(mut self, addr: impl Into<String>) -> Self {
         self.namesrv = Some(addr.into());
@@ -269,7 +282,7 @@ impl PullConsumerBuilder {
         names::validate_group(&self.group)?;
         let namesrv = NameServerList::resolve(self.namesrv.as_deref())?;
         let ip = client_id::local_ip_for(&namesrv.addrs()[0]);
-        let rpc = Rpc::new(namesrv, self.timeout);
+        let rpc = Rpc::new(namesrv, self.timeout).with_credentials(self.credentials);
         Ok(PullConsumer {
             inner: Arc::new(Inner {
                 client_id: client_id::build_client_id(ip, &client_id::default_instance_name()),
@@ -303,6 +316,7 @@ impl PullConsumer {
             group: group.into(),
             namesrv: None,
             timeout: DEFAULT_PULL_TIMEOUT,
+            credentials: None,
         }
     }
 

@@ -34,7 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::request::{serve_push, PendingRequests};
 use crate::route::RouteCache;
-use crate::rpc::Rpc;
+use crate::rpc::{Credentials, Rpc};
 use crate::transaction::CheckListener;
 use crate::{client_id, ClientError, NameServerList};
 
@@ -131,8 +131,12 @@ impl Handler for ServerRequests {
                         })?;
                     i.checkers.lock().get(&group).cloned()
                 });
+                let credentials = self
+                    .instance
+                    .upgrade()
+                    .and_then(|i| i.rpc.credentials().cloned());
                 return Box::pin(async move {
-                    crate::transaction::serve_check(listener, conn, req).await;
+                    crate::transaction::serve_check(listener, credentials, conn, req).await;
                     None
                 });
             }
@@ -152,12 +156,17 @@ impl ClientInstance {
         namesrv: NameServerList,
         instance_name: &str,
         timeout: Duration,
+        credentials: Option<Credentials>,
     ) -> Arc<ClientInstance> {
         let ip = client_id::local_ip_for(&namesrv.addrs()[0]);
         let id = client_id::build_client_id(ip, instance_name);
         let mut reg = registry().lock();
         if let Some(existing) = reg.get(&id).and_then(Weak::upgrade) {
             if !existing.cancel.is_cancelled() {
+                if existing.rpc.credentials().map(|c| &**c) != credentials.as_ref() {
+                    // Java's MQClientInstance keeps the RPC hook of the first client too.
+                    tracing::warn!(client_id = %id, "a client with other ACL credentials joins an instance: it signs with the instance's");
+                }
                 existing.users.fetch_add(1, Ordering::AcqRel);
                 return existing;
             }
@@ -166,7 +175,7 @@ impl ClientInstance {
             let remoting = RemotingClient::new(Arc::new(ServerRequests {
                 instance: weak.clone(),
             }));
-            let rpc = Rpc::with_remoting(remoting, namesrv, timeout);
+            let rpc = Rpc::with_remoting(remoting, namesrv, timeout).with_credentials(credentials);
             ClientInstance {
                 client_id: id.clone(),
                 routes: RouteCache::new(rpc.clone()),
@@ -435,9 +444,9 @@ mod tests {
     #[tokio::test]
     async fn same_instance_name_shares_and_different_names_do_not() {
         let ns = || NameServerList::parse("127.0.0.1:1").unwrap();
-        let a = ClientInstance::acquire(ns(), "shared-x", Duration::from_secs(1));
-        let b = ClientInstance::acquire(ns(), "shared-x", Duration::from_secs(1));
-        let c = ClientInstance::acquire(ns(), "other-y", Duration::from_secs(1));
+        let a = ClientInstance::acquire(ns(), "shared-x", Duration::from_secs(1), None);
+        let b = ClientInstance::acquire(ns(), "shared-x", Duration::from_secs(1), None);
+        let c = ClientInstance::acquire(ns(), "other-y", Duration::from_secs(1), None);
         assert!(Arc::ptr_eq(&a, &b));
         assert!(!Arc::ptr_eq(&a, &c));
         assert!(a.client_id().ends_with("@shared-x"));
@@ -445,7 +454,7 @@ mod tests {
         assert!(!b.cancel.is_cancelled(), "one user left");
         b.release().await;
         assert!(b.cancel.is_cancelled());
-        let d = ClientInstance::acquire(ns(), "shared-x", Duration::from_secs(1));
+        let d = ClientInstance::acquire(ns(), "shared-x", Duration::from_secs(1), None);
         assert!(
             !Arc::ptr_eq(&a, &d),
             "a released instance is not handed out again"

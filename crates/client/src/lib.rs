@@ -65,6 +65,6 @@ pub use namesrv::{NameServerList, NAMESRV_ADDR_ENV};
 pub use producer::{Producer, ProducerBuilder, SendFuture};
 pub use push::{ConsumeFrom, PushConsumer, PushConsumerBuilder, QueueStats};
 pub use request::{create_reply, ReplyFuture};
-pub use rpc::Rpc;
+pub use rpc::{Credentials, Rpc};
 pub use selector::{QueueSelector, SelectByHash, SelectByRandom};
 pub use transaction::{LocalTransactionState, TransactionProducer, TransactionSendResult};

@@ -227,6 +227,7 @@ mod tests {
             NameServerList::parse("127.0.0.1:1").unwrap(),
             "offset-store-test",
             Duration::from_secs(1),
+            None,
         );
         let store = OffsetStore::local("g", Arc::clone(&instance), dir.path());
         let mq = MessageQueue::new("T", "b", 0);

@@ -36,7 +36,7 @@ use crate::request::{
     create_reply, is_reply, make_request, new_correlation_id, Forget, ReplyFuture,
 };
 use crate::route::DEFAULT_TOPIC_QUEUE_NUMS;
-use crate::rpc::{decode_header, expect_success};
+use crate::rpc::{decode_header, expect_success, Credentials};
 use crate::selector::{QueueSelector, SelectByHash};
 use crate::{ClientError, Message, MessageExt, NameServerList, SendResult};
 
@@ -59,6 +59,7 @@ pub struct ProducerBuilder {
     group: String,
     namesrv: Option<String>,
     instance_name: Option<String>,
+    credentials: Option<Credentials>,
     send_timeout: Duration,
     retry_times: u32,
     retry_times_async: u32,
@@ -80,6 +81,18 @@ impl ProducerBuilder {
     /// own client id); the default gives every producer its own (`pid#nanos`).
     pub fn instance_name(mut self, name: impl Into<String>) -> Self {
         self.instance_name = Some(name.into());
+        self
+    }
+
+    /// Signs every request with an ACL account of the brokers (`plain_acl.yml`'s `accessKey`
+    /// and `secretKey`), as Java's `AclClientRPCHook` does. Clients sharing an instance name
+    /// share the credentials of the first one built.
+    pub fn credentials(
+        mut self,
+        access_key: impl Into<String>,
+        secret_key: impl Into<String>,
+    ) -> Self {
+        self.credentials = Some(Credentials::new(access_key, secret_key));
         self
     }
 
@@ -140,7 +153,12 @@ impl ProducerBuilder {
             Some(n) if n != DEFAULT_INSTANCE_NAME => n.to_owned(),
             _ => crate::client_id::default_instance_name(),
         };
-        let instance = ClientInstance::acquire(namesrv, &instance_name, self.send_timeout);
+        let instance = ClientInstance::acquire(
+            namesrv,
+            &instance_name,
+            self.send_timeout,
+            self.credentials.clone(),
+        );
         instance.register_producer(&self.group);
         Ok(Producer {
             inner: Arc::new(Inner {
@@ -199,6 +217,7 @@ impl Producer {
             group: group.into(),
             namesrv: None,
             instance_name: None,
+            credentials: None,
             send_timeout: DEFAULT_SEND_TIMEOUT,
             retry_times: DEFAULT_RETRY_TIMES,
             retry_times_async: DEFAULT_RETRY_TIMES_ASYNC,

@@ -180,6 +180,7 @@ impl TransactionProducer {
 /// `ClientRemotingProcessor.checkTransactionState`).
 pub(crate) async fn serve_check(
     listener: Option<CheckListener>,
+    credentials: Option<std::sync::Arc<crate::rpc::Credentials>>,
     conn: ConnectionHandle,
     req: RemotingCommand,
 ) {
@@ -214,7 +215,10 @@ pub(crate) async fn serve_check(
         msg_id: uniq,
         transaction_id: h.transaction_id.clone(),
     };
-    let cmd = RemotingCommand::request(request::END_TRANSACTION, &header);
+    let mut cmd = RemotingCommand::request(request::END_TRANSACTION, &header);
+    if let Some(c) = credentials {
+        c.sign(&mut cmd);
+    }
     if let Err(e) = conn.send_oneway(cmd) {
         tracing::warn!(error = %e, "answering a transaction check failed");
     }

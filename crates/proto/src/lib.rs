@@ -7,6 +7,7 @@
 //! * [`command`] decodes and encodes whole frames into [`RemotingCommand`]s, with both header
 //!   encodings (JSON and the ROCKETMQ binary form); a frame that is not complete yet is reported
 //!   as `Ok(None)`, kept apart from malformed input.
+//! * [`acl`] signs requests and checks signatures as RocketMQ 4.x ACL does (HMAC-SHA1).
 //! * [`codes`] holds the request and response codes.
 //! * [`header`] turns ext fields into typed headers and back; [`headers`] defines one struct per
 //!   request family.
@@ -14,6 +15,7 @@
 //! * [`message`] holds message encodings: the properties string, the stored record (which is also
 //!   the pull wire format), batches, offsetMsgId and UNIQ_KEY.
 
+pub mod acl;
 pub mod body;
 pub mod codes;
 pub mod command;

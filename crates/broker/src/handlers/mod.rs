@@ -40,6 +40,11 @@ impl Handler for BrokerHandler {
     ) -> BoxFuture<'static, Option<RemotingCommand>> {
         let broker = Arc::clone(&self.broker);
         Box::pin(async move {
+            if let Some(acl) = &broker.acl {
+                if let Err(reason) = acl.check(conn.peer_addr().ip(), &req) {
+                    return Some(error_response(&req, &BrokerError::NoPermission { reason }));
+                }
+            }
             let result = dispatch(&broker, &conn, &req).await;
             match result {
                 Ok(resp) => resp,

@@ -82,6 +82,11 @@ pub fn runtime_info(
     set("sendThreadPoolQueueHeadWaitTimeMills", "0".into());
     set("pullThreadPoolQueueHeadWaitTimeMills", "0".into());
     set("pageCacheLockTimeMills", "0".into());
+    if let Some(acl) = &b.acl {
+        for (name, n) in acl.counters() {
+            set(&name, n.to_string());
+        }
+    }
     let store = b.store.stats();
     // Store time of the oldest record still in the commit log; -1 when empty, as RocketMQ.
     let earliest = b

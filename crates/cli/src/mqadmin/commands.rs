@@ -374,10 +374,51 @@ pub(super) struct Namesrv {
 
 impl Namesrv {
     pub(super) fn client(&self) -> Result<AdminClient, AdminError> {
-        Ok(AdminClient::connect(
-            self.namesrv.as_deref().map(str::trim),
-        )?)
+        let client = AdminClient::connect(self.namesrv.as_deref().map(str::trim))?;
+        Ok(match acl_credentials() {
+            Some((ak, sk)) => client.with_credentials(&ak, &sk),
+            None => client,
+        })
     }
+}
+
+/// Environment variables with the ACL account mqadmin signs with (they win over tools.yml).
+pub(super) const ACCESS_KEY_ENV: &str = "FERROMQ_ACCESS_KEY";
+/// See [`ACCESS_KEY_ENV`].
+pub(super) const SECRET_KEY_ENV: &str = "FERROMQ_SECRET_KEY";
+
+/// The ACL account for brokers with `aclEnable=true`: `FERROMQ_ACCESS_KEY` and
+/// `FERROMQ_SECRET_KEY`, else `accessKey:` and `secretKey:` of `$ROCKETMQ_HOME/conf/tools.yml`
+/// as RocketMQ's mqadmin reads them. `None`: requests go unsigned.
+fn acl_credentials() -> Option<(String, String)> {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    if let (Some(ak), Some(sk)) = (env(ACCESS_KEY_ENV), env(SECRET_KEY_ENV)) {
+        return Some((ak.trim().to_owned(), sk.trim().to_owned()));
+    }
+    let home = env("ROCKETMQ_HOME")?;
+    let path = std::path::Path::new(&home).join("conf/tools.yml");
+    let text = std::fs::read_to_string(&path).ok()?;
+    let found = tools_yml_credentials(&text);
+    if found.is_none() {
+        eprintln!(
+            "{}: accessKey or secretKey is blank, requests are not signed",
+            path.display()
+        );
+    }
+    found
+}
+
+/// `accessKey` and `secretKey` of a tools.yml (`key: value` lines; quotes and comments allowed).
+pub(super) fn tools_yml_credentials(text: &str) -> Option<(String, String)> {
+    let value = |key: &str| {
+        text.lines().find_map(|line| {
+            let line = line.split(" #").next().unwrap_or("").trim();
+            let rest = line.strip_prefix(key)?.trim_start().strip_prefix(':')?;
+            let v = rest.trim().trim_matches(|c| c == '"' || c == '\'');
+            (!v.is_empty()).then(|| v.to_owned())
+        })
+    };
+    Some((value("accessKey")?, value("secretKey")?))
 }
 
 #[derive(Debug, Parser)]
@@ -794,6 +835,21 @@ async fn run_topic_list(args: Vec<String>) -> Result<i32, AdminError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tools_yml_gives_the_account_as_rocketmq_writes_it() {
+        let text =
+            "# mqadmin's ACL account\naccessKey: rocketmq2\nsecretKey: \"12345678\" # admin\n";
+        assert_eq!(
+            tools_yml_credentials(text),
+            Some(("rocketmq2".to_owned(), "12345678".to_owned()))
+        );
+        assert_eq!(
+            tools_yml_credentials("accessKey: rocketmq2\nsecretKey:\n"),
+            None
+        );
+        assert_eq!(tools_yml_credentials(""), None);
+    }
 
     #[test]
     fn every_command_parses_rocketmq_style_options() {

@@ -31,6 +31,7 @@ use crate::instance::{ClientInstance, ConsumerHook, DEFAULT_INSTANCE_NAME};
 use crate::offset_store::{default_local_dir, OffsetStore};
 use crate::push::ConsumeFrom;
 use crate::route::subscribe_queues;
+use crate::rpc::Credentials;
 use crate::{ClientError, NameServerList};
 
 mod pull;
@@ -43,6 +44,7 @@ pub struct LitePullConsumerBuilder {
     group: String,
     namesrv: Option<String>,
     instance_name: Option<String>,
+    credentials: Option<Credentials>,
     message_model: MessageModel,
     consume_from: ConsumeFrom,
     strategy: Arc<dyn AllocateStrategy>,
@@ -64,6 +66,18 @@ impl LitePullConsumerBuilder {
     /// Instance name (see the push consumer's).
     pub fn instance_name(mut self, name: impl Into<String>) -> Self {
         self.instance_name = Some(name.into());
+        self
+    }
+
+    /// Signs every request with an ACL account of the brokers (`plain_acl.yml`'s `accessKey`
+    /// and `secretKey`), as Java's `AclClientRPCHook` does. Clients sharing an instance name
+    /// share the credentials of the first one built.
+    pub fn credentials(
+        mut self,
+        access_key: impl Into<String>,
+        secret_key: impl Into<String>,
+    ) -> Self {
+        self.credentials = Some(Credentials::new(access_key, secret_key));
         self
     }
 
@@ -120,7 +134,12 @@ impl LitePullConsumerBuilder {
             None if !clustering => DEFAULT_INSTANCE_NAME.to_owned(),
             _ => crate::client_id::default_instance_name(),
         };
-        let instance = ClientInstance::acquire(namesrv, &instance_name, Duration::from_secs(3));
+        let instance = ClientInstance::acquire(
+            namesrv,
+            &instance_name,
+            Duration::from_secs(3),
+            self.credentials.clone(),
+        );
         let offsets = if clustering {
             OffsetStore::remote(&self.group, Arc::clone(&instance))
         } else {
@@ -229,6 +248,7 @@ impl LitePullConsumer {
             group: group.into(),
             namesrv: None,
             instance_name: None,
+            credentials: None,
             message_model: MessageModel::Clustering,
             consume_from: ConsumeFrom::LastOffset,
             strategy: Arc::new(Averagely),

@@ -44,6 +44,7 @@ use crate::instance::{ClientInstance, ConsumerHook, DEFAULT_INSTANCE_NAME};
 use crate::listener::{ConsumeContext, IntoConsumeStatus, IntoOrderlyStatus, Listener};
 use crate::offset_store::{default_local_dir, OffsetStore};
 use crate::rate_limit::Pacer;
+use crate::rpc::Credentials;
 use crate::{ClientError, NameServerList};
 
 pub use process_queue::{ProcessQueue, QueueStats};
@@ -68,6 +69,7 @@ pub struct PushConsumerBuilder {
     group: String,
     namesrv: Option<String>,
     instance_name: Option<String>,
+    credentials: Option<Credentials>,
     message_model: MessageModel,
     consume_from: ConsumeFrom,
     strategy: Arc<dyn AllocateStrategy>,
@@ -99,6 +101,18 @@ impl PushConsumerBuilder {
     /// after a restart.
     pub fn instance_name(mut self, name: impl Into<String>) -> Self {
         self.instance_name = Some(name.into());
+        self
+    }
+
+    /// Signs every request with an ACL account of the brokers (`plain_acl.yml`'s `accessKey`
+    /// and `secretKey`), as Java's `AclClientRPCHook` does. Clients sharing an instance name
+    /// share the credentials of the first one built.
+    pub fn credentials(
+        mut self,
+        access_key: impl Into<String>,
+        secret_key: impl Into<String>,
+    ) -> Self {
+        self.credentials = Some(Credentials::new(access_key, secret_key));
         self
     }
 
@@ -271,7 +285,12 @@ impl PushConsumerBuilder {
             None if !clustering => DEFAULT_INSTANCE_NAME.to_owned(),
             _ => crate::client_id::default_instance_name(),
         };
-        let instance = ClientInstance::acquire(namesrv, &instance_name, self.rpc_timeout);
+        let instance = ClientInstance::acquire(
+            namesrv,
+            &instance_name,
+            self.rpc_timeout,
+            self.credentials.clone(),
+        );
         let offsets = if clustering {
             OffsetStore::remote(&self.group, Arc::clone(&instance))
         } else {
@@ -412,6 +431,7 @@ impl PushConsumer {
             group: group.into(),
             namesrv: None,
             instance_name: None,
+            credentials: None,
             message_model: MessageModel::Clustering,
             consume_from: ConsumeFrom::LastOffset,
             strategy: Arc::new(Averagely),

@@ -1,0 +1,341 @@
+//! RocketMQ 4.x plain ACL on an in-process broker (`aclEnable=true`, `plain_acl.yml`): requests
+//! signed as Java's `AclClientRPCHook` signs them are served; unsigned, wrongly signed,
+//! unknown-key and under-privileged ones get NO_PERMISSION with a remark that says why, and
+//! are counted in runtime info; whitelists skip the checks as in Java; editing the file takes
+//! effect without a restart, and a bad edit keeps the rules in force.
+
+mod support;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use ferromq_proto::acl::sign;
+use ferromq_proto::codes::{request, response};
+use ferromq_proto::header::NoHeader;
+use ferromq_proto::headers::{
+    pull_flag, CreateTopicRequestHeader, PullMessageRequestHeader, SendMessageRequestHeaderV2,
+};
+use ferromq_proto::RemotingCommand;
+use support::{start, TestBroker};
+
+const ACL: &str = "
+accounts:
+  - accessKey: RocketMQ
+    secretKey: 12345678
+    defaultTopicPerm: DENY
+    defaultGroupPerm: SUB
+    topicPerms:
+      - topicA=DENY
+      - topicB=PUB|SUB
+    groupPerms:
+      - groupDenied=DENY
+  - accessKey: adminKey1
+    secretKey: adminSecret
+    admin: true
+  - accessKey: officeOnly
+    secretKey: 12345678
+    whiteRemoteAddress: 10.1.2.*
+    defaultTopicPerm: PUB|SUB
+";
+
+/// Replaces the file the way editors and config tools do: a new file renamed over the old.
+fn replace_file(path: &std::path::Path, text: &str) {
+    let tmp = path.with_extension("yml.tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+/// A broker with ACL on, reading `text` from a file in its own temp dir.
+async fn acl_broker(text: &str) -> (TestBroker, PathBuf, tempfile::TempDir) {
+    let conf = tempfile::tempdir().unwrap();
+    let path = conf.path().join("plain_acl.yml");
+    std::fs::write(&path, text).unwrap();
+    let p = path.clone();
+    let t = start(move |c| {
+        c.acl_enable = true;
+        c.plain_acl_file = Some(p);
+    })
+    .await;
+    (t, path, conf)
+}
+
+fn send(topic: &str, body: &str) -> RemotingCommand {
+    let header = SendMessageRequestHeaderV2 {
+        a: "PG_acl".into(),
+        b: topic.into(),
+        c: "TBW102".into(),
+        d: 4,
+        e: 0,
+        f: 0,
+        g: ferromq_common::now_millis(),
+        h: 0,
+        i: Some(String::new()),
+        j: None,
+        k: Some(false),
+        l: None,
+        m: Some(false),
+        n: None,
+    };
+    RemotingCommand::request(request::SEND_MESSAGE_V2, &header).with_body(body.as_bytes().to_vec())
+}
+
+fn pull(topic: &str, group: &str) -> RemotingCommand {
+    let header = PullMessageRequestHeader {
+        consumer_group: group.into(),
+        topic: topic.into(),
+        queue_id: 0,
+        queue_offset: 0,
+        max_msg_nums: 32,
+        sys_flag: pull_flag::SUBSCRIPTION,
+        commit_offset: 0,
+        suspend_timeout_millis: 0,
+        subscription: Some("*".into()),
+        sub_version: 0,
+        expression_type: Some("TAG".into()),
+        max_msg_bytes: None,
+    };
+    RemotingCommand::request(request::PULL_MESSAGE, &header)
+}
+
+fn create_topic(topic: &str) -> RemotingCommand {
+    let header = CreateTopicRequestHeader {
+        topic: topic.into(),
+        default_topic: "TBW102".into(),
+        read_queue_nums: 1,
+        write_queue_nums: 1,
+        perm: 6,
+        topic_filter_type: "SINGLE_TAG".into(),
+        topic_sys_flag: Some(0),
+        order: false,
+        attributes: None,
+        force: None,
+    };
+    RemotingCommand::request(request::UPDATE_AND_CREATE_TOPIC, &header)
+}
+
+fn signed(mut cmd: RemotingCommand, ak: &str, sk: &str) -> RemotingCommand {
+    sign(&mut cmd, ak, sk);
+    cmd
+}
+
+fn refused(resp: &RemotingCommand, why: &str) {
+    assert_eq!(resp.code, response::NO_PERMISSION, "{:?}", resp.remark);
+    let remark = resp.remark.as_deref().unwrap_or("");
+    assert!(remark.contains(why), "remark {remark:?} lacks {why:?}");
+    assert!(remark.contains("from 127.0.0.1"), "{remark}");
+}
+
+async fn runtime_info(t: &TestBroker) -> HashMap<String, String> {
+    let cmd = signed(
+        RemotingCommand::request(request::GET_BROKER_RUNTIME_INFO, &NoHeader),
+        "adminKey1",
+        "adminSecret",
+    );
+    let resp = t.call(cmd).await;
+    assert_eq!(resp.code, response::SUCCESS, "{:?}", resp.remark);
+    let v: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+    v["table"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn refusals_say_why_and_are_counted() {
+    let (t, _path, _conf) = acl_broker(ACL).await;
+    // Create topicA and topicB as the admin so that only the ACL stands in the way.
+    for topic in ["topicA", "topicB"] {
+        let r = t
+            .call(signed(create_topic(topic), "adminKey1", "adminSecret"))
+            .await;
+        assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    }
+
+    refused(&t.call(send("topicB", "x")).await, "No accessKey");
+    refused(
+        &t.call(signed(send("topicB", "x"), "RocketMQ", "wrong-secret"))
+            .await,
+        "Check signature failed for accessKey=RocketMQ",
+    );
+    refused(
+        &t.call(signed(send("topicB", "x"), "nobody123", "12345678"))
+            .await,
+        "No acl config for nobody123",
+    );
+    // A signature over other bytes: the body changed after signing.
+    let mut tampered = signed(send("topicB", "x"), "RocketMQ", "12345678");
+    tampered.body = bytes::Bytes::from_static(b"y");
+    refused(&t.call(tampered).await, "Check signature failed");
+    // Not on the account's whitelist (10.1.2.*), so the missing signature counts.
+    let mut unsigned = send("topicB", "x");
+    unsigned.ext_fields.insert_str("AccessKey", "officeOnly");
+    refused(&t.call(unsigned).await, "Check signature failed");
+    // DENY on topicA, nothing on topicC (default DENY), DENY on the group.
+    refused(
+        &t.call(signed(send("topicA", "x"), "RocketMQ", "12345678"))
+            .await,
+        "topic:topicA",
+    );
+    refused(
+        &t.call(signed(send("topicC", "x"), "RocketMQ", "12345678"))
+            .await,
+        "topic:topicC",
+    );
+    refused(
+        &t.call(signed(
+            pull("topicB", "groupDenied"),
+            "RocketMQ",
+            "12345678",
+        ))
+        .await,
+        "group:groupDenied",
+    );
+    // Admin requests need an admin.
+    refused(
+        &t.call(signed(create_topic("topicX"), "RocketMQ", "12345678"))
+            .await,
+        "Need admin permission for request code=17",
+    );
+    assert!(t.broker.topics.get("topicX").is_none());
+    // Nothing refused was stored.
+    assert!(t.read("topicA", 0, 0).is_empty() && t.read("topicB", 0, 0).is_empty());
+
+    let info = runtime_info(&t).await;
+    assert_eq!(info["aclRefusedNoAccessKey"], "1");
+    assert_eq!(info["aclRefusedUnknownAccessKey"], "1");
+    assert_eq!(info["aclRefusedBadSignature"], "3");
+    assert_eq!(info["aclRefusedNoPermission"], "3");
+    assert_eq!(info["aclRefusedNotAdmin"], "1");
+    assert_eq!(info["aclRefusedTotal"], "9");
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn permitted_sends_and_pulls_are_served() {
+    let (t, _path, _conf) = acl_broker(ACL).await;
+    let r = t
+        .call(signed(create_topic("topicB"), "adminKey1", "adminSecret"))
+        .await;
+    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    let r = t
+        .call(signed(send("topicB", "hello"), "RocketMQ", "12345678"))
+        .await;
+    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    assert_eq!(t.read("topicB", 0, 0).len(), 1);
+    let r = t
+        .call(signed(pull("topicB", "groupOk"), "RocketMQ", "12345678"))
+        .await;
+    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    let records = ferromq_proto::message::record::decode_records(r.body.clone()).unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(&records[0].body[..], b"hello");
+    // An admin without topicPerms may use every topic.
+    let r = t
+        .call(signed(
+            send("topicB", "by admin"),
+            "adminKey1",
+            "adminSecret",
+        ))
+        .await;
+    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn global_whitelist_serves_unsigned_requests() {
+    let text = format!("globalWhiteRemoteAddresses:\n  - 127.0.0.*\n{ACL}");
+    let (t, _path, _conf) = acl_broker(&text).await;
+    let r = t.call(create_topic("topicW")).await;
+    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    let r = t.call(send("topicW", "unsigned")).await;
+    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn an_edited_file_takes_effect_and_a_bad_edit_is_ignored() {
+    let (t, path, _conf) = acl_broker(ACL).await;
+    let r = t
+        .call(signed(create_topic("topicB"), "adminKey1", "adminSecret"))
+        .await;
+    assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+    let send_b = || signed(send("topicB", "x"), "RocketMQ", "12345678");
+    assert_eq!(t.call(send_b()).await.code, response::SUCCESS);
+
+    // A file that does not parse: the old rules stay.
+    replace_file(&path, &format!("{ACL}\n  - accessKey: [broken\n"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let info = runtime_info(&t).await;
+        if info["aclFailedReloads"] == "1" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the bad edit was never looked at"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(t.call(send_b()).await.code, response::SUCCESS);
+
+    // topicB denied now.
+    replace_file(&path, &ACL.replace("topicB=PUB|SUB", "topicB=DENY"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = t.call(send_b()).await;
+        if r.code == response::NO_PERMISSION {
+            refused(&r, "topic:topicB");
+            break;
+        }
+        assert_eq!(r.code, response::SUCCESS, "{:?}", r.remark);
+        assert!(
+            Instant::now() < deadline,
+            "the edited file never took effect"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(runtime_info(&t).await["aclReloads"], "1");
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn a_bad_file_stops_start_up_with_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plain_acl.yml");
+    std::fs::write(
+        &path,
+        "accounts:\n  - accessKey: RocketMQ\n    secretKey: 12345678\n    topicPerms:\n      - topicA=READ\n",
+    )
+    .unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let config = ferromq_broker::BrokerConfig {
+        store_path_root_dir: store.path().to_path_buf(),
+        mapped_file_size_commit_log: 1024 * 1024,
+        acl_enable: true,
+        plain_acl_file: Some(path),
+        ..Default::default()
+    };
+    let e = ferromq_broker::Broker::open(config)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("line 5") && e.contains("accounts[0].topicPerms[0]"),
+        "{e}"
+    );
+    let config = ferromq_broker::BrokerConfig {
+        store_path_root_dir: store.path().to_path_buf(),
+        mapped_file_size_commit_log: 1024 * 1024,
+        acl_enable: true,
+        plain_acl_file: Some(dir.path().join("missing.yml")),
+        ..Default::default()
+    };
+    let e = ferromq_broker::Broker::open(config)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("missing.yml"), "{e}");
+}
