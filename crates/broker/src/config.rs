@@ -20,6 +20,19 @@ pub enum BrokerRole {
 
 pub use ferromq_store::FlushDiskType;
 
+/// `metricsExporterType` (RocketMQ 5's `MetricsExporterType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsExporterType {
+    /// No separate exporter (default); `/metrics` is still served on `dashboardPort`.
+    Disable,
+    /// OpenTelemetry over gRPC: not implemented by FerroMQ (warned about at start-up).
+    OtlpGrpc,
+    /// Prometheus text on `metricsPromExporterHost:metricsPromExporterPort` as well.
+    Prom,
+    /// Metrics written to the log: not implemented by FerroMQ (warned about at start-up).
+    Log,
+}
+
 /// Everything a broker is configured with.
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
@@ -81,6 +94,17 @@ pub struct BrokerConfig {
     /// `recallMessageEnable` (RocketMQ 5.3, default false): serve RECALL_MESSAGE, which cancels
     /// a timer message before it is due; when false it is refused with NO_PERMISSION.
     pub recall_message_enable: bool,
+    /// `dashboardPort` (FerroMQ): the HTTP port of the dashboard and `/metrics` (8080); 0 turns
+    /// the dashboard off. It listens on `bindAddress`.
+    pub dashboard_port: u16,
+    /// `metricsExporterType`: with `PROM`, `/metrics` is also served on the exporter port.
+    pub metrics_exporter_type: MetricsExporterType,
+    /// `metricsPromExporterPort` (5557).
+    pub metrics_prom_exporter_port: u16,
+    /// `metricsPromExporterHost`; empty means `brokerIP1`, as in RocketMQ.
+    pub metrics_prom_exporter_host: String,
+    /// `metricsLabel`: `key:value` pairs separated by `,`, added to every series.
+    pub metrics_label: Vec<(String, String)>,
     /// Further `MessageStoreConfig` keys (`maxIndexNum`, `diskSpaceWarningLevelRatio`, ...)
     /// passed to the store as written; checked by [`ferromq_store::StoreConfig::set_property`].
     pub store_settings: Vec<(String, String)>,
@@ -138,6 +162,11 @@ impl Default for BrokerConfig {
             timer_max_delay_sec: 259_200,
             timer_precision_ms: 1000,
             recall_message_enable: false,
+            dashboard_port: 8080,
+            metrics_exporter_type: MetricsExporterType::Disable,
+            metrics_prom_exporter_port: 5557,
+            metrics_prom_exporter_host: String::new(),
+            metrics_label: Vec::new(),
             store_settings: Vec::new(),
             unknown_keys: Vec::new(),
             inert_keys: Vec::new(),
@@ -182,6 +211,13 @@ const ACCEPTED_KEYS: &[&str] = &[
     "maxHashSlotNum",
     "maxIndexNum",
     "fetchNamesrvAddrByAddressServer",
+    "metricsInDelta",
+    "metricsGrpcExporterTarget",
+    "metricsGrpcExporterHeader",
+    "metricGrpcExporterTimeOutInMills",
+    "metricGrpcExporterIntervalInMills",
+    "metricLoggingExporterIntervalInMills",
+    "metricsOtelCardinalityLimit",
 ];
 
 /// The keys [`BrokerConfig::from_properties`] reads itself (the store's keys and
@@ -230,6 +266,11 @@ pub const BROKER_KEYS: &[&str] = &[
     "timerMaxDelaySec",
     "timerPrecisionMs",
     "recallMessageEnable",
+    "dashboardPort",
+    "metricsExporterType",
+    "metricsPromExporterPort",
+    "metricsPromExporterHost",
+    "metricsLabel",
 ];
 
 impl BrokerConfig {
@@ -381,6 +422,19 @@ impl BrokerConfig {
                     }
                 }
                 "recallMessageEnable" => c.recall_message_enable = boolean()?,
+                "dashboardPort" => c.dashboard_port = num!(u16, "a port number (0 turns it off)"),
+                "metricsExporterType" => {
+                    c.metrics_exporter_type = parse_exporter_type(v)
+                        .ok_or_else(|| err(key, value, "expected DISABLE, OTLP_GRPC, PROM or LOG"))?
+                }
+                "metricsPromExporterPort" => {
+                    c.metrics_prom_exporter_port = num!(u16, "a port number (0-65535)")
+                }
+                "metricsPromExporterHost" => c.metrics_prom_exporter_host = v.to_owned(),
+                "metricsLabel" => {
+                    c.metrics_label =
+                        parse_metrics_label(v).map_err(|reason| err(key, value, &reason))?
+                }
                 k if ferromq_store::StoreConfig::knows(k) => {
                     ferromq_store::StoreConfig::default()
                         .set_property(k, v)
@@ -429,6 +483,13 @@ impl BrokerConfig {
                     .into(),
             );
         }
+        match self.metrics_exporter_type {
+            MetricsExporterType::OtlpGrpc | MetricsExporterType::Log => out.push(format!(
+                "metricsExporterType={:?} is not implemented by FerroMQ: metrics are served only as Prometheus text at /metrics (dashboardPort, and metricsPromExporterPort with PROM)",
+                self.metrics_exporter_type
+            )),
+            MetricsExporterType::Disable | MetricsExporterType::Prom => {}
+        }
         match self.broker_role {
             BrokerRole::Slave => out.push(
                 "brokerRole=SLAVE: replication is not implemented yet; this broker refuses sends (SERVICE_NOT_AVAILABLE) and serves only its own store".into(),
@@ -462,6 +523,35 @@ impl BrokerConfig {
     pub fn config_dir(&self) -> PathBuf {
         self.store_path_root_dir.join("config")
     }
+}
+
+/// `metricsExporterType` as RocketMQ takes it: a name (any case) or its number.
+fn parse_exporter_type(v: &str) -> Option<MetricsExporterType> {
+    Some(match v.to_ascii_uppercase().as_str() {
+        "DISABLE" | "0" => MetricsExporterType::Disable,
+        "OTLP_GRPC" | "1" => MetricsExporterType::OtlpGrpc,
+        "PROM" | "2" => MetricsExporterType::Prom,
+        "LOG" | "3" => MetricsExporterType::Log,
+        _ => return None,
+    })
+}
+
+/// `metricsLabel`: `k1:v1,k2:v2`; label names as Prometheus allows them.
+fn parse_metrics_label(v: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for pair in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((name, value)) = pair.split_once(':') else {
+            return Err(format!("`{pair}` is not key:value"));
+        };
+        let valid = name.chars().enumerate().all(|(i, ch)| {
+            ch == '_' || ch.is_ascii_alphabetic() || (i > 0 && ch.is_ascii_digit())
+        });
+        if name.is_empty() || !valid || name.starts_with("__") {
+            return Err(format!("`{name}` is not a Prometheus label name"));
+        }
+        out.push((name.to_owned(), value.to_owned()));
+    }
+    Ok(out)
 }
 
 fn nonblank(key: &str, v: &str) -> Result<String, ConfigError> {
@@ -540,6 +630,34 @@ mod tests {
             let e = BrokerConfig::from_properties(&Properties::parse(text)).unwrap_err();
             assert_eq!(e.key, key, "{text}");
             assert!(e.to_string().contains(key));
+        }
+    }
+
+    #[test]
+    fn metrics_keys_have_rocketmq_defaults_and_warn_when_unserved() {
+        let c = BrokerConfig::default();
+        assert_eq!(c.dashboard_port, 8080);
+        assert_eq!(c.metrics_exporter_type, MetricsExporterType::Disable);
+        assert_eq!(c.metrics_prom_exporter_port, 5557);
+        let c = BrokerConfig::from_properties(&Properties::parse(
+            "dashboardPort=0\nmetricsExporterType=prom\nmetricsPromExporterPort=9100\nmetricsLabel=instance_id:a,zone:b\n",
+        ))
+        .unwrap();
+        assert_eq!(c.dashboard_port, 0);
+        assert_eq!(c.metrics_exporter_type, MetricsExporterType::Prom);
+        assert_eq!(c.metrics_prom_exporter_port, 9100);
+        assert_eq!(c.metrics_label.len(), 2);
+        assert!(c.warnings().is_empty(), "{:?}", c.warnings());
+        let c = BrokerConfig::from_properties(&Properties::parse(
+            "metricsExporterType=OTLP_GRPC\nmetricsInDelta=true\n",
+        ))
+        .unwrap();
+        let w = c.warnings().join("\n");
+        assert!(w.contains("OtlpGrpc is not implemented"), "{w}");
+        assert!(w.contains("`metricsInDelta`"), "{w}");
+        for text in ["metricsExporterType=PROMETHEUS", "metricsLabel=novalue", "metricsLabel=1x:y"] {
+            let e = BrokerConfig::from_properties(&Properties::parse(text)).unwrap_err();
+            assert!(text.starts_with(&e.key), "{text}: {e}");
         }
     }
 

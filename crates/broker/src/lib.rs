@@ -14,12 +14,15 @@
 //! atomically; [`clients::ClientManager`] (live producers and consumers, in memory).
 //! Held messages: [`schedule`] delivers delay levels (`delayOffset.json`) and, on its own
 //! thread, timer messages ([`schedule::timer`]: `timer/` buckets, `timerCheckpoint.json`).
+//! Metrics: [`metrics::Traffic`] and the request latency table are counted on the request paths;
+//! [`metrics::BrokerSource`] reads them with the offsets and the store when Prometheus scrapes.
 
 pub mod clients;
 pub mod config;
 pub mod error;
 pub mod handlers;
 pub mod long_poll;
+pub mod metrics;
 pub mod offset;
 pub mod persist;
 pub mod rebalance_lock;
@@ -67,6 +70,10 @@ pub struct Broker {
     pub filters: sql_filter::FilterCache,
     /// Counters for runtime info.
     pub stats: stats::BrokerStats,
+    /// Messages and bytes in and out per topic and group, for `/metrics`.
+    pub traffic: metrics::Traffic,
+    /// Request latency by request and response code (`rocketmq_rpc_latency`).
+    pub rpc: ferromq_metrics::RpcLatency,
     /// Delivery of delay-level messages.
     pub schedule: Arc<schedule::ScheduleService>,
     schedule_task: parking_lot::Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -138,6 +145,8 @@ impl Broker {
             locks: rebalance_lock::RebalanceLockManager::default(),
             filters: sql_filter::FilterCache::default(),
             stats: stats::BrokerStats::default(),
+            traffic: metrics::Traffic::default(),
+            rpc: ferromq_metrics::RpcLatency::default(),
             schedule: Arc::new(schedule::ScheduleService::load(&config)?),
             schedule_task: parking_lot::Mutex::new(None),
             transactions: Arc::new(transaction::TransactionService::new(
@@ -312,8 +321,21 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), BrokerError> {
+    run_with_metrics(config, listener, shutdown, None).await
+}
+
+/// [`run`], with the broker added to `metrics` (read by `/metrics`) once it is open.
+pub async fn run_with_metrics(
+    config: BrokerConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    metrics: Option<ferromq_metrics::MetricsRegistry>,
+) -> Result<(), BrokerError> {
     let broker = tokio::task::spawn_blocking(move || Broker::open(config))
         .await
         .map_err(|e| BrokerError::system(format!("broker start-up task failed: {e}")))??;
+    if let Some(registry) = metrics {
+        registry.register(Arc::new(metrics::BrokerSource::new(&broker)));
+    }
     broker.run(listener, shutdown).await
 }

@@ -40,14 +40,23 @@ impl Handler for BrokerHandler {
     ) -> BoxFuture<'static, Option<RemotingCommand>> {
         let broker = Arc::clone(&self.broker);
         Box::pin(async move {
+            let started = std::time::Instant::now();
             let result = dispatch(&broker, &conn, &req).await;
-            match result {
+            let resp = match result {
                 Ok(resp) => resp,
                 Err(e) => {
                     tracing::debug!(code = req.code, error = %e, "request failed");
                     Some(error_response(&req, &e))
                 }
+            };
+            // A parked pull (no response yet) is not timed: its wait is the consumer's choice.
+            if let Some(r) = &resp {
+                let elapsed = started.elapsed();
+                broker
+                    .rpc
+                    .observe(req.code, r.code, req.is_oneway(), false, elapsed);
             }
+            resp
         })
     }
 
