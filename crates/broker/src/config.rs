@@ -20,18 +20,7 @@ pub enum BrokerRole {
 
 pub use ferromq_store::FlushDiskType;
 
-/// `metricsExporterType` (RocketMQ 5's `MetricsExporterType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MetricsExporterType {
-    /// No separate exporter (default); `/metrics` is still served on `dashboardPort`.
-    Disable,
-    /// OpenTelemetry over gRPC: not implemented by FerroMQ (warned about at start-up).
-    OtlpGrpc,
-    /// Prometheus text on `metricsPromExporterHost:metricsPromExporterPort` as well.
-    Prom,
-    /// Metrics written to the log: not implemented by FerroMQ (warned about at start-up).
-    Log,
-}
+pub use ferromq_metrics::MetricsExporterType;
 
 /// Everything a broker is configured with.
 #[derive(Debug, Clone)]
@@ -94,9 +83,10 @@ pub struct BrokerConfig {
     /// `recallMessageEnable` (RocketMQ 5.3, default false): serve RECALL_MESSAGE, which cancels
     /// a timer message before it is due; when false it is refused with NO_PERMISSION.
     pub recall_message_enable: bool,
-    /// `dashboardPort` (FerroMQ): the HTTP port of the dashboard and `/metrics` (8080); 0 turns
-    /// the dashboard off. It listens on `bindAddress`.
-    pub dashboard_port: u16,
+    /// `dashboardPort` (FerroMQ): the HTTP port of the dashboard and `/metrics`; 0 turns the
+    /// dashboard off; `None` when not set ([`BrokerConfig::dashboard_port`] is then 8080). It
+    /// listens on `bindAddress`.
+    pub dashboard_port_setting: Option<u16>,
     /// `metricsExporterType`: with `PROM`, `/metrics` is also served on the exporter port.
     pub metrics_exporter_type: MetricsExporterType,
     /// `metricsPromExporterPort` (5557).
@@ -162,7 +152,7 @@ impl Default for BrokerConfig {
             timer_max_delay_sec: 259_200,
             timer_precision_ms: 1000,
             recall_message_enable: false,
-            dashboard_port: 8080,
+            dashboard_port_setting: None,
             metrics_exporter_type: MetricsExporterType::Disable,
             metrics_prom_exporter_port: 5557,
             metrics_prom_exporter_host: String::new(),
@@ -284,6 +274,9 @@ impl BrokerConfig {
             .copied()
     }
 }
+
+/// `dashboardPort` when broker.conf does not set it.
+pub const DEFAULT_DASHBOARD_PORT: u16 = 8080;
 
 /// Upper bound of `timerMaxDelaySec`, so that the limit in ms stays far from overflowing.
 const MAX_TIMER_DELAY_SEC: i64 = 10 * 365 * 24 * 3600;
@@ -422,10 +415,13 @@ impl BrokerConfig {
                     }
                 }
                 "recallMessageEnable" => c.recall_message_enable = boolean()?,
-                "dashboardPort" => c.dashboard_port = num!(u16, "a port number (0 turns it off)"),
+                "dashboardPort" => {
+                    c.dashboard_port_setting = Some(num!(u16, "a port number (0 turns it off)"))
+                }
                 "metricsExporterType" => {
-                    c.metrics_exporter_type = parse_exporter_type(v)
-                        .ok_or_else(|| err(key, value, "expected DISABLE, OTLP_GRPC, PROM or LOG"))?
+                    c.metrics_exporter_type = MetricsExporterType::parse(v).ok_or_else(|| {
+                        err(key, value, "expected DISABLE, OTLP_GRPC, PROM or LOG")
+                    })?
                 }
                 "metricsPromExporterPort" => {
                     c.metrics_prom_exporter_port = num!(u16, "a port number (0-65535)")
@@ -462,6 +458,12 @@ impl BrokerConfig {
         Ok(c)
     }
 
+    /// The dashboard's port: `dashboardPort`, 8080 when not set, 0 when off.
+    pub fn dashboard_port(&self) -> u16 {
+        self.dashboard_port_setting
+            .unwrap_or(DEFAULT_DASHBOARD_PORT)
+    }
+
     /// The address clients and admin tools use to reach this broker (`brokerIP1:listenPort`).
     pub fn broker_addr(&self) -> String {
         format!("{}:{}", self.broker_ip1, self.listen_port)
@@ -483,13 +485,7 @@ impl BrokerConfig {
                     .into(),
             );
         }
-        match self.metrics_exporter_type {
-            MetricsExporterType::OtlpGrpc | MetricsExporterType::Log => out.push(format!(
-                "metricsExporterType={:?} is not implemented by FerroMQ: metrics are served only as Prometheus text at /metrics (dashboardPort, and metricsPromExporterPort with PROM)",
-                self.metrics_exporter_type
-            )),
-            MetricsExporterType::Disable | MetricsExporterType::Prom => {}
-        }
+        out.extend(self.metrics_exporter_type.warning());
         match self.broker_role {
             BrokerRole::Slave => out.push(
                 "brokerRole=SLAVE: replication is not implemented yet; this broker refuses sends (SERVICE_NOT_AVAILABLE) and serves only its own store".into(),
@@ -525,17 +521,6 @@ impl BrokerConfig {
     }
 }
 
-/// `metricsExporterType` as RocketMQ takes it: a name (any case) or its number.
-fn parse_exporter_type(v: &str) -> Option<MetricsExporterType> {
-    Some(match v.to_ascii_uppercase().as_str() {
-        "DISABLE" | "0" => MetricsExporterType::Disable,
-        "OTLP_GRPC" | "1" => MetricsExporterType::OtlpGrpc,
-        "PROM" | "2" => MetricsExporterType::Prom,
-        "LOG" | "3" => MetricsExporterType::Log,
-        _ => return None,
-    })
-}
-
 /// `metricsLabel`: `k1:v1,k2:v2`; label names as Prometheus allows them.
 fn parse_metrics_label(v: &str) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
@@ -543,9 +528,10 @@ fn parse_metrics_label(v: &str) -> Result<Vec<(String, String)>, String> {
         let Some((name, value)) = pair.split_once(':') else {
             return Err(format!("`{pair}` is not key:value"));
         };
-        let valid = name.chars().enumerate().all(|(i, ch)| {
-            ch == '_' || ch.is_ascii_alphabetic() || (i > 0 && ch.is_ascii_digit())
-        });
+        let valid = name
+            .chars()
+            .enumerate()
+            .all(|(i, ch)| ch == '_' || ch.is_ascii_alphabetic() || (i > 0 && ch.is_ascii_digit()));
         if name.is_empty() || !valid || name.starts_with("__") {
             return Err(format!("`{name}` is not a Prometheus label name"));
         }
@@ -636,14 +622,14 @@ mod tests {
     #[test]
     fn metrics_keys_have_rocketmq_defaults_and_warn_when_unserved() {
         let c = BrokerConfig::default();
-        assert_eq!(c.dashboard_port, 8080);
+        assert_eq!((c.dashboard_port(), c.dashboard_port_setting), (8080, None));
         assert_eq!(c.metrics_exporter_type, MetricsExporterType::Disable);
         assert_eq!(c.metrics_prom_exporter_port, 5557);
         let c = BrokerConfig::from_properties(&Properties::parse(
             "dashboardPort=0\nmetricsExporterType=prom\nmetricsPromExporterPort=9100\nmetricsLabel=instance_id:a,zone:b\n",
         ))
         .unwrap();
-        assert_eq!(c.dashboard_port, 0);
+        assert_eq!(c.dashboard_port(), 0);
         assert_eq!(c.metrics_exporter_type, MetricsExporterType::Prom);
         assert_eq!(c.metrics_prom_exporter_port, 9100);
         assert_eq!(c.metrics_label.len(), 2);
@@ -653,9 +639,13 @@ mod tests {
         ))
         .unwrap();
         let w = c.warnings().join("\n");
-        assert!(w.contains("OtlpGrpc is not implemented"), "{w}");
+        assert!(w.contains("OTLP_GRPC is not implemented"), "{w}");
         assert!(w.contains("`metricsInDelta`"), "{w}");
-        for text in ["metricsExporterType=PROMETHEUS", "metricsLabel=novalue", "metricsLabel=1x:y"] {
+        for text in [
+            "metricsExporterType=PROMETHEUS",
+            "metricsLabel=novalue",
+            "metricsLabel=1x:y",
+        ] {
             let e = BrokerConfig::from_properties(&Properties::parse(text)).unwrap_err();
             assert!(text.starts_with(&e.key), "{text}: {e}");
         }

@@ -142,9 +142,10 @@ impl Traffic {
 
     /// Messages counted in for `topic` so far, all message types together.
     pub fn messages_in(&self, topic: &str) -> u64 {
-        self.topics.read().get(topic).map_or(0, |t| {
-            t.incoming.iter().map(|f| f.read().0).sum::<u64>()
-        })
+        self.topics
+            .read()
+            .get(topic)
+            .map_or(0, |t| t.incoming.iter().map(|f| f.read().0).sum::<u64>())
     }
 
     fn collect(&self, out: &mut Scrape) {
@@ -191,7 +192,10 @@ impl Traffic {
                 let labels = labels(&[
                     (LABEL_TOPIC, topic.clone()),
                     (LABEL_CONSUMER_GROUP, group.clone()),
-                    (LABEL_IS_SYSTEM, (system || is_system_group(&group)).to_string()),
+                    (
+                        LABEL_IS_SYSTEM,
+                        (system || is_system_group(&group)).to_string(),
+                    ),
                     (LABEL_IS_RETRY, names::is_retry_topic(&topic).to_string()),
                 ]);
                 out.counter(
@@ -260,11 +264,8 @@ impl Source for BrokerSource {
         b.traffic.collect(out);
         collect_lag(&b, out);
         collect_store(&b, out);
-        b.rpc.collect(
-            out,
-            ferromq_proto::codes::request_name,
-            response_code_name,
-        );
+        b.rpc
+            .collect(out, ferromq_proto::codes::request_name, response_code_name);
         out.gauge(
             BROKER_PERMISSION,
             "Broker permission",
@@ -412,8 +413,14 @@ mod tests {
         }
         assert!(!text.contains(r#"topic="%RETRY%G",message_type"#), "{text}");
         assert!(is_system_group("cid_rmq_sys_trace") && !is_system_group("CID_X"));
-        assert_eq!(MessageType::of_send("TAGS\u{1}a\u{2}", false), MessageType::Normal);
-        assert_eq!(MessageType::of_send("TAGS\u{1}a\u{2}", true), MessageType::Delay);
+        assert_eq!(
+            MessageType::of_send("TAGS\u{1}a\u{2}", false),
+            MessageType::Normal
+        );
+        assert_eq!(
+            MessageType::of_send("TAGS\u{1}a\u{2}", true),
+            MessageType::Delay
+        );
         let fifo = "TAGS\u{1}a\u{2}__SHARDINGKEY\u{1}k\u{2}";
         assert_eq!(MessageType::of_send(fifo, true), MessageType::Fifo);
     }

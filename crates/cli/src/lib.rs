@@ -3,5 +3,6 @@
 
 pub mod bench;
 pub mod launch;
+pub mod launch_http;
 pub mod launch_main;
 pub mod mqadmin;

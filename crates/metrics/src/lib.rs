@@ -23,12 +23,14 @@
 //! Names and labels are RocketMQ 5's (see [`names`]), so RocketMQ's Grafana dashboards can read
 //! FerroMQ's brokers.
 
+mod exporter;
 pub mod names;
 mod process;
 mod registry;
 mod rpc;
 mod scrape;
 
+pub use exporter::MetricsExporterType;
 pub use process::ProcessSource;
 pub use registry::{MetricsRegistry, Source, CONTENT_TYPE};
 pub use rpc::{RpcLatency, RPC_LATENCY_BUCKETS_MS};

@@ -159,7 +159,13 @@ mod tests {
         );
         let text = out.encode();
         let series = r#"protocol_type="remoting",request_code="send_message",response_code="success",is_long_polling="false",result="success""#;
-        for (le, n) in [("1.0", 2), ("3.0", 3), ("100.0", 4), ("3000.0", 4), ("+Inf", 5)] {
+        for (le, n) in [
+            ("1.0", 2),
+            ("3.0", 3),
+            ("100.0", 4),
+            ("3000.0", 4),
+            ("+Inf", 5),
+        ] {
             let line = format!("rocketmq_rpc_latency_bucket{{le=\"{le}\",{series}}} {n}\n");
             assert!(text.contains(&line), "{line} in\n{text}");
         }

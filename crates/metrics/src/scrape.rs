@@ -240,19 +240,29 @@ mod tests {
         );
         s.gauge("g", "a \"quoted\" help", l(&[("topic", "x\"y\\z\n")]), 1.5);
         let text = s.encode();
-        assert!(text.contains("# TYPE rocketmq_messages_in counter\n"), "{text}");
+        assert!(
+            text.contains("# TYPE rocketmq_messages_in counter\n"),
+            "{text}"
+        );
         assert!(
             text.contains("rocketmq_messages_in_total{node_type=\"broker\",topic=\"a\"} 3\n"),
             "{text}"
         );
-        assert_eq!(text.matches("# TYPE rocketmq_rpc_latency histogram").count(), 1);
+        assert_eq!(
+            text.matches("# TYPE rocketmq_rpc_latency histogram")
+                .count(),
+            1
+        );
         assert!(text.contains(
             "rocketmq_rpc_latency_bucket{le=\"3.0\",node_type=\"broker\",request_code=\"send_message\"} 2\n"
         ), "{text}");
         assert!(text.contains(
             "rocketmq_rpc_latency_bucket{le=\"+Inf\",node_type=\"namesrv\",request_code=\"register_broker\"} 1\n"
         ), "{text}");
-        assert!(text.contains(r#"g{node_type="namesrv",topic="x\"y\\z\n"} 1.5"#), "{text}");
+        assert!(
+            text.contains(r#"g{node_type="namesrv",topic="x\"y\\z\n"} 1.5"#),
+            "{text}"
+        );
         assert!(text.ends_with("# EOF\n"));
     }
 }

@@ -46,6 +46,14 @@ pub struct NamesrvConfig {
     pub delete_topic_with_broker_registration: bool,
     /// `configBlackList`: `;`-separated keys UPDATE_NAMESRV_CONFIG may not change.
     pub config_black_list: String,
+    /// `metricsExporterType` (RocketMQ 5's controller key): with `PROM`, the name server serves
+    /// Prometheus text at `/metrics` on `metricsPromExporterHost:metricsPromExporterPort`
+    /// (`DISABLE` by default, as in RocketMQ). Read at start-up only.
+    pub metrics_exporter_type: ferromq_metrics::MetricsExporterType,
+    /// `metricsPromExporterPort` (5557).
+    pub metrics_prom_exporter_port: u16,
+    /// `metricsPromExporterHost`; empty means `bindAddress`.
+    pub metrics_prom_exporter_host: String,
 }
 
 impl Default for NamesrvConfig {
@@ -67,6 +75,9 @@ impl Default for NamesrvConfig {
             enable_topic_list: true,
             delete_topic_with_broker_registration: false,
             config_black_list: "configBlackList;configStorePath;kvConfigPath".into(),
+            metrics_exporter_type: ferromq_metrics::MetricsExporterType::Disable,
+            metrics_prom_exporter_port: 5557,
+            metrics_prom_exporter_host: String::new(),
         }
     }
 }
@@ -149,6 +160,16 @@ impl NamesrvConfig {
                     self.delete_topic_with_broker_registration = boolean(props, key)?;
                 }
                 "configBlackList" => self.config_black_list = value.trim().to_owned(),
+                "metricsExporterType" => {
+                    self.metrics_exporter_type = ferromq_metrics::MetricsExporterType::parse(value)
+                        .ok_or_else(|| invalid(key, value, "DISABLE, OTLP_GRPC, PROM or LOG"))?;
+                }
+                "metricsPromExporterPort" => {
+                    self.metrics_prom_exporter_port = number(props, key, "a port number 0-65535")?
+                }
+                "metricsPromExporterHost" => {
+                    self.metrics_prom_exporter_host = value.trim().to_owned()
+                }
                 k if IGNORED_KEYS.contains(&k) => {}
                 k => unknown.push(k.to_owned()),
             }
@@ -177,7 +198,7 @@ impl NamesrvConfig {
 
     /// The settings as properties text, one `key=value` a line (GET_NAMESRV_CONFIG).
     pub fn to_properties_text(&self) -> String {
-        let entries: [(&str, String); 13] = [
+        let entries: [(&str, String); 16] = [
             ("bindAddress", self.bind_address.clone()),
             (
                 "brokerChannelExpiredTime",
@@ -192,6 +213,18 @@ impl NamesrvConfig {
             ("enableTopicList", self.enable_topic_list.to_string()),
             ("kvConfigPath", self.kv_config_path.display().to_string()),
             ("listenPort", self.listen_port.to_string()),
+            (
+                "metricsExporterType",
+                self.metrics_exporter_type.name().to_owned(),
+            ),
+            (
+                "metricsPromExporterHost",
+                self.metrics_prom_exporter_host.clone(),
+            ),
+            (
+                "metricsPromExporterPort",
+                self.metrics_prom_exporter_port.to_string(),
+            ),
             ("orderMessageEnable", self.order_message_enable.to_string()),
             (
                 "returnOrderTopicConfigToBroker",
@@ -304,6 +337,8 @@ mod tests {
             "listenPort=70000",
             "orderMessageEnable=yes",
             "scanNotActiveBrokerInterval=0",
+            "metricsExporterType=prometheus",
+            "metricsPromExporterPort=x",
         ] {
             let err = NamesrvConfig::from_properties(&Properties::parse(text)).unwrap_err();
             assert_eq!(err.key, text.split('=').next().unwrap(), "{text}");
@@ -315,6 +350,8 @@ mod tests {
         let mut c = NamesrvConfig {
             listen_port: 1234,
             order_message_enable: true,
+            metrics_exporter_type: ferromq_metrics::MetricsExporterType::Prom,
+            metrics_prom_exporter_port: 9101,
             ..Default::default()
         };
         c.rocketmq_home = Some("/opt/rmq".into());
