@@ -297,13 +297,16 @@ fn response_code_name(code: i32) -> Option<&'static str> {
     Some(ferromq_proto::codes::response_name(code)).filter(|n| *n != "UNKNOWN")
 }
 
+/// A group's committed offsets on a topic: topic, group, (queue id, offset).
+type Committed = (String, String, Vec<(i32, i64)>);
+
 /// `rocketmq_consumer_lag_messages` and `rocketmq_consumer_lag_latency` of every group with
 /// committed offsets (RocketMQ's `ConsumerLagCalculator.calculateLag`): messages between the
 /// committed offset and the end of each queue, and the age of the oldest of them.
 fn collect_lag(b: &Broker, out: &mut Scrape) {
     let now = ferromq_common::now_millis();
     // Copy the table first: the store lookups below must not hold up offset commits.
-    let mut committed: Vec<(String, String, Vec<(i32, i64)>)> = Vec::new();
+    let mut committed: Vec<Committed> = Vec::new();
     b.offsets.for_each_committed(|topic, group, queues| {
         let queues = queues.iter().map(|(q, o)| (*q, *o)).collect();
         committed.push((topic.to_owned(), group.to_owned(), queues));

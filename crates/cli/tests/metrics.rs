@@ -51,17 +51,26 @@ fn counters_move_by_exactly_the_messages_sent_and_consumed() {
         dir.path(),
         &ns.addr,
         "broker-metrics",
-        &format!("dashboardPort={http_port}\nbindAddress=127.0.0.1\nmetricsLabel=instance_id:test-1"),
+        &format!(
+            "dashboardPort={http_port}\nbindAddress=127.0.0.1\nmetricsLabel=instance_id:test-1"
+        ),
     );
     let http = format!("127.0.0.1:{http_port}");
-    assert!(wait_for_port(&http, START_TIMEOUT), "{}", broker.proc.output());
+    assert!(
+        wait_for_port(&http, START_TIMEOUT),
+        "{}",
+        broker.proc.output()
+    );
     let topic = "tp_metrics";
     let group = "CG_metrics";
     create_topic(&ns.addr, &broker.addr, topic, 4);
 
     let (before, _) = scrape(&http);
     let topic_labels = [("topic", topic), ("cluster", "DefaultCluster")];
-    assert_eq!(value(&before, "rocketmq_messages_in_total", &topic_labels), None);
+    assert_eq!(
+        value(&before, "rocketmq_messages_in_total", &topic_labels),
+        None
+    );
 
     let ns_addr = ns.addr.clone();
     runtime().block_on(async {
@@ -122,9 +131,21 @@ fn counters_move_by_exactly_the_messages_sent_and_consumed() {
         ("is_system", "false"),
         ("instance_id", "test-1"),
     ];
-    assert_eq!(value(&after, "rocketmq_messages_in_total", &in_labels), Some(n), "{body}");
-    let out_labels = [("topic", topic), ("consumer_group", group), ("is_retry", "false")];
-    assert_eq!(value(&after, "rocketmq_messages_out_total", &out_labels), Some(n), "{body}");
+    assert_eq!(
+        value(&after, "rocketmq_messages_in_total", &in_labels),
+        Some(n),
+        "{body}"
+    );
+    let out_labels = [
+        ("topic", topic),
+        ("consumer_group", group),
+        ("is_retry", "false"),
+    ];
+    assert_eq!(
+        value(&after, "rocketmq_messages_out_total", &out_labels),
+        Some(n),
+        "{body}"
+    );
     let bytes_in = value(&after, "rocketmq_throughput_in_total", &in_labels).unwrap();
     let bytes_out = value(&after, "rocketmq_throughput_out_total", &out_labels).unwrap();
     // Whole stored records: more than the bodies, the same bytes going out as coming in.
@@ -134,7 +155,10 @@ fn counters_move_by_exactly_the_messages_sent_and_consumed() {
     let sends = value(
         &after,
         "rocketmq_rpc_latency_count",
-        &[("request_code", "send_message_v2"), ("response_code", "success")],
+        &[
+            ("request_code", "send_message_v2"),
+            ("response_code", "success"),
+        ],
     );
     assert!(sends.is_some_and(|c| c >= n), "{sends:?}\n{body}");
     for gauge in [
@@ -143,10 +167,17 @@ fn counters_move_by_exactly_the_messages_sent_and_consumed() {
         "rocketmq_storage_dispatch_behind_bytes",
         "process_resident_memory_bytes",
     ] {
-        assert!(after.samples.iter().any(|s| s.metric == gauge), "no {gauge}:\n{body}");
+        assert!(
+            after.samples.iter().any(|s| s.metric == gauge),
+            "no {gauge}:\n{body}"
+        );
     }
     let lag = [("topic", topic), ("consumer_group", group)];
-    assert_eq!(value(&after, "rocketmq_consumer_lag_messages", &lag), Some(0.0), "{body}");
+    assert_eq!(
+        value(&after, "rocketmq_consumer_lag_messages", &lag),
+        Some(0.0),
+        "{body}"
+    );
 
     let (status, reason) = http_get(&http, "/favicon.ico");
     assert_eq!(status, 404);
@@ -186,7 +217,10 @@ fn dashboard_port_zero_listens_only_on_the_broker_port() {
     let ns = start_namesrv(dir.path());
     let broker = start_broker(dir.path(), &ns.addr, "broker-nodash", "dashboardPort=0");
     assert!(
-        broker.proc.output().contains("dashboard off (dashboardPort=0)"),
+        broker
+            .proc
+            .output()
+            .contains("dashboard off (dashboardPort=0)"),
         "{}",
         broker.proc.output()
     );
@@ -225,7 +259,11 @@ fn name_server_serves_metrics_on_the_prometheus_exporter_port() {
     let broker = start_broker(dir.path(), &addr, "broker-ns-metrics", "dashboardPort=0");
     let registered = || {
         let (s, _) = scrape(&http);
-        value(&s, "ferromq_namesrv_brokers", &[("cluster", "DefaultCluster")]) == Some(1.0)
+        value(
+            &s,
+            "ferromq_namesrv_brokers",
+            &[("cluster", "DefaultCluster")],
+        ) == Some(1.0)
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while !registered() {
@@ -236,9 +274,15 @@ fn name_server_serves_metrics_on_the_prometheus_exporter_port() {
     let register = value(
         &s,
         "rocketmq_rpc_latency_count",
-        &[("node_type", "namesrv"), ("request_code", "register_broker")],
+        &[
+            ("node_type", "namesrv"),
+            ("request_code", "register_broker"),
+        ],
     );
     assert!(register.is_some_and(|c| c >= 1.0), "{body}");
-    assert!(value(&s, "ferromq_namesrv_topics", &[]).is_some_and(|t| t > 0.0), "{body}");
+    assert!(
+        value(&s, "ferromq_namesrv_topics", &[]).is_some_and(|t| t > 0.0),
+        "{body}"
+    );
     drop(broker);
 }

@@ -52,10 +52,17 @@ async fn metrics_parse_and_follow_the_sources_and_unknown_paths_are_404() {
         .iter()
         .find(|s| s.metric == "rocketmq_messages_in_total" && s.labels.get("topic") == Some("T1"))
         .unwrap_or_else(|| panic!("no sample in\n{body}"));
-    assert!(matches!(sample.value, prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) if v == 41.0), "{:?}", sample.value);
+    assert!(
+        matches!(sample.value, prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Untyped(v) if v == 41.0),
+        "{:?}",
+        sample.value
+    );
     sends.0.store(42, Ordering::Relaxed);
     let (_, body) = get("/metrics").await.unwrap();
-    assert!(body.contains("rocketmq_messages_in_total{topic=\"T1\"} 42\n"), "{body}");
+    assert!(
+        body.contains("rocketmq_messages_in_total{topic=\"T1\"} 42\n"),
+        "{body}"
+    );
 
     let (status, body) = get("/no/such/page").await.unwrap();
     assert_eq!(status, 404);
