@@ -11,15 +11,19 @@ use std::time::Duration;
 use client_util::{runtime, wait_until, Collector};
 use common::{bin, create_topic, start_broker, start_namesrv, START_TIMEOUT};
 use ferromq_client::{ConsumeFrom, ConsumeStatus, Message, Producer, PushConsumer};
-use ferromq_testkit::{free_port, http_get, wait_for_port, Proc};
+use ferromq_testkit::{free_port, http_get, http_get_accept, wait_for_port, Proc};
+
+/// What Prometheus 2.x and 3.x send.
+const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
 
 fn parse(text: &str) -> prometheus_parse::Scrape {
     prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))
         .unwrap_or_else(|e| panic!("{e}: not Prometheus text:\n{text}"))
 }
 
+/// `/metrics` as Prometheus asks for it (OpenMetrics), parsed.
 fn scrape(addr: &str) -> (prometheus_parse::Scrape, String) {
-    let (status, body) = http_get(addr, "/metrics");
+    let (status, body) = http_get_accept(addr, "/metrics", PROMETHEUS_ACCEPT);
     assert_eq!(status, 200, "{body}");
     assert!(body.ends_with("# EOF\n"), "{body}");
     (parse(&body), body)
@@ -179,6 +183,23 @@ fn counters_move_by_exactly_the_messages_sent_and_consumed() {
         "{body}"
     );
 
+    // A scraper that does not ask for OpenMetrics gets text format 0.0.4 with the same values,
+    // the counters typed by their `_total` names.
+    let (status, text) = http_get(&http, "/metrics");
+    assert_eq!(status, 200);
+    assert!(!text.contains("# EOF"), "{text}");
+    assert!(
+        text.contains("# TYPE rocketmq_messages_in_total counter\n"),
+        "{text}"
+    );
+    let classic = parse(&text);
+    let sample = classic
+        .samples
+        .iter()
+        .find(|x| x.metric == "rocketmq_messages_out_total" && x.labels.get("topic") == Some(topic))
+        .unwrap();
+    assert_eq!(sample.value, prometheus_parse::Value::Counter(n));
+
     let (status, reason) = http_get(&http, "/favicon.ico");
     assert_eq!(status, 404);
     assert!(reason.contains("no page at /favicon.ico"), "{reason}");
@@ -285,4 +306,52 @@ fn name_server_serves_metrics_on_the_prometheus_exporter_port() {
         "{body}"
     );
     drop(broker);
+}
+
+#[test]
+fn standalone_serves_broker_and_name_server_series_on_one_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ns_port, broker_port, http_port) = (free_port(), free_port(), free_port());
+    let conf = dir.path().join("broker.conf");
+    std::fs::write(&conf, format!("dashboardPort={http_port}\n")).unwrap();
+    let data = dir.path().join("data");
+    let proc = Proc::spawn(
+        "standalone-metrics",
+        &bin("ferromq"),
+        &[
+            "standalone",
+            "--data",
+            data.to_str().unwrap(),
+            "--namesrv-port",
+            &ns_port.to_string(),
+            "--broker-port",
+            &broker_port.to_string(),
+            "-c",
+            conf.to_str().unwrap(),
+        ],
+        &dir.path().join("logs"),
+        &[],
+    );
+    let http = format!("127.0.0.1:{http_port}");
+    assert!(wait_for_port(&http, START_TIMEOUT), "{}", proc.output());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (s, body) = scrape(&http);
+        let registered = value(&s, "ferromq_namesrv_brokers", &[("node_type", "namesrv")]);
+        if registered == Some(1.0) {
+            assert!(
+                value(&s, "rocketmq_broker_permission", &[("node_type", "broker")]) == Some(6.0),
+                "{body}"
+            );
+            // One family per name, whichever process part reports it.
+            let mut types: Vec<&str> = body.lines().filter(|l| l.starts_with("# TYPE ")).collect();
+            let all = types.len();
+            types.sort();
+            types.dedup();
+            assert_eq!(types.len(), all, "{body}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

@@ -3,7 +3,8 @@
 //! on top of the same router.
 //!
 //! ```text
-//! GET /metrics ──▶ spawn_blocking(MetricsRegistry::render) ──▶ 200 OpenMetrics text
+//! GET /metrics ──▶ spawn_blocking(MetricsRegistry::render) ──▶ 200 OpenMetrics text (when the
+//!                  scraper accepts it, as Prometheus does), else text format 0.0.4
 //! GET /        ──▶ 200 a short index
 //! anything else ─▶ 404 with the reason
 //! ```
@@ -16,7 +17,7 @@
 use std::io;
 
 use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -46,11 +47,22 @@ pub async fn serve(
         .await
 }
 
-async fn metrics(State(registry): State<MetricsRegistry>) -> Response {
+async fn metrics(State(registry): State<MetricsRegistry>, headers: HeaderMap) -> Response {
+    // Prometheus asks for OpenMetrics first; others (curl, older scrapers) get text 0.0.4.
+    let openmetrics = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/openmetrics-text"));
     match tokio::task::spawn_blocking(move || registry.render()).await {
-        Ok(text) => (
+        Ok(text) if openmetrics => (
             [(header::CONTENT_TYPE, ferromq_metrics::CONTENT_TYPE)],
             text,
+        )
+            .into_response(),
+        Ok(text) => (
+            [(header::CONTENT_TYPE, ferromq_metrics::TEXT_CONTENT_TYPE)],
+            ferromq_metrics::to_text_format(&text),
         )
             .into_response(),
         Err(e) => {

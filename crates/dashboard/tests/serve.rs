@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferromq_metrics::{MetricsRegistry, Scrape, Source};
-use ferromq_testkit::http_get;
+use ferromq_testkit::{http_get, http_get_accept};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Default)]
@@ -57,12 +57,30 @@ async fn metrics_parse_and_follow_the_sources_and_unknown_paths_are_404() {
         "{:?}",
         sample.value
     );
+    assert!(
+        body.contains("# TYPE rocketmq_messages_in_total counter\n"),
+        "{body}"
+    );
     sends.0.store(42, Ordering::Relaxed);
-    let (_, body) = get("/metrics").await.unwrap();
+    let a = addr.clone();
+    let (_, body) = tokio::task::spawn_blocking(move || {
+        http_get_accept(
+            &a,
+            "/metrics",
+            "application/openmetrics-text; version=1.0.0",
+        )
+    })
+    .await
+    .unwrap();
+    assert!(
+        body.contains("# TYPE rocketmq_messages_in counter\n"),
+        "{body}"
+    );
     assert!(
         body.contains("rocketmq_messages_in_total{topic=\"T1\"} 42\n"),
         "{body}"
     );
+    assert!(body.ends_with("# EOF\n"), "{body}");
 
     let (status, body) = get("/no/such/page").await.unwrap();
     assert_eq!(status, 404);

@@ -32,6 +32,6 @@ mod scrape;
 
 pub use exporter::MetricsExporterType;
 pub use process::ProcessSource;
-pub use registry::{MetricsRegistry, Source, CONTENT_TYPE};
+pub use registry::{to_text_format, MetricsRegistry, Source, CONTENT_TYPE, TEXT_CONTENT_TYPE};
 pub use rpc::{RpcLatency, RPC_LATENCY_BUCKETS_MS};
 pub use scrape::{Labels, Scrape};

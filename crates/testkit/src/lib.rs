@@ -190,6 +190,11 @@ pub fn run_command(
 /// the body. Panics on connection or protocol errors (a test helper). Bodies are plain, not
 /// chunked (the dashboard sends a Content-Length).
 pub fn http_get(addr: &str, path: &str) -> (u16, String) {
+    http_get_accept(addr, path, "*/*")
+}
+
+/// [`http_get`] with an `Accept` header.
+pub fn http_get_accept(addr: &str, path: &str, accept: &str) -> (u16, String) {
     use std::io::Write;
     let mut stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
     stream
@@ -197,7 +202,7 @@ pub fn http_get(addr: &str, path: &str) -> (u16, String) {
         .expect("read timeout");
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: {accept}\r\nConnection: close\r\n\r\n"
     )
     .expect("write request");
     let mut raw = String::new();
