@@ -127,17 +127,23 @@ impl Traffic {
 
     /// Counts `messages` messages of `bytes` bytes returned to `group` by a pull of `topic`.
     pub fn message_out(&self, topic: &str, group: &str, messages: u64, bytes: u64) {
-        let found = self.topics.read().get(topic).cloned();
-        let t = found.unwrap_or_else(|| self.topic(topic));
-        if let Some(flow) = t.outgoing.read().get(group) {
-            flow.add(messages, bytes);
-            return;
+        if let Some(t) = self.topics.read().get(topic) {
+            if let Some(flow) = t.outgoing.read().get(group) {
+                flow.add(messages, bytes);
+                return;
+            }
         }
-        t.outgoing
+        self.topic(topic)
+            .outgoing
             .write()
             .entry(group.to_owned())
             .or_default()
             .add(messages, bytes);
+    }
+
+    /// Forgets `topic`'s counters (the topic was deleted): its series leave `/metrics`.
+    pub fn remove_topic(&self, topic: &str) {
+        self.topics.write().remove(topic);
     }
 
     /// Messages counted in for `topic` so far, all message types together.
@@ -403,6 +409,9 @@ mod tests {
         t.message_out("%RETRY%G", "G", 1, 10);
         assert_eq!(t.messages_in("T"), 3);
         assert_eq!(t.messages_in("%RETRY%G"), 0);
+        t.message_in("Gone", MessageType::Normal, 1, 1);
+        t.remove_topic("Gone");
+        assert_eq!(t.messages_in("Gone"), 0);
         let mut out = Scrape::default();
         t.collect(&mut out);
         let text = out.encode();
