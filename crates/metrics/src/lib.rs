@@ -12,7 +12,8 @@
 //!   keeps for this purpose, as plain atomics) and the state it can compute on demand (consumer
 //!   lag from offsets, store positions), and writes them into a [`Scrape`]. Nothing on the send
 //!   or pull path builds label sets, allocates, or touches a metrics library: the only hot-path
-//!   cost is the atomic adds of the counters themselves ([`RpcLatency::observe`] is three).
+//!   cost is the counters themselves ([`RpcLatency::observe`]: a read lock, a small-map lookup
+//!   and two relaxed atomic adds, about 18 ns).
 //! * **One registry for the whole process.** `ferromq standalone` runs a broker and a name
 //!   server in one process; families with the same name (`rocketmq_rpc_latency`) from both are
 //!   merged into one family with `node_type` telling them apart, which Prometheus requires (a
