@@ -20,6 +20,8 @@ pub enum BrokerRole {
 
 pub use ferromq_store::FlushDiskType;
 
+pub use ferromq_metrics::MetricsExporterType;
+
 /// Everything a broker is configured with.
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
@@ -124,6 +126,18 @@ pub struct BrokerConfig {
     pub plain_acl_file: Option<PathBuf>,
     /// Set when a master's `brokerId` was not 0 (RocketMQ forces it to 0); warned at start-up.
     pub master_broker_id_ignored: Option<i64>,
+    /// `dashboardPort` (FerroMQ): the HTTP port of the dashboard and `/metrics`; 0 turns the
+    /// dashboard off; `None` when not set ([`BrokerConfig::dashboard_port`] is then 8080). It
+    /// listens on `bindAddress`.
+    pub dashboard_port_setting: Option<u16>,
+    /// `metricsExporterType`: with `PROM`, `/metrics` is also served on the exporter port.
+    pub metrics_exporter_type: MetricsExporterType,
+    /// `metricsPromExporterPort` (5557).
+    pub metrics_prom_exporter_port: u16,
+    /// `metricsPromExporterHost`; empty means `brokerIP1`, as in RocketMQ.
+    pub metrics_prom_exporter_host: String,
+    /// `metricsLabel`: `key:value` pairs separated by `,`, added to every series.
+    pub metrics_label: Vec<(String, String)>,
     /// Further `MessageStoreConfig` keys (`maxIndexNum`, `diskSpaceWarningLevelRatio`, ...)
     /// passed to the store as written; checked by [`ferromq_store::StoreConfig::set_property`].
     pub store_settings: Vec<(String, String)>,
@@ -198,6 +212,11 @@ impl Default for BrokerConfig {
             timer_max_delay_sec: 259_200,
             timer_precision_ms: 1000,
             recall_message_enable: false,
+            dashboard_port_setting: None,
+            metrics_exporter_type: MetricsExporterType::Disable,
+            metrics_prom_exporter_port: 5557,
+            metrics_prom_exporter_host: String::new(),
+            metrics_label: Vec::new(),
             store_settings: Vec::new(),
             unknown_keys: Vec::new(),
             inert_keys: Vec::new(),
@@ -239,6 +258,13 @@ const ACCEPTED_KEYS: &[&str] = &[
     "maxHashSlotNum",
     "maxIndexNum",
     "fetchNamesrvAddrByAddressServer",
+    "metricsInDelta",
+    "metricsGrpcExporterTarget",
+    "metricsGrpcExporterHeader",
+    "metricGrpcExporterTimeOutInMills",
+    "metricGrpcExporterIntervalInMills",
+    "metricLoggingExporterIntervalInMills",
+    "metricsOtelCardinalityLimit",
 ];
 
 /// The keys [`BrokerConfig::from_properties`] reads itself (the store's keys and
@@ -303,6 +329,11 @@ pub const BROKER_KEYS: &[&str] = &[
     "allAckInSyncStateSet",
     "aclEnable",
     "plainAclFile",
+    "dashboardPort",
+    "metricsExporterType",
+    "metricsPromExporterPort",
+    "metricsPromExporterHost",
+    "metricsLabel",
 ];
 
 impl BrokerConfig {
@@ -316,6 +347,9 @@ impl BrokerConfig {
             .copied()
     }
 }
+
+/// `dashboardPort` when broker.conf does not set it.
+pub const DEFAULT_DASHBOARD_PORT: u16 = 8080;
 
 /// Upper bound of `timerMaxDelaySec`, so that the limit in ms stays far from overflowing.
 const MAX_TIMER_DELAY_SEC: i64 = 10 * 365 * 24 * 3600;
@@ -491,6 +525,22 @@ impl BrokerConfig {
                 "allAckInSyncStateSet" => c.all_ack_in_sync_state_set = boolean()?,
                 "aclEnable" => c.acl_enable = boolean()?,
                 "plainAclFile" => c.plain_acl_file = Some(PathBuf::from(nonblank(key, v)?)),
+                "dashboardPort" => {
+                    c.dashboard_port_setting = Some(num!(u16, "a port number (0 turns it off)"))
+                }
+                "metricsExporterType" => {
+                    c.metrics_exporter_type = MetricsExporterType::parse(v).ok_or_else(|| {
+                        err(key, value, "expected DISABLE, OTLP_GRPC, PROM or LOG")
+                    })?
+                }
+                "metricsPromExporterPort" => {
+                    c.metrics_prom_exporter_port = num!(u16, "a port number (0-65535)")
+                }
+                "metricsPromExporterHost" => c.metrics_prom_exporter_host = v.to_owned(),
+                "metricsLabel" => {
+                    c.metrics_label =
+                        parse_metrics_label(v).map_err(|reason| err(key, value, &reason))?
+                }
                 k if ferromq_store::StoreConfig::knows(k) => {
                     ferromq_store::StoreConfig::default()
                         .set_property(k, v)
@@ -517,6 +567,12 @@ impl BrokerConfig {
         }
         c.settle_broker_id()?;
         Ok(c)
+    }
+
+    /// The dashboard's port: `dashboardPort`, 8080 when not set, 0 when off.
+    pub fn dashboard_port(&self) -> u16 {
+        self.dashboard_port_setting
+            .unwrap_or(DEFAULT_DASHBOARD_PORT)
     }
 
     /// The address clients and admin tools use to reach this broker (`brokerIP1:listenPort`).
@@ -550,6 +606,7 @@ impl BrokerConfig {
                 "brokerRole=SLAVE with slaveReadEnable=false: this slave replicates but refuses pulls (SYSTEM_BUSY); set slaveReadEnable=true to let consumers read from it".into(),
             );
         }
+        out.extend(self.metrics_exporter_type.warning());
         out
     }
 
@@ -627,6 +684,25 @@ impl BrokerConfig {
     pub fn config_dir(&self) -> PathBuf {
         self.store_path_root_dir.join("config")
     }
+}
+
+/// `metricsLabel`: `k1:v1,k2:v2`; label names as Prometheus allows them.
+fn parse_metrics_label(v: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for pair in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((name, value)) = pair.split_once(':') else {
+            return Err(format!("`{pair}` is not key:value"));
+        };
+        let valid = name
+            .chars()
+            .enumerate()
+            .all(|(i, ch)| ch == '_' || ch.is_ascii_alphabetic() || (i > 0 && ch.is_ascii_digit()));
+        if name.is_empty() || !valid || name.starts_with("__") {
+            return Err(format!("`{name}` is not a Prometheus label name"));
+        }
+        out.push((name.to_owned(), value.to_owned()));
+    }
+    Ok(out)
 }
 
 fn nonblank(key: &str, v: &str) -> Result<String, ConfigError> {
@@ -722,6 +798,38 @@ mod tests {
         assert!(c.inert_keys.is_empty() && c.warnings().is_empty());
         let e = BrokerConfig::from_properties(&Properties::parse("aclEnable=yes")).unwrap_err();
         assert_eq!(e.key, "aclEnable");
+    }
+
+    #[test]
+    fn metrics_keys_have_rocketmq_defaults_and_warn_when_unserved() {
+        let c = BrokerConfig::default();
+        assert_eq!((c.dashboard_port(), c.dashboard_port_setting), (8080, None));
+        assert_eq!(c.metrics_exporter_type, MetricsExporterType::Disable);
+        assert_eq!(c.metrics_prom_exporter_port, 5557);
+        let c = BrokerConfig::from_properties(&Properties::parse(
+            "dashboardPort=0\nmetricsExporterType=prom\nmetricsPromExporterPort=9100\nmetricsLabel=instance_id:a,zone:b\n",
+        ))
+        .unwrap();
+        assert_eq!(c.dashboard_port(), 0);
+        assert_eq!(c.metrics_exporter_type, MetricsExporterType::Prom);
+        assert_eq!(c.metrics_prom_exporter_port, 9100);
+        assert_eq!(c.metrics_label.len(), 2);
+        assert!(c.warnings().is_empty(), "{:?}", c.warnings());
+        let c = BrokerConfig::from_properties(&Properties::parse(
+            "metricsExporterType=OTLP_GRPC\nmetricsInDelta=true\n",
+        ))
+        .unwrap();
+        let w = c.warnings().join("\n");
+        assert!(w.contains("OTLP_GRPC is not implemented"), "{w}");
+        assert!(w.contains("`metricsInDelta`"), "{w}");
+        for text in [
+            "metricsExporterType=PROMETHEUS",
+            "metricsLabel=novalue",
+            "metricsLabel=1x:y",
+        ] {
+            let e = BrokerConfig::from_properties(&Properties::parse(text)).unwrap_err();
+            assert!(text.starts_with(&e.key), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -14,6 +14,8 @@
 //! atomically; [`clients::ClientManager`] (live producers and consumers, in memory).
 //! Held messages: [`schedule`] delivers delay levels (`delayOffset.json`) and, on its own
 //! thread, timer messages ([`schedule::timer`]: `timer/` buckets, `timerCheckpoint.json`).
+//! Metrics: [`metrics::Traffic`] and the request latency table are counted on the request paths;
+//! [`metrics::BrokerSource`] reads them with the offsets and the store when Prometheus scrapes.
 
 pub mod acl;
 pub mod clients;
@@ -23,6 +25,7 @@ pub mod controller_mode;
 pub mod error;
 pub mod handlers;
 pub mod long_poll;
+pub mod metrics;
 pub mod offset;
 pub mod persist;
 pub mod rebalance_lock;
@@ -73,6 +76,10 @@ pub struct Broker {
     pub stats: stats::BrokerStats,
     /// The plain ACL when `aclEnable=true`: checked before every request is dispatched.
     pub acl: Option<Arc<acl::Acl>>,
+    /// Messages and bytes in and out per topic and group, for `/metrics`.
+    pub traffic: metrics::Traffic,
+    /// Request latency by request and response code (`rocketmq_rpc_latency`).
+    pub rpc: ferromq_metrics::RpcLatency,
     /// Delivery of delay-level messages.
     pub schedule: Arc<schedule::ScheduleService>,
     /// Transactional messages: END_TRANSACTION and the check-back loop.
@@ -166,6 +173,8 @@ impl Broker {
             locks: rebalance_lock::RebalanceLockManager::default(),
             filters: sql_filter::FilterCache::default(),
             stats: stats::BrokerStats::default(),
+            traffic: metrics::Traffic::default(),
+            rpc: ferromq_metrics::RpcLatency::default(),
             schedule: Arc::new(schedule::ScheduleService::load(&config)?),
             transactions: Arc::new(transaction::TransactionService::new(
                 transaction::TransactionSettings {
@@ -400,12 +409,25 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), BrokerError> {
+    run_with_metrics(config, listener, shutdown, None).await
+}
+
+/// [`run`], with the broker added to `metrics` (read by `/metrics`) each time it is open.
+pub async fn run_with_metrics(
+    config: BrokerConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    metrics: Option<ferromq_metrics::MetricsRegistry>,
+) -> Result<(), BrokerError> {
     let mut listener = listener;
     loop {
         let c = config.clone();
         let broker = tokio::task::spawn_blocking(move || Broker::open(c))
             .await
             .map_err(|e| BrokerError::system(format!("broker start-up task failed: {e}")))??;
+        if let Some(registry) = &metrics {
+            registry.register(Arc::new(metrics::BrokerSource::new(&broker)));
+        }
         let addr = listener
             .local_addr()
             .map_err(|e| BrokerError::system(format!("listener address: {e}")))?;

@@ -92,6 +92,16 @@ impl OffsetManager {
             .copied()
     }
 
+    /// Calls `f(topic, group, queue → offset)` for every `topic@group` with committed offsets,
+    /// under the table's read lock (keep `f` short: commits wait for it).
+    pub fn for_each_committed(&self, mut f: impl FnMut(&str, &str, &BTreeMap<i32, i64>)) {
+        for (key, queues) in self.committed.read().iter() {
+            if let Some((topic, group)) = ConsumerOffsetWrapper::split_key(key) {
+                f(topic, group, queues);
+            }
+        }
+    }
+
     /// Topics for which `group` has committed offsets.
     pub fn topics_of_group(&self, group: &str) -> Vec<String> {
         self.committed

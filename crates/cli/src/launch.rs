@@ -9,6 +9,8 @@ use ferromq_namesrv::NamesrvConfig;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::launch_http::{process_registry, HttpServers};
+
 /// Sets up logging to stderr; `RUST_LOG` overrides the default `info` level (openraft's own
 /// chatter at `warn`). Colours only when stderr is a terminal and `NO_COLOR` is not set, so a
 /// log file holds plain text.
@@ -125,14 +127,19 @@ fn bound(listener: &TcpListener) -> String {
 /// Runs a name server until a signal arrives.
 pub async fn run_namesrv(config: NamesrvConfig) -> anyhow::Result<()> {
     let listener = bind(&config.bind_address, config.listen_port, "name server").await?;
+    let registry = process_registry();
+    let mut http = HttpServers::default();
+    http.start_for_namesrv(&config, &registry).await?;
     let shutdown = shutdown_on_signal();
     println!(
         "The Name Server boot success. serializeType=JSON, address {}",
         bound(&listener)
     );
-    ferromq_namesrv::run(listener, config, shutdown)
+    let result = ferromq_namesrv::run_with_metrics(listener, config, shutdown, Some(registry))
         .await
-        .context("name server failed")
+        .context("name server failed");
+    http.stop().await;
+    result
 }
 
 /// Runs a broker until a signal arrives.
@@ -143,6 +150,9 @@ pub async fn run_broker(config: BrokerConfig) -> anyhow::Result<()> {
         );
     }
     let listener = bind(&config.bind_address, config.listen_port, "broker").await?;
+    let registry = process_registry();
+    let mut http = HttpServers::default();
+    http.start_for_broker(&config, &registry).await?;
     let shutdown = shutdown_on_signal();
     println!(
         "The broker[{}, {}] boot success. serializeType=JSON and name server is {} (listening on {})",
@@ -151,9 +161,11 @@ pub async fn run_broker(config: BrokerConfig) -> anyhow::Result<()> {
         config.namesrv_addr.clone().unwrap_or_default(),
         bound(&listener)
     );
-    ferromq_broker::run(config, listener, shutdown)
+    let result = ferromq_broker::run_with_metrics(config, listener, shutdown, Some(registry))
         .await
-        .context("broker failed")
+        .context("broker failed");
+    http.stop().await;
+    result
 }
 
 /// Loads `controller.conf`. Without a file there is no Raft group to join, so RocketMQ's
@@ -311,6 +323,11 @@ pub async fn run_standalone(opts: StandaloneOptions) -> anyhow::Result<()> {
         "broker",
     )
     .await?;
+    // One registry: the dashboard shows the name server's series next to the broker's.
+    let registry = process_registry();
+    let mut http = HttpServers::default();
+    http.start_for_broker(&broker_config, &registry).await?;
+    http.start_for_namesrv(&ns_config, &registry).await?;
     let shutdown = shutdown_on_signal();
     let ns_shutdown = CancellationToken::new();
     println!(
@@ -342,12 +359,19 @@ pub async fn run_standalone(opts: StandaloneOptions) -> anyhow::Result<()> {
             ferromq_broker::run(slave, listener, stop).await
         }));
     }
-    let ns = tokio::spawn(ferromq_namesrv::run(
+    let ns = tokio::spawn(ferromq_namesrv::run_with_metrics(
         ns_listener,
         ns_config,
         ns_shutdown.clone(),
+        Some(registry.clone()),
     ));
-    let result = ferromq_broker::run(broker_config, broker_listener, shutdown.clone()).await;
+    let result = ferromq_broker::run_with_metrics(
+        broker_config,
+        broker_listener,
+        shutdown.clone(),
+        Some(registry),
+    )
+    .await;
     // The master is gone (a signal, or it failed): its slaves stop too.
     shutdown.cancel();
     for r in replicas {
@@ -359,6 +383,7 @@ pub async fn run_standalone(opts: StandaloneOptions) -> anyhow::Result<()> {
     }
     ns_shutdown.cancel();
     let _ = ns.await;
+    http.stop().await;
     if let Err(e) = result {
         bail!("broker failed: {e}");
     }

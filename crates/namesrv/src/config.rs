@@ -46,6 +46,14 @@ pub struct NamesrvConfig {
     pub delete_topic_with_broker_registration: bool,
     /// `configBlackList`: `;`-separated keys UPDATE_NAMESRV_CONFIG may not change.
     pub config_black_list: String,
+    /// `metricsExporterType` (RocketMQ 5's controller key): with `PROM`, the name server serves
+    /// Prometheus text at `/metrics` on `metricsPromExporterHost:metricsPromExporterPort`
+    /// (`DISABLE` by default, as in RocketMQ). Read at start-up only.
+    pub metrics_exporter_type: ferromq_metrics::MetricsExporterType,
+    /// `metricsPromExporterPort` (5557).
+    pub metrics_prom_exporter_port: u16,
+    /// `metricsPromExporterHost`; empty means `bindAddress`.
+    pub metrics_prom_exporter_host: String,
 }
 
 impl Default for NamesrvConfig {
@@ -67,6 +75,9 @@ impl Default for NamesrvConfig {
             enable_topic_list: true,
             delete_topic_with_broker_registration: false,
             config_black_list: "configBlackList;configStorePath;kvConfigPath".into(),
+            metrics_exporter_type: ferromq_metrics::MetricsExporterType::Disable,
+            metrics_prom_exporter_port: 5557,
+            metrics_prom_exporter_host: String::new(),
         }
     }
 }
@@ -119,6 +130,9 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ("enableTopicList", "Serve the topics of a cluster"),
     ("deleteTopicWithBrokerRegistration", "A master's registration removes its topics that it no longer lists (false: registrations add up)"),
     ("configBlackList", "`;`-separated keys `updateNamesrvConfig` may not change"),
+    ("metricsExporterType", "`PROM` serves `/metrics` (Prometheus text) on the exporter port; `DISABLE` (default) does not"),
+    ("metricsPromExporterPort", "Port of `/metrics` with `metricsExporterType=PROM`"),
+    ("metricsPromExporterHost", "Address of `/metrics` (empty: `bindAddress`)"),
 ];
 
 /// The namesrv.conf keys RocketMQ has that FerroMQ accepts without effect (Java thread pools,
@@ -174,6 +188,16 @@ impl NamesrvConfig {
                     self.delete_topic_with_broker_registration = boolean(props, key)?;
                 }
                 "configBlackList" => self.config_black_list = value.trim().to_owned(),
+                "metricsExporterType" => {
+                    self.metrics_exporter_type = ferromq_metrics::MetricsExporterType::parse(value)
+                        .ok_or_else(|| invalid(key, value, "DISABLE, OTLP_GRPC, PROM or LOG"))?;
+                }
+                "metricsPromExporterPort" => {
+                    self.metrics_prom_exporter_port = number(props, key, "a port number 0-65535")?
+                }
+                "metricsPromExporterHost" => {
+                    self.metrics_prom_exporter_host = value.trim().to_owned()
+                }
                 k if IGNORED_KEYS.contains(&k) => {}
                 k => unknown.push(k.to_owned()),
             }
@@ -202,7 +226,7 @@ impl NamesrvConfig {
 
     /// The settings as properties text, one `key=value` a line (GET_NAMESRV_CONFIG).
     pub fn to_properties_text(&self) -> String {
-        let entries: [(&str, String); 13] = [
+        let entries: [(&str, String); 16] = [
             ("bindAddress", self.bind_address.clone()),
             (
                 "brokerChannelExpiredTime",
@@ -217,6 +241,18 @@ impl NamesrvConfig {
             ("enableTopicList", self.enable_topic_list.to_string()),
             ("kvConfigPath", self.kv_config_path.display().to_string()),
             ("listenPort", self.listen_port.to_string()),
+            (
+                "metricsExporterType",
+                self.metrics_exporter_type.name().to_owned(),
+            ),
+            (
+                "metricsPromExporterHost",
+                self.metrics_prom_exporter_host.clone(),
+            ),
+            (
+                "metricsPromExporterPort",
+                self.metrics_prom_exporter_port.to_string(),
+            ),
             ("orderMessageEnable", self.order_message_enable.to_string()),
             (
                 "returnOrderTopicConfigToBroker",
@@ -329,6 +365,8 @@ mod tests {
             "listenPort=70000",
             "orderMessageEnable=yes",
             "scanNotActiveBrokerInterval=0",
+            "metricsExporterType=prometheus",
+            "metricsPromExporterPort=x",
         ] {
             let err = NamesrvConfig::from_properties(&Properties::parse(text)).unwrap_err();
             assert_eq!(err.key, text.split('=').next().unwrap(), "{text}");
@@ -365,6 +403,8 @@ mod tests {
         let mut c = NamesrvConfig {
             listen_port: 1234,
             order_message_enable: true,
+            metrics_exporter_type: ferromq_metrics::MetricsExporterType::Prom,
+            metrics_prom_exporter_port: 9101,
             ..Default::default()
         };
         c.rocketmq_home = Some("/opt/rmq".into());

@@ -16,6 +16,8 @@
 //! * [`kv`]: the KV config store, written atomically to `kvConfigPath`.
 //! * `handlers`: one module per request family, dispatched from one table.
 //! * [`Namesrv`]: the embeddable server; [`run`] serves a listener until shutdown.
+//! * `metrics`: request latency and route-table gauges for `/metrics`
+//!   ([`Namesrv::register_metrics`]).
 //!
 //! Responses always carry version 479 and language `JAVA`, and route data is always standard
 //! JSON (`{"0":"addr"}`), whatever the client's version.
@@ -24,11 +26,13 @@ pub mod config;
 mod error;
 mod handlers;
 pub mod kv;
+mod metrics;
 pub mod route;
 mod server;
 
 pub use config::NamesrvConfig;
 pub use error::NamesrvError;
+pub use metrics::{NAMESRV_BROKERS, NAMESRV_TOPICS};
 pub use server::Namesrv;
 
 use tokio::net::TcpListener;
@@ -43,7 +47,23 @@ pub async fn run(
     config: NamesrvConfig,
     shutdown: CancellationToken,
 ) -> Result<(), NamesrvError> {
+    run_with_metrics(listener, config, shutdown, None).await
+}
+
+/// [`run`], with the name server added to `metrics` (read by `/metrics`).
+pub async fn run_with_metrics(
+    listener: TcpListener,
+    config: NamesrvConfig,
+    shutdown: CancellationToken,
+    metrics: Option<ferromq_metrics::MetricsRegistry>,
+) -> Result<(), NamesrvError> {
     let namesrv = Namesrv::new(config)?;
+    if let Some(registry) = metrics {
+        let node_id = listener
+            .local_addr()
+            .map_or_else(|_| "namesrv".to_owned(), |a| a.to_string());
+        namesrv.register_metrics(&registry, node_id);
+    }
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "name server listening");
     }

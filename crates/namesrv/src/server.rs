@@ -21,6 +21,8 @@ pub(crate) struct Shared {
     pub(crate) config: RwLock<NamesrvConfig>,
     pub(crate) routes: RwLock<RouteTable>,
     pub(crate) kv: KvStore,
+    /// Request latency by request code, for `/metrics`.
+    pub(crate) rpc: ferromq_metrics::RpcLatency,
 }
 
 impl Shared {
@@ -52,6 +54,7 @@ impl Namesrv {
                 config: RwLock::new(config),
                 routes: RwLock::new(RouteTable::new()),
                 kv,
+                rpc: ferromq_metrics::RpcLatency::default(),
             }),
         })
     }
@@ -62,6 +65,15 @@ impl Namesrv {
         Arc::new(NamesrvHandler {
             shared: Arc::clone(&self.shared),
         })
+    }
+
+    /// Adds this name server to `registry` (read by `/metrics`), its series labelled
+    /// `node_type="namesrv"` and `node_id=<node_id>` (the address it listens on).
+    pub fn register_metrics(&self, registry: &ferromq_metrics::MetricsRegistry, node_id: String) {
+        registry.register(Arc::new(crate::metrics::NamesrvSource::new(
+            Arc::downgrade(&self.shared),
+            node_id,
+        )));
     }
 
     /// The current settings (UPDATE_NAMESRV_CONFIG may change them at run time).
@@ -136,7 +148,16 @@ impl Handler for NamesrvHandler {
         request: RemotingCommand,
     ) -> BoxFuture<'static, Option<RemotingCommand>> {
         let shared = Arc::clone(&self.shared);
-        Box::pin(async move { Some(handlers::dispatch(&shared, &conn, &request).await) })
+        Box::pin(async move {
+            let started = std::time::Instant::now();
+            let response = handlers::dispatch(&shared, &conn, &request).await;
+            let oneway = request.is_oneway();
+            let elapsed = started.elapsed();
+            shared
+                .rpc
+                .observe(request.code, response.code, oneway, false, elapsed);
+            Some(response)
+        })
     }
 
     fn on_close(&self, conn: &ConnectionHandle) {

@@ -185,3 +185,35 @@ pub fn run_command(
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// `GET path` over HTTP/1.1 to `addr` with `Connection: close`; returns the status code and
+/// the body. Panics on connection or protocol errors (a test helper). Bodies are plain, not
+/// chunked (the dashboard sends a Content-Length).
+pub fn http_get(addr: &str, path: &str) -> (u16, String) {
+    http_get_accept(addr, path, "*/*")
+}
+
+/// [`http_get`] with an `Accept` header.
+pub fn http_get_accept(addr: &str, path: &str, accept: &str) -> (u16, String) {
+    use std::io::Write;
+    let mut stream = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("read timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAccept: {accept}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write request");
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).expect("read response");
+    let (head, body) = raw
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no header end in {raw:?}"));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head:?}"));
+    (status, body.to_owned())
+}

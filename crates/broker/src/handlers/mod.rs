@@ -45,14 +45,23 @@ impl Handler for BrokerHandler {
                     return Some(error_response(&req, &BrokerError::NoPermission { reason }));
                 }
             }
+            let started = std::time::Instant::now();
             let result = dispatch(&broker, &conn, &req).await;
-            match result {
+            let resp = match result {
                 Ok(resp) => resp,
                 Err(e) => {
                     tracing::debug!(code = req.code, error = %e, "request failed");
                     Some(error_response(&req, &e))
                 }
+            };
+            // A parked pull (no response yet) is not timed: its wait is the consumer's choice.
+            if let Some(r) = &resp {
+                let elapsed = started.elapsed();
+                broker
+                    .rpc
+                    .observe(req.code, r.code, req.is_oneway(), false, elapsed);
             }
+            resp
         })
     }
 

@@ -327,6 +327,10 @@ fn run(
         .with_header(&header);
     if code == response::SUCCESS {
         b.stats.add_get(result.messages.len() as i64);
+        let bytes: usize = result.messages.iter().map(|m| m.len()).sum();
+        let count = result.messages.len() as u64;
+        b.traffic
+            .message_out(&h.topic, &h.consumer_group, count, bytes as u64);
         resp.body_tail = result.messages;
     }
     Ok(Some(resp))

@@ -188,6 +188,9 @@ async fn store(
     match result.status {
         PutStatus::PutOk | PutStatus::FlushDiskTimeout => {
             b.stats.add_put(1);
+            let bytes = u64::try_from(result.size).unwrap_or(0);
+            let kind = crate::metrics::MessageType::Normal;
+            b.traffic.message_in(&h.topic, kind, 1, bytes);
             Some((result.msg_id, result.queue_offset))
         }
         status => {

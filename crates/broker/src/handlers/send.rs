@@ -15,6 +15,7 @@ use ferromq_proto::RemotingCommand;
 use ferromq_store::{MessageToStore, PutResult, PutStatus};
 
 use super::send_back;
+use crate::metrics::MessageType;
 use crate::{schedule, transaction, Broker, BrokerError};
 
 use ferromq_proto::message::properties::{
@@ -288,8 +289,10 @@ async fn send_one(
         .map(|t| {
             RecallHandle::for_due_time(&h.topic, &b.config.broker_name, t.due_ms, &uniq).encode()
         });
+    let kind = MessageType::of_send(properties, scheduled.is_some() || timed.is_some());
     let result = b.store.put_message(msg).await;
-    respond(b, req, queue_id, result, Some(uniq), recall_handle).await
+    let sent = (h.topic.as_str(), kind);
+    respond(b, req, queue_id, result, sent, Some(uniq), recall_handle).await
 }
 
 /// A half message (`TRAN_MSG=true`): stored in `RMQ_SYS_TRANS_HALF_TOPIC`, invisible until its
@@ -333,7 +336,8 @@ async fn send_half(
         properties: &props,
     };
     let result = b.store.put_message(msg).await;
-    respond(b, req, queue_id, result, Some(uniq), None).await
+    let sent = (h.topic.as_str(), MessageType::Transaction);
+    respond(b, req, queue_id, result, sent, Some(uniq), None).await
 }
 
 async fn send_batch(
@@ -395,14 +399,18 @@ async fn send_batch(
         })
         .collect();
     let result = b.store.put_messages(&msgs).await;
-    respond(b, req, queue_id, result, None, None).await
+    let sent = (h.topic.as_str(), MessageType::Normal);
+    respond(b, req, queue_id, result, sent, None, None).await
 }
 
+/// The response to a put; a stored put is counted for the metrics under `sent`: the topic the
+/// producer named and the message type.
 async fn respond(
     b: &Broker,
     req: &RemotingCommand,
     queue_id: i32,
     result: PutResult,
+    sent: (&str, MessageType),
     uniq: Option<String>,
     recall_handle: Option<String>,
 ) -> Result<RemotingCommand, BrokerError> {
@@ -432,6 +440,10 @@ async fn respond(
         }
     };
     b.stats.add_put(i64::from(result.message_count.max(1)));
+    let (topic, kind) = sent;
+    let bytes = u64::try_from(result.size).unwrap_or(0);
+    b.traffic
+        .message_in(topic, kind, u64::from(result.message_count.max(1)), bytes);
     let header = SendMessageResponseHeader {
         msg_id: result.msg_id,
         queue_id,

@@ -17,7 +17,8 @@ pub(super) fn get(
 }
 
 /// Applies the known keys at once (`orderMessageEnable`, `scanNotActiveBrokerInterval`, topic
-/// list switches, ...); the listen port, bind address and idle timeout only matter at start-up,
+/// list switches, ...); the listen port, bind address, idle timeout and the `metrics*` exporter
+/// keys only matter at start-up,
 /// and unknown keys are ignored like RocketMQ's reflection-based update does.
 pub(super) fn update(
     shared: &Shared,

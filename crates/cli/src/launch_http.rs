@@ -1,0 +1,145 @@
+//! The HTTP listeners started next to the servers: the dashboard with `/metrics` on the
+//! broker's `dashboardPort`, and RocketMQ's Prometheus exporter port
+//! (`metricsExporterType=PROM`, `metricsPromExporterHost:metricsPromExporterPort`) for the
+//! broker and the name server.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use ferromq_broker::BrokerConfig;
+use ferromq_metrics::{MetricsExporterType, MetricsRegistry, ProcessSource};
+use ferromq_namesrv::NamesrvConfig;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// A process' metrics registry, with the process' own CPU and memory already in it.
+pub fn process_registry() -> MetricsRegistry {
+    let registry = MetricsRegistry::new();
+    registry.register(Arc::new(ProcessSource));
+    registry
+}
+
+/// The HTTP servers of one process; [`HttpServers::stop`] ends them.
+#[derive(Default)]
+pub struct HttpServers {
+    tasks: Vec<JoinHandle<()>>,
+    stop: CancellationToken,
+}
+
+impl HttpServers {
+    /// Binds `address:port` and serves the dashboard there over `registry`; `what` names the
+    /// listener in start-up lines and errors. A port that cannot be bound is an error, unless
+    /// the port is only the default (`required` false): then a warning, and no listener.
+    pub async fn start(
+        &mut self,
+        address: &str,
+        port: u16,
+        registry: &MetricsRegistry,
+        what: &str,
+        required: bool,
+    ) -> anyhow::Result<()> {
+        let listener = match TcpListener::bind((address, port)).await {
+            Ok(l) => l,
+            Err(e) if !required => {
+                tracing::warn!(
+                    error = %e,
+                    "{what} NOT started: cannot listen on {address}:{port} (the default port); set dashboardPort to a free port, or 0 to turn it off"
+                );
+                return Ok(());
+            }
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot listen on {address}:{port} for the {what}"))
+            }
+        };
+        let bound = listener
+            .local_addr()
+            .map_or_else(|_| format!("{address}:{port}"), |a| a.to_string());
+        println!("{what} listening on http://{bound}/metrics");
+        let registry = registry.clone();
+        let stop = self.stop.clone();
+        let what = what.to_owned();
+        self.tasks.push(tokio::spawn(async move {
+            if let Err(e) = ferromq_dashboard::serve(listener, registry, stop).await {
+                tracing::error!(error = %e, "{what} stopped");
+            }
+        }));
+        Ok(())
+    }
+
+    /// The broker's listeners: the dashboard on `bindAddress:dashboardPort` unless the port is
+    /// 0, and the exporter port with `metricsExporterType=PROM`.
+    pub async fn start_for_broker(
+        &mut self,
+        config: &BrokerConfig,
+        registry: &MetricsRegistry,
+    ) -> anyhow::Result<()> {
+        match config.dashboard_port() {
+            0 => println!("dashboard off (dashboardPort=0)"),
+            port => {
+                let required = config.dashboard_port_setting.is_some();
+                let address = &config.bind_address;
+                self.start(address, port, registry, "dashboard", required)
+                    .await?
+            }
+        }
+        if config.metrics_exporter_type == MetricsExporterType::Prom {
+            let host = match config.metrics_prom_exporter_host.as_str() {
+                "" => config.broker_ip1.as_str(),
+                h => h,
+            };
+            self.start(
+                host,
+                config.metrics_prom_exporter_port,
+                registry,
+                "broker Prometheus exporter",
+                true,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The name server's exporter port with `metricsExporterType=PROM` (RocketMQ's name server
+    /// has no dashboard; its controller takes these keys).
+    pub async fn start_for_namesrv(
+        &mut self,
+        config: &NamesrvConfig,
+        registry: &MetricsRegistry,
+    ) -> anyhow::Result<()> {
+        if let Some(warning) = config.metrics_exporter_type.warning() {
+            tracing::warn!("name server: {warning}");
+        }
+        if config.metrics_exporter_type != MetricsExporterType::Prom {
+            return Ok(());
+        }
+        let host = match config.metrics_prom_exporter_host.as_str() {
+            "" => config.bind_address.as_str(),
+            h => h,
+        };
+        self.start(
+            host,
+            config.metrics_prom_exporter_port,
+            registry,
+            "name server Prometheus exporter",
+            true,
+        )
+        .await
+    }
+
+    /// Stops the listeners, giving open scrapes a second to finish.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        for task in self.tasks {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(1), task)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+}
