@@ -233,7 +233,7 @@ fn listening_ports(pid: u32) -> HashSet<u16> {
 }
 
 #[test]
-fn dashboard_port_zero_listens_only_on_the_broker_port() {
+fn dashboard_port_zero_listens_only_on_the_broker_and_ha_ports() {
     let dir = tempfile::tempdir().unwrap();
     let ns = start_namesrv(dir.path());
     let broker = start_broker(dir.path(), &ns.addr, "broker-nodash", "dashboardPort=0");
@@ -246,7 +246,11 @@ fn dashboard_port_zero_listens_only_on_the_broker_port() {
         broker.proc.output()
     );
     let port: u16 = broker.addr.rsplit(':').next().unwrap().parse().unwrap();
-    assert_eq!(listening_ports(broker.proc.pid()), HashSet::from([port]));
+    // A master also takes its slaves on haListenPort (listenPort + 1).
+    assert_eq!(
+        listening_ports(broker.proc.pid()),
+        HashSet::from([port, port + 1])
+    );
 }
 
 #[test]

@@ -237,3 +237,47 @@ fn standalone_with_replicas_keeps_two_copies() {
     assert!(held, "the slave does not hold the message");
     assert_eq!(proc.terminate(WAIT), Some(0), "{}", proc.output());
 }
+
+/// The fourth SendStatus, as the Rust client sees it: SYNC_FLUSH with a 1 ms flush timeout and
+/// large bodies answers FLUSH_DISK_TIMEOUT (a fast disk may win a few times, so a few tries).
+#[test]
+fn the_rust_client_sees_flush_disk_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let ns = start_namesrv(dir.path());
+    let broker = start_broker(
+        dir.path(),
+        &ns.addr,
+        "broker-fdt",
+        "flushDiskType=SYNC_FLUSH\nsyncFlushTimeout=1\n",
+    );
+    create_topic(&ns.addr, &broker.addr, "tp_fdt", 1);
+    let rt = runtime();
+    let producer = Producer::builder("PG_fdt")
+        .namesrv_addr(&ns.addr)
+        .retry_times(0)
+        .build()
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    for _ in 0..20 {
+        // Bodies that do not compress: xorshift letters.
+        let body: String = (0..1_000_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (b'a' + (state % 26) as u8) as char
+            })
+            .collect();
+        let status = rt
+            .block_on(producer.send(Message::new("tp_fdt", body)))
+            .unwrap()
+            .status;
+        seen.push(status);
+        if status == SendStatus::FlushDiskTimeout {
+            break;
+        }
+    }
+    assert!(seen.contains(&SendStatus::FlushDiskTimeout), "{seen:?}");
+    rt.block_on(producer.shutdown());
+}
