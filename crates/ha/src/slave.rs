@@ -20,8 +20,10 @@ use crate::HaConfig;
 
 /// Longest data frame a slave accepts (a record is at most a few MiB).
 const MAX_FRAME: u32 = 256 << 20;
-/// Pause before reconnecting after a failure or a refusal.
+/// Pause before reconnecting after a failure or a refusal: from [`RETRY_MIN`], doubling up to
+/// [`RETRY`] (a master that is still starting is reached at once; a refusal is not hammered).
 const RETRY: Duration = Duration::from_secs(3);
+const RETRY_MIN: Duration = Duration::from_millis(100);
 
 /// What a slave reports about its replication.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -162,6 +164,10 @@ impl HaSlave {
             {
                 let mut st = self.state.lock();
                 ever_connected |= st.last_frame.is_some();
+                if st.connected {
+                    // It streamed for a while: retry quickly again.
+                    failures = 0;
+                }
                 st.connected = false;
                 if let Err(e) = &outcome {
                     st.last_error = Some(e.clone());
@@ -188,9 +194,10 @@ impl HaSlave {
                 }
                 failures += 1;
             }
+            let pause = RETRY_MIN.saturating_mul(1 << failures.min(5)).min(RETRY);
             tokio::select! {
                 _ = self.shutdown.cancelled() => return,
-                _ = tokio::time::sleep(RETRY) => {}
+                _ = tokio::time::sleep(pause) => {}
                 _ = master.changed() => {}
             }
         }
