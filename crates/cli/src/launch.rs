@@ -72,8 +72,20 @@ pub fn namesrv_config(conf: Option<&Path>) -> anyhow::Result<NamesrvConfig> {
 
 /// Start-up warnings about namesrv.conf: unknown keys, and keys accepted without effect.
 fn warn_about_namesrv(props: &Properties, unknown: Vec<String>) {
+    let known = || {
+        ferromq_namesrv::config::KEY_DOCS
+            .iter()
+            .map(|(k, _)| *k)
+            .chain(ferromq_namesrv::config::inert_key_names().iter().copied())
+    };
     for key in unknown {
-        tracing::warn!(key = %key, "unknown name server configuration key ignored");
+        match ferromq_common::suggest::closest(&key, known()) {
+            Some(near) => tracing::warn!(
+                key = %key,
+                "unknown name server configuration key ignored; did you mean `{near}`?"
+            ),
+            None => tracing::warn!(key = %key, "unknown name server configuration key ignored"),
+        }
     }
     for key in NamesrvConfig::inert_keys(props) {
         tracing::warn!(key = %key, "name server key accepted for compatibility but it has no effect in FerroMQ (it tunes Java's thread pools or Netty)");

@@ -189,3 +189,41 @@ fn a_mistyped_broker_conf_key_gets_a_suggestion() {
         "{err}"
     );
 }
+
+#[test]
+fn a_mistyped_namesrv_conf_key_gets_a_suggestion() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("namesrv.conf");
+    std::fs::write(&conf, "listenPrt=9876\n").unwrap();
+    let (code, out, err) = run_command(
+        &bin("mqnamesrv"),
+        &["-c", conf.to_str().unwrap(), "-p"],
+        &[],
+        Duration::from_secs(10),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(err.contains("did you mean `listenPort`?"), "{err}");
+}
+
+/// `mqadmin ... | head` closes the pipe early: mqadmin stops quietly, with no panic or backtrace.
+#[test]
+fn mqadmin_into_a_closed_pipe_exits_quietly() {
+    use std::process::{Command, Stdio};
+    for _ in 0..3 {
+        let mut child = Command::new(bin("mqadmin"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(
+            out.status.success() || out.status.code() == Some(141),
+            "{:?} {err}",
+            out.status
+        );
+    }
+}

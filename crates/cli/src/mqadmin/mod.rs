@@ -37,6 +37,7 @@ use commands::CommandSpec;
 /// Runs `mqadmin` with `args` (the arguments after the program name) and returns the exit code:
 /// 0 on success, 1 when the command failed or the command line was wrong.
 pub fn main_with_args(args: Vec<String>) -> i32 {
+    quiet_on_closed_stdout();
     let Some(first) = args.first() else {
         print_command_list();
         return 0;
@@ -181,4 +182,23 @@ mod tests {
     fn unreachable_name_server_is_a_clean_failure() {
         assert_eq!(main_with_args(args(&["topicList", "-n", "127.0.0.1:1"])), 1);
     }
+}
+
+/// `mqadmin ... | head` closes stdout early; printing then fails with EPIPE, which Rust's
+/// `print!` turns into a panic with a backtrace. Exit quietly instead, with the status a shell
+/// gives a process killed by SIGPIPE (128 + 13).
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let text = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.contains("failed printing to stdout") && text.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
