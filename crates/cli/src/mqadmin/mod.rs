@@ -127,6 +127,25 @@ fn report_failure(spec: &CommandSpec, err: &AdminError) {
     }
 }
 
+/// `mqadmin ... | head` closes stdout early; printing then fails with EPIPE, which Rust's
+/// `print!` turns into a panic with a backtrace. Exit quietly instead, with the status a shell
+/// gives a process killed by SIGPIPE (128 + 13).
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let text = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.contains("failed printing to stdout") && text.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,23 +201,4 @@ mod tests {
     fn unreachable_name_server_is_a_clean_failure() {
         assert_eq!(main_with_args(args(&["topicList", "-n", "127.0.0.1:1"])), 1);
     }
-}
-
-/// `mqadmin ... | head` closes stdout early; printing then fails with EPIPE, which Rust's
-/// `print!` turns into a panic with a backtrace. Exit quietly instead, with the status a shell
-/// gives a process killed by SIGPIPE (128 + 13).
-fn quiet_on_closed_stdout() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let payload = info.payload();
-        let text = payload
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| payload.downcast_ref::<&str>().copied())
-            .unwrap_or("");
-        if text.contains("failed printing to stdout") && text.contains("Broken pipe") {
-            std::process::exit(141);
-        }
-        default(info);
-    }));
 }
