@@ -227,14 +227,7 @@ async fn mismatched_slaves_are_refused_with_the_reason() {
         1,
         Some(master.local_addr().to_string()),
     );
-    let t = Instant::now();
-    let err = loop {
-        if let Some(e) = slave.status().last_error {
-            break e;
-        }
-        assert!(t.elapsed() < Duration::from_secs(10));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let err = last_error(&slave).await;
     assert!(err.contains("brokerName mismatch"), "{err}");
     assert_eq!(slave_store.commit_log_max_offset(), 0);
     assert!(master.slaves().is_empty());
@@ -258,14 +251,7 @@ async fn mismatched_slaves_are_refused_with_the_reason() {
         1,
         Some(master.local_addr().to_string()),
     );
-    let t = Instant::now();
-    let err = loop {
-        if let Some(e) = slave.status().last_error {
-            break e;
-        }
-        assert!(t.elapsed() < Duration::from_secs(10));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let err = last_error(&slave).await;
     assert!(err.contains("past this master's end"), "{err}");
     assert_eq!(ahead.commit_log_max_offset(), before, "nothing was written");
     slave.stop().await;
@@ -310,14 +296,7 @@ async fn a_corrupt_stream_is_not_appended() {
         1,
         Some(addr.to_string()),
     );
-    let t = Instant::now();
-    let err = loop {
-        if let Some(e) = slave.status().last_error {
-            break e;
-        }
-        assert!(t.elapsed() < Duration::from_secs(10));
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let err = last_error(&slave).await;
     assert!(err.contains("malformed"), "{err}");
     assert_eq!(slave_store.commit_log_max_offset(), 0);
     slave.stop().await;
@@ -402,6 +381,12 @@ async fn catch_up_rate_from_empty() {
     );
     slave.stop().await;
     master.stop().await;
+}
+
+/// The reason the slave's replication stopped, once there is one.
+async fn last_error(slave: &HaSlave) -> String {
+    wait_status(slave, "an error", |s| s.last_error.is_some()).await;
+    slave.status().last_error.unwrap_or_default()
 }
 
 async fn wait_status(slave: &HaSlave, what: &str, pred: impl Fn(&ferromq_ha::SlaveStatus) -> bool) {

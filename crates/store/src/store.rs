@@ -125,6 +125,22 @@ fn total_memory() -> i64 {
         .map_or(8 << 30, |kb| kb * 1024)
 }
 
+/// Takes the store directory's `lock` file (flock'd while the store is open), or
+/// [`StoreError::Locked`] when another store holds it.
+pub(crate) fn lock_root(root: &std::path::Path) -> Result<File, StoreError> {
+    let lock_path = root.join("lock");
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| StoreError::io("open", &lock_path, e))?;
+    try_lock_exclusive(&lock).map_err(|_| StoreError::Locked {
+        path: lock_path.clone(),
+    })?;
+    Ok(lock)
+}
+
 impl MessageStore {
     /// Opens (creating if needed) the store under `config.store_path_root_dir`, recovers the
     /// commit log and consume queues, and starts the background threads. A present `abort`
@@ -134,16 +150,7 @@ impl MessageStore {
         config.validate()?;
         let root = config.store_path_root_dir.clone();
         fs::create_dir_all(&root).map_err(|e| StoreError::io("create directory", &root, e))?;
-        let lock_path = root.join("lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| StoreError::io("open", &lock_path, e))?;
-        try_lock_exclusive(&lock).map_err(|_| StoreError::Locked {
-            path: lock_path.clone(),
-        })?;
+        let lock = lock_root(&root)?;
 
         let abort_path = root.join("abort");
         let crash = abort_path.exists();

@@ -9,8 +9,8 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use crate::checkpoint::Checkpoint;
-use crate::mapped_file::try_lock_exclusive;
 use crate::segments::sync_dir;
+use crate::store::lock_root;
 use crate::{MessageStore, StoreConfig, StoreError};
 
 /// What [`MessageStore::truncate_closed`] did.
@@ -33,16 +33,7 @@ impl MessageStore {
         offset: i64,
     ) -> Result<TruncateReport, StoreError> {
         let root = &config.store_path_root_dir;
-        let lock_path = root.join("lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| StoreError::io("open", &lock_path, e))?;
-        try_lock_exclusive(&lock).map_err(|_| StoreError::Locked {
-            path: lock_path.clone(),
-        })?;
+        let _lock = lock_root(root)?;
         let dir = config.commit_log_dir();
         let size = config.mapped_file_size_commit_log as i64;
         let mut report = TruncateReport::default();
