@@ -37,6 +37,31 @@ impl fmt::Display for NamesrvConfigReport {
     }
 }
 
+/// Runs `updateNamesrvConfig` (Java `UpdateNamesrvConfigCommand`): UPDATE_NAMESRV_CONFIG
+/// (318) with `key=value` to every name server; fails at the first that refuses. The success
+/// text names the servers only when `-n` gave them, as Java does.
+pub async fn update_namesrv_config(
+    admin: &AdminClient,
+    named: bool,
+    key: &str,
+    value: &str,
+) -> Result<String, AdminError> {
+    let (key, value) = (key.trim(), value.trim());
+    let props = format!("{key}={value}\n");
+    let servers = admin.namesrv().addrs().to_vec();
+    for addr in &servers {
+        admin.update_namesrv_config(addr, &props).await?;
+    }
+    let list = if named {
+        format!("[{}]", servers.join(", "))
+    } else {
+        String::new()
+    };
+    Ok(format!(
+        "update name server config success!{list}\n{key} : {value}\n"
+    ))
+}
+
 /// What `updateKvConfig` or `deleteKvConfig` did; `Display` is the tool's success line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KvConfigChange {

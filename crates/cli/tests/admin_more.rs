@@ -260,3 +260,60 @@ fn config_and_permission_commands_as_a_user_runs_them() {
 
     rt.block_on(producer.shutdown());
 }
+
+/// `updateNamesrvConfig`: RocketMQ's success text, the change visible in `getNamesrvConfig`,
+/// and refusals (a black-listed key, a bad value) with RocketMQ's error lines.
+#[test]
+fn update_namesrv_config_as_a_user_runs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let ns = start_namesrv(dir.path());
+    let n = ns.addr.as_str();
+    let out = ok(&[
+        "updateNamesrvConfig",
+        "-n",
+        n,
+        "-k",
+        "orderMessageEnable",
+        "-v",
+        "true",
+    ]);
+    assert_eq!(
+        out,
+        format!("update name server config success![{n}]\norderMessageEnable : true\n")
+    );
+    let out = ok(&["getNamesrvConfig", "-n", n]);
+    assert!(
+        out.contains(&format!("{:<50}=  true\n", "orderMessageEnable")),
+        "{out}"
+    );
+    let (code, _, err) = mqadmin(&[
+        "updateNamesrvConfig",
+        "-n",
+        n,
+        "-k",
+        "kvConfigPath",
+        "-v",
+        "/tmp/x",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("Can not update config in black list."),
+        "{err}"
+    );
+    let (code, _, err) = mqadmin(&[
+        "updateNamesrvConfig",
+        "-n",
+        n,
+        "-k",
+        "scanNotActiveBrokerInterval",
+        "-v",
+        "abc",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("UpdateNamesrvConfigCommand command failed"),
+        "{err}"
+    );
+    let out = ok(&["getNamesrvConfig", "-n", n]);
+    assert!(!out.contains("/tmp/x"), "{out}");
+}

@@ -230,6 +230,18 @@ impl AdminClient {
         Ok(Properties::parse(&String::from_utf8_lossy(&resp.body)))
     }
 
+    /// UPDATE_NAMESRV_CONFIG (318) to the name server at `namesrv_addr`: `props` (properties
+    /// text) applied at run time.
+    pub async fn update_namesrv_config(
+        &self,
+        namesrv_addr: &str,
+        props: &str,
+    ) -> Result<(), ClientError> {
+        let cmd = RemotingCommand::bare_request(request::UPDATE_NAMESRV_CONFIG)
+            .with_body(props.as_bytes().to_vec());
+        self.rpc.call_ok(namesrv_addr, cmd).await.map(drop)
+    }
+
     /// WIPE_WRITE_PERM_OF_BROKER (205) to the name server at `namesrv_addr`: the broker's
     /// queues lose write permission in the routes; returns how many topics changed.
     pub async fn wipe_write_perm(

@@ -224,6 +224,13 @@ pub const ALL: &[CommandSpec] = &[
         run: |a| Box::pin(ns::run_get_namesrv_config(a)),
     },
     CommandSpec {
+        name: "updateNamesrvConfig",
+        desc: "Update configs of name server.",
+        java_class: "UpdateNamesrvConfigCommand",
+        help: help::<ns::UpdateNamesrvConfigArgs>,
+        run: |a| Box::pin(ns::run_update_namesrv_config(a)),
+    },
+    CommandSpec {
         name: "getBrokerConfig",
         desc: "Get broker config by cluster or special broker.",
         java_class: "GetBrokerConfigCommand",
@@ -369,7 +376,7 @@ fn java_bool(v: Option<&str>) -> bool {
 pub(super) struct Namesrv {
     /// Name server address list, eg: '192.168.0.1:9876;192.168.0.2:9876'
     #[arg(short = 'n', long = "namesrvAddr", value_name = "arg")]
-    namesrv: Option<String>,
+    pub(super) namesrv: Option<String>,
 }
 
 impl Namesrv {

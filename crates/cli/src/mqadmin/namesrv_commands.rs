@@ -1,9 +1,11 @@
-//! Name-server commands: `getNamesrvConfig`, `updateKvConfig`, `deleteKvConfig`,
+//! Name-server commands: `getNamesrvConfig`, `updateNamesrvConfig`, `updateKvConfig`, `deleteKvConfig`,
 //! `wipeWritePerm`, `addWritePerm`, with RocketMQ's option letters. Each acts on every name
 //! server of `-n` (or `NAMESRV_ADDR`).
 
 use clap::Parser;
-use ferromq_admin::namesrv::{delete_kv_config, namesrv_config, update_kv_config, write_perm};
+use ferromq_admin::namesrv::{
+    delete_kv_config, namesrv_config, update_kv_config, update_namesrv_config, write_perm,
+};
 use ferromq_admin::AdminError;
 
 use super::commands::Namesrv;
@@ -22,6 +24,36 @@ pub(super) struct GetNamesrvConfigArgs {
 pub(super) async fn run_get_namesrv_config(args: Vec<String>) -> Result<i32, AdminError> {
     let a = parse_or_return!(GetNamesrvConfigArgs, args);
     print!("{}", namesrv_config(&a.ns.client()?).await?);
+    Ok(0)
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "updateNamesrvConfig",
+    bin_name = "mqadmin updateNamesrvConfig",
+    about = "Update configs of name server."
+)]
+pub(super) struct UpdateNamesrvConfigArgs {
+    #[command(flatten)]
+    ns: Namesrv,
+    /// config key
+    #[arg(short = 'k', long = "key", value_name = "arg")]
+    key: String,
+    /// config value
+    #[arg(short = 'v', long = "value", value_name = "arg")]
+    value: String,
+}
+
+pub(super) async fn run_update_namesrv_config(args: Vec<String>) -> Result<i32, AdminError> {
+    let a = parse_or_return!(UpdateNamesrvConfigArgs, args);
+    let named =
+        a.ns.namesrv
+            .as_deref()
+            .is_some_and(|n| !n.trim().is_empty());
+    print!(
+        "{}",
+        update_namesrv_config(&a.ns.client()?, named, &a.key, &a.value).await?
+    );
     Ok(0)
 }
 
