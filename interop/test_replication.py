@@ -96,19 +96,31 @@ def test_the_four_send_statuses(namesrv_only, clients, uniq):
     statuses.clear()
     wait_until(ok, 30, interval=0.3, what="SEND_OK again after the slave thawed")
 
-    # SYNC_FLUSH with a 1 ms flush timeout: FLUSH_DISK_TIMEOUT (large bodies make the flush
-    # take longer than that; a fast disk may win a few times, so a few tries are allowed).
-    flusher = c.add_broker("broker-f", extra={"flushDiskType": "SYNC_FLUSH", "syncFlushTimeout": 1})
+    # SYNC_FLUSH with a 1 ms flush timeout: FLUSH_DISK_TIMEOUT. One large message alone may
+    # reach the disk within 1 ms on a fast device, so bursts of 8 async sends of ~2 MB each
+    # (random letters: they compress only to ~60 %) put tens of MB behind one group commit.
+    flusher = c.add_broker("broker-f", extra={"flushDiskType": "SYNC_FLUSH", "syncFlushTimeout": 1,
+                                              "mappedFileSizeCommitLog": 256 * 1024 * 1024})
     ftopic = f"TFlush_{uniq}"
     c.create_topic(ftopic, queues=1, brokers=[flusher])
     p.set_max_message_size(4 * 1024 * 1024)
     rnd = random.Random(7)
+    bodies = ["".join(rnd.choices(string.ascii_letters, k=3_500_000)) for _ in range(8)]
     seen = []
-    for i in range(20):
-        body = "".join(rnd.choices(string.ascii_letters, k=1_000_000))
-        r = send_async_status(p, make_message(ftopic, body, tags="F", keys=f"f{i}"))
-        seen.append(r.status)
-        if r.status == SendStatus.FLUSH_DISK_TIMEOUT:
+    for burst in range(5):
+        lock, done, results = threading.Lock(), threading.Event(), []
+
+        def record(status):
+            with lock:
+                results.append(status)
+                if len(results) == len(bodies):
+                    done.set()
+        for i, body in enumerate(bodies):
+            p.send_async(make_message(ftopic, body, tags="F", keys=f"f{burst}-{i}"),
+                         lambda r: record(r.status), lambda e: record(repr(e)))
+        assert done.wait(60), f"only {len(results)} callbacks"
+        seen.extend(results)
+        if SendStatus.FLUSH_DISK_TIMEOUT in seen:
             break
     assert SendStatus.FLUSH_DISK_TIMEOUT in seen, seen
     assert set(seen) <= {SendStatus.OK, SendStatus.FLUSH_DISK_TIMEOUT}, seen

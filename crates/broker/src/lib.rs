@@ -230,9 +230,12 @@ impl Broker {
         let shutdown = {
             let serve = shutdown.child_token();
             let (restart, s) = (self.restart.clone(), serve.clone());
+            // Ends with serving either way (it does not outlive a broker that never restarts).
             tokio::spawn(async move {
-                restart.cancelled().await;
-                s.cancel();
+                tokio::select! {
+                    _ = restart.cancelled() => s.cancel(),
+                    _ = s.cancelled() => {}
+                }
             });
             serve
         };

@@ -209,7 +209,8 @@ impl Broker {
         if self.role() != BrokerRole::SyncMaster || code != response::SUCCESS {
             return code;
         }
-        let Some(master) = self.ha_master() else {
+        // The role was just checked: no second look at it.
+        let Some(master) = self.ha_master.get() else {
             return response::SLAVE_NOT_AVAILABLE;
         };
         let timeout = Duration::from_millis(self.config.sync_flush_timeout);
@@ -273,13 +274,11 @@ impl Broker {
     /// On a slave: whether its master is reachable now (the HA stream is alive). Pulls are
     /// then steered back to the master.
     pub(crate) fn master_alive(&self) -> bool {
-        self.ha_slave().is_some_and(|s| {
-            let st = s.status();
-            st.connected
-                && st
-                    .last_frame_ms_ago
-                    .is_some_and(|ms| ms < self.config.ha_housekeeping_interval)
-        })
+        let within = Duration::from_millis(self.config.ha_housekeeping_interval);
+        self.ha_slave
+            .lock()
+            .as_ref()
+            .is_some_and(|s| s.streaming(within))
     }
 
     /// A slave that does not know where its master is yet.

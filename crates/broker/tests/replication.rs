@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use ferromq_broker::config::BrokerRole;
+use ferromq_proto::body::{ConsumerOffsetWrapper, JsonBody};
 use ferromq_proto::codes::{request, response};
 use ferromq_proto::headers::{
     pull_flag, PullMessageRequestHeader, PullMessageResponseHeader, SendMessageResponseHeader,
@@ -202,6 +203,20 @@ async fn slave_copies_metadata_and_serves_reads_while_the_master_is_down() {
     s.broker.offsets.commit("CG", TOPIC, 0, 10);
     let resp = s.call(pull("CG", 10)).await;
     assert_eq!(resp.code, response::PULL_NOT_FOUND, "{:?}", resp.remark);
+    let stale_master_table = ConsumerOffsetWrapper {
+        offset_table: [(
+            ConsumerOffsetWrapper::key(TOPIC, "CG"),
+            [(0, 4i64)].into_iter().collect(),
+        )]
+        .into_iter()
+        .collect(),
+        ..Default::default()
+    };
+    s.broker
+        .offsets
+        .merge_from_master(&stale_master_table.to_json())
+        .unwrap();
+    assert_eq!(s.broker.offsets.query("CG", TOPIC, 0), Some(10));
     s.stop().await;
 }
 

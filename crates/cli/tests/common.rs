@@ -216,3 +216,12 @@ pub fn start_standalone(dir: &Path) -> Standalone {
         data,
     }
 }
+
+/// Sends `sig` (`-STOP`, `-CONT`, ...) to process `pid` with `kill`.
+pub fn signal(pid: u32, sig: &str) {
+    let st = std::process::Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success(), "kill {sig} {pid} failed");
+}

@@ -21,14 +21,6 @@ use ferromq_controller::{start_on, ControllerConfig, ControllerHandle, Peer};
 const GROUP: &str = "broker-c";
 const TOPIC: &str = "tp_failover";
 
-fn signal(pid: u32, sig: &str) {
-    let st = std::process::Command::new("kill")
-        .args([sig, &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
-}
-
 async fn controllers(dir: &std::path::Path) -> (Vec<Option<ControllerHandle>>, String) {
     let mut listeners = Vec::new();
     for _ in 0..3 {

@@ -32,14 +32,6 @@ fn poll(timeout: Duration, check: impl Fn() -> bool) -> bool {
     true
 }
 
-fn signal(pid: u32, sig: &str) {
-    let st = std::process::Command::new("kill")
-        .args([sig, &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
-}
-
 #[test]
 fn master_and_slave_processes_as_a_user_runs_them() {
     let dir = tempfile::tempdir().unwrap();
@@ -238,8 +230,9 @@ fn standalone_with_replicas_keeps_two_copies() {
     assert_eq!(proc.terminate(WAIT), Some(0), "{}", proc.output());
 }
 
-/// The fourth SendStatus, as the Rust client sees it: SYNC_FLUSH with a 1 ms flush timeout and
-/// large bodies answers FLUSH_DISK_TIMEOUT (a fast disk may win a few times, so a few tries).
+/// The fourth SendStatus, as the Rust client sees it: SYNC_FLUSH with a 1 ms flush timeout
+/// answers FLUSH_DISK_TIMEOUT. One large message alone may reach a fast disk within 1 ms, so
+/// bursts of 8 async sends of 2 MB each put 16 MB behind one group commit.
 #[test]
 fn the_rust_client_sees_flush_disk_timeout() {
     let dir = tempfile::tempdir().unwrap();
@@ -248,7 +241,7 @@ fn the_rust_client_sees_flush_disk_timeout() {
         dir.path(),
         &ns.addr,
         "broker-fdt",
-        "flushDiskType=SYNC_FLUSH\nsyncFlushTimeout=1\n",
+        "flushDiskType=SYNC_FLUSH\nsyncFlushTimeout=1\nmappedFileSizeCommitLog=268435456\n",
     );
     create_topic(&ns.addr, &broker.addr, "tp_fdt", 1);
     let rt = runtime();
@@ -257,24 +250,40 @@ fn the_rust_client_sees_flush_disk_timeout() {
         .retry_times(0)
         .build()
         .unwrap();
-    let mut seen = Vec::new();
     let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    for _ in 0..20 {
-        // Bodies that do not compress: xorshift letters.
-        let body: String = (0..1_000_000)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (b'a' + (state % 26) as u8) as char
-            })
-            .collect();
-        let status = rt
-            .block_on(producer.send(Message::new("tp_fdt", body)))
-            .unwrap()
-            .status;
-        seen.push(status);
-        if status == SendStatus::FlushDiskTimeout {
+    // Bodies that do not compress: xorshift letters.
+    let bodies: Vec<String> = (0..8)
+        .map(|_| {
+            (0..2_000_000)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (b'a' + (state % 26) as u8) as char
+                })
+                .collect()
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        let statuses = rt.block_on(async {
+            let mut pending = Vec::new();
+            for body in &bodies {
+                pending.push(
+                    producer
+                        .send_async(Message::new("tp_fdt", body.clone()))
+                        .await
+                        .unwrap(),
+                );
+            }
+            let mut out = Vec::new();
+            for f in pending {
+                out.push(f.await.unwrap().status);
+            }
+            out
+        });
+        seen.extend(statuses);
+        if seen.contains(&SendStatus::FlushDiskTimeout) {
             break;
         }
     }

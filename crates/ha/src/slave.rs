@@ -119,6 +119,13 @@ impl HaSlave {
         });
     }
 
+    /// True while connected and a frame (data or heartbeat) came within `within`: the master
+    /// is alive. Cheap (no allocation), for every pull a slave serves.
+    pub fn streaming(&self, within: Duration) -> bool {
+        let st = self.state.lock();
+        st.connected && st.last_frame.is_some_and(|t| t.elapsed() < within)
+    }
+
     /// The master address and connection state.
     pub fn status(&self) -> SlaveStatus {
         let mut st = self.state.lock();

@@ -2,7 +2,6 @@
 //! `topicClusterList`, `producerConnection`, `getConsumerConfig`, with RocketMQ's option letters.
 
 use clap::{ArgGroup, Parser};
-use ferromq_admin::broker::BrokerSelector;
 use ferromq_admin::broker_config::broker_config;
 use ferromq_admin::consumer::consumer_config;
 use ferromq_admin::ha::ha_status;
@@ -10,7 +9,7 @@ use ferromq_admin::producer::producer_connection;
 use ferromq_admin::topic::{topic_cluster_list, update_topic_perm};
 use ferromq_admin::AdminError;
 
-use super::commands::{target_of, Namesrv};
+use super::commands::{selector_of, target_of, Namesrv};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -32,10 +31,8 @@ pub(super) struct GetBrokerConfigArgs {
 
 pub(super) async fn run_get_broker_config(args: Vec<String>) -> Result<i32, AdminError> {
     let a = parse_or_return!(GetBrokerConfigArgs, args);
-    let selector = match (a.broker_addr, a.cluster_name) {
-        (Some(b), _) => BrokerSelector::Addr(b),
-        (None, Some(c)) => BrokerSelector::Cluster(c),
-        (None, None) => return Ok(1),
+    let Some(selector) = selector_of(a.broker_addr, a.cluster_name) else {
+        return Ok(1);
     };
     print!("{}", broker_config(&a.ns.client()?, &selector).await?);
     Ok(0)
@@ -64,10 +61,8 @@ pub(super) struct HaStatusArgs {
 
 pub(super) async fn run_ha_status(args: Vec<String>) -> Result<i32, AdminError> {
     let a = parse_or_return!(HaStatusArgs, args);
-    let selector = match (a.broker_addr, a.cluster_name) {
-        (Some(b), _) => BrokerSelector::Addr(b),
-        (None, Some(c)) => BrokerSelector::Cluster(c),
-        (None, None) => return Ok(1),
+    let Some(selector) = selector_of(a.broker_addr, a.cluster_name) else {
+        return Ok(1);
     };
     let admin = a.ns.client()?;
     loop {

@@ -582,10 +582,8 @@ struct BrokerStatusArgs {
 
 async fn run_broker_status(args: Vec<String>) -> Result<i32, AdminError> {
     let a = parse_or_return!(BrokerStatusArgs, args);
-    let selector = match (a.broker_addr, a.cluster_name) {
-        (Some(b), _) => BrokerSelector::Addr(b),
-        (None, Some(c)) => BrokerSelector::Cluster(c),
-        (None, None) => return Ok(1),
+    let Some(selector) = selector_of(a.broker_addr, a.cluster_name) else {
+        return Ok(1);
     };
     let report = broker_status(&a.ns.client()?, &selector).await?;
     print!("{report}");
@@ -668,6 +666,18 @@ async fn run_consumer_progress(args: Vec<String>) -> Result<i32, AdminError> {
 }
 
 /// `-b` / `-c` of the group commands.
+/// `-b` or `-c` of a command that reads from brokers (clap makes one of them required).
+pub(super) fn selector_of(
+    broker: Option<String>,
+    cluster: Option<String>,
+) -> Option<BrokerSelector> {
+    match (broker, cluster) {
+        (Some(b), _) => Some(BrokerSelector::Addr(b)),
+        (None, Some(c)) => Some(BrokerSelector::Cluster(c)),
+        (None, None) => None,
+    }
+}
+
 pub(super) fn target_of(broker: &Option<String>, cluster: &Option<String>) -> Option<Target> {
     match (broker, cluster) {
         (Some(b), _) => Some(Target::Broker(b.trim().to_owned())),
