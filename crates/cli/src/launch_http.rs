@@ -1,5 +1,5 @@
-//! The HTTP listeners started next to the servers: the dashboard with `/metrics` on the
-//! broker's `dashboardPort`, and RocketMQ's Prometheus exporter port
+//! The HTTP listeners started next to the servers: the dashboard (pages, its JSON API and
+//! `/metrics`) on the broker's `dashboardPort`, and RocketMQ's Prometheus exporter port
 //! (`metricsExporterType=PROM`, `metricsPromExporterHost:metricsPromExporterPort`) for the
 //! broker and the name server.
 
@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use ferromq_broker::BrokerConfig;
+use ferromq_dashboard::{ClusterTarget, Dashboard};
 use ferromq_metrics::{MetricsExporterType, MetricsRegistry, ProcessSource};
 use ferromq_namesrv::NamesrvConfig;
 use tokio::net::TcpListener;
@@ -21,6 +22,29 @@ pub fn process_registry() -> MetricsRegistry {
     registry
 }
 
+/// The broker's dashboard: pages over the cluster of the name servers the broker registers
+/// with (as `mqadmin -n` would), or only `/metrics` (with a warning) when it has none.
+fn broker_dashboard(config: &BrokerConfig, registry: &MetricsRegistry) -> Dashboard {
+    let namesrv = config.namesrv_list().join(";");
+    if namesrv.is_empty() {
+        tracing::warn!("dashboard: no name server address, so only /metrics is served");
+        return Dashboard::metrics_only(registry.clone());
+    }
+    let target = ClusterTarget {
+        namesrv,
+        broker_addr: config.broker_addr(),
+        broker_name: config.broker_name.clone(),
+        cluster: config.broker_cluster_name.clone(),
+    };
+    match Dashboard::with_cluster(registry.clone(), target) {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(error = %e, "dashboard: only /metrics is served");
+            Dashboard::metrics_only(registry.clone())
+        }
+    }
+}
+
 /// The HTTP servers of one process; [`HttpServers::stop`] ends them.
 #[derive(Default)]
 pub struct HttpServers {
@@ -29,14 +53,14 @@ pub struct HttpServers {
 }
 
 impl HttpServers {
-    /// Binds `address:port` and serves the dashboard there over `registry`; `what` names the
-    /// listener in start-up lines and errors. A port that cannot be bound is an error, unless
-    /// the port is only the default (`required` false): then a warning, and no listener.
+    /// Binds `address:port` and serves `dashboard` there; `what` names the listener in start-up
+    /// lines and errors. A port that cannot be bound is an error, unless the port is only the
+    /// default (`required` false): then a warning, and no listener.
     pub async fn start(
         &mut self,
         address: &str,
         port: u16,
-        registry: &MetricsRegistry,
+        dashboard: Dashboard,
         what: &str,
         required: bool,
     ) -> anyhow::Result<()> {
@@ -58,11 +82,10 @@ impl HttpServers {
             .local_addr()
             .map_or_else(|_| format!("{address}:{port}"), |a| a.to_string());
         println!("{what} listening on http://{bound}/metrics");
-        let registry = registry.clone();
         let stop = self.stop.clone();
         let what = what.to_owned();
         self.tasks.push(tokio::spawn(async move {
-            if let Err(e) = ferromq_dashboard::serve(listener, registry, stop).await {
+            if let Err(e) = ferromq_dashboard::serve_dashboard(listener, dashboard, stop).await {
                 tracing::error!(error = %e, "{what} stopped");
             }
         }));
@@ -81,7 +104,8 @@ impl HttpServers {
             port => {
                 let required = config.dashboard_port_setting.is_some();
                 let address = &config.bind_address;
-                self.start(address, port, registry, "dashboard", required)
+                let dashboard = broker_dashboard(config, registry);
+                self.start(address, port, dashboard, "dashboard", required)
                     .await?
             }
         }
@@ -93,7 +117,7 @@ impl HttpServers {
             self.start(
                 host,
                 config.metrics_prom_exporter_port,
-                registry,
+                Dashboard::metrics_only(registry.clone()),
                 "broker Prometheus exporter",
                 true,
             )
@@ -122,7 +146,7 @@ impl HttpServers {
         self.start(
             host,
             config.metrics_prom_exporter_port,
-            registry,
+            Dashboard::metrics_only(registry.clone()),
             "name server Prometheus exporter",
             true,
         )

@@ -1,40 +1,123 @@
 //! The FerroMQ dashboard: an HTTP server in the broker process (and in `ferromq standalone`),
-//! on `dashboardPort` (8080; 0 turns it off). Today it serves Prometheus' `/metrics`; pages come
-//! on top of the same router.
+//! on `dashboardPort` (8080; 0 turns it off): server-rendered pages, the JSON API they call,
+//! and Prometheus' `/metrics`.
 //!
 //! ```text
-//! GET /metrics ──▶ spawn_blocking(MetricsRegistry::render) ──▶ 200 OpenMetrics text (when the
-//!                  scraper accepts it, as Prometheus does), else text format 0.0.4
-//! GET /        ──▶ 200 a short index
-//! anything else ─▶ 404 with the reason
+//! browser ──GET /topics, /groups/G, ...──▶ pages/*  ─┐
+//!         ──POST /api/... (JSON)─────────▶ pages/*  ─┼─▶ ferromq_admin operations (the code
+//!         ──GET /api/charts/* ───────────▶ history   │    mqadmin runs) ─▶ AdminClient ─▶
+//!                                                    │    name server / brokers over remoting
+//! Prometheus ──GET /metrics──▶ spawn_blocking(MetricsRegistry::render)
 //! ```
 //!
-//! Rendering walks offset tables and asks the file system for free space, so it runs on a
-//! blocking thread: the runtime workers that serve sends and pulls never wait for a scrape.
-//! The server shares the broker's runtime but none of its locks beyond the short read locks a
-//! scrape takes on counters and tables.
+//! The dashboard is a client of the cluster like `mqadmin`: it asks the name servers the broker
+//! registers with, so it shows the whole cluster, not only the broker it runs in. Everything it
+//! shows is HTML-escaped ([`html::esc`]); user mistakes answer 4xx with the reason
+//! ([`error::ApiError`]). Pages are plain HTML with a small embedded script
+//! (`assets/dashboard.js`) that sends the forms as JSON and draws the charts as inline SVG.
+//!
+//! `/metrics` rendering walks offset tables and asks the file system for free space, so it runs
+//! on a blocking thread: the runtime workers that serve sends and pulls never wait for a scrape.
+
+pub mod error;
+pub mod history;
+pub mod html;
+mod pages;
 
 use std::io;
+use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use ferromq_admin::AdminClient;
 use ferromq_metrics::MetricsRegistry;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// The dashboard's routes over `registry`.
-pub fn router(registry: MetricsRegistry) -> Router {
-    Router::new()
-        .route("/", get(index))
-        .route("/metrics", get(metrics))
-        .fallback(not_found)
-        .with_state(registry)
+use crate::history::History;
+
+/// Where the dashboard finds the cluster: the broker it runs in and its name servers.
+#[derive(Debug, Clone)]
+pub struct ClusterTarget {
+    /// Name servers, `a:9876;b:9876`.
+    pub namesrv: String,
+    /// The local broker's address (`brokerIP1:listenPort`).
+    pub broker_addr: String,
+    /// The local broker's name.
+    pub broker_name: String,
+    /// The local broker's cluster; topics and groups are created on its masters.
+    pub cluster: String,
 }
 
-/// Serves the dashboard on `listener` until `shutdown` is cancelled.
+/// State shared by the handlers.
+#[derive(Clone)]
+pub struct Dashboard {
+    registry: MetricsRegistry,
+    cluster: Option<Arc<Cluster>>,
+}
+
+/// The admin client and what it talks to.
+pub(crate) struct Cluster {
+    pub(crate) admin: AdminClient,
+    pub(crate) target: ClusterTarget,
+    pub(crate) history: History,
+}
+
+impl Dashboard {
+    /// `/metrics` only (the Prometheus exporter ports).
+    pub fn metrics_only(registry: MetricsRegistry) -> Self {
+        Dashboard {
+            registry,
+            cluster: None,
+        }
+    }
+
+    /// The pages and API over `target`, plus `/metrics`. An unusable name-server list is an
+    /// error (the pages could never answer).
+    pub fn with_cluster(
+        registry: MetricsRegistry,
+        target: ClusterTarget,
+    ) -> Result<Self, ferromq_client::ClientError> {
+        let admin = AdminClient::connect(Some(&target.namesrv))?;
+        Ok(Dashboard {
+            registry,
+            cluster: Some(Arc::new(Cluster {
+                admin,
+                target,
+                history: History::default(),
+            })),
+        })
+    }
+
+    pub(crate) fn cluster(&self) -> Result<&Cluster, error::ApiError> {
+        self.cluster.as_deref().ok_or_else(|| {
+            error::ApiError::unavailable(
+                "this listener serves only /metrics (no name server to ask): use the broker's dashboardPort",
+            )
+        })
+    }
+}
+
+/// The dashboard's routes over `registry` alone: `/metrics` and a short index.
+pub fn router(registry: MetricsRegistry) -> Router {
+    app(Dashboard::metrics_only(registry))
+}
+
+/// The routes of `dashboard`: pages and API when it has a cluster, `/metrics` always.
+pub fn app(dashboard: Dashboard) -> Router {
+    let base = Router::new().route("/metrics", get(metrics));
+    let routes = if dashboard.cluster.is_some() {
+        pages::routes(base)
+    } else {
+        base.route("/", get(index))
+    };
+    routes.fallback(not_found).with_state(dashboard)
+}
+
+/// Serves `/metrics` over `registry` on `listener` until `shutdown` is cancelled.
 ///
 /// Returns an error only if accepting connections fails for good.
 pub async fn serve(
@@ -42,12 +125,32 @@ pub async fn serve(
     registry: MetricsRegistry,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
-    axum::serve(listener, router(registry))
+    serve_dashboard(listener, Dashboard::metrics_only(registry), shutdown).await
+}
+
+/// Serves `dashboard` on `listener` until `shutdown` is cancelled; with a cluster, the chart
+/// sampler runs as long as the server does.
+///
+/// Returns an error only if accepting connections fails for good.
+pub async fn serve_dashboard(
+    listener: TcpListener,
+    dashboard: Dashboard,
+    shutdown: CancellationToken,
+) -> io::Result<()> {
+    if let Some(c) = &dashboard.cluster {
+        tokio::spawn(
+            c.history
+                .clone()
+                .run(c.admin.clone(), shutdown.child_token()),
+        );
+    }
+    axum::serve(listener, app(dashboard))
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
 }
 
-async fn metrics(State(registry): State<MetricsRegistry>, headers: HeaderMap) -> Response {
+async fn metrics(State(d): State<Dashboard>, headers: HeaderMap) -> Response {
+    let registry = d.registry;
     // Prometheus asks for OpenMetrics first; others (curl, older scrapers) get text 0.0.4.
     let openmetrics = headers
         .get_all(header::ACCEPT)
@@ -80,12 +183,14 @@ async fn index() -> &'static str {
     "FerroMQ dashboard\n\n/metrics  Prometheus metrics (RocketMQ 5 names)\n"
 }
 
-async fn not_found(req: Request) -> (StatusCode, String) {
+async fn not_found(req: Request) -> Response {
+    let path = req.uri().path().to_owned();
+    if path.starts_with("/api/") {
+        return error::ApiError::not_found(format!("no API at {path}")).into_response();
+    }
     (
         StatusCode::NOT_FOUND,
-        format!(
-            "no page at {}: this FerroMQ dashboard serves / and /metrics\n",
-            req.uri().path()
-        ),
+        format!("no page at {path}: see / for the dashboard and /metrics for Prometheus\n"),
     )
+        .into_response()
 }
