@@ -353,12 +353,15 @@ async fn traffic_and_pages(
         .click()
         .await
         .map_err(|x| x.to_string())?;
-    let results =
+    let found =
         e.c.wait()
             .at_most(WAIT)
             .for_element(Locator::Css("#results"))
-            .await
-            .map_err(|x| format!("no results table: {x}\n{}", e.text("main").await))?;
+            .await;
+    let results = match found {
+        Ok(r) => r,
+        Err(x) => return Err(format!("no results table: {x}\n{}", e.text("main").await)),
+    };
     let text = results.text().await.map_err(|x| x.to_string())?;
     if !text.contains("xss-key") || !text.contains("<script>") {
         return Err(format!("search by key found:\n{text}"));
