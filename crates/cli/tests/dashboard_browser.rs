@@ -131,6 +131,7 @@ fn dashboard_pages_work_in_headless_chromium_against_live_traffic() {
             base: format!("http://{http}"),
             http: http.clone(),
             ns: ns.addr.clone(),
+            broker: broker.addr.clone(),
             shots: shots.clone(),
         };
         // Steps run in a task so that a panic still closes the browser below.
@@ -152,6 +153,7 @@ struct Env {
     base: String,
     http: String,
     ns: String,
+    broker: String,
     shots: PathBuf,
 }
 
@@ -198,6 +200,11 @@ impl Env {
             .await
             .map_err(|e| format!("no button in {form_css}: {e}"))?;
         button.click().await.map_err(|e| e.to_string())?;
+        self.submit_answer(form_css).await
+    }
+
+    /// Waits for the answer of the API form `form_css` (already submitted).
+    async fn submit_answer(&self, form_css: &str) -> Result<String, String> {
         let deadline = Instant::now() + WAIT;
         loop {
             if let Ok(pre) = self
@@ -337,7 +344,7 @@ async fn traffic_and_pages(
         send(Message::new(TOPIC, format!("m-{i}")).with_key(format!("k-{i}"))).await?;
     }
     send(Message::new(TOPIC, "poison-1").with_key("poison-key")).await?;
-    send(Message::new(TOPIC, XSS_BODY).with_key("xss-key")).await?;
+    let xss = send(Message::new(TOPIC, XSS_BODY).with_key("xss-key")).await?;
     wait_for("the 20 messages to be consumed", || {
         (0..20).all(|i| deliveries_of(seen, &format!("m-{i}")) >= 1)
     })
@@ -417,6 +424,40 @@ async fn traffic_and_pages(
         deliveries_of(seen, "poison-1") > before
     })
     .await?;
+    // "Resend all" asks first, then resends every dead letter of the group (one here).
+    let before = deliveries_of(seen, "poison-1");
+    e.c.find(Locator::Css("#resend-all button"))
+        .await
+        .map_err(|x| x.to_string())?
+        .click()
+        .await
+        .map_err(|x| x.to_string())?;
+    e.c.accept_alert()
+        .await
+        .map_err(|x| format!("no confirmation: {x}"))?;
+    let answer = e.submit_answer("#resend-all").await?;
+    if !answer.contains("resent 1 of 1") {
+        return Err(format!("resend all answered {answer:?}"));
+    }
+    wait_for(
+        "the dead letters resent by resend all to be consumed",
+        || deliveries_of(seen, "poison-1") > before,
+    )
+    .await?;
+
+    // Search by unique key and by queue and offset.
+    e.wait_page_text(
+        &format!("/messages?by=id&topic={TOPIC}&id={}", xss.msg_id),
+        "#results",
+        "xss-key",
+    )
+    .await?;
+    e.wait_page_text(
+        &format!("/messages?by=queue&topic={TOPIC}&broker=broker-dash&queue=0&offset=0"),
+        "#results",
+        "m-",
+    )
+    .await?;
 
     // Groups: listed with the client; reset to the start and the running consumer moves.
     e.wait_page_text("/groups", "#groups", GROUP).await?;
@@ -464,6 +505,55 @@ async fn traffic_and_pages(
         deliveries_of(seen, "hello from the page") >= 1
     })
     .await?;
+
+    // Skip the backlog: every queue's offset goes to its end.
+    e.goto(&format!("/groups/view?group={GROUP}")).await?;
+    e.c.find(Locator::Css("#skip-backlog select[name=topic]"))
+        .await
+        .map_err(|x| x.to_string())?
+        .select_by_value(TOPIC)
+        .await
+        .map_err(|x| x.to_string())?;
+    let answer = e.submit("#skip-backlog").await?;
+    if !answer.contains("broker-dash") {
+        return Err(format!("skip answered {answer:?}"));
+    }
+
+    // Delete a group from its page (after a confirmation).
+    let (code, out, err) = tokio::task::spawn_blocking({
+        let (ns, broker) = (e.ns.clone(), e.broker.clone());
+        move || mqadmin(&["updateSubGroup", "-n", &ns, "-b", &broker, "-g", "CG_gone"])
+    })
+    .await
+    .map_err(|x| x.to_string())?;
+    if code != 0 {
+        return Err(format!("updateSubGroup: {out}{err}"));
+    }
+    let admin = AdminClient::connect(Some(&e.ns)).map_err(|x| x.to_string())?;
+    let has_group = |admin: AdminClient, broker: String| async move {
+        admin
+            .all_subscription_group(&broker)
+            .await
+            .map(|w| w.subscription_group_table.contains_key("CG_gone"))
+            .map_err(|x| x.to_string())
+    };
+    if !has_group(admin.clone(), e.broker.clone()).await? {
+        return Err("CG_gone was not created".into());
+    }
+    e.goto("/groups/view?group=CG_gone").await?;
+    e.c.find(Locator::Css("#delete-group button"))
+        .await
+        .map_err(|x| x.to_string())?
+        .click()
+        .await
+        .map_err(|x| x.to_string())?;
+    e.c.accept_alert()
+        .await
+        .map_err(|x| format!("no confirmation: {x}"))?;
+    e.submit_answer("#delete-group").await?;
+    if has_group(admin, e.broker.clone()).await? {
+        return Err("the page did not delete CG_gone".into());
+    }
 
     // Producers and config.
     e.wait_page_text(
