@@ -246,11 +246,15 @@ fn dashboard_port_zero_listens_only_on_the_broker_and_ha_ports() {
         broker.proc.output()
     );
     let port: u16 = broker.addr.rsplit(':').next().unwrap().parse().unwrap();
-    // A master also takes its slaves on haListenPort (listenPort + 1).
-    assert_eq!(
-        listening_ports(broker.proc.pid()),
-        HashSet::from([port, port + 1])
-    );
+    // A master also takes its slaves on haListenPort (listenPort + 1), bound a moment after
+    // the client port: wait (bounded) for it before comparing.
+    let deadline = std::time::Instant::now() + START_TIMEOUT;
+    let mut ports = listening_ports(broker.proc.pid());
+    while !ports.contains(&(port + 1)) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        ports = listening_ports(broker.proc.pid());
+    }
+    assert_eq!(ports, HashSet::from([port, port + 1]));
 }
 
 #[test]
