@@ -66,6 +66,16 @@ async fn unreachable_cluster_is_502_and_bad_fields_are_400_with_reasons() {
                 r#"{"topic":"T","perm":"9"}"#,
             ),
             (
+                "/api/topics",
+                "application/json",
+                r#"{"topic":"T","perm":9}"#,
+            ),
+            (
+                "/api/topics",
+                "application/json",
+                r#"{"topic":"T","perm":[6]}"#,
+            ),
+            (
                 "/api/groups/reset",
                 "application/json",
                 r#"{"group":"G","topic":"T"}"#,
@@ -97,10 +107,14 @@ async fn unreachable_cluster_is_502_and_bad_fields_are_400_with_reasons() {
     let expect = [
         "topic is required",
         "perm must be a number from 0 to 7",
+        // The body is JSON, so the quotes around the value come escaped.
+        r#"perm must be a number from 0 to 7, not \"9\""#,
+        "expected a string or a number",
         "timestamp is required",
         "",
         "",
     ];
+    assert_eq!(posts.len(), expect.len());
     for ((path, sent, (status, body)), reason) in posts.iter().zip(expect) {
         assert!(
             (400..500).contains(status),

@@ -247,6 +247,7 @@ pub(crate) async fn view_page(
 pub(crate) struct Reset {
     group: Option<String>,
     topic: Option<String>,
+    #[serde(default, deserialize_with = "super::text_or_number")]
     timestamp: Option<String>,
 }
 

@@ -19,6 +19,8 @@ mod topics;
 
 use axum::routing::{get, post};
 use axum::Router;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -55,6 +57,18 @@ pub(crate) fn routes(base: Router<Dashboard>) -> Router<Dashboard> {
         .route("/api/dlq/resend-all", post(dlq::resend_all_api))
         .route("/config", get(config::page))
         .route("/api/config", get(config::api))
+}
+
+/// A JSON field given as a string (what the pages send) or a number (what scripts send).
+pub(crate) fn text_or_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(other) => Err(D::Error::custom(format!(
+            "expected a string or a number, not {other}"
+        ))),
+    }
 }
 
 /// The trimmed value of a required field; 400 naming it when it is missing or blank.

@@ -198,8 +198,11 @@ pub(crate) async fn view_page(
 #[serde(rename_all = "camelCase")]
 pub(crate) struct UpdateTopic {
     topic: Option<String>,
+    #[serde(default, deserialize_with = "super::text_or_number")]
     read_queue_nums: Option<String>,
+    #[serde(default, deserialize_with = "super::text_or_number")]
     write_queue_nums: Option<String>,
+    #[serde(default, deserialize_with = "super::text_or_number")]
     perm: Option<String>,
     broker: Option<String>,
     mode: Option<String>,
