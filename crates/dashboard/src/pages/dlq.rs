@@ -30,7 +30,8 @@ pub(crate) struct DlqQuery {
     id: Option<String>,
 }
 
-/// The dead letters of `topic` from `min + skip` on per queue, at most `limit` in all.
+/// The dead letters of `topic`: the `newest` last ones of each queue (every one from the
+/// queue's min offset when `None`), at most `limit` in all.
 async fn dead_letters(
     c: &Cluster,
     topic: &str,
