@@ -540,9 +540,10 @@ impl BrokerConfig {
                 "allAckInSyncStateSet" => c.all_ack_in_sync_state_set = boolean()?,
                 "aclEnable" => c.acl_enable = boolean()?,
                 "plainAclFile" => c.plain_acl_file = Some(PathBuf::from(nonblank(key, v)?)),
-                k if AuthKeys::KEYS.contains(&k) => {
-                    c.auth.set(k, v).map_err(|reason| err(key, value, &reason))?
-                }
+                k if AuthKeys::KEYS.contains(&k) => c
+                    .auth
+                    .set(k, v)
+                    .map_err(|reason| err(key, value, &reason))?,
                 "dashboardPort" => {
                     c.dashboard_port_setting = Some(num!(u16, "a port number (0 turns it off)"))
                 }

@@ -100,9 +100,7 @@ impl AuthKeys {
                 }
                 self.init_user = Some(u);
             }
-            "innerClientAuthenticationCredentials" if v.is_empty() => {
-                self.inner_credentials = None
-            }
+            "innerClientAuthenticationCredentials" if v.is_empty() => self.inner_credentials = None,
             "innerClientAuthenticationCredentials" => {
                 let c: InnerCredentials = serde_json::from_str(v).map_err(|e| {
                     format!("expected {{\"accessKey\":\"...\",\"secretKey\":\"...\"}} ({e})")
@@ -141,8 +139,11 @@ mod tests {
     fn keys_parse_and_bad_values_are_refused() {
         let mut k = AuthKeys::default();
         k.set("authenticationEnabled", "true").unwrap();
-        k.set("initAuthenticationUser", r#"{"username":"root","password":"12345678"}"#)
-            .unwrap();
+        k.set(
+            "initAuthenticationUser",
+            r#"{"username":"root","password":"12345678"}"#,
+        )
+        .unwrap();
         k.set(
             "innerClientAuthenticationCredentials",
             r#"{"accessKey":"inner","secretKey":"innerpw"}"#,

@@ -197,8 +197,7 @@ impl Auth {
     }
 
     fn authorize(&self, peer: IpAddr, req: &RemotingCommand) -> Result<(), String> {
-        if !self.settings.authorization
-            || self.settings.authorization_whitelist.contains(&req.code)
+        if !self.settings.authorization || self.settings.authorization_whitelist.contains(&req.code)
         {
             return Ok(());
         }
@@ -329,15 +328,26 @@ mod tests {
             sign(&mut r, u, p);
             r
         };
-        assert!(a.check(local(), &signed("ok", "alice", "alice-secret")).is_ok());
-        let e = a.check(local(), &signed("other", "alice", "alice-secret")).unwrap_err();
-        assert!(e.contains("Topic:other") && e.contains("no matched policies"), "{e}");
-        let e = a.check(local(), &signed("ok", "alice", "wrong")).unwrap_err();
+        assert!(a
+            .check(local(), &signed("ok", "alice", "alice-secret"))
+            .is_ok());
+        let e = a
+            .check(local(), &signed("other", "alice", "alice-secret"))
+            .unwrap_err();
+        assert!(
+            e.contains("Topic:other") && e.contains("no matched policies"),
+            "{e}"
+        );
+        let e = a
+            .check(local(), &signed("ok", "alice", "wrong"))
+            .unwrap_err();
         assert!(e.contains("check signature failed"), "{e}");
         let e = a.check(local(), &signed("ok", "bob", "x")).unwrap_err();
         assert!(e.contains("User:bob is not found"), "{e}");
         assert!(a.check(local(), &send("ok")).is_err());
-        assert!(a.check(local(), &signed("any", "root", "root-secret")).is_ok());
+        assert!(a
+            .check(local(), &signed("any", "root", "root-secret"))
+            .is_ok());
         let c: std::collections::HashMap<_, _> = a.counters().into_iter().collect();
         assert_eq!(c["authRefusedAuthentication"], 3);
         assert_eq!(c["authRefusedAuthorization"], 1);

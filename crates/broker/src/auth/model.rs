@@ -56,9 +56,7 @@ impl UserType {
         match s.trim().to_ascii_lowercase().as_str() {
             "super" => Ok(UserType::Super),
             "normal" => Ok(UserType::Normal),
-            _ => Err(format!(
-                "The userType `{s}` is illegal (Super or Normal)"
-            )),
+            _ => Err(format!("The userType `{s}` is illegal (Super or Normal)")),
         }
     }
 }
@@ -109,7 +107,12 @@ impl UserPatch {
     pub fn from_info(info: &UserInfo) -> Result<Self, String> {
         Ok(UserPatch {
             password: info.password.clone().filter(|p| !p.trim().is_empty()),
-            user_type: info.user_type.as_deref().filter(|t| !t.trim().is_empty()).map(UserType::parse).transpose()?,
+            user_type: info
+                .user_type
+                .as_deref()
+                .filter(|t| !t.trim().is_empty())
+                .map(UserType::parse)
+                .transpose()?,
             user_status: info
                 .user_status
                 .as_deref()
@@ -336,7 +339,9 @@ impl PolicyType {
             "" => Ok(PolicyType::Custom),
             t if t.eq_ignore_ascii_case("custom") => Ok(PolicyType::Custom),
             t if t.eq_ignore_ascii_case("default") => Ok(PolicyType::Default),
-            t => Err(format!("The policyType `{t}` is illegal (Custom or Default)")),
+            t => Err(format!(
+                "The policyType `{t}` is illegal (Custom or Default)"
+            )),
         }
     }
 }
@@ -420,8 +425,7 @@ impl Entry {
         let resource = Resource::parse(e.resource.as_deref().unwrap_or(""))?;
         let mut actions = Vec::new();
         for a in e.actions.iter().flatten() {
-            let action =
-                Action::parse(a).ok_or_else(|| format!("The action `{a}` is illegal"))?;
+            let action = Action::parse(a).ok_or_else(|| format!("The action `{a}` is illegal"))?;
             if action == Action::Any {
                 return Err("The actions can not be Any.".into());
             }
@@ -642,12 +646,21 @@ mod tests {
 
     #[test]
     fn resource_keys_parse_and_print() {
-        for key in ["*", "Topic:*", "Topic:orders", "Group:g*", "Cluster:DefaultCluster"] {
+        for key in [
+            "*",
+            "Topic:*",
+            "Topic:orders",
+            "Group:g*",
+            "Cluster:DefaultCluster",
+        ] {
             assert_eq!(Resource::parse(key).unwrap().key(), key);
         }
         assert!(Resource::parse("Queue:x").is_err());
         assert!(Resource::parse("Topic:").is_err());
-        assert_eq!(Resource::group("%RETRY%cg"), Resource::of(ResourceType::Group, "cg"));
+        assert_eq!(
+            Resource::group("%RETRY%cg"),
+            Resource::of(ResourceType::Group, "cg")
+        );
     }
 
     #[test]
@@ -704,7 +717,10 @@ mod tests {
             };
             Acl::from_info("User:alice", &info).unwrap_err()
         };
-        assert_eq!(bad("Topic:t", &["Any"], &[], "Allow"), "The actions can not be Any.");
+        assert_eq!(
+            bad("Topic:t", &["Any"], &[], "Allow"),
+            "The actions can not be Any."
+        );
         assert_eq!(bad("Topic:t", &[], &[], "Allow"), "The actions is empty.");
         assert!(bad("Topic:t", &["Pub"], &["10.0.0.0/33"], "Allow").contains("invalid"));
         assert_eq!(

@@ -33,7 +33,10 @@ use ferromq_common::names::is_retry_topic;
 
 /// `(resource, actions)` pairs; `Err` when a body the decision depends on does not decode
 /// (Java refuses those too).
-pub fn needed(req: &RemotingCommand, cluster: &str) -> Result<Vec<(Resource, Vec<Action>)>, String> {
+pub fn needed(
+    req: &RemotingCommand,
+    cluster: &str,
+) -> Result<Vec<(Resource, Vec<Action>)>, String> {
     use Action::*;
     let ext = |k: &str| req.ext_fields.get(k).filter(|v| !v.is_empty());
     let topic = |k: &str| ext(k).map(|t| Resource::of(ResourceType::Topic, t));
@@ -71,7 +74,11 @@ pub fn needed(req: &RemotingCommand, cluster: &str) -> Result<Vec<(Resource, Vec
                 .map_err(|e| format!("the heartbeat body does not decode: {e}"))?;
             for c in &hb.consumer_data_set {
                 add(Some(Resource::group(&c.group_name)), &[Sub]);
-                for s in c.subscription_data_set.iter().filter(|s| !is_retry_topic(&s.topic)) {
+                for s in c
+                    .subscription_data_set
+                    .iter()
+                    .filter(|s| !is_retry_topic(&s.topic))
+                {
                     add(Some(Resource::of(ResourceType::Topic, &s.topic)), &[Sub]);
                 }
             }
@@ -171,11 +178,20 @@ mod tests {
             vec![("Group:CG".into(), vec![Sub])]
         );
         assert_eq!(
-            keys(&req(PULL_MESSAGE, &[("topic", "T"), ("consumerGroup", "CG")])),
-            vec![("Topic:T".into(), vec![Sub]), ("Group:CG".into(), vec![Sub])]
+            keys(&req(
+                PULL_MESSAGE,
+                &[("topic", "T"), ("consumerGroup", "CG")]
+            )),
+            vec![
+                ("Topic:T".into(), vec![Sub]),
+                ("Group:CG".into(), vec![Sub])
+            ]
         );
         assert_eq!(
-            keys(&req(UPDATE_CONSUMER_OFFSET, &[("topic", "%RETRY%CG"), ("consumerGroup", "CG")])),
+            keys(&req(
+                UPDATE_CONSUMER_OFFSET,
+                &[("topic", "%RETRY%CG"), ("consumerGroup", "CG")]
+            )),
             vec![("Group:CG".into(), vec![Sub, Update])]
         );
         assert_eq!(

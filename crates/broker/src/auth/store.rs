@@ -251,7 +251,11 @@ impl AuthStore {
 
     /// ACLs whose subject contains `subject_filter` and that have an entry whose resource
     /// contains `resource_filter` (blank filters match all).
-    pub fn list_acls(&self, subject_filter: Option<&str>, resource_filter: Option<&str>) -> Vec<Acl> {
+    pub fn list_acls(
+        &self,
+        subject_filter: Option<&str>,
+        resource_filter: Option<&str>,
+    ) -> Vec<Acl> {
         let sf = subject_filter.map(str::trim).unwrap_or("");
         let rf = resource_filter.map(str::trim).unwrap_or("");
         self.state
@@ -275,12 +279,18 @@ impl AuthStore {
 
     /// On a slave: replaces everything with the master's users and ACLs (written only when
     /// they differ). `Err` when the master's copy does not parse or cannot be written.
-    pub fn replace_from_master(&self, users: &[UserInfo], acls: &[AclInfo]) -> Result<bool, BrokerError> {
+    pub fn replace_from_master(
+        &self,
+        users: &[UserInfo],
+        acls: &[AclInfo],
+    ) -> Result<bool, BrokerError> {
         let next = state_from(&AuthFile {
             users: users.to_vec(),
             acls: acls.to_vec(),
         })
-        .map_err(|e| BrokerError::system(format!("the master's users and ACLs do not parse: {e}")))?;
+        .map_err(|e| {
+            BrokerError::system(format!("the master's users and ACLs do not parse: {e}"))
+        })?;
         let mut guard = self.state.write();
         if guard.users == next.users && guard.acls == next.acls {
             return Ok(false);
@@ -327,7 +337,8 @@ mod tests {
             r#"{"policies":[{"entries":[{"actions":["Pub"],"decision":"Allow","resource":"Topic:t"}]}]}"#,
         )
         .unwrap();
-        s.put_acl(Acl::from_info("User:alice", &info).unwrap()).unwrap();
+        s.put_acl(Acl::from_info("User:alice", &info).unwrap())
+            .unwrap();
         assert!(s
             .put_acl(Acl::from_info("User:nobody", &info).unwrap())
             .is_err());
@@ -344,8 +355,12 @@ mod tests {
         assert_eq!(s.user("alice").unwrap().user_type, UserType::Super);
         assert_eq!(s.list_acls(None, Some("Topic:t")).len(), 1);
         assert_eq!(s.list_acls(None, Some("Group")).len(), 0);
-        s.delete_acl("User:alice", PolicyType::Custom, Some(&Resource::parse("Topic:t").unwrap()))
-            .unwrap();
+        s.delete_acl(
+            "User:alice",
+            PolicyType::Custom,
+            Some(&Resource::parse("Topic:t").unwrap()),
+        )
+        .unwrap();
         assert!(s.acl("User:alice").is_none());
         s.delete_user("alice").unwrap();
         assert_eq!(s.user_count(), 0);

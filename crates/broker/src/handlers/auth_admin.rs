@@ -27,7 +27,10 @@ use crate::auth::model::{Acl, PolicyType, Resource, User, UserPatch, UserStatus,
 use crate::{Broker, BrokerError};
 
 /// Serves one AUTH_* request.
-pub async fn handle(b: &Arc<Broker>, req: &RemotingCommand) -> Result<RemotingCommand, BrokerError> {
+pub async fn handle(
+    b: &Arc<Broker>,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, BrokerError> {
     let broker = Arc::clone(b);
     let req2 = req.clone();
     tokio::task::spawn_blocking(move || serve(&broker, &req2))
@@ -36,7 +39,10 @@ pub async fn handle(b: &Arc<Broker>, req: &RemotingCommand) -> Result<RemotingCo
 }
 
 fn field<'a>(req: &'a RemotingCommand, k: &str) -> Option<&'a str> {
-    req.ext_fields.get(k).map(str::trim).filter(|v| !v.is_empty())
+    req.ext_fields
+        .get(k)
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
 }
 
 fn code(code: i32, remark: impl Into<String>) -> BrokerError {
@@ -99,9 +105,7 @@ fn serve(b: &Broker, req: &RemotingCommand) -> Result<RemotingCommand, BrokerErr
             let info: UserInfo = body(req, "user")?;
             let patch = UserPatch::from_info(&info).map_err(refuse)?;
             let verb = if create { "create" } else { "update" };
-            let super_only = || {
-                format!("The super user can only be {verb} by super user")
-            };
+            let super_only = || format!("The super user can only be {verb} by super user");
             if patch.user_type == Some(UserType::Super) && not_super_login(b, req) {
                 return Err(code(response::SYSTEM_ERROR, super_only()));
             }
@@ -141,7 +145,10 @@ fn serve(b: &Broker, req: &RemotingCommand) -> Result<RemotingCommand, BrokerErr
             let Some(name) = field(req, "username") else {
                 return Err(code(response::INVALID_PARAMETER, "The username is blank"));
             };
-            Ok(with_body(req, store.user(name).map(|u| u.to_info().to_json())))
+            Ok(with_body(
+                req,
+                store.user(name).map(|u| u.to_info().to_json()),
+            ))
         }
         AUTH_LIST_USER => {
             let users: Vec<UserInfo> = store
@@ -186,7 +193,10 @@ fn serve(b: &Broker, req: &RemotingCommand) -> Result<RemotingCommand, BrokerErr
             if store.user(name).is_none() {
                 return Err(refuse("The subject is not exist."));
             }
-            Ok(with_body(req, store.acl(subject).map(|a| a.to_info().to_json())))
+            Ok(with_body(
+                req,
+                store.acl(subject).map(|a| a.to_info().to_json()),
+            ))
         }
         AUTH_LIST_ACL => {
             let acls: Vec<AclInfo> = store
