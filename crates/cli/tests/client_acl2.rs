@@ -341,3 +341,92 @@ fn users_and_acls_from_mqadmin_gate_the_rust_client_and_survive_a_restart() {
     let out = ok_as(ROOT, &["getUser", "-n", &n, "-b", &b, "-u", ALICE.0]);
     assert_eq!(out, "", "a deleted user was printed");
 }
+
+/// `ferromq bench producer --ak/--sk` signs its sends: an allowed user's are all stored, an
+/// unsigned run stores nothing.
+#[test]
+fn bench_signs_with_ak_and_sk() {
+    let dir = tempfile::tempdir().unwrap();
+    let ns = start_namesrv(dir.path());
+    let broker = start_broker(dir.path(), &ns.addr, "broker-bench-auth", &auth_conf(""));
+    let (n, b) = (ns.addr.clone(), broker.addr.clone());
+    ok_as(
+        ROOT,
+        &[
+            "updateTopic",
+            "-n",
+            &n,
+            "-b",
+            &b,
+            "-t",
+            "tp_bench_auth",
+            "-r",
+            "2",
+            "-w",
+            "2",
+        ],
+    );
+    ok_as(
+        ROOT,
+        &[
+            "createUser",
+            "-n",
+            &n,
+            "-b",
+            &b,
+            "-u",
+            ALICE.0,
+            "-p",
+            ALICE.1,
+        ],
+    );
+    ok_as(
+        ROOT,
+        &[
+            "createAcl",
+            "-n",
+            &n,
+            "-b",
+            &b,
+            "-s",
+            "User:alice",
+            "-r",
+            "Topic:tp_bench_auth",
+            "-a",
+            "Pub",
+            "-d",
+            "Allow",
+        ],
+    );
+    let bench = |extra: &[&str]| {
+        let mut args = vec![
+            "bench",
+            "producer",
+            "-n",
+            &n,
+            "-t",
+            "tp_bench_auth",
+            "-q",
+            "2",
+            "--count",
+            "50",
+            "--quiet",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        run_command(&bin("ferromq"), &args, &[], Duration::from_secs(60))
+    };
+    let (code, out, err) = bench(&["--ak", ALICE.0, "--sk", ALICE.1]);
+    assert_eq!(code, 0, "{out}{err}");
+    let last: serde_json::Value =
+        serde_json::from_str(out.lines().last().unwrap_or_default()).unwrap();
+    assert_eq!(last["sent"], 50, "{out}");
+    let (code, out, err) = bench(&[]);
+    let sent = serde_json::from_str::<serde_json::Value>(out.lines().last().unwrap_or_default())
+        .map(|j| j["sent"].as_u64().unwrap_or(0))
+        .unwrap_or(0);
+    assert!(
+        code != 0 || sent == 0,
+        "an unsigned bench was served ({code}): {out}{err}"
+    );
+}
