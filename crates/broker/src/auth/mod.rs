@@ -179,7 +179,8 @@ impl Auth {
         let Some(name) = req.ext_fields.get(ACCESS_KEY).filter(|k| !k.is_empty()) else {
             return Err("username cannot be null (the request is not signed).".into());
         };
-        let Some(user) = self.store.user(name) else {
+        let state = self.store.snapshot();
+        let Some(user) = state.user(name) else {
             return Err(format!("User:{name} is not found."));
         };
         if user.user_status == UserStatus::Disable {
@@ -208,7 +209,8 @@ impl Auth {
         let Some(name) = req.ext_fields.get(ACCESS_KEY).filter(|k| !k.is_empty()) else {
             return Err("the request names no user (AccessKey).".into());
         };
-        let Some(user) = self.store.user(name) else {
+        let state = self.store.snapshot();
+        let Some(user) = state.user(name) else {
             return Err(format!("User:{name} not found."));
         };
         if user.user_status == UserStatus::Disable {
@@ -217,9 +219,10 @@ impl Auth {
         if user.user_type == UserType::Super {
             return Ok(());
         }
-        let acl = self.store.acl(&user_subject(name));
+        let subject = user_subject(name);
+        let acl = state.acl(&subject);
         for (resource, actions) in &needed {
-            let entry = acl.as_ref().and_then(|a| a.decide(resource, actions, peer));
+            let entry = acl.and_then(|a| a.decide(resource, actions, peer));
             let detail = match entry.map(|e| e.decision) {
                 Some(Decision::Allow) => continue,
                 Some(Decision::Deny) => "the decision is deny.",

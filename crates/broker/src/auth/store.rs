@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use ferromq_proto::body::{AclInfo, UserInfo};
 use parking_lot::RwLock;
@@ -32,17 +33,31 @@ pub struct AuthFile {
     pub users: Vec<UserInfo>,
 }
 
+/// One version of every user and ACL; replaced whole on each change, so a check reads a
+/// snapshot without copying users or ACLs.
 #[derive(Debug, Default, Clone)]
-struct State {
+pub struct State {
     users: BTreeMap<String, User>,
     acls: BTreeMap<String, Acl>,
+}
+
+impl State {
+    /// A user by name.
+    pub fn user(&self, name: &str) -> Option<&User> {
+        self.users.get(name)
+    }
+
+    /// The ACL of a subject (`User:<name>`).
+    pub fn acl(&self, subject: &str) -> Option<&Acl> {
+        self.acls.get(subject)
+    }
 }
 
 /// Users by name and ACLs by subject, persisted.
 #[derive(Debug)]
 pub struct AuthStore {
     file: JsonFile,
-    state: RwLock<State>,
+    state: RwLock<Arc<State>>,
 }
 
 fn refuse<T>(reason: impl Into<String>) -> Result<T, BrokerError> {
@@ -95,7 +110,7 @@ impl AuthStore {
         };
         Ok(AuthStore {
             file,
-            state: RwLock::new(state),
+            state: RwLock::new(Arc::new(state)),
         })
     }
 
@@ -110,11 +125,16 @@ impl AuthStore {
         change: impl FnOnce(&mut State) -> Result<T, BrokerError>,
     ) -> Result<T, BrokerError> {
         let mut guard = self.state.write();
-        let mut next = guard.clone();
+        let mut next = State::clone(&guard);
         let out = change(&mut next)?;
         self.file.save(|| snapshot(&next))?;
-        *guard = next;
+        *guard = Arc::new(next);
         Ok(out)
+    }
+
+    /// The users and ACLs in force now.
+    pub fn snapshot(&self) -> Arc<State> {
+        Arc::clone(&self.state.read())
     }
 
     /// A user by name.
@@ -296,7 +316,7 @@ impl AuthStore {
             return Ok(false);
         }
         self.file.save(|| snapshot(&next))?;
-        *guard = next;
+        *guard = Arc::new(next);
         Ok(true)
     }
 }
