@@ -24,7 +24,7 @@
 //! | GET_ALL_TOPIC_CONFIG (21) | List on every topic (`Topic:*`) |
 //! | anything else | authentication only |
 
-use ferromq_proto::body::{HeartbeatData, JsonBody};
+use ferromq_proto::body::{HeartbeatData, JsonBody, LockBatchRequestBody, SubscriptionGroupConfig};
 use ferromq_proto::codes::request::*;
 use ferromq_proto::RemotingCommand;
 
@@ -97,21 +97,8 @@ pub fn needed(
             add(group("consumerGroup"), &actions);
         }
         LOCK_BATCH_MQ | UNLOCK_BATCH_MQ => {
-            #[derive(serde::Deserialize)]
-            #[serde(rename_all = "camelCase")]
-            struct Mq {
-                #[serde(default)]
-                topic: String,
-            }
-            #[derive(serde::Deserialize)]
-            #[serde(rename_all = "camelCase")]
-            struct LockBody {
-                #[serde(default)]
-                consumer_group: String,
-                #[serde(default)]
-                mq_set: Vec<Mq>,
-            }
-            let body: LockBody = serde_json::from_slice(&req.body)
+            // The unlock body has the same fields; the lock body's decoder reads both.
+            let body = LockBatchRequestBody::from_json(&req.body)
                 .map_err(|e| format!("the lock body does not decode: {e}"))?;
             add(Some(Resource::group(&body.consumer_group)), &[Sub]);
             for mq in body.mq_set.iter().filter(|m| !is_retry_topic(&m.topic)) {
@@ -121,14 +108,8 @@ pub fn needed(
         UPDATE_AND_CREATE_TOPIC => add(topic("topic"), &[Create]),
         DELETE_TOPIC_IN_BROKER => add(topic("topic"), &[Delete]),
         UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => {
-            // The group is in the body (SubscriptionGroupConfig.groupName).
-            #[derive(serde::Deserialize)]
-            #[serde(rename_all = "camelCase")]
-            struct G {
-                #[serde(default)]
-                group_name: String,
-            }
-            let g: G = serde_json::from_slice(&req.body)
+            // The group is in the body (`SubscriptionGroupConfig.groupName`).
+            let g = SubscriptionGroupConfig::from_json(&req.body)
                 .map_err(|e| format!("the group body does not decode: {e}"))?;
             add(Some(Resource::group(&g.group_name)), &[Create]);
         }
