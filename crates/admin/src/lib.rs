@@ -13,6 +13,7 @@
 //! | [`offset`] | `resetOffsetByTime`, `skipAccumulatedMessage`, `cloneGroupOffset` |
 //! | [`broker_consume_stats`] | `brokerConsumeStats` |
 //! | [`cluster`] | `clusterList` |
+//! | [`auth`] | `createUser`, `updateUser`, `deleteUser`, `getUser`, `listUser`, `createAcl`, `updateAcl`, `deleteAcl`, `getAcl`, `listAcl` |
 //! | [`broker`] | `brokerStatus` |
 //! | [`broker_config`] | `getBrokerConfig` |
 //! | [`consumer`] | `consumerProgress`, `consumerConnection`, `updateSubGroup`, `deleteSubGroup`, `getConsumerConfig` |
@@ -27,6 +28,7 @@
 //! formats were read from `tools/.../command/**/*SubCommand.java` of Apache RocketMQ 5.3.
 //! Times print in UTC where Java uses the JVM's zone.
 
+pub mod auth;
 pub mod broker;
 pub mod broker_config;
 pub mod broker_consume_stats;

@@ -18,6 +18,7 @@ pub enum BrokerRole {
     Slave,
 }
 
+pub use crate::auth::keys::AuthKeys;
 pub use ferromq_store::FlushDiskType;
 
 pub use ferromq_metrics::MetricsExporterType;
@@ -124,6 +125,10 @@ pub struct BrokerConfig {
     /// the ACL file, relative to `$ROCKETMQ_HOME` (or the working directory) unless absolute.
     /// Default `conf/plain_acl.yml`.
     pub plain_acl_file: Option<PathBuf>,
+    /// ACL 2.0 (RocketMQ 5.3 `AuthConfig` keys, see [`crate::auth`]): `authenticationEnabled`,
+    /// `authorizationEnabled`, the provider class names (only RocketMQ's defaults), the first
+    /// super user, the inner client's credentials and the whitelists of request codes.
+    pub auth: AuthKeys,
     /// Set when a master's `brokerId` was not 0 (RocketMQ forces it to 0); warned at start-up.
     pub master_broker_id_ignored: Option<i64>,
     /// `dashboardPort` (FerroMQ): the HTTP port of the dashboard and `/metrics`; 0 turns the
@@ -194,6 +199,7 @@ impl Default for BrokerConfig {
             slave_read_enable: false,
             acl_enable: false,
             plain_acl_file: None,
+            auth: AuthKeys::default(),
             master_broker_id_ignored: None,
             enable_controller_mode: false,
             controller_addr: None,
@@ -329,6 +335,15 @@ pub const BROKER_KEYS: &[&str] = &[
     "allAckInSyncStateSet",
     "aclEnable",
     "plainAclFile",
+    "authenticationEnabled",
+    "authorizationEnabled",
+    "authenticationProvider",
+    "authorizationProvider",
+    "initAuthenticationUser",
+    "innerClientAuthenticationCredentials",
+    "authenticationWhitelist",
+    "authorizationWhitelist",
+    "migrateAuthFromV1Enabled",
     "dashboardPort",
     "metricsExporterType",
     "metricsPromExporterPort",
@@ -525,6 +540,10 @@ impl BrokerConfig {
                 "allAckInSyncStateSet" => c.all_ack_in_sync_state_set = boolean()?,
                 "aclEnable" => c.acl_enable = boolean()?,
                 "plainAclFile" => c.plain_acl_file = Some(PathBuf::from(nonblank(key, v)?)),
+                k if AuthKeys::KEYS.contains(&k) => c
+                    .auth
+                    .set(k, v)
+                    .map_err(|reason| err(key, value, &reason))?,
                 "dashboardPort" => {
                     c.dashboard_port_setting = Some(num!(u16, "a port number (0 turns it off)"))
                 }
@@ -590,6 +609,7 @@ impl BrokerConfig {
                 format!("broker.conf key `{k}` is accepted for compatibility but not implemented by FerroMQ yet: it has no effect")
             })
             .collect();
+        out.extend(self.auth.warnings());
         if self.plain_acl_file.is_some() && !self.acl_enable {
             out.push(
                 "plainAclFile is set but aclEnable=false: requests are served without ACL checks"

@@ -54,6 +54,15 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ("metricsOtelCardinalityLimit", "Series limit of the OpenTelemetry exporter"),
     ("aclEnable", "RocketMQ 4.x plain ACL: every request must come from a whitelisted address or be signed by an account of `plain_acl.yml` with the permissions it needs (refused with NO_PERMISSION)"),
     ("plainAclFile", "FerroMQ: the ACL file, relative to `$ROCKETMQ_HOME` (or the working directory) unless absolute; RocketMQ takes the system property `rocketmq.acl.plain.file` instead. Reloaded when it changes"),
+    ("authenticationEnabled", "ACL 2.0: every request must be signed by an enabled user (AccessKey = username, HMAC-SHA1 under its password); refused with NO_PERMISSION"),
+    ("authorizationEnabled", "ACL 2.0: every request must be allowed by the user's ACL (Super users may do everything); refused with NO_PERMISSION"),
+    ("authenticationProvider", "ACL 2.0 authentication provider class: only RocketMQ's `DefaultAuthenticationProvider`; any other is refused at start-up"),
+    ("authorizationProvider", "ACL 2.0 authorization provider class: only RocketMQ's `DefaultAuthorizationProvider`; any other is refused at start-up"),
+    ("initAuthenticationUser", "ACL 2.0: `{\"username\":\"...\",\"password\":\"...\"}`, created as a Super user at start-up unless it exists"),
+    ("innerClientAuthenticationCredentials", "ACL 2.0: `{\"accessKey\":\"...\",\"secretKey\":\"...\"}`, a Super user created at start-up unless it exists; a slave signs its metadata sync with it"),
+    ("authenticationWhitelist", "ACL 2.0: request codes, comma-separated, that skip authentication"),
+    ("authorizationWhitelist", "ACL 2.0: request codes, comma-separated, that skip authorization"),
+    ("migrateAuthFromV1Enabled", "ACL 2.0: copy `plain_acl.yml` accounts into users and ACLs. Not implemented: warned at start-up when true"),
     // Topics and groups.
     ("autoCreateTopicEnable", "Create a topic on the first send to it, from the `TBW102` template"),
     (
@@ -256,6 +265,15 @@ pub fn default_text(key: &str) -> Option<String> {
         "metricsPromExporterHost" => "(brokerIP1)".into(),
         "metricsLabel" => "(none)".into(),
         "plainAclFile" => "`conf/plain_acl.yml`".into(),
+        "authenticationEnabled" => c.auth.authentication_enabled.to_string(),
+        "authorizationEnabled" => c.auth.authorization_enabled.to_string(),
+        "migrateAuthFromV1Enabled" => c.auth.migrate_from_v1.to_string(),
+        "authenticationProvider" => "`DefaultAuthenticationProvider`".into(),
+        "authorizationProvider" => "`DefaultAuthorizationProvider`".into(),
+        "initAuthenticationUser"
+        | "innerClientAuthenticationCredentials"
+        | "authenticationWhitelist"
+        | "authorizationWhitelist" => "(none)".into(),
         "debugDiskUsageFile" => "(none)".into(),
         k if ferromq_store::StoreConfig::knows(k) => {
             let store = serde_json::to_value(ferromq_store::StoreConfig::default()).ok()?;

@@ -18,6 +18,7 @@
 //! [`metrics::BrokerSource`] reads them with the offsets and the store when Prometheus scrapes.
 
 pub mod acl;
+pub mod auth;
 pub mod clients;
 pub mod config;
 pub mod config_keys;
@@ -76,6 +77,9 @@ pub struct Broker {
     pub stats: stats::BrokerStats,
     /// The plain ACL when `aclEnable=true`: checked before every request is dispatched.
     pub acl: Option<Arc<acl::Acl>>,
+    /// ACL 2.0 users and ACLs (always kept; checked when `authenticationEnabled` /
+    /// `authorizationEnabled` are on).
+    pub auth: auth::Auth,
     /// Messages and bytes in and out per topic and group, for `/metrics`.
     pub traffic: metrics::Traffic,
     /// Request latency by request and response code (`rocketmq_rpc_latency`).
@@ -136,6 +140,7 @@ impl Broker {
         } else {
             None
         };
+        let auth = auth::open(&config)?;
         let store_host: SocketAddr =
             config
                 .broker_addr()
@@ -165,6 +170,7 @@ impl Broker {
         let (register_tx, register_rx) = mpsc::unbounded_channel();
         let broker = Broker {
             acl,
+            auth,
             topics: topic::TopicManager::load(&config)?,
             groups: subscription::GroupManager::load(&config)?,
             offsets: offset::OffsetManager::load(&config)?,
@@ -258,6 +264,18 @@ impl Broker {
             );
             if rules.accounts.is_empty() && rules.global_white.is_empty() {
                 tracing::warn!(file = %acl.path().display(), "the ACL file has no account and no whitelisted address: every request is refused until it has");
+            }
+        }
+        if self.auth.enabled() {
+            tracing::info!(
+                file = %self.auth.store.path().display(),
+                users = self.auth.store.user_count(),
+                authentication = self.auth.settings.authentication,
+                authorization = self.auth.settings.authorization,
+                "ACL 2.0 enabled"
+            );
+            if self.auth.store.user_count() == 0 {
+                tracing::warn!("ACL 2.0 is on but there is no user: every checked request is refused; set initAuthenticationUser to create the first super user");
             }
         }
         ferromq_net::serve(

@@ -1,7 +1,8 @@
 //! The broker's side of master/slave replication (`brokerRole`): a master runs the HA service
 //! of `ferromq-ha` on `haListenPort`, a SYNC_MASTER answers sends only once a slave holds them,
 //! and a slave follows its master's commit log and, every 10 s, its topics, subscription groups,
-//! consumer offsets and delay offsets (Java `SlaveSynchronize`).
+//! consumer offsets, delay offsets and ACL 2.0 users and ACLs (Java `SlaveSynchronize`; RocketMQ
+//! does not copy users and ACLs, FerroMQ does so a slave checks requests as its master does).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -335,7 +336,8 @@ impl Broker {
         }
     }
 
-    /// Copies topics, subscription groups, consumer offsets and delay offsets from `master`.
+    /// Copies topics, subscription groups, consumer offsets, delay offsets, and ACL 2.0 users and
+    /// ACLs from `master`.
     pub async fn sync_metadata_from(&self, master: &str) -> Result<(), BrokerError> {
         let topics = self.fetch(master, request::GET_ALL_TOPIC_CONFIG).await?;
         let topics = TopicConfigSerializeWrapper::from_json(&topics).map_err(|e| {
@@ -357,11 +359,49 @@ impl Broker {
 
         let delay = self.fetch(master, request::GET_ALL_DELAY_OFFSET).await?;
         self.schedule.replace_from_master(&delay)?;
+
+        // A master without ACL 2.0 (an older version) must not stop the rest of the sync.
+        if let Err(e) = self.sync_auth_from(master).await {
+            tracing::warn!(master, error = %e, "copying ACL 2.0 users and ACLs from the master failed");
+        }
+        Ok(())
+    }
+
+    /// Copies the master's ACL 2.0 users and ACLs (AUTH_LIST_USER, AUTH_LIST_ACL).
+    async fn sync_auth_from(&self, master: &str) -> Result<(), BrokerError> {
+        use ferromq_proto::body::{AclInfo, JsonBody, UserInfo};
+        let users = self.fetch(master, request::AUTH_LIST_USER).await?;
+        let acls = self.fetch(master, request::AUTH_LIST_ACL).await?;
+        let parse_err = |e: ferromq_proto::body::BodyError| {
+            BrokerError::system(format!("the master's users or ACLs do not parse: {e}"))
+        };
+        let users = if users.is_empty() {
+            Vec::new()
+        } else {
+            Vec::<UserInfo>::from_json(&users).map_err(parse_err)?
+        };
+        let acls = if acls.is_empty() {
+            Vec::new()
+        } else {
+            Vec::<AclInfo>::from_json(&acls).map_err(parse_err)?
+        };
+        if self.auth.store.replace_from_master(&users, &acls)? {
+            tracing::info!(
+                master,
+                users = users.len(),
+                acls = acls.len(),
+                "ACL 2.0 users and ACLs copied from the master"
+            );
+        }
         Ok(())
     }
 
     async fn fetch(&self, master: &str, code: i32) -> Result<Vec<u8>, BrokerError> {
-        let cmd = RemotingCommand::bare_request(code);
+        let mut cmd = RemotingCommand::bare_request(code);
+        // A master with ACL 2.0 authentication wants the inner client's signature.
+        if let Some(c) = &self.config.auth.inner_credentials {
+            ferromq_proto::acl::sign(&mut cmd, &c.access_key, &c.secret_key);
+        }
         let resp = self
             .namesrv
             .invoke(master, cmd, METADATA_TIMEOUT)

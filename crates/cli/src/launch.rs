@@ -79,6 +79,11 @@ fn warn_about_namesrv(props: &Properties, unknown: Vec<String>) {
             .chain(ferromq_namesrv::config::inert_key_names().iter().copied())
     };
     for key in unknown {
+        if ferromq_broker::config::AuthKeys::KEYS.contains(&key.as_str()) {
+            // RocketMQ 5.3's name server has no ACL 2.0 either; the brokers check.
+            tracing::warn!(key = %key, "ACL 2.0 key ignored: the name server does not check requests (set it in broker.conf; brokers check them)");
+            continue;
+        }
         match ferromq_common::suggest::closest(&key, known()) {
             Some(near) => tracing::warn!(
                 key = %key,

@@ -118,6 +118,7 @@ async fn pull_responses_are_slices_of_the_mapped_commit_log_written_by_reference
         group: "zero_copy_producer".into(),
         topic: TOPIC.into(),
         serialize: SerializeType::Json,
+        credentials: None,
     };
     let queue = QueueTarget {
         broker: "broker-a".into(),

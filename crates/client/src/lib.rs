@@ -26,6 +26,7 @@
 //! displayed with RocketMQ's code name.
 
 pub mod admin;
+mod admin_auth;
 pub mod allocate;
 mod broker_api;
 pub mod client_id;

@@ -83,6 +83,17 @@ pub mod request {
     /// RocketMQ 5.3: cancel a timer message before it is due (`RecallMessageProcessor`).
     pub const RECALL_MESSAGE: i32 = 370;
     pub const GET_BROKER_HA_STATUS: i32 = 907;
+    /// RocketMQ 5.3 ACL 2.0 user and ACL management (`AdminBrokerProcessor`).
+    pub const AUTH_CREATE_USER: i32 = 3001;
+    pub const AUTH_UPDATE_USER: i32 = 3002;
+    pub const AUTH_DELETE_USER: i32 = 3003;
+    pub const AUTH_GET_USER: i32 = 3004;
+    pub const AUTH_LIST_USER: i32 = 3005;
+    pub const AUTH_CREATE_ACL: i32 = 3006;
+    pub const AUTH_UPDATE_ACL: i32 = 3007;
+    pub const AUTH_DELETE_ACL: i32 = 3008;
+    pub const AUTH_GET_ACL: i32 = 3009;
+    pub const AUTH_LIST_ACL: i32 = 3010;
     pub const GET_BROKER_MEMBER_GROUP: i32 = 901;
     pub const BROKER_HEARTBEAT: i32 = 904;
 }
@@ -245,6 +256,16 @@ pub fn request_name(code: i32) -> Option<&'static str> {
         RECALL_MESSAGE => "RECALL_MESSAGE",
         GET_BROKER_MEMBER_GROUP => "GET_BROKER_MEMBER_GROUP",
         BROKER_HEARTBEAT => "BROKER_HEARTBEAT",
+        AUTH_CREATE_USER => "AUTH_CREATE_USER",
+        AUTH_UPDATE_USER => "AUTH_UPDATE_USER",
+        AUTH_DELETE_USER => "AUTH_DELETE_USER",
+        AUTH_GET_USER => "AUTH_GET_USER",
+        AUTH_LIST_USER => "AUTH_LIST_USER",
+        AUTH_CREATE_ACL => "AUTH_CREATE_ACL",
+        AUTH_UPDATE_ACL => "AUTH_UPDATE_ACL",
+        AUTH_DELETE_ACL => "AUTH_DELETE_ACL",
+        AUTH_GET_ACL => "AUTH_GET_ACL",
+        AUTH_LIST_ACL => "AUTH_LIST_ACL",
         _ => return None,
     })
 }
@@ -330,6 +351,16 @@ pub const BROKER_REQUESTS: &[(i32, &str)] = &[
     (361, "LITE_PULL_MESSAGE"),
     (370, "RECALL_MESSAGE"),
     (907, "GET_BROKER_HA_STATUS"),
+    (3001, "AUTH_CREATE_USER"),
+    (3002, "AUTH_UPDATE_USER"),
+    (3003, "AUTH_DELETE_USER"),
+    (3004, "AUTH_GET_USER"),
+    (3005, "AUTH_LIST_USER"),
+    (3006, "AUTH_CREATE_ACL"),
+    (3007, "AUTH_UPDATE_ACL"),
+    (3008, "AUTH_DELETE_ACL"),
+    (3009, "AUTH_GET_ACL"),
+    (3010, "AUTH_LIST_ACL"),
     (200050, "POP_MESSAGE"),
     (200051, "ACK_MESSAGE"),
     (200053, "CHANGE_MESSAGE_INVISIBLETIME"),

@@ -1,6 +1,7 @@
 //! Request dispatch: one table from request code to the handler of its family.
 
 pub mod admin_topic;
+pub mod auth_admin;
 pub mod client;
 pub mod group_offsets;
 pub mod lock;
@@ -42,6 +43,11 @@ impl Handler for BrokerHandler {
         Box::pin(async move {
             if let Some(acl) = &broker.acl {
                 if let Err(reason) = acl.check(conn.peer_addr().ip(), &req) {
+                    return Some(error_response(&req, &BrokerError::NoPermission { reason }));
+                }
+            }
+            if broker.auth.enabled() {
+                if let Err(reason) = broker.auth.check(conn.peer_addr().ip(), &req) {
                     return Some(error_response(&req, &BrokerError::NoPermission { reason }));
                 }
             }
@@ -111,6 +117,7 @@ async fn dispatch(
         CHECK_CLIENT_CONFIG => done(client::check_client_config(b, req)),
         LOCK_BATCH_MQ => done(lock::lock_batch(b, req)),
         UNLOCK_BATCH_MQ => done(lock::unlock_batch(b, req)),
+        AUTH_CREATE_USER..=AUTH_LIST_ACL => done(auth_admin::handle(b, req).await),
         UPDATE_AND_CREATE_TOPIC => done(admin_topic::create_topic(b, req)),
         DELETE_TOPIC_IN_BROKER => done(admin_topic::delete_topic(b, req)),
         GET_ALL_TOPIC_CONFIG => done(admin_topic::all_topic_config(b, req)),

@@ -87,6 +87,11 @@ pub fn runtime_info(
             set(&name, n.to_string());
         }
     }
+    if b.auth.enabled() {
+        for (name, n) in b.auth.counters() {
+            set(&name, n.to_string());
+        }
+    }
     let store = b.store.stats();
     // Store time of the oldest record still in the commit log; -1 when empty, as RocketMQ.
     let earliest = b

@@ -113,6 +113,7 @@ async fn drive(addr: &str, each: Duration, serialize: SerializeType) -> anyhow::
         group: "benchmark_producer".to_owned(),
         topic: "floor".to_owned(),
         serialize,
+        credentials: None,
     };
     let queue = QueueTarget {
         broker: "broker-a".to_owned(),

@@ -106,6 +106,12 @@ pub struct CommonArgs {
     /// machine to the broker); default one per core.
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Access key (ACL 2.0: username) every request is signed with.
+    #[arg(long = "ak", requires = "secret_key")]
+    pub access_key: Option<String>,
+    /// Secret key (ACL 2.0: password) of --ak.
+    #[arg(long = "sk", requires = "access_key")]
+    pub secret_key: Option<String>,
 }
 
 impl CommonArgs {
@@ -123,6 +129,19 @@ impl CommonArgs {
             json: false,
             quiet: false,
             threads: None,
+            access_key: None,
+            secret_key: None,
+        }
+    }
+
+    /// `--ak` / `--sk`, when given.
+    pub fn credentials(&self) -> Option<wire::Credentials> {
+        match (&self.access_key, &self.secret_key) {
+            (Some(a), Some(s)) => Some(wire::Credentials {
+                access_key: a.clone(),
+                secret_key: s.clone(),
+            }),
+            _ => None,
         }
     }
 

@@ -46,6 +46,24 @@ pub struct Wire {
     namesrv: Arc<Vec<String>>,
     /// Header encoding of every request sent (the response comes back in the same one).
     pub serialize: SerializeType,
+    /// `--ak` / `--sk`: every request is signed with them (ACL 1.0 and 2.0 brokers).
+    pub credentials: Option<Credentials>,
+}
+
+/// An access key and secret key (ACL 2.0: a username and its password).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// Access key.
+    pub access_key: String,
+    /// Secret key.
+    pub secret_key: String,
+}
+
+impl Credentials {
+    /// Signs `cmd` (call it once the header and body are final).
+    pub fn sign(&self, cmd: &mut RemotingCommand) {
+        ferromq_proto::acl::sign(cmd, &self.access_key, &self.secret_key);
+    }
 }
 
 impl Wire {
@@ -64,7 +82,14 @@ impl Wire {
             client: RemotingClient::default(),
             namesrv: Arc::new(list),
             serialize,
+            credentials: None,
         })
+    }
+
+    /// Signs every request with `credentials` (none: unsigned).
+    pub fn with_credentials(mut self, credentials: Option<Credentials>) -> Self {
+        self.credentials = credentials;
+        self
     }
 
     /// The live connection to `addr` (made once and then reused).
@@ -82,6 +107,9 @@ impl Wire {
 
     fn stamp(&self, mut cmd: RemotingCommand) -> RemotingCommand {
         cmd.serialize_type = self.serialize;
+        if let Some(c) = &self.credentials {
+            c.sign(&mut cmd);
+        }
         cmd
     }
 
@@ -378,6 +406,8 @@ pub struct SendTemplate {
     pub topic: String,
     /// Header encoding.
     pub serialize: SerializeType,
+    /// Signs each request when set.
+    pub credentials: Option<Credentials>,
 }
 
 impl SendTemplate {
@@ -412,6 +442,9 @@ impl SendTemplate {
         };
         let mut cmd = RemotingCommand::request(code, &header).with_body(body);
         cmd.serialize_type = self.serialize;
+        if let Some(c) = &self.credentials {
+            c.sign(&mut cmd);
+        }
         cmd
     }
 }

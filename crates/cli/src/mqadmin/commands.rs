@@ -17,6 +17,7 @@ use ferromq_admin::topic::{
 };
 use ferromq_admin::{AdminClient, AdminError};
 
+use super::auth_commands as au;
 use super::broker_commands as b;
 use super::controller_commands as c;
 use super::message_commands as m;
@@ -334,6 +335,76 @@ pub const ALL: &[CommandSpec] = &[
         java_class: "AllocateMQSubCommand",
         help: help::<o::AllocateMqArgs>,
         run: |a| Box::pin(o::run_allocate_mq(a)),
+    },
+    CommandSpec {
+        name: "createUser",
+        desc: "Create user to cluster.",
+        java_class: "CreateUserSubCommand",
+        help: help::<au::CreateUserArgs>,
+        run: |a| Box::pin(au::run_create_user(a)),
+    },
+    CommandSpec {
+        name: "updateUser",
+        desc: "Update user to cluster.",
+        java_class: "UpdateUserSubCommand",
+        help: help::<au::UpdateUserArgs>,
+        run: |a| Box::pin(au::run_update_user(a)),
+    },
+    CommandSpec {
+        name: "deleteUser",
+        desc: "Delete user from cluster.",
+        java_class: "DeleteUserSubCommand",
+        help: help::<au::DeleteUserArgs>,
+        run: |a| Box::pin(au::run_delete_user(a)),
+    },
+    CommandSpec {
+        name: "getUser",
+        desc: "Get user from cluster.",
+        java_class: "GetUserSubCommand",
+        help: help::<au::GetUserArgs>,
+        run: |a| Box::pin(au::run_get_user(a)),
+    },
+    CommandSpec {
+        name: "listUser",
+        desc: "List user from cluster.",
+        java_class: "ListUserSubCommand",
+        help: help::<au::ListUserArgs>,
+        run: |a| Box::pin(au::run_list_user(a)),
+    },
+    CommandSpec {
+        name: "createAcl",
+        desc: "Create acl to cluster.",
+        java_class: "CreateAclSubCommand",
+        help: help::<au::CreateAclArgs>,
+        run: |a| Box::pin(au::run_create_acl(a)),
+    },
+    CommandSpec {
+        name: "updateAcl",
+        desc: "Update acl to cluster.",
+        java_class: "UpdateAclSubCommand",
+        help: help::<au::UpdateAclArgs>,
+        run: |a| Box::pin(au::run_update_acl(a)),
+    },
+    CommandSpec {
+        name: "deleteAcl",
+        desc: "Delete acl from cluster.",
+        java_class: "DeleteAclSubCommand",
+        help: help::<au::DeleteAclArgs>,
+        run: |a| Box::pin(au::run_delete_acl(a)),
+    },
+    CommandSpec {
+        name: "getAcl",
+        desc: "Get acl from cluster.",
+        java_class: "GetAclSubCommand",
+        help: help::<au::GetAclArgs>,
+        run: |a| Box::pin(au::run_get_acl(a)),
+    },
+    CommandSpec {
+        name: "listAcl",
+        desc: "List acl from cluster.",
+        java_class: "ListAclSubCommand",
+        help: help::<au::ListAclArgs>,
+        run: |a| Box::pin(au::run_list_acl(a)),
     },
 ];
 

@@ -21,6 +21,7 @@ macro_rules! parse_or_return {
     };
 }
 
+mod auth_commands;
 mod broker_commands;
 mod commands;
 mod controller_commands;

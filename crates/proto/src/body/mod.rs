@@ -120,6 +120,7 @@ macro_rules! string_enum {
     };
 }
 
+pub mod auth;
 pub mod cluster;
 pub mod consumer;
 mod de;
@@ -135,6 +136,7 @@ pub mod stats;
 pub mod subscription;
 pub mod topic;
 
+pub use auth::{AclInfo, PolicyEntryInfo, PolicyInfo, UserInfo};
 pub use cluster::ClusterInfo;
 pub use consumer::{
     Connection, ConsumerConnection, GetConsumerListByGroupResponseBody, GroupList,
