@@ -25,15 +25,17 @@ FERROMQ_SOAK_SAMPLE_SECS (default 10).
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 
 import pytest
 
-from cpp_client import Collector, SendStatus, make_message
-from harness import bin_dir, wait_until
+from cpp_client import ClientRegistry, Collector, SendStatus, make_message
+from harness import Cluster, bin_dir, wait_until
 
 SOAK_SECS = int(os.environ.get("FERROMQ_SOAK_SECS") or 120)
 SAMPLE_SECS = float(os.environ.get("FERROMQ_SOAK_SAMPLE_SECS") or 10)
@@ -67,6 +69,32 @@ def rust(bins):
             pytest.fail(msg)
         pytest.skip(msg)
     return exe
+
+
+@pytest.fixture
+def soak_cluster(bins):
+    """Name server in a private temp dir. Not pytest's tmp_path: pytest prunes old base temp
+    dirs when another session starts, which would delete the store under a long run."""
+    root = tempfile.mkdtemp(prefix="ferromq-soak-")
+    c = Cluster(root, bins)
+    c.start_namesrv()
+    ok = False
+    try:
+        yield c
+        ok = True
+    finally:
+        codes = c.stop_all()
+        if ok or not os.environ.get("FERROMQ_KEEP_SOAK_DIR"):
+            shutil.rmtree(root, ignore_errors=True)
+        else:
+            print(f"soak directory kept: {root} (exit codes {codes})")
+
+
+@pytest.fixture
+def soak_clients(soak_cluster):
+    reg = ClientRegistry()
+    yield reg
+    reg.shutdown_all()
 
 
 def proc_stats(pid):
@@ -250,8 +278,16 @@ def unprovoked_errors(text):
     return bad
 
 
-def test_soak(namesrv_only, clients, uniq, rust):
-    cluster = namesrv_only
+def test_soak(soak_cluster, soak_clients, uniq, rust):
+    cluster, clients = soak_cluster, soak_clients
+    try:
+        run_soak(cluster, clients, uniq, rust)
+    except BaseException:
+        print(cluster.logs()[-20000:])
+        raise
+
+
+def run_soak(cluster, clients, uniq, rust):
     broker = cluster.add_broker("broker-a", start=False)
     usage_file = os.path.join(cluster.root, "disk-usage")
     with open(usage_file, "w") as f:
