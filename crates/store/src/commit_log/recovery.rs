@@ -237,3 +237,67 @@ impl CommitLog {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use ferromq_proto::message::record::{encode_record_to, RecordInput};
+
+    use super::*;
+
+    fn record(out: &mut bytes::BytesMut, body: &[u8]) {
+        let addr = "127.0.0.1:10911".parse().unwrap();
+        let input = RecordInput {
+            topic: "T",
+            queue_id: 0,
+            flag: 0,
+            queue_offset: 0,
+            physical_offset: out.len() as i64,
+            sys_flag: 0,
+            born_timestamp: 1,
+            born_host: addr,
+            store_timestamp: 2,
+            store_host: addr,
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+            body,
+            properties: "TAGS\u{1}A\u{2}",
+            body_crc: None,
+        };
+        encode_record_to(out, &input).unwrap();
+    }
+
+    #[test]
+    fn scan_finds_the_end_a_torn_tail_and_a_bad_crc() {
+        let mut seg = bytes::BytesMut::new();
+        record(&mut seg, b"one");
+        record(&mut seg, b"two");
+        let end = seg.len();
+        seg.resize(end + 64, 0);
+        let clean = scan_segment(&seg, 0, true);
+        assert_eq!((clean.end, clean.records, clean.torn), (end, 2, None));
+
+        // The second record cut short: the log ends after the first.
+        let first = end / 2;
+        let mut torn = seg.clone();
+        torn[end - 3..].fill(0);
+        let scan = scan_segment(&torn, 0, true);
+        assert_eq!((scan.end, scan.records), (first, 1));
+        assert!(scan.torn.is_some());
+
+        // A flipped body byte is caught only when CRCs are checked.
+        let mut flipped = seg.clone();
+        // The first body byte: before the tail are PROPERTIES (7), their length (2), TOPIC (1),
+        // its length (1) and the 3-byte body.
+        flipped[first - 7 - 2 - 1 - 1 - 3] ^= 1;
+        assert_eq!(scan_segment(&flipped, 0, false).records, 2);
+        let checked = scan_segment(&flipped, 0, true);
+        assert_eq!((checked.end, checked.records), (0, 0));
+        assert_eq!(
+            checked.torn.map(|t| t.1).as_deref(),
+            Some("body CRC mismatch")
+        );
+
+        // Records placed at another offset than they claim are refused.
+        assert!(scan_segment(&seg, 4096, false).torn.is_some());
+    }
+}
