@@ -46,6 +46,8 @@
 
 mod error;
 mod eval;
+#[doc(hidden)]
+pub mod fuzzing;
 mod java_num;
 mod lexer;
 mod parser;

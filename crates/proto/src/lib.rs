@@ -20,6 +20,8 @@ pub mod body;
 pub mod codes;
 pub mod command;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod header;
 pub mod headers;
 pub mod message;

@@ -54,6 +54,8 @@ mod consume_queue;
 mod dispatch;
 mod error;
 mod flush;
+#[doc(hidden)]
+pub mod fuzzing;
 mod index;
 mod mapped_file;
 mod preallocate;

@@ -13,7 +13,6 @@ use ferromq_proto::message::record::{peek_size_and_magic, RecordView};
 use ferromq_proto::message::MAGIC_BLANK;
 
 use super::CommitLog;
-use crate::mapped_file::MappedFileWriter;
 use crate::StoreError;
 
 /// What recovery found.
@@ -40,13 +39,15 @@ enum Step {
     Invalid(String),
 }
 
-fn step(w: &MappedFileWriter, pos: usize, check_crc: bool) -> Step {
-    let file = w.file();
-    let size = file.size();
-    if pos + 8 > size {
+/// Classifies the bytes at `pos` of a segment that starts at log offset `start`: the real record
+/// check recovery uses, over the segment's bytes (`seg` is the whole mapped file).
+fn step(seg: &[u8], start: i64, pos: usize, check_crc: bool) -> Step {
+    let size = seg.len();
+    if pos.saturating_add(8) > size {
         return Step::EndOfFile;
     }
-    let Some((total, magic)) = w.peek(pos, 8).and_then(peek_size_and_magic) else {
+    let rest = &seg[pos..];
+    let Some((total, magic)) = peek_size_and_magic(rest) else {
         return Step::EndOfFile;
     };
     if magic == MAGIC_BLANK {
@@ -62,15 +63,12 @@ fn step(w: &MappedFileWriter, pos: usize, check_crc: bool) -> Step {
     if total == 0 && magic == 0 {
         return Step::EndOfData;
     }
-    let Some(rest) = w.peek(pos, size - pos) else {
-        return Step::EndOfFile;
-    };
     match RecordView::parse(rest) {
         Err(e) => Step::Invalid(e.to_string()),
-        Ok(v) if v.physical_offset != file.start() + pos as i64 => Step::Invalid(format!(
+        Ok(v) if v.physical_offset != start + pos as i64 => Step::Invalid(format!(
             "PHYSICALOFFSET {} at position {}",
             v.physical_offset,
-            file.start() + pos as i64
+            start + pos as i64
         )),
         Ok(v) if check_crc && !v.body_crc_matches() => {
             Step::Invalid("body CRC mismatch".to_owned())
@@ -84,6 +82,53 @@ fn step(w: &MappedFileWriter, pos: usize, check_crc: bool) -> Step {
             size: v.len(),
             store_timestamp: v.store_timestamp,
         },
+    }
+}
+
+/// How a segment's bytes scan (see [`scan_segment`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentScan {
+    /// Position just past the last valid record (the whole segment when it ended cleanly).
+    pub end: usize,
+    /// Valid records found.
+    pub records: u64,
+    /// Where an invalid record was found, and why.
+    pub torn: Option<(usize, String)>,
+}
+
+/// Scans one segment's bytes as recovery does, the segment starting at log offset `start`.
+/// Used by recovery through [`step`]; exposed for the fuzz target and its corpus replay.
+pub fn scan_segment(seg: &[u8], start: i64, check_crc: bool) -> SegmentScan {
+    let mut pos = 0;
+    let mut records = 0;
+    loop {
+        match step(seg, start, pos, check_crc) {
+            Step::Record { size, .. } => {
+                pos += size;
+                records += 1;
+            }
+            Step::EndOfFile => {
+                return SegmentScan {
+                    end: seg.len(),
+                    records,
+                    torn: None,
+                }
+            }
+            Step::EndOfData => {
+                return SegmentScan {
+                    end: pos,
+                    records,
+                    torn: None,
+                }
+            }
+            Step::Invalid(reason) => {
+                return SegmentScan {
+                    end: pos,
+                    records,
+                    torn: Some((pos, reason)),
+                }
+            }
+        }
     }
 }
 
@@ -123,9 +168,10 @@ impl CommitLog {
                 continue;
             }
             out.scanned_from = *flushed_from.get_or_insert(file.start());
+            let seg = w.peek(0, file.size()).unwrap_or_default();
             let mut pos = 0;
             loop {
-                match step(&w, pos, check_crc) {
+                match step(seg, file.start(), pos, check_crc) {
                     Step::Record {
                         size,
                         store_timestamp,
@@ -189,5 +235,69 @@ impl CommitLog {
         self.flushed.store(durable.min(out.end), Ordering::Release);
         self.last_store_timestamp.store(last_ts, Ordering::Relaxed);
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ferromq_proto::message::record::{encode_record_to, RecordInput};
+
+    use super::*;
+
+    fn record(out: &mut bytes::BytesMut, body: &[u8]) {
+        let addr = "127.0.0.1:10911".parse().unwrap();
+        let input = RecordInput {
+            topic: "T",
+            queue_id: 0,
+            flag: 0,
+            queue_offset: 0,
+            physical_offset: out.len() as i64,
+            sys_flag: 0,
+            born_timestamp: 1,
+            born_host: addr,
+            store_timestamp: 2,
+            store_host: addr,
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+            body,
+            properties: "TAGS\u{1}A\u{2}",
+            body_crc: None,
+        };
+        encode_record_to(out, &input).unwrap();
+    }
+
+    #[test]
+    fn scan_finds_the_end_a_torn_tail_and_a_bad_crc() {
+        let mut seg = bytes::BytesMut::new();
+        record(&mut seg, b"one");
+        record(&mut seg, b"two");
+        let end = seg.len();
+        seg.resize(end + 64, 0);
+        let clean = scan_segment(&seg, 0, true);
+        assert_eq!((clean.end, clean.records, clean.torn), (end, 2, None));
+
+        // The second record cut short: the log ends after the first.
+        let first = end / 2;
+        let mut torn = seg.clone();
+        torn[end - 3..].fill(0);
+        let scan = scan_segment(&torn, 0, true);
+        assert_eq!((scan.end, scan.records), (first, 1));
+        assert!(scan.torn.is_some());
+
+        // A flipped body byte is caught only when CRCs are checked.
+        let mut flipped = seg.clone();
+        // The first body byte: before the tail are PROPERTIES (7), their length (2), TOPIC (1),
+        // its length (1) and the 3-byte body.
+        flipped[first - 7 - 2 - 1 - 1 - 3] ^= 1;
+        assert_eq!(scan_segment(&flipped, 0, false).records, 2);
+        let checked = scan_segment(&flipped, 0, true);
+        assert_eq!((checked.end, checked.records), (0, 0));
+        assert_eq!(
+            checked.torn.map(|t| t.1).as_deref(),
+            Some("body CRC mismatch")
+        );
+
+        // Records placed at another offset than they claim are refused.
+        assert!(scan_segment(&seg, 4096, false).torn.is_some());
     }
 }

@@ -1,0 +1,5 @@
+//! See `ferromq_proto::fuzzing::request_headers` for the input layout and the invariants checked.
+
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| ferromq_proto::fuzzing::request_headers(data));

@@ -1,0 +1,19 @@
+//! Replays the committed fuzz corpus (`crates/store/fuzz/corpus/commit_log_recovery/`) through
+//! the same check the `cargo fuzz` target runs, on stable Rust.
+
+use std::path::Path;
+
+#[test]
+fn commit_log_recovery() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/commit_log_recovery");
+    let mut inputs = 0;
+    for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.expect("corpus entry").path();
+        let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let outcome =
+            std::panic::catch_unwind(|| ferromq_store::fuzzing::commit_log_recovery(&data));
+        assert!(outcome.is_ok(), "{} fails", path.display());
+        inputs += 1;
+    }
+    assert!(inputs > 0, "empty corpus in {}", dir.display());
+}
