@@ -46,7 +46,32 @@ impl Handler for BrokerHandler {
                 }
             }
             let started = std::time::Instant::now();
+            // The send family runs on its own budget; other families never wait behind it.
+            let slot = if is_send_family(req.code) {
+                let store = Arc::clone(&broker.store);
+                match broker
+                    .send_gate
+                    .admit(move || store.append_lock_held_ms())
+                    .await
+                {
+                    Ok(slot) => Some(slot),
+                    Err(e) => {
+                        let resp = error_response(&req, &e);
+                        broker.rpc.observe(
+                            req.code,
+                            resp.code,
+                            req.is_oneway(),
+                            false,
+                            started.elapsed(),
+                        );
+                        return Some(resp);
+                    }
+                }
+            } else {
+                None
+            };
             let result = dispatch(&broker, &conn, &req).await;
+            drop(slot);
             let resp = match result {
                 Ok(resp) => resp,
                 Err(e) => {
@@ -78,6 +103,16 @@ impl Handler for BrokerHandler {
             SEND_MESSAGE | SEND_MESSAGE_V2 | SEND_BATCH_MESSAGE | PULL_MESSAGE | LITE_PULL_MESSAGE
         )
     }
+}
+
+/// Requests served on the send budget ([`crate::flow::SendGate`]), as Java's send thread
+/// pool serves them.
+fn is_send_family(code: i32) -> bool {
+    use request::*;
+    matches!(
+        code,
+        SEND_MESSAGE | SEND_MESSAGE_V2 | SEND_BATCH_MESSAGE | CONSUMER_SEND_MSG_BACK
+    )
 }
 
 fn done(r: Result<RemotingCommand, BrokerError>) -> HandlerResult {
