@@ -81,6 +81,8 @@ pub struct Broker {
     pub traffic: metrics::Traffic,
     /// The send family's budget and fast failure ([`flow`]).
     pub send_gate: Arc<flow::SendGate>,
+    /// Topic and group quotas (`quotas.json`).
+    pub quotas: flow::QuotaManager,
     /// Request latency by request and response code (`rocketmq_rpc_latency`).
     pub rpc: ferromq_metrics::RpcLatency,
     /// Delivery of delay-level messages.
@@ -178,6 +180,7 @@ impl Broker {
             stats: stats::BrokerStats::default(),
             traffic: metrics::Traffic::default(),
             send_gate: Arc::new(flow::SendGate::new(&config.flow)),
+            quotas: flow::QuotaManager::load(&config)?,
             rpc: ferromq_metrics::RpcLatency::default(),
             schedule: Arc::new(schedule::ScheduleService::load(&config)?),
             transactions: Arc::new(transaction::TransactionService::new(

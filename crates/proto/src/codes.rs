@@ -85,6 +85,10 @@ pub mod request {
     pub const GET_BROKER_HA_STATUS: i32 = 907;
     pub const GET_BROKER_MEMBER_GROUP: i32 = 901;
     pub const BROKER_HEARTBEAT: i32 = 904;
+    /// FerroMQ's own (RocketMQ has no quotas): set, read and remove topic and group quotas.
+    pub const UPDATE_QUOTA: i32 = 9101;
+    pub const GET_QUOTA: i32 = 9102;
+    pub const DELETE_QUOTA: i32 = 9103;
 }
 
 /// Response codes.

@@ -25,8 +25,10 @@
 //! (64) is larger than Java's thread count (at most 4).
 
 pub mod fast_failure;
+pub mod quota;
 
 pub use fast_failure::{FlowCounters, SendGate};
+pub use quota::QuotaManager;
 
 /// Flow-control settings from broker.conf.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,6 +7,7 @@ pub mod lock;
 pub mod offsets;
 pub mod pull;
 pub mod query;
+pub mod quota;
 pub mod recall;
 pub mod reply;
 pub mod send;
@@ -133,7 +134,21 @@ async fn dispatch(
         CONSUMER_SEND_MSG_BACK => done(send_back::handle(b, req).await),
         RECALL_MESSAGE => done(recall::handle(b, conn, req).await),
         END_TRANSACTION => done(b.transactions.end_transaction(b, req).await),
-        PULL_MESSAGE | LITE_PULL_MESSAGE => pull::handle(b, conn, req),
+        PULL_MESSAGE | LITE_PULL_MESSAGE => {
+            // A consume quota in debt paces the pull: it waits here, then is served.
+            let field = |k: &str| req.ext_fields.get(k).unwrap_or("");
+            let wanted = field("maxMsgNums").parse().unwrap_or(32).clamp(1, 1024);
+            let wait = b
+                .quotas
+                .consume_wait(field("consumerGroup"), field("topic"), wanted);
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            pull::handle(b, conn, req)
+        }
+        UPDATE_QUOTA => done(quota::update(b, req)),
+        GET_QUOTA => done(quota::get(b, req)),
+        DELETE_QUOTA => done(quota::delete(b, req)),
         QUERY_CONSUMER_OFFSET => done(offsets::query_consumer_offset(b, req)),
         UPDATE_CONSUMER_OFFSET => done(offsets::update_consumer_offset(b, req)),
         GET_MAX_OFFSET => done(offsets::max_offset(b, req)),
