@@ -20,6 +20,7 @@
 //! | [`namesrv`] | `getNamesrvConfig`, `updateKvConfig`, `deleteKvConfig`, `wipeWritePerm`, `addWritePerm` |
 //! | [`message`] | `queryMsgById`, `queryMsgByKey`, `queryMsgByUniqueKey`, `queryMsgByOffset`, `printMsg` |
 //! | [`store_admin`] | `deleteExpiredCommitLog`, `cleanExpiredCQ` |
+//! | [`quota`] | `updateQuota`, `getQuota`, `deleteQuota` (FerroMQ's own) |
 //! | [`controller`] | `getControllerMetaData`, `getSyncStateSet`, `getControllerConfig`, `updateControllerConfig`, `electMaster`, `cleanBrokerMetadata` |
 //!
 //! Each operation returns a report whose fields are the data (for the dashboard) and whose
@@ -40,6 +41,7 @@ pub mod message;
 pub mod namesrv;
 pub mod offset;
 pub mod producer;
+pub mod quota;
 pub mod store_admin;
 pub mod topic;
 
