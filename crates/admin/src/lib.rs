@@ -21,6 +21,7 @@
 //! | [`namesrv`] | `getNamesrvConfig`, `updateKvConfig`, `deleteKvConfig`, `wipeWritePerm`, `addWritePerm` |
 //! | [`message`] | `queryMsgById`, `queryMsgByKey`, `queryMsgByUniqueKey`, `queryMsgByOffset`, `printMsg` |
 //! | [`store_admin`] | `deleteExpiredCommitLog`, `cleanExpiredCQ` |
+//! | [`quota`] | `updateQuota`, `getQuota`, `deleteQuota` (FerroMQ's own) |
 //! | [`controller`] | `getControllerMetaData`, `getSyncStateSet`, `getControllerConfig`, `updateControllerConfig`, `electMaster`, `cleanBrokerMetadata` |
 //!
 //! Each operation returns a report whose fields are the data (for the dashboard) and whose
@@ -42,6 +43,7 @@ pub mod message;
 pub mod namesrv;
 pub mod offset;
 pub mod producer;
+pub mod quota;
 pub mod store_admin;
 pub mod topic;
 

@@ -102,6 +102,9 @@ pub struct BrokerConfig {
     /// `slaveReadEnable`: a slave serves pulls (and a master sends consumers that fall far
     /// behind to the group's `whichBrokerWhenConsumeSlowly`).
     pub slave_read_enable: bool,
+    /// Flow control ([`crate::flow`]): `brokerFastFailureEnable`, the send budget and its wait,
+    /// the page-cache busy limit, and the connection limits.
+    pub flow: crate::flow::FlowConfig,
     /// `enableControllerMode`: the controller (RocketMQ 5's, `ferromq controller`) decides
     /// which broker of the group is master and elects a new one when it dies.
     pub enable_controller_mode: bool,
@@ -197,6 +200,7 @@ impl Default for BrokerConfig {
             ha_transfer_batch_size: 32 * 1024,
             ha_max_gap_not_in_sync: 256 * 1024 * 1024,
             slave_read_enable: false,
+            flow: crate::flow::FlowConfig::default(),
             acl_enable: false,
             plain_acl_file: None,
             auth: AuthKeys::default(),
@@ -251,14 +255,11 @@ const ACCEPTED_KEYS: &[&str] = &[
     "flushConsumeQueueLeastPages",
     "maxTransferBytesOnMessageInMemory",
     "maxTransferCountOnMessageInMemory",
-    "sendMessageThreadPoolNums",
     "pullMessageThreadPoolNums",
     "useReentrantLockWhenPutMessage",
     "transientStorePoolEnable",
     "messageDelayLevel",
     "traceTopicEnable",
-    "waitTimeMillsInSendQueue",
-    "osPageCacheBusyTimeOutMills",
     "diskSpaceWarningLevelRatio",
     "diskSpaceCleanForciblyRatio",
     "maxHashSlotNum",
@@ -326,6 +327,13 @@ pub const BROKER_KEYS: &[&str] = &[
     "haTransferBatchSize",
     "haMaxGapNotInSync",
     "slaveReadEnable",
+    "brokerFastFailureEnable",
+    "sendMessageThreadPoolNums",
+    "sendThreadPoolQueueCapacity",
+    "waitTimeMillsInSendQueue",
+    "osPageCacheBusyTimeOutMills",
+    "serverMaxConnections",
+    "serverMaxInFlightPerConnection",
     "enableControllerMode",
     "controllerAddr",
     "brokerHeartbeatInterval",
@@ -520,6 +528,25 @@ impl BrokerConfig {
                     c.ha_max_gap_not_in_sync = positive(key, value, num!(i64, "a byte count"))?
                 }
                 "slaveReadEnable" => c.slave_read_enable = boolean()?,
+                "brokerFastFailureEnable" => c.flow.fast_failure_enable = boolean()?,
+                "sendMessageThreadPoolNums" => {
+                    c.flow.send_slots = positive(key, value, num!(usize, "a count"))?
+                }
+                "sendThreadPoolQueueCapacity" => {
+                    c.flow.send_queue_capacity = positive(key, value, num!(usize, "a count"))?
+                }
+                "waitTimeMillsInSendQueue" => {
+                    c.flow.send_queue_wait_ms = positive(key, value, num!(u64, "milliseconds"))?
+                }
+                "osPageCacheBusyTimeOutMills" => {
+                    c.flow.page_cache_busy_ms = positive(key, value, num!(u64, "milliseconds"))?
+                }
+                "serverMaxConnections" => {
+                    c.flow.max_connections = positive(key, value, num!(usize, "a count"))?
+                }
+                "serverMaxInFlightPerConnection" => {
+                    c.flow.max_in_flight = positive(key, value, num!(usize, "a count"))?
+                }
                 "enableControllerMode" => c.enable_controller_mode = boolean()?,
                 "controllerAddr" => {
                     c.controller_addr = Some(v.to_owned()).filter(|s| !s.is_empty())

@@ -24,6 +24,7 @@ pub mod config;
 pub mod config_keys;
 pub mod controller_mode;
 pub mod error;
+pub mod flow;
 pub mod handlers;
 pub mod long_poll;
 pub mod metrics;
@@ -82,6 +83,10 @@ pub struct Broker {
     pub auth: auth::Auth,
     /// Messages and bytes in and out per topic and group, for `/metrics`.
     pub traffic: metrics::Traffic,
+    /// The send family's budget and fast failure ([`flow`]).
+    pub send_gate: Arc<flow::SendGate>,
+    /// Topic and group quotas (`quotas.json`).
+    pub quotas: flow::QuotaManager,
     /// Request latency by request and response code (`rocketmq_rpc_latency`).
     pub rpc: ferromq_metrics::RpcLatency,
     /// Delivery of delay-level messages.
@@ -180,6 +185,8 @@ impl Broker {
             filters: sql_filter::FilterCache::default(),
             stats: stats::BrokerStats::default(),
             traffic: metrics::Traffic::default(),
+            send_gate: Arc::new(flow::SendGate::new(&config.flow)),
+            quotas: flow::QuotaManager::load(&config)?,
             rpc: ferromq_metrics::RpcLatency::default(),
             schedule: Arc::new(schedule::ScheduleService::load(&config)?),
             transactions: Arc::new(transaction::TransactionService::new(
@@ -281,7 +288,11 @@ impl Broker {
         ferromq_net::serve(
             listener,
             handler,
-            ConnectionConfig::default(),
+            ConnectionConfig {
+                max_in_flight: self.config.flow.max_in_flight,
+                max_connections: self.config.flow.max_connections,
+                ..ConnectionConfig::default()
+            },
             shutdown.clone(),
         )
         .await;
@@ -305,6 +316,11 @@ impl Broker {
     fn spawn_background(self: &Arc<Self>, stop: &CancellationToken) {
         // A slave copies its master's metadata; a master runs the delivery services.
         tokio::spawn(Arc::clone(self).sync_metadata_loop(stop.clone()));
+        let store = Arc::clone(&self.store);
+        tokio::spawn(
+            Arc::clone(&self.send_gate)
+                .watch_page_cache(move || store.append_lock_held_ms(), stop.clone()),
+        );
         if self.role() != config::BrokerRole::Slave && !self.config.enable_controller_mode {
             self.start_master_services();
         }

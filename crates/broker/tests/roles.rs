@@ -51,12 +51,12 @@ async fn a_sync_master_without_a_slave_says_so() {
 #[test]
 fn inert_keys_and_roles_are_named_at_start_up() {
     let c = BrokerConfig::from_properties(&Properties::parse(
-        "traceTopicEnable=true\nsendMessageThreadPoolNums=16\nbrokerRole=SLAVE\nbrokerId=1\nflushDiskType=SYNC_FLUSH\n",
+        "traceTopicEnable=true\npullMessageThreadPoolNums=16\nbrokerRole=SLAVE\nbrokerId=1\nflushDiskType=SYNC_FLUSH\n",
     ))
     .unwrap();
     let w = c.warnings().join("\n");
     assert!(w.contains("`traceTopicEnable`"), "{w}");
-    assert!(w.contains("`sendMessageThreadPoolNums`"), "{w}");
+    assert!(w.contains("`pullMessageThreadPoolNums`"), "{w}");
     assert!(
         w.contains("brokerRole=SLAVE with slaveReadEnable=false"),
         "{w}"

@@ -28,6 +28,17 @@ pub(crate) struct Encoded {
     pub msg_id: String,
 }
 
+impl Encoded {
+    /// Messages it carries: one, or a batch's count (its ids are joined with `,`).
+    pub fn message_count(&self) -> u32 {
+        if self.batch {
+            self.msg_id.split(',').count() as u32
+        } else {
+            1
+        }
+    }
+}
+
 /// Encodes one message: its UNIQ_KEY (a new one unless the message carries one already, as a
 /// resent message does; Java `MessageClientIDSetter.setUniqID`), the properties string, and the
 /// body zlib-compressed when it has at least `compress_over` bytes.

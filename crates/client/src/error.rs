@@ -120,6 +120,18 @@ pub enum ClientError {
         timeout: std::time::Duration,
     },
 
+    /// The producer's own send-rate limit refused the send: it would have waited longer than
+    /// the limit's queueing time.
+    #[error("send to topic `{topic}` refused by the producer's send rate limit ({rate:.0} msgs/s, at most {} ms of queueing)", max_queueing.as_millis())]
+    RateLimited {
+        /// The topic.
+        topic: String,
+        /// The limit, messages per second.
+        rate: f64,
+        /// The longest wait the limit allows.
+        max_queueing: std::time::Duration,
+    },
+
     /// Every attempt of a send failed; `source` is the last attempt's error.
     #[error("send to topic `{topic}` failed after {attempts} attempt(s): {source}")]
     SendFailed {

@@ -32,6 +32,7 @@ use crate::encode::{self, Encoded};
 use crate::fault::LatencyFaultTolerance;
 use crate::instance::{ClientInstance, DEFAULT_INSTANCE_NAME};
 use crate::message::{is_retriable, send_result_from_response, DEFAULT_MAX_MESSAGE_SIZE};
+use crate::rate_limit::{Pace, Pacer, PacerStats};
 use crate::request::{
     create_reply, is_reply, make_request, new_correlation_id, Forget, ReplyFuture,
 };
@@ -68,6 +69,7 @@ pub struct ProducerBuilder {
     latency_fault: bool,
     async_max_in_flight: usize,
     async_max_in_flight_bytes: usize,
+    send_rate_limit: Option<(f64, Duration)>,
 }
 
 impl ProducerBuilder {
@@ -145,6 +147,15 @@ impl ProducerBuilder {
         self
     }
 
+    /// Limits this producer to `msgs_per_sec` messages a second (a batch counts each message),
+    /// evenly spaced: a send early for its slot waits for it when that is at most
+    /// `max_queueing` away, and fails with [`ClientError::RateLimited`] otherwise. Off by
+    /// default; [`Producer::send_rate_limit_stats`] counts what it did.
+    pub fn send_rate_limit(mut self, msgs_per_sec: f64, max_queueing: Duration) -> Self {
+        self.send_rate_limit = Some((msgs_per_sec, max_queueing));
+        self
+    }
+
     /// Builds the producer. Fails on an invalid group name or when no name server is known.
     pub fn build(self) -> Result<Producer, ClientError> {
         names::validate_group(&self.group)?;
@@ -165,6 +176,7 @@ impl ProducerBuilder {
                 fault: LatencyFaultTolerance::new(self.latency_fault),
                 in_flight: Arc::new(Semaphore::new(self.async_max_in_flight)),
                 in_flight_bytes: Arc::new(Semaphore::new(self.async_max_in_flight_bytes)),
+                pacer: self.send_rate_limit.map(|(rate, q)| Pacer::new(rate, q)),
                 instance,
                 cfg: self,
                 started: std::sync::Once::new(),
@@ -180,6 +192,8 @@ struct Inner {
     fault: LatencyFaultTolerance,
     in_flight: Arc<Semaphore>,
     in_flight_bytes: Arc<Semaphore>,
+    /// The send-rate limit, when one is set.
+    pacer: Option<Pacer>,
     started: std::sync::Once,
     /// Set once the first heartbeat after a successful send went out.
     announced: std::sync::atomic::AtomicBool,
@@ -211,6 +225,11 @@ impl Future for SendFuture {
 }
 
 impl Producer {
+    /// What the send-rate limit decided so far; `None` without one.
+    pub fn send_rate_limit_stats(&self) -> Option<PacerStats> {
+        self.inner.pacer.as_ref().map(Pacer::stats)
+    }
+
     /// Settings for a producer of `group`, with Java's defaults.
     pub fn builder(group: impl Into<String>) -> ProducerBuilder {
         ProducerBuilder {
@@ -226,6 +245,7 @@ impl Producer {
             latency_fault: false,
             async_max_in_flight: DEFAULT_ASYNC_MAX_IN_FLIGHT,
             async_max_in_flight_bytes: DEFAULT_ASYNC_MAX_IN_FLIGHT_BYTES,
+            send_rate_limit: None,
         }
     }
 
@@ -605,6 +625,19 @@ impl Producer {
     ) -> Result<SendResult, ClientError> {
         self.ensure_started();
         let cfg = &self.inner.cfg;
+        if let Some(pacer) = &self.inner.pacer {
+            match pacer.acquire(encoded.message_count()) {
+                Pace::Wait(d) if d.is_zero() => {}
+                Pace::Wait(d) => tokio::time::sleep(d).await,
+                Pace::Reject => {
+                    return Err(ClientError::RateLimited {
+                        topic: encoded.topic.clone(),
+                        rate: pacer.rate(),
+                        max_queueing: cfg.send_rate_limit.map_or(Duration::ZERO, |(_, q)| q),
+                    })
+                }
+            }
+        }
         let start = Instant::now();
         let routes = self.inner.instance.routes();
         let mut info = routes.publish_info(&encoded.topic).await?;

@@ -3,8 +3,11 @@
 //!
 //! Requests pass at evenly spaced instants, `1 / rate` apart. A request that arrives early waits
 //! for its slot if that is at most `max_queueing` away; otherwise it is refused and the caller
-//! hands the message back for later.
+//! hands the message back for later. Producers use the same pacer for their send rate
+//! ([`crate::ProducerBuilder::send_rate_limit`]). Every pacer counts what it decided
+//! ([`Pacer::stats`]).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -18,6 +21,19 @@ pub enum Pace {
     Reject,
 }
 
+/// What a pacer decided since it was made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PacerStats {
+    /// Requests let through at once.
+    pub passed: u64,
+    /// Requests let through after a wait.
+    pub delayed: u64,
+    /// Milliseconds of those waits, summed.
+    pub delayed_ms: u64,
+    /// Requests refused (the wait would have been longer than the queueing time).
+    pub rejected: u64,
+}
+
 /// A uniform rate limiter.
 #[derive(Debug)]
 pub struct Pacer {
@@ -26,6 +42,10 @@ pub struct Pacer {
     max_queueing: Duration,
     /// When the latest admitted request passes (or passed).
     latest: Mutex<Option<Instant>>,
+    passed: AtomicU64,
+    delayed: AtomicU64,
+    delayed_ms: AtomicU64,
+    rejected: AtomicU64,
 }
 
 impl Pacer {
@@ -40,6 +60,29 @@ impl Pacer {
             cost,
             max_queueing,
             latest: Mutex::new(None),
+            passed: AtomicU64::new(0),
+            delayed: AtomicU64::new(0),
+            delayed_ms: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+        }
+    }
+
+    /// The permits per second this pacer lets through.
+    pub fn rate(&self) -> f64 {
+        if self.cost == Duration::MAX {
+            0.0
+        } else {
+            1.0 / self.cost.as_secs_f64()
+        }
+    }
+
+    /// What it decided so far.
+    pub fn stats(&self) -> PacerStats {
+        PacerStats {
+            passed: self.passed.load(Ordering::Relaxed),
+            delayed: self.delayed.load(Ordering::Relaxed),
+            delayed_ms: self.delayed_ms.load(Ordering::Relaxed),
+            rejected: self.rejected.load(Ordering::Relaxed),
         }
     }
 
@@ -50,6 +93,20 @@ impl Pacer {
 
     /// [`Pacer::acquire`] at a given time (for tests).
     pub fn acquire_at(&self, permits: u32, now: Instant) -> Pace {
+        let pace = self.decide(permits, now);
+        match pace {
+            Pace::Wait(d) if d.is_zero() => self.passed.fetch_add(1, Ordering::Relaxed),
+            Pace::Wait(d) => {
+                self.delayed_ms
+                    .fetch_add(d.as_millis() as u64, Ordering::Relaxed);
+                self.delayed.fetch_add(1, Ordering::Relaxed)
+            }
+            Pace::Reject => self.rejected.fetch_add(1, Ordering::Relaxed),
+        };
+        pace
+    }
+
+    fn decide(&self, permits: u32, now: Instant) -> Pace {
         if self.cost == Duration::MAX {
             return Pace::Reject;
         }
@@ -88,6 +145,15 @@ mod tests {
         assert_eq!(
             p.acquire_at(2, later),
             Pace::Wait(Duration::from_millis(20))
+        );
+        assert_eq!(
+            p.stats(),
+            PacerStats {
+                passed: 2,
+                delayed: 3,
+                delayed_ms: 50,
+                rejected: 1
+            }
         );
     }
 

@@ -457,3 +457,55 @@ async fn name_servers_are_tried_in_turn() {
     );
     stop.cancel();
 }
+
+#[tokio::test]
+async fn the_send_rate_limit_spaces_sends_refuses_past_its_queueing_and_counts() {
+    let (addr, mock, stop) = start("broker-a").await;
+    mock.routes
+        .lock()
+        .insert("T".into(), route(&[("broker-a", &addr)], 4));
+    let producer = Producer::builder("pg_rate")
+        .namesrv_addr(addr.clone())
+        .send_rate_limit(20.0, Duration::from_millis(200))
+        .build()
+        .unwrap();
+    // Back to back, ten sends at 20/s: all pass, most after a wait for their slot.
+    for i in 0..10 {
+        producer
+            .send(Message::new("T", format!("m{i}")))
+            .await
+            .unwrap();
+    }
+    let s = producer.send_rate_limit_stats().unwrap();
+    assert_eq!(s.passed + s.delayed, 10, "{s:?}");
+    assert!(s.delayed >= 5, "{s:?}");
+    assert_eq!(s.rejected, 0);
+    // Thirty at once: the queueing time (200 ms = 4 slots) refuses the rest.
+    let sends: Vec<_> = (0..30)
+        .map(|i| {
+            let p = producer.clone();
+            tokio::spawn(async move { p.send(Message::new("T", format!("burst{i}"))).await })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for s in sends {
+        results.push(s.await.unwrap());
+    }
+    let refused = results
+        .iter()
+        .filter(|r| matches!(r, Err(ClientError::RateLimited { .. })))
+        .count();
+    assert!(refused >= 20, "{refused} refused");
+    assert!(results
+        .iter()
+        .all(|r| r.is_ok() || matches!(r, Err(ClientError::RateLimited { .. }))));
+    let after = producer.send_rate_limit_stats().unwrap();
+    assert_eq!(after.rejected as usize, refused);
+    assert!(Producer::builder("pg_plain")
+        .namesrv_addr(addr)
+        .build()
+        .unwrap()
+        .send_rate_limit_stats()
+        .is_none());
+    stop.cancel();
+}

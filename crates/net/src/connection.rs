@@ -53,8 +53,12 @@ pub trait Handler: Send + Sync + 'static {
 pub struct ConnectionConfig {
     /// Largest frame accepted, counting its length field.
     pub max_frame: usize,
-    /// Requests of one connection served at the same time.
+    /// Requests of one connection in progress or with a response not yet written to the
+    /// socket. At the bound the reader stops reading, so a peer that sends without reading
+    /// its responses is held back by TCP instead of growing the write queue.
     pub max_in_flight: usize,
+    /// Connections [`crate::serve`] keeps at once; one more is closed on accept.
+    pub max_connections: usize,
     /// Close after this long without any traffic; `None` keeps idle connections.
     pub idle_timeout: Option<Duration>,
 }
@@ -64,6 +68,7 @@ impl Default for ConnectionConfig {
         ConnectionConfig {
             max_frame: DEFAULT_MAX_FRAME,
             max_in_flight: 256,
+            max_connections: 10_000,
             idle_timeout: Some(Duration::from_secs(120)),
         }
     }
@@ -75,12 +80,16 @@ struct Inner {
     id: u64,
     peer: SocketAddr,
     local: SocketAddr,
-    out: mpsc::UnboundedSender<RemotingCommand>,
+    out: mpsc::UnboundedSender<Outgoing>,
     pending: Mutex<HashMap<i32, oneshot::Sender<RemotingCommand>>>,
     next_opaque: AtomicI32,
     closed: AtomicBool,
     cancel: CancellationToken,
 }
+
+/// A command for the writer, with the in-flight slot of the request it answers: the slot is
+/// freed only once the response is on the socket (write-side back-pressure).
+type Outgoing = (RemotingCommand, Option<OwnedSemaphorePermit>);
 
 /// A cheap, cloneable handle to a live connection.
 #[derive(Clone)]
@@ -132,9 +141,20 @@ impl ConnectionHandle {
 
     /// Queues a command for writing. Errors only when the connection is gone.
     pub fn send(&self, cmd: RemotingCommand) -> Result<(), NetError> {
-        self.inner.out.send(cmd).map_err(|_| NetError::Closed {
-            addr: self.inner.peer.to_string(),
-        })
+        self.send_with_slot(cmd, None)
+    }
+
+    fn send_with_slot(
+        &self,
+        cmd: RemotingCommand,
+        slot: Option<OwnedSemaphorePermit>,
+    ) -> Result<(), NetError> {
+        self.inner
+            .out
+            .send((cmd, slot))
+            .map_err(|_| NetError::Closed {
+                addr: self.inner.peer.to_string(),
+            })
     }
 
     /// Sends a one-way request (no response expected).
@@ -310,7 +330,9 @@ fn serve_request(
     let serialize_type = cmd.serialize_type;
     let inline = handler.poll_inline(&cmd);
     let mut fut = CatchUnwind(handler.handle(conn.clone(), cmd));
-    let answer = move |conn: &ConnectionHandle, outcome: Result<Option<RemotingCommand>, ()>| {
+    let answer = move |conn: &ConnectionHandle,
+                       outcome: Result<Option<RemotingCommand>, ()>,
+                       permit: OwnedSemaphorePermit| {
         let resp = outcome.unwrap_or_else(|()| {
             // A handler bug must not leave the peer waiting for its timeout.
             tracing::error!(code, peer = %conn.peer_addr(), "request handler panicked");
@@ -324,21 +346,19 @@ fn serve_request(
                 ..Default::default()
             })
         });
-        respond(conn, oneway, opaque, resp);
+        respond(conn, oneway, opaque, resp, permit);
     };
     if inline {
         let mut cx = Context::from_waker(Waker::noop());
         if let Poll::Ready(outcome) = Pin::new(&mut fut).poll(&mut cx) {
-            drop(permit);
-            answer(conn, outcome);
+            answer(conn, outcome, permit);
             return;
         }
     }
     let c = conn.clone();
     tokio::spawn(async move {
         let outcome = fut.await;
-        drop(permit);
-        answer(&c, outcome);
+        answer(&c, outcome, permit);
     });
 }
 
@@ -358,23 +378,31 @@ impl<F: Future + Unpin> Future for CatchUnwind<F> {
     }
 }
 
-fn respond(conn: &ConnectionHandle, oneway: bool, opaque: i32, resp: Option<RemotingCommand>) {
+/// Queues the response, if any, with the request's in-flight slot (freed once written).
+fn respond(
+    conn: &ConnectionHandle,
+    oneway: bool,
+    opaque: i32,
+    resp: Option<RemotingCommand>,
+    permit: OwnedSemaphorePermit,
+) {
     if let (false, Some(mut resp)) = (oneway, resp) {
         resp.opaque = opaque;
-        let _ = conn.send(resp);
+        let _ = conn.send_with_slot(resp, Some(permit));
     }
 }
 
 async fn write_loop(
     mut writer: tokio::net::tcp::OwnedWriteHalf,
-    mut rx: mpsc::UnboundedReceiver<RemotingCommand>,
+    mut rx: mpsc::UnboundedReceiver<Outgoing>,
     cancel: CancellationToken,
 ) {
     // Reused for every batch: the writer allocates only when a batch outgrows them.
-    let mut batch: Vec<RemotingCommand> = Vec::with_capacity(64);
+    let mut batch: Vec<Outgoing> = Vec::with_capacity(64);
     let mut headers = BytesMut::with_capacity(16 * 1024);
     let mut ends: Vec<usize> = Vec::with_capacity(64);
     let mut pieces: Vec<Bytes> = Vec::with_capacity(192);
+    let mut slots: Vec<OwnedSemaphorePermit> = Vec::with_capacity(64);
     let cancelled = cancel.cancelled();
     tokio::pin!(cancelled);
     loop {
@@ -396,14 +424,15 @@ async fn write_loop(
             headers.reserve(16 * 1024);
         }
         ends.clear();
-        for cmd in &batch {
+        for (cmd, _) in &batch {
             cmd.encode_header(&mut headers);
             ends.push(headers.len());
         }
         let headers_frozen = headers.split().freeze();
         pieces.clear();
         let (frames, mut start, mut body_bytes) = (batch.len(), 0, 0);
-        for (cmd, &end) in batch.drain(..).zip(&ends) {
+        for ((cmd, slot), &end) in batch.drain(..).zip(&ends) {
+            slots.extend(slot);
             pieces.push(headers_frozen.slice(start..end));
             start = end;
             if !cmd.body.is_empty() {
@@ -429,6 +458,8 @@ async fn write_loop(
             tracing::debug!(error = %e, "write failed");
             break;
         }
+        // The answers are on the socket: their requests' in-flight slots are free.
+        slots.clear();
     }
     cancel.cancel();
     let _ = writer.shutdown().await;

@@ -17,17 +17,31 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) {
     let mut live: Vec<ConnectionHandle> = Vec::new();
+    // Refusals since the last log line: one line per burst, not one per connection.
+    let mut refused: u64 = 0;
+    let mut refused_logged = std::time::Instant::now() - REFUSAL_LOG_PERIOD;
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
             _ = shutdown.cancelled() => break,
         };
         match accepted {
-            Ok((stream, _)) => match spawn(stream, Arc::clone(&handler), config.clone()) {
-                Ok(conn) => {
-                    live.retain(|c| !c.is_closed());
-                    live.push(conn);
+            Ok((stream, peer)) if at_limit(&mut live, config.max_connections) => {
+                drop(stream);
+                refused += 1;
+                if refused_logged.elapsed() >= REFUSAL_LOG_PERIOD {
+                    tracing::warn!(
+                        limit = config.max_connections,
+                        refused,
+                        last_peer = %peer,
+                        "connection limit reached (serverMaxConnections): closing new connections"
+                    );
+                    refused = 0;
+                    refused_logged = std::time::Instant::now();
                 }
+            }
+            Ok((stream, _)) => match spawn(stream, Arc::clone(&handler), config.clone()) {
+                Ok(conn) => live.push(conn),
                 Err(e) => tracing::debug!(error = %e, "connection setup failed"),
             },
             Err(e) => {
@@ -39,4 +53,13 @@ pub async fn serve(
     for conn in live {
         conn.close();
     }
+}
+
+/// Least time between two "connection limit reached" log lines.
+const REFUSAL_LOG_PERIOD: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// True when `live` (pruned of closed connections here) already holds `max` connections.
+fn at_limit(live: &mut Vec<ConnectionHandle>, max: usize) -> bool {
+    live.retain(|c| !c.is_closed());
+    live.len() >= max.max(1)
 }

@@ -96,6 +96,10 @@ pub mod request {
     pub const AUTH_LIST_ACL: i32 = 3010;
     pub const GET_BROKER_MEMBER_GROUP: i32 = 901;
     pub const BROKER_HEARTBEAT: i32 = 904;
+    /// FerroMQ's own (RocketMQ has no quotas): set, read and remove topic and group quotas.
+    pub const UPDATE_QUOTA: i32 = 9101;
+    pub const GET_QUOTA: i32 = 9102;
+    pub const DELETE_QUOTA: i32 = 9103;
 }
 
 /// Response codes.

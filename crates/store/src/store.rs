@@ -508,6 +508,17 @@ impl MessageStore {
         (result, end, wait)
     }
 
+    /// How long (ms) the append in progress has held the commit-log lock; 0 when no append
+    /// holds it. The broker's page-cache busy check (Java `isOSPageCacheBusy`) compares it with
+    /// `osPageCacheBusyTimeOutMills`.
+    pub fn append_lock_held_ms(&self) -> i64 {
+        let begin = self.shared.commit_log.lock_begin_ms.load(Ordering::Acquire);
+        if begin == 0 {
+            return 0;
+        }
+        (ferromq_common::now_millis() - begin).max(0)
+    }
+
     /// Why puts are refused right now (`PutStatus::ServiceNotAvailable`), or `None` while the
     /// store takes writes: shut down, a failed disk write, or a disk fuller than
     /// `diskSpaceWarningLevelRatio`.

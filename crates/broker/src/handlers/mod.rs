@@ -8,6 +8,7 @@ pub mod lock;
 pub mod offsets;
 pub mod pull;
 pub mod query;
+pub mod quota;
 pub mod recall;
 pub mod reply;
 pub mod send;
@@ -52,7 +53,32 @@ impl Handler for BrokerHandler {
                 }
             }
             let started = std::time::Instant::now();
+            // The send family runs on its own budget; other families never wait behind it.
+            let slot = if is_send_family(req.code) {
+                let store = Arc::clone(&broker.store);
+                match broker
+                    .send_gate
+                    .admit(move || store.append_lock_held_ms())
+                    .await
+                {
+                    Ok(slot) => Some(slot),
+                    Err(e) => {
+                        let resp = error_response(&req, &e);
+                        broker.rpc.observe(
+                            req.code,
+                            resp.code,
+                            req.is_oneway(),
+                            false,
+                            started.elapsed(),
+                        );
+                        return Some(resp);
+                    }
+                }
+            } else {
+                None
+            };
             let result = dispatch(&broker, &conn, &req).await;
+            drop(slot);
             let resp = match result {
                 Ok(resp) => resp,
                 Err(e) => {
@@ -86,6 +112,16 @@ impl Handler for BrokerHandler {
     }
 }
 
+/// Requests served on the send budget ([`crate::flow::SendGate`]), as Java's send thread
+/// pool serves them.
+fn is_send_family(code: i32) -> bool {
+    use request::*;
+    matches!(
+        code,
+        SEND_MESSAGE | SEND_MESSAGE_V2 | SEND_BATCH_MESSAGE | CONSUMER_SEND_MSG_BACK
+    )
+}
+
 fn done(r: Result<RemotingCommand, BrokerError>) -> HandlerResult {
     r.map(Some)
 }
@@ -104,7 +140,21 @@ async fn dispatch(
         CONSUMER_SEND_MSG_BACK => done(send_back::handle(b, req).await),
         RECALL_MESSAGE => done(recall::handle(b, conn, req).await),
         END_TRANSACTION => done(b.transactions.end_transaction(b, req).await),
-        PULL_MESSAGE | LITE_PULL_MESSAGE => pull::handle(b, conn, req),
+        PULL_MESSAGE | LITE_PULL_MESSAGE => {
+            // A consume quota in debt paces the pull: it waits here, then is served.
+            let field = |k: &str| req.ext_fields.get(k).unwrap_or("");
+            let wanted = field("maxMsgNums").parse().unwrap_or(32).clamp(1, 1024);
+            let wait = b
+                .quotas
+                .consume_wait(field("consumerGroup"), field("topic"), wanted);
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            pull::handle(b, conn, req)
+        }
+        UPDATE_QUOTA => done(quota::update(b, req)),
+        GET_QUOTA => done(quota::get(b, req)),
+        DELETE_QUOTA => done(quota::delete(b, req)),
         QUERY_CONSUMER_OFFSET => done(offsets::query_consumer_offset(b, req)),
         UPDATE_CONSUMER_OFFSET => done(offsets::update_consumer_offset(b, req)),
         GET_MAX_OFFSET => done(offsets::max_offset(b, req)),

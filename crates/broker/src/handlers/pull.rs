@@ -253,7 +253,9 @@ fn run(
     }
     let filter = subscription_filter(b, &h)?;
 
-    let max_msgs = h.max_msg_nums.clamp(1, 1024);
+    let max_msgs =
+        b.quotas
+            .consume_allowance(&h.consumer_group, &h.topic, h.max_msg_nums.clamp(1, 1024));
     let check = |code: i64| filter.matches_code(code);
     let mut result =
         b.store
@@ -331,6 +333,8 @@ fn run(
         let count = result.messages.len() as u64;
         b.traffic
             .message_out(&h.topic, &h.consumer_group, count, bytes as u64);
+        b.quotas
+            .charge_consume(&h.consumer_group, &h.topic, count, bytes as u64);
         resp.body_tail = result.messages;
     }
     Ok(Some(resp))

@@ -36,6 +36,13 @@ pub async fn handle(
     let batch = req.code == request::SEND_BATCH_MESSAGE
         || h.batch == Some(true)
         || req.ext_fields.get("batch").is_some_and(|v| v.trim() == "1");
+    let msgs = if batch {
+        decode_batch(&req.body).map_or(1, |m| m.len() as u64)
+    } else {
+        1
+    };
+    b.quotas
+        .admit_produce(&h.topic, msgs, req.body.len() as u64)?;
     if names::is_retry_topic(&h.topic) && !batch {
         send_back::counts_from_properties(&mut h);
         if let Some(dlq) = send_back::retry_send_redirect(b, req, &h)? {

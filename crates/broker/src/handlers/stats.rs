@@ -77,11 +77,35 @@ pub fn runtime_info(
     set("msgGetTotalTodayNow", get.to_string());
     set("putTps", "0.0 0.0 0.0".into());
     set("getTransferredTps", "0.0 0.0 0.0".into());
-    set("sendThreadPoolQueueSize", "0".into());
+    let gate = &b.send_gate;
+    set("sendThreadPoolQueueSize", gate.queue_size().to_string());
+    set(
+        "sendThreadPoolQueueCapacity",
+        b.config.flow.send_queue_capacity.to_string(),
+    );
     set("pullThreadPoolQueueSize", "0".into());
     set("sendThreadPoolQueueHeadWaitTimeMills", "0".into());
     set("pullThreadPoolQueueHeadWaitTimeMills", "0".into());
-    set("pageCacheLockTimeMills", "0".into());
+    set(
+        "pageCacheLockTimeMills",
+        b.store.append_lock_held_ms().to_string(),
+    );
+    // FerroMQ's flow-control counters (since start).
+    let count = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    set("sendInProgress", gate.in_progress().to_string());
+    set(
+        "sendShedTimeoutTotal",
+        count(&gate.counters.shed_timeout).to_string(),
+    );
+    set(
+        "sendShedPageCacheTotal",
+        (count(&gate.counters.shed_page_cache) + count(&gate.counters.rejected_page_cache))
+            .to_string(),
+    );
+    set(
+        "sendShedOverloadTotal",
+        count(&gate.counters.shed_overload).to_string(),
+    );
     if let Some(acl) = &b.acl {
         for (name, n) in acl.counters() {
             set(&name, n.to_string());

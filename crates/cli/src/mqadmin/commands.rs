@@ -23,6 +23,7 @@ use super::controller_commands as c;
 use super::message_commands as m;
 use super::namesrv_commands as ns;
 use super::offset_commands as o;
+use super::quota_commands as q;
 
 type RunFuture = Pin<Box<dyn Future<Output = Result<i32, AdminError>>>>;
 
@@ -405,6 +406,27 @@ pub const ALL: &[CommandSpec] = &[
         java_class: "ListAclSubCommand",
         help: help::<au::ListAclArgs>,
         run: |a| Box::pin(au::run_list_acl(a)),
+    // FerroMQ's own commands (no Java class: failures name the command).
+    CommandSpec {
+        name: "updateQuota",
+        desc: "Set the quota of a topic or consumer group (FerroMQ).",
+        java_class: "updateQuota",
+        help: help::<q::UpdateQuotaArgs>,
+        run: |a| Box::pin(q::run_update_quota(a)),
+    },
+    CommandSpec {
+        name: "getQuota",
+        desc: "Show topic and consumer group quotas (FerroMQ).",
+        java_class: "getQuota",
+        help: help::<q::GetQuotaArgs>,
+        run: |a| Box::pin(q::run_get_quota(a)),
+    },
+    CommandSpec {
+        name: "deleteQuota",
+        desc: "Remove the quota of a topic or consumer group (FerroMQ).",
+        java_class: "deleteQuota",
+        help: help::<q::DeleteQuotaArgs>,
+        run: |a| Box::pin(q::run_delete_quota(a)),
     },
 ];
 

@@ -28,6 +28,7 @@ mod controller_commands;
 mod message_commands;
 mod namesrv_commands;
 mod offset_commands;
+mod quota_commands;
 
 use std::io::Write;
 

@@ -425,6 +425,19 @@ pub struct PushConsumer {
 }
 
 impl PushConsumer {
+    /// What each topic's consumption rate limit ([`PushConsumerBuilder::rate_limit`]) decided
+    /// so far, by topic.
+    pub fn rate_limit_stats(&self) -> Vec<(String, crate::rate_limit::PacerStats)> {
+        let mut out: Vec<_> = self
+            .inner
+            .pacers
+            .iter()
+            .map(|(t, p)| (t.clone(), p.stats()))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
     /// Settings for a consumer of `group`, with Java's defaults.
     pub fn builder(group: impl Into<String>) -> PushConsumerBuilder {
         PushConsumerBuilder {

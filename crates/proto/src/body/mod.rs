@@ -130,6 +130,7 @@ pub mod heartbeat;
 pub mod kv;
 pub mod offsets;
 pub mod queue;
+pub mod quota;
 pub mod register;
 pub mod route;
 pub mod stats;

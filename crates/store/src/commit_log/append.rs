@@ -91,7 +91,11 @@ impl CommitLog {
         mut each: impl FnMut(Appended),
     ) -> Result<(), PutStatus> {
         let mut st = self.append.lock();
-        let now = ferromq_common::now_millis().max(self.last_store_timestamp());
+        let locked_at = ferromq_common::now_millis();
+        self.lock_begin_ms.store(locked_at, Ordering::Release);
+        // Cleared however the append ends, so the busy check never sees a stale start.
+        let _held = LockTimer(&self.lock_begin_ms);
+        let now = locked_at.max(self.last_store_timestamp());
         for p in batch {
             let fits = st
                 .writer
@@ -219,4 +223,13 @@ fn next_queue_offset(st: &mut AppendState, msg: &MessageToStore<'_>) -> i64 {
         .or_default()
         .entry(msg.queue_id)
         .or_insert(0)
+}
+
+/// Clears the commit log's lock-start time when an append releases the lock.
+struct LockTimer<'a>(&'a std::sync::atomic::AtomicI64);
+
+impl Drop for LockTimer<'_> {
+    fn drop(&mut self) {
+        self.0.store(0, Ordering::Release);
+    }
 }

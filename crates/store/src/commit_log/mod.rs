@@ -69,6 +69,9 @@ pub(crate) struct CommitLog {
     max_record_size: usize,
     /// Set when a put started a new segment: the preallocator should prepare the next one.
     rolled: AtomicBool,
+    /// Wall-clock ms at which the append in progress took the lock; 0 when none holds it
+    /// (Java `CommitLog.beginTimeInLock`, read by the broker's page-cache busy check).
+    pub(crate) lock_begin_ms: AtomicI64,
 }
 
 impl CommitLog {
@@ -87,6 +90,7 @@ impl CommitLog {
             flush_lock: Mutex::new(()),
             max_record_size,
             rolled: AtomicBool::new(false),
+            lock_begin_ms: AtomicI64::new(0),
         })
     }
 
