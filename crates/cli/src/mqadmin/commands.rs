@@ -406,6 +406,7 @@ pub const ALL: &[CommandSpec] = &[
         java_class: "ListAclSubCommand",
         help: help::<au::ListAclArgs>,
         run: |a| Box::pin(au::run_list_acl(a)),
+    },
     // FerroMQ's own commands (no Java class: failures name the command).
     CommandSpec {
         name: "updateQuota",
