@@ -331,6 +331,10 @@ fn run(
         let count = result.messages.len() as u64;
         b.traffic
             .message_out(&h.topic, &h.consumer_group, count, bytes as u64);
+        if b.tracer.on() {
+            b.tracer
+                .delivered(conn.peer_addr(), &h.consumer_group, &result.messages);
+        }
         resp.body_tail = result.messages;
     }
     Ok(Some(resp))

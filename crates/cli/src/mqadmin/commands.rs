@@ -196,6 +196,13 @@ pub const ALL: &[CommandSpec] = &[
         run: |a| Box::pin(m::run_query_msg_by_offset(a)),
     },
     CommandSpec {
+        name: "queryMsgTraceById",
+        desc: "Query a message trace",
+        java_class: "QueryMsgTraceByIdSubCommand",
+        help: help::<m::QueryMsgTraceByIdArgs>,
+        run: |a| Box::pin(m::run_query_msg_trace_by_id(a)),
+    },
+    CommandSpec {
         name: "printMsg",
         desc: "Print Message Detail.",
         java_class: "PrintMessageSubCommand",

@@ -484,3 +484,66 @@ mod tests {
         assert!(timestamp_format("2023-11-14 22:13").is_err());
     }
 }
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "queryMsgTraceById",
+    bin_name = "mqadmin queryMsgTraceById",
+    about = "Query a message trace"
+)]
+pub(super) struct QueryMsgTraceByIdArgs {
+    #[command(flatten)]
+    ns: Namesrv,
+    /// Message Id
+    #[arg(short = 'i', long = "msgId", value_name = "arg")]
+    msg_id: String,
+    /// The name value of message trace topic
+    #[arg(short = 't', long = "traceTopic", value_name = "arg")]
+    trace_topic: Option<String>,
+    /// Begin timestamp(ms). default:0, eg:1676730526212
+    #[arg(short = 'b', long = "beginTimestamp", value_name = "arg")]
+    begin: Option<String>,
+    /// End timestamp(ms). default:Long.MAX_VALUE, eg:1676730526212
+    #[arg(short = 'e', long = "endTimestamp", value_name = "arg")]
+    end: Option<String>,
+    /// The maximum number of messages returned by the query, default:64 (also -num)
+    #[arg(long = "maxNum", value_name = "arg")]
+    max_num: Option<String>,
+}
+
+pub(super) async fn run_query_msg_trace_by_id(args: Vec<String>) -> Result<i32, AdminError> {
+    // Java's option is `-num` (a multi-letter short option).
+    let args: Vec<String> = args
+        .into_iter()
+        .map(|a| if a == "-num" { "--maxNum".into() } else { a })
+        .collect();
+    let a = parse_or_return!(QueryMsgTraceByIdArgs, args);
+    let begin = a.begin.as_deref().map_or(Ok(0), |v| java_long("b", v))?;
+    let end = a
+        .end
+        .as_deref()
+        .map_or(Ok(i64::MAX), |v| java_long("e", v))?;
+    let max = a
+        .max_num
+        .as_deref()
+        .map_or(Ok(64), |v| java_long("num", v))?;
+    let max = i32::try_from(max).map_err(|_| AdminError::InvalidArgument {
+        reason: format!("For input string: \"{max}\" (num)"),
+    })?;
+    let topic = a
+        .trace_topic
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or(ferromq_common::names::TRACE_TOPIC);
+    let report = ferromq_admin::message::query_msg_trace_by_id(
+        &a.ns.client()?,
+        topic,
+        a.msg_id.trim(),
+        max,
+        begin,
+        end,
+    )
+    .await?;
+    print!("{report}");
+    Ok(0)
+}
