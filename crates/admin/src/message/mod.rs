@@ -17,6 +17,7 @@
 pub mod query;
 pub mod render;
 pub mod resend;
+pub mod send;
 pub mod trace;
 pub mod track;
 
