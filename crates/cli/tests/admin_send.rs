@@ -109,15 +109,7 @@ fn send_message_and_check_msg_send_rt_send_through_a_real_broker() {
     assert!(err.contains("For input string: \"one\""), "{err}");
     let (code, _, _) = mqadmin(&["sendMessage", "-n", &ns.addr, "-t", "tp_send"]);
     assert_eq!(code, 1, "-p is required");
-    let (code, _, err) = mqadmin(&[
-        "sendMessage",
-        "-n",
-        &ns.addr,
-        "-t",
-        "bad topic!",
-        "-p",
-        "x",
-    ]);
+    let (code, _, err) = mqadmin(&["sendMessage", "-n", &ns.addr, "-t", "bad topic!", "-p", "x"]);
     assert_eq!(code, 1, "an illegal topic name is refused: {err}");
 
     // checkMsgSendRT: one line per send, queues in turn, the average without the first.

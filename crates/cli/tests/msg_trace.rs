@@ -222,3 +222,50 @@ fn rust_client_trace_shows_the_send_and_the_consumption() {
     ]);
     assert_eq!(code, 0, "{keyed}{err}");
 }
+
+#[test]
+fn broker_trace_records_commits_and_rollbacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let ns = start_namesrv(dir.path());
+    let broker = start_broker(
+        dir.path(),
+        &ns.addr,
+        "broker-txtr",
+        "brokerTraceEnable=true",
+    );
+    routed_topic(&ns.addr, &broker, "tp_txtrace", 1);
+    let (committed, rolled_back) = runtime().block_on(async {
+        let p = ferromq_client::TransactionProducer::new(
+            Producer::builder("PG_txtrace").namesrv_addr(&ns.addr),
+            |_msg| async { ferromq_client::LocalTransactionState::RollbackMessage },
+        )
+        .unwrap();
+        let mut ids = Vec::new();
+        for state in [
+            ferromq_client::LocalTransactionState::CommitMessage,
+            ferromq_client::LocalTransactionState::RollbackMessage,
+        ] {
+            let r = p
+                .send_in_transaction(Message::new("tp_txtrace", "tx"), move |_m, _| async move {
+                    state
+                })
+                .await
+                .unwrap();
+            ids.push(r.send.msg_id);
+        }
+        p.shutdown().await;
+        (ids[0].clone(), ids[1].clone())
+    });
+    let out = mqadmin_until(
+        &["queryMsgTraceById", "-n", &ns.addr, "-i", &committed],
+        WAIT,
+        |out| out.contains("transaction COMMIT_MESSAGE"),
+    );
+    assert!(out.contains("Pub        PG_txtrace"), "{out}");
+    let out = mqadmin_until(
+        &["queryMsgTraceById", "-n", &ns.addr, "-i", &rolled_back],
+        WAIT,
+        |out| out.contains("transaction ROLLBACK_MESSAGE"),
+    );
+    assert!(!out.contains("COMMIT_MESSAGE"), "{out}");
+}
