@@ -19,7 +19,7 @@
 //! | [`consumer`] | `consumerProgress`, `consumerConnection`, `updateSubGroup`, `deleteSubGroup`, `getConsumerConfig` |
 //! | [`producer`] | `producerConnection` |
 //! | [`namesrv`] | `getNamesrvConfig`, `updateKvConfig`, `deleteKvConfig`, `wipeWritePerm`, `addWritePerm` |
-//! | [`message`] | `queryMsgById`, `queryMsgByKey`, `queryMsgByUniqueKey`, `queryMsgByOffset`, `printMsg` |
+//! | [`message`] | `queryMsgById`, `queryMsgByKey`, `queryMsgByUniqueKey`, `queryMsgByOffset`, `printMsg`, `queryMsgTraceById` |
 //! | [`store_admin`] | `deleteExpiredCommitLog`, `cleanExpiredCQ` |
 //! | [`quota`] | `updateQuota`, `getQuota`, `deleteQuota` (FerroMQ's own) |
 //! | [`controller`] | `getControllerMetaData`, `getSyncStateSet`, `getControllerConfig`, `updateControllerConfig`, `electMaster`, `cleanBrokerMetadata` |

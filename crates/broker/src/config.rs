@@ -59,6 +59,13 @@ pub struct BrokerConfig {
     pub channel_expired_timeout: u64,
     pub region_id: String,
     pub trace_on: bool,
+    /// `msgTraceTopicName` (RocketMQ's key, default `RMQ_SYS_TRACE_TOPIC`): where message
+    /// traces go.
+    pub msg_trace_topic_name: String,
+    /// `brokerTraceEnable` (FerroMQ, default false): the broker records a trace for every
+    /// message it stores, delivers to a group, commits or rolls back, sends back or moves to a
+    /// DLQ, whatever the client (see [`crate::trace`]).
+    pub broker_trace_enable: bool,
     /// Keep a copy of every request-reply reply in `<cluster>_REPLY_TOPIC`.
     pub store_reply_message_enable: bool,
     pub enable_property_filter: bool,
@@ -192,6 +199,8 @@ impl Default for BrokerConfig {
             channel_expired_timeout: 120_000,
             region_id: "DefaultRegion".into(),
             trace_on: true,
+            msg_trace_topic_name: ferromq_common::names::TRACE_TOPIC.into(),
+            broker_trace_enable: false,
             store_reply_message_enable: true,
             ha_listen_port: None,
             ha_master_address: None,
@@ -309,6 +318,8 @@ pub const BROKER_KEYS: &[&str] = &[
     "channelExpiredTimeout",
     "regionId",
     "traceOn",
+    "msgTraceTopicName",
+    "brokerTraceEnable",
     "storeReplyMessageEnable",
     "enablePropertyFilter",
     "filterSupportRetry",
@@ -484,6 +495,12 @@ impl BrokerConfig {
                 "channelExpiredTimeout" => c.channel_expired_timeout = num!(u64, "milliseconds"),
                 "regionId" => c.region_id = v.to_owned(),
                 "traceOn" => c.trace_on = boolean()?,
+                "msgTraceTopicName" => {
+                    ferromq_common::names::validate_topic(v)
+                        .map_err(|e| err(key, value, &format!("expected a topic name: {e}")))?;
+                    c.msg_trace_topic_name = v.to_owned()
+                }
+                "brokerTraceEnable" => c.broker_trace_enable = boolean()?,
                 "storeReplyMessageEnable" => c.store_reply_message_enable = boolean()?,
                 "enablePropertyFilter" => c.enable_property_filter = boolean()?,
                 "filterSupportRetry" => c.filter_support_retry = boolean()?,

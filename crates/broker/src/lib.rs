@@ -39,6 +39,7 @@ pub mod sql_filter;
 pub mod stats;
 pub mod subscription;
 pub mod topic;
+pub mod trace;
 pub mod transaction;
 
 use std::net::SocketAddr;
@@ -99,6 +100,8 @@ pub struct Broker {
     pub namesrv: RemotingClient,
     /// The address written into stored records (clients reach the broker there).
     pub store_host: SocketAddr,
+    /// Message traces the broker records itself (`brokerTraceEnable`).
+    pub tracer: trace::BrokerTracer,
     /// Generates UNIQ_KEYs for messages that arrive without one.
     pub uniq_keys: ferromq_proto::message::UniqKeyGenerator,
     /// The role this broker plays now (controller mode changes it while running).
@@ -200,6 +203,7 @@ impl Broker {
             timer: Arc::new(schedule::timer::TimerService::load(&config)?),
             namesrv: RemotingClient::default(),
             uniq_keys: ferromq_proto::message::UniqKeyGenerator::new(store_host.ip()),
+            tracer: trace::BrokerTracer::new(&config, store_host),
             store_host,
             store,
             role: parking_lot::RwLock::new(replication::RoleState::from_config(&config)),
@@ -321,6 +325,7 @@ impl Broker {
             Arc::clone(&self.send_gate)
                 .watch_page_cache(move || store.append_lock_held_ms(), stop.clone()),
         );
+        trace::BrokerTracer::spawn_writer(self, stop);
         if self.role() != config::BrokerRole::Slave && !self.config.enable_controller_mode {
             self.start_master_services();
         }

@@ -47,6 +47,7 @@ pub mod request;
 pub mod route;
 pub mod rpc;
 pub mod selector;
+mod trace;
 pub mod transaction;
 
 pub use admin::AdminClient;

@@ -39,7 +39,9 @@ use crate::request::{
 use crate::route::DEFAULT_TOPIC_QUEUE_NUMS;
 use crate::rpc::{decode_header, expect_success, Credentials};
 use crate::selector::{QueueSelector, SelectByHash};
+use crate::trace::Tracer;
 use crate::{ClientError, Message, MessageExt, NameServerList, SendResult};
+use ferromq_proto::message::trace::{msg_type, TraceRecord, TraceType};
 
 /// Java's default send timeout.
 pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(3);
@@ -70,9 +72,24 @@ pub struct ProducerBuilder {
     async_max_in_flight: usize,
     async_max_in_flight_bytes: usize,
     send_rate_limit: Option<(f64, Duration)>,
+    msg_trace: bool,
+    trace_topic: Option<String>,
 }
 
 impl ProducerBuilder {
+    /// Writes a RocketMQ-format trace record of every successful send to the trace topic
+    /// (Java's `enableMsgTrace`; off by default).
+    pub fn enable_msg_trace(mut self, on: bool) -> Self {
+        self.msg_trace = on;
+        self
+    }
+
+    /// The trace topic (Java's `customizedTraceTopic`; default `RMQ_SYS_TRACE_TOPIC`).
+    pub fn customized_trace_topic(mut self, topic: impl Into<String>) -> Self {
+        self.trace_topic = Some(topic.into());
+        self
+    }
+
     /// Name-server list (`a:9876;b:9876`); `NAMESRV_ADDR` when not set.
     pub fn namesrv_addr(mut self, addr: impl Into<String>) -> Self {
         self.namesrv = Some(addr.into());
@@ -171,8 +188,17 @@ impl ProducerBuilder {
             self.credentials.clone(),
         );
         instance.register_producer(&self.group);
+        let tracer = if self.msg_trace {
+            Some(Tracer::new(
+                self.namesrv.as_deref(),
+                self.trace_topic.as_deref(),
+            )?)
+        } else {
+            None
+        };
         Ok(Producer {
             inner: Arc::new(Inner {
+                tracer,
                 fault: LatencyFaultTolerance::new(self.latency_fault),
                 in_flight: Arc::new(Semaphore::new(self.async_max_in_flight)),
                 in_flight_bytes: Arc::new(Semaphore::new(self.async_max_in_flight_bytes)),
@@ -188,6 +214,7 @@ impl ProducerBuilder {
 
 struct Inner {
     cfg: ProducerBuilder,
+    tracer: Option<Arc<Tracer>>,
     instance: Arc<ClientInstance>,
     fault: LatencyFaultTolerance,
     in_flight: Arc<Semaphore>,
@@ -246,6 +273,8 @@ impl Producer {
             async_max_in_flight: DEFAULT_ASYNC_MAX_IN_FLIGHT,
             async_max_in_flight_bytes: DEFAULT_ASYNC_MAX_IN_FLIGHT_BYTES,
             send_rate_limit: None,
+            msg_trace: false,
+            trace_topic: None,
         }
     }
 
@@ -593,6 +622,14 @@ impl Producer {
 
     /// Unregisters the producer group from the brokers and releases the client.
     pub async fn shutdown(&self) {
+        if let Some(tracer) = &self.inner.tracer {
+            tracer.shutdown().await;
+        }
+        self.shutdown_untraced().await;
+    }
+
+    /// [`Producer::shutdown`] without flushing a tracer (that of a tracer's own producer).
+    pub(crate) async fn shutdown_untraced(&self) {
         self.inner.in_flight.close();
         self.inner.in_flight_bytes.close();
         self.inner
@@ -747,6 +784,7 @@ impl Producer {
         timeout: Duration,
     ) -> Result<SendResult, ClientError> {
         self.ensure_started();
+        let began = Instant::now();
         let (addr, cmd) = self.send_command(m, queue).await?;
         let resp = self
             .inner
@@ -756,10 +794,42 @@ impl Producer {
             .await?;
         let result =
             send_result_from_response(&resp, &m.topic, &queue.broker_name, m.msg_id.clone());
-        if result.is_ok() {
+        if let Ok(r) = &result {
             self.announce();
+            if let Some(tracer) = &self.inner.tracer {
+                tracer.record(self.pub_record(m, r, &addr, began));
+            }
         }
         result
+    }
+
+    /// Java `SendMessageTraceHookImpl`: the Pub record of a send that succeeded.
+    fn pub_record(&self, m: &Encoded, r: &SendResult, addr: &str, began: Instant) -> TraceRecord {
+        let prop = |k: &str| {
+            ferromq_proto::message::property_value(&m.properties, k)
+                .unwrap_or("")
+                .to_owned()
+        };
+        TraceRecord {
+            trace_type: TraceType::Pub,
+            timestamp: now_millis(),
+            group: self.inner.cfg.group.clone(),
+            topic: m.topic.clone(),
+            msg_id: r.msg_id.clone(),
+            tags: prop(ferromq_proto::message::properties::TAGS),
+            keys: prop(ferromq_proto::message::properties::KEYS),
+            store_host: addr.to_owned(),
+            body_length: i32::try_from(m.body.len()).unwrap_or(i32::MAX),
+            cost_time: i32::try_from(began.elapsed().as_millis()).unwrap_or(i32::MAX),
+            msg_type: if ferromq_proto::message::property_value(&m.properties, "DELAY").is_some() {
+                msg_type::DELAY
+            } else {
+                msg_type::NORMAL
+            },
+            offset_msg_id: r.offset_msg_id.clone(),
+            success: true,
+            ..TraceRecord::default()
+        }
     }
 }
 

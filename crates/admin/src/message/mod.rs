@@ -17,6 +17,8 @@
 pub mod query;
 pub mod render;
 pub mod resend;
+pub mod send;
+pub mod trace;
 pub mod track;
 
 pub use query::{
@@ -29,6 +31,7 @@ pub use render::{
     MessageDetail, UniqueKeyDetail,
 };
 pub use resend::{resend, resend_message, ResendReport};
+pub use trace::{query_msg_trace_by_id, MsgTraceReport, TraceView};
 pub use track::{message_track_detail, MessageTrack, TrackType};
 
 /// The order in which Java's `HashMap`/`HashSet` iterates entries whose `hashCode()`s are

@@ -137,9 +137,13 @@ async fn dispatch(
             done(send::handle(b, conn, req).await)
         }
         SEND_REPLY_MESSAGE | SEND_REPLY_MESSAGE_V2 => done(reply::handle(b, conn, req).await),
-        CONSUMER_SEND_MSG_BACK => done(send_back::handle(b, req).await),
+        CONSUMER_SEND_MSG_BACK => done(send_back::handle(b, conn, req).await),
         RECALL_MESSAGE => done(recall::handle(b, conn, req).await),
-        END_TRANSACTION => done(b.transactions.end_transaction(b, req).await),
+        END_TRANSACTION => done(
+            b.transactions
+                .end_transaction(b, conn.peer_addr(), req)
+                .await,
+        ),
         PULL_MESSAGE | LITE_PULL_MESSAGE => {
             // A consume quota in debt paces the pull: it waits here, then is served.
             let field = |k: &str| req.ext_fields.get(k).unwrap_or("");

@@ -335,6 +335,10 @@ fn run(
             .message_out(&h.topic, &h.consumer_group, count, bytes as u64);
         b.quotas
             .charge_consume(&h.consumer_group, &h.topic, count, bytes as u64);
+        if b.tracer.on() {
+            b.tracer
+                .delivered(conn.peer_addr(), &h.consumer_group, &result.messages);
+        }
         resp.body_tail = result.messages;
     }
     Ok(Some(resp))

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use ferromq_common::{names, perm};
 use ferromq_net::ConnectionHandle;
@@ -16,7 +17,8 @@ use ferromq_store::{MessageToStore, PutResult, PutStatus};
 
 use super::send_back;
 use crate::metrics::MessageType;
-use crate::{schedule, transaction, Broker, BrokerError};
+use crate::{schedule, trace, transaction, Broker, BrokerError};
+use ferromq_proto::message::trace::msg_type;
 
 use ferromq_proto::message::properties::{
     CLUSTER, MAX_PROPERTIES_LEN, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR, UNIQ_KEY,
@@ -254,6 +256,7 @@ async fn send_one(
     sys_flag: i32,
     born_host: SocketAddr,
 ) -> Result<RemotingCommand, BrokerError> {
+    let started = Instant::now();
     check_body_size(b, req.body.len())?;
     let (properties, uniq) = complete_properties(b, h.properties.as_deref().unwrap_or(""))?;
     if transaction::is_half(&properties) {
@@ -298,6 +301,23 @@ async fn send_one(
         });
     let kind = MessageType::of_send(properties, scheduled.is_some() || timed.is_some());
     let result = b.store.put_message(msg).await;
+    if b.tracer.on() && result.status.is_stored() {
+        let delayed = scheduled.is_some() || timed.is_some();
+        let sent = trace::Sent {
+            group: &h.producer_group,
+            topic: &h.topic,
+            properties,
+            body_len: req.body.len(),
+            msg_type: if delayed {
+                msg_type::DELAY
+            } else {
+                msg_type::NORMAL
+            },
+            started,
+        };
+        b.tracer
+            .stored(born_host, sent, result.store_timestamp, &result.msg_id);
+    }
     let sent = (h.topic.as_str(), kind);
     respond(b, req, queue_id, result, sent, Some(uniq), recall_handle).await
 }
@@ -343,6 +363,18 @@ async fn send_half(
         properties: &props,
     };
     let result = b.store.put_message(msg).await;
+    if b.tracer.on() && result.status.is_stored() {
+        let sent = trace::Sent {
+            group: &h.producer_group,
+            topic: &h.topic,
+            properties,
+            body_len: req.body.len(),
+            msg_type: msg_type::TRANS_HALF,
+            started: Instant::now(),
+        };
+        b.tracer
+            .stored(born_host, sent, result.store_timestamp, &result.msg_id);
+    }
     let sent = (h.topic.as_str(), MessageType::Transaction);
     respond(b, req, queue_id, result, sent, Some(uniq), None).await
 }
@@ -368,6 +400,7 @@ async fn send_batch(
             reason: "the batch holds no message".into(),
         });
     }
+    let started = Instant::now();
     // As RocketMQ, the whole batch counts against maxMessageSize.
     check_body_size(b, req.body.len())?;
     let mut props = Vec::with_capacity(items.len());
@@ -406,6 +439,19 @@ async fn send_batch(
         })
         .collect();
     let result = b.store.put_messages(&msgs).await;
+    if b.tracer.on() && result.status.is_stored() {
+        for ((item, p), id) in items.iter().zip(&props).zip(result.msg_id.split(',')) {
+            let sent = trace::Sent {
+                group: &h.producer_group,
+                topic: &h.topic,
+                properties: p,
+                body_len: item.body.len(),
+                msg_type: msg_type::NORMAL,
+                started,
+            };
+            b.tracer.stored(born_host, sent, result.store_timestamp, id);
+        }
+    }
     let sent = (h.topic.as_str(), MessageType::Normal);
     respond(b, req, queue_id, result, sent, None, None).await
 }

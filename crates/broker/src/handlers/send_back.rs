@@ -39,8 +39,11 @@ pub const DLQ_QUEUE_NUMS: i32 = 1;
 /// Serves CONSUMER_SEND_MSG_BACK.
 pub async fn handle(
     b: &Arc<Broker>,
+    conn: &ferromq_net::ConnectionHandle,
     req: &RemotingCommand,
 ) -> Result<RemotingCommand, BrokerError> {
+    let started = std::time::Instant::now();
+    let arrived_ms = ferromq_common::now_millis();
     let h: ConsumerSendMsgBackRequestHeader = req.decode_header()?;
     super::send::check_role(b)?;
     let group = b
@@ -132,6 +135,24 @@ pub async fn handle(
         // A timed-out flush still stored the message: answering an error would make the client
         // consume it again locally on top of the redelivery.
         status if status.is_stored() => {
+            if b.tracer.on() {
+                b.tracer
+                    .sent_back(conn.peer_addr(), &h.group, &view, arrived_ms);
+                let sent = crate::trace::Sent {
+                    group: &h.group,
+                    topic: &topic,
+                    properties: &properties,
+                    body_len: view.body.len(),
+                    msg_type: ferromq_proto::message::trace::msg_type::NORMAL,
+                    started,
+                };
+                b.tracer.stored(
+                    conn.peer_addr(),
+                    sent,
+                    result.store_timestamp,
+                    &result.msg_id,
+                );
+            }
             if dead {
                 b.stats.add_dead_lettered();
                 tracing::info!(

@@ -114,10 +114,11 @@ impl TransactionService {
         }
     }
 
-    /// Serves END_TRANSACTION.
+    /// Serves END_TRANSACTION from `client`.
     pub async fn end_transaction(
         &self,
         b: &Arc<Broker>,
+        client: std::net::SocketAddr,
         req: &RemotingCommand,
     ) -> Result<RemotingCommand, BrokerError> {
         let h: EndTransactionRequestHeader = req.decode_header()?;
@@ -178,6 +179,14 @@ impl TransactionService {
             }
         }
         write_op_marker(b, &mut state, &half, &id).await?;
+        let from_check = h.from_transaction_check.unwrap_or(false);
+        b.tracer.ended(
+            client,
+            &h.producer_group,
+            &half,
+            action == COMMIT,
+            from_check,
+        );
         if action == ROLLBACK {
             tracing::debug!(transaction_id = %id, "transaction rolled back");
         }

@@ -198,6 +198,27 @@ pub const ALL: &[CommandSpec] = &[
         run: |a| Box::pin(m::run_query_msg_by_offset(a)),
     },
     CommandSpec {
+        name: "queryMsgTraceById",
+        desc: "Query a message trace",
+        java_class: "QueryMsgTraceByIdSubCommand",
+        help: help::<m::QueryMsgTraceByIdArgs>,
+        run: |a| Box::pin(m::run_query_msg_trace_by_id(a)),
+    },
+    CommandSpec {
+        name: "sendMessage",
+        desc: "Send a message",
+        java_class: "SendMessageCommand",
+        help: help::<m::SendMessageArgs>,
+        run: |a| Box::pin(m::run_send_message(a)),
+    },
+    CommandSpec {
+        name: "checkMsgSendRT",
+        desc: "check message send response time",
+        java_class: "CheckMsgSendRTCommand",
+        help: help::<m::CheckMsgSendRtArgs>,
+        run: |a| Box::pin(m::run_check_msg_send_rt(a)),
+    },
+    CommandSpec {
         name: "printMsg",
         desc: "Print Message Detail.",
         java_class: "PrintMessageSubCommand",

@@ -484,3 +484,169 @@ mod tests {
         assert!(timestamp_format("2023-11-14 22:13").is_err());
     }
 }
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "queryMsgTraceById",
+    bin_name = "mqadmin queryMsgTraceById",
+    about = "Query a message trace"
+)]
+pub(super) struct QueryMsgTraceByIdArgs {
+    #[command(flatten)]
+    ns: Namesrv,
+    /// Message Id
+    #[arg(short = 'i', long = "msgId", value_name = "arg")]
+    msg_id: String,
+    /// The name value of message trace topic
+    #[arg(short = 't', long = "traceTopic", value_name = "arg")]
+    trace_topic: Option<String>,
+    /// Begin timestamp(ms). default:0, eg:1676730526212
+    #[arg(short = 'b', long = "beginTimestamp", value_name = "arg")]
+    begin: Option<String>,
+    /// End timestamp(ms). default:Long.MAX_VALUE, eg:1676730526212
+    #[arg(short = 'e', long = "endTimestamp", value_name = "arg")]
+    end: Option<String>,
+    /// The maximum number of messages returned by the query, default:64 (also -num)
+    #[arg(long = "maxNum", value_name = "arg")]
+    max_num: Option<String>,
+}
+
+pub(super) async fn run_query_msg_trace_by_id(args: Vec<String>) -> Result<i32, AdminError> {
+    // Java's option is `-num` (a multi-letter short option).
+    let args: Vec<String> = args
+        .into_iter()
+        .map(|a| if a == "-num" { "--maxNum".into() } else { a })
+        .collect();
+    let a = parse_or_return!(QueryMsgTraceByIdArgs, args);
+    let begin = a.begin.as_deref().map_or(Ok(0), |v| java_long("b", v))?;
+    let end = a
+        .end
+        .as_deref()
+        .map_or(Ok(i64::MAX), |v| java_long("e", v))?;
+    let max = a
+        .max_num
+        .as_deref()
+        .map_or(Ok(64), |v| java_long("num", v))?;
+    let max = i32::try_from(max).map_err(|_| AdminError::InvalidArgument {
+        reason: format!("For input string: \"{max}\" (num)"),
+    })?;
+    let topic = a
+        .trace_topic
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or(ferromq_common::names::TRACE_TOPIC);
+    let report = ferromq_admin::message::query_msg_trace_by_id(
+        &a.ns.client()?,
+        topic,
+        a.msg_id.trim(),
+        max,
+        begin,
+        end,
+    )
+    .await?;
+    print!("{report}");
+    Ok(0)
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sendMessage",
+    bin_name = "mqadmin sendMessage",
+    about = "Send a message"
+)]
+pub(super) struct SendMessageArgs {
+    #[command(flatten)]
+    ns: Namesrv,
+    /// Topic name
+    #[arg(short = 't', long = "topic", value_name = "arg")]
+    topic: String,
+    /// UTF-8 string format of the message body
+    #[arg(short = 'p', long = "body", value_name = "arg")]
+    body: String,
+    /// Message keys
+    #[arg(short = 'k', long = "key", value_name = "arg")]
+    key: Option<String>,
+    /// Message tags
+    #[arg(short = 'c', long = "tags", value_name = "arg")]
+    tags: Option<String>,
+    /// Send message to target broker
+    #[arg(short = 'b', long = "broker", value_name = "arg")]
+    broker: Option<String>,
+    /// Send message to target queue
+    #[arg(short = 'i', long = "qid", value_name = "arg")]
+    qid: Option<String>,
+}
+
+pub(super) async fn run_send_message(args: Vec<String>) -> Result<i32, AdminError> {
+    let a = parse_or_return!(SendMessageArgs, args);
+    let queue_id = match &a.qid {
+        None => None,
+        Some(_) if a.broker.is_none() => {
+            // Java prints this (without a newline) and sends nothing; it still exits 0.
+            print!("Broker name must be set if the queue is chosen!");
+            return Ok(0);
+        }
+        Some(q) => {
+            let q = java_long("i", q)?;
+            Some(i32::try_from(q).map_err(|_| AdminError::InvalidArgument {
+                reason: format!("For input string: \"{q}\" (i)"),
+            })?)
+        }
+    };
+    let opts = ferromq_admin::message::send::SendMessageOptions {
+        topic: a.topic.trim().to_owned(),
+        body: a.body.trim().to_owned(),
+        keys: a.key.as_deref().map(|k| k.trim().to_owned()),
+        tags: a.tags.as_deref().map(|t| t.trim().to_owned()),
+        broker_name: a.broker.as_deref().map(|b| b.trim().to_owned()),
+        queue_id,
+    };
+    let report = ferromq_admin::message::send::send_message(&a.ns.client()?, &opts).await?;
+    print!("{report}");
+    Ok(0)
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "checkMsgSendRT",
+    bin_name = "mqadmin checkMsgSendRT",
+    about = "check message send response time"
+)]
+pub(super) struct CheckMsgSendRtArgs {
+    #[command(flatten)]
+    ns: Namesrv,
+    /// topic name
+    #[arg(short = 't', long = "topic", value_name = "arg")]
+    topic: String,
+    /// message amount | default 100
+    #[arg(short = 'a', long = "amount", value_name = "arg")]
+    amount: Option<String>,
+    /// message size | default 128 Byte
+    #[arg(short = 's', long = "size", value_name = "arg")]
+    size: String,
+}
+
+pub(super) async fn run_check_msg_send_rt(args: Vec<String>) -> Result<i32, AdminError> {
+    let a = parse_or_return!(CheckMsgSendRtArgs, args);
+    let amount = a.amount.as_deref().map_or(Ok(100), |v| java_long("a", v))?;
+    let size = java_long("s", &a.size)?;
+    let amount = u64::try_from(amount).map_err(|_| AdminError::InvalidArgument {
+        reason: format!("the amount must not be negative: {amount}"),
+    })?;
+    // A body must not be empty, nor larger than the 4 MiB a producer sends by default.
+    let size = usize::try_from(size)
+        .ok()
+        .filter(|s| (1..=4 * 1024 * 1024).contains(s))
+        .ok_or_else(|| AdminError::InvalidArgument {
+            reason: format!("the message size must be between 1 and 4194304 bytes: {size}"),
+        })?;
+    let report = ferromq_admin::message::send::check_msg_send_rt(
+        &a.ns.client()?,
+        a.topic.trim(),
+        amount,
+        size,
+    )
+    .await?;
+    print!("{report}");
+    Ok(0)
+}

@@ -19,6 +19,8 @@ use super::{sleep_or_cancel, PushInner};
 use crate::broker_api;
 use crate::listener::{catch_panic, ConsumeContext, ConsumeStatus, Listener};
 use crate::rate_limit::Pace;
+use crate::trace::Tracer;
+use ferromq_proto::message::trace::{context_code, TraceRecord, TraceType};
 
 /// Delay of a local redelivery (Java: 5000 ms).
 pub const LOCAL_RETRY_DELAY: Duration = Duration::from_secs(5);
@@ -80,7 +82,15 @@ async fn run_batch(
         return;
     };
     let ctx = ConsumeContext { queue: mq.clone() };
+    let traced = inner
+        .tracer
+        .as_ref()
+        .map(|t| trace_before(t, inner.group(), &msgs));
+    let began = std::time::Instant::now();
     let status = catch_panic(listener(msgs.clone(), ctx), ConsumeStatus::ReconsumeLater).await;
+    if let (Some(tracer), Some(request_id)) = (&inner.tracer, traced) {
+        trace_after(tracer, inner.group(), &msgs, &request_id, began, status);
+    }
     drop(permit);
     if pq.dropped() {
         return;
@@ -124,5 +134,62 @@ async fn run_batch(
         if !pq.dropped() {
             inner.offsets.update(&mq, offset, true);
         }
+    }
+}
+
+/// Java `ConsumeMessageTraceHookImpl.consumeMessageBefore`: one SubBefore per message; returns
+/// the request id that ties them to their SubAfter records.
+fn trace_before(tracer: &Tracer, group: &str, msgs: &[MessageExt]) -> String {
+    let now = ferromq_common::now_millis();
+    let request_id = format!("{group}-{now}-{}", rand::random::<u32>());
+    for m in msgs {
+        tracer.record(TraceRecord {
+            trace_type: TraceType::SubBefore,
+            timestamp: now,
+            group: group.to_owned(),
+            request_id: request_id.clone(),
+            topic: m.topic.clone(),
+            msg_id: m.msg_id(),
+            retry_times: m.reconsume_times,
+            keys: m.keys().unwrap_or_default().to_owned(),
+            ..TraceRecord::default()
+        });
+    }
+    request_id
+}
+
+/// Java `consumeMessageAfter`: one SubAfter per message with the listener's outcome; the cost
+/// is the batch's, divided among its messages as Java does.
+fn trace_after(
+    tracer: &Tracer,
+    group: &str,
+    msgs: &[MessageExt],
+    request_id: &str,
+    began: std::time::Instant,
+    status: ConsumeStatus,
+) {
+    let n = msgs.len().max(1) as u128;
+    let cost = i32::try_from(began.elapsed().as_millis() / n).unwrap_or(i32::MAX);
+    let success = status == ConsumeStatus::Success;
+    let code = if success {
+        context_code::SUCCESS
+    } else {
+        context_code::FAILED
+    };
+    let now = ferromq_common::now_millis();
+    for m in msgs {
+        tracer.record(TraceRecord {
+            trace_type: TraceType::SubAfter,
+            timestamp: now,
+            group: group.to_owned(),
+            request_id: request_id.to_owned(),
+            topic: m.topic.clone(),
+            msg_id: m.msg_id(),
+            keys: m.keys().unwrap_or_default().to_owned(),
+            cost_time: cost,
+            success,
+            context_code: code,
+            ..TraceRecord::default()
+        });
     }
 }

@@ -87,9 +87,25 @@ pub struct PushConsumerBuilder {
     listener: Option<Listener>,
     rpc_timeout: Duration,
     await_termination: Duration,
+    msg_trace: bool,
+    trace_topic: Option<String>,
 }
 
 impl PushConsumerBuilder {
+    /// Writes RocketMQ-format trace records of every consumption (SubBefore when the listener
+    /// is called, SubAfter with its outcome) to the trace topic (Java's `enableMsgTrace`; off
+    /// by default). Concurrent listeners only.
+    pub fn enable_msg_trace(mut self, on: bool) -> Self {
+        self.msg_trace = on;
+        self
+    }
+
+    /// The trace topic (Java's `customizedTraceTopic`; default `RMQ_SYS_TRACE_TOPIC`).
+    pub fn customized_trace_topic(mut self, topic: impl Into<String>) -> Self {
+        self.trace_topic = Some(topic.into());
+        self
+    }
+
     /// Name-server list (`a:9876;b:9876`); `NAMESRV_ADDR` when not set.
     pub fn namesrv_addr(mut self, addr: impl Into<String>) -> Self {
         self.namesrv = Some(addr.into());
@@ -305,7 +321,16 @@ impl PushConsumerBuilder {
             .iter()
             .map(|(t, rate, q)| (t.clone(), Pacer::new(*rate, *q)))
             .collect();
+        let tracer = if self.msg_trace {
+            Some(crate::trace::Tracer::new(
+                self.namesrv.as_deref(),
+                self.trace_topic.as_deref(),
+            )?)
+        } else {
+            None
+        };
         let inner = Arc::new(PushInner {
+            tracer,
             permits: Arc::new(Semaphore::new(self.consume_thread_count)),
             listener,
             instance,
@@ -335,6 +360,8 @@ enum RunState {
 /// State shared by a push consumer's tasks.
 pub(crate) struct PushInner {
     cfg: PushConsumerBuilder,
+    /// Writes trace records when tracing is on.
+    tracer: Option<Arc<crate::trace::Tracer>>,
     listener: Listener,
     instance: Arc<ClientInstance>,
     /// Topic → subscription (with `%RETRY%group` when clustering).
@@ -462,6 +489,8 @@ impl PushConsumer {
             listener: None,
             rpc_timeout: Duration::from_secs(3),
             await_termination: Duration::from_secs(30),
+            msg_trace: false,
+            trace_topic: None,
         }
     }
 
@@ -602,6 +631,9 @@ impl PushConsumer {
         for pq in inner.table.lock().drain().map(|(_, pq)| pq) {
             pq.set_dropped();
             pq.clear();
+        }
+        if let Some(tracer) = &inner.tracer {
+            tracer.shutdown().await;
         }
         inner.instance.unregister(None, Some(inner.group())).await;
         inner.instance.release().await;

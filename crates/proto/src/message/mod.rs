@@ -18,6 +18,7 @@
 //! * [`msg_id`]: the broker's `offsetMsgId` (store host + commit-log offset, uppercase hex).
 //! * [`uniq_key`]: the client message id carried in the `UNIQ_KEY` property.
 //! * [`recall_handle`]: the handle a timer send answers with, for RECALL_MESSAGE.
+//! * [`trace`]: the message-trace records stored in `RMQ_SYS_TRACE_TOPIC`.
 //!
 //! Every decoder returns a [`MessageCodecError`] for malformed or short input; none panics.
 
@@ -27,6 +28,7 @@ pub mod properties;
 pub mod recall_handle;
 pub mod record;
 pub mod sys_flag;
+pub mod trace;
 pub mod uniq_key;
 
 pub use batch::{decode_batch, encode_batch, encode_batch_item, BatchItem};
@@ -112,6 +114,14 @@ pub enum MessageCodecError {
     /// A recall handle is not a v1 handle (the text is RocketMQ's remark; `reason` says why).
     #[error("recall handle is invalid")]
     InvalidRecallHandle {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A message-trace record (`RMQ_SYS_TRACE_TOPIC` body) is malformed.
+    #[error("invalid trace record `{record}`: {reason}")]
+    InvalidTrace {
+        /// The record, with its separators shown as `|`.
+        record: String,
         /// What is wrong with it.
         reason: &'static str,
     },

@@ -1,0 +1,353 @@
+//! Message traces recorded by the broker itself (`brokerTraceEnable`, a FerroMQ key), in
+//! RocketMQ's trace format ([`ferromq_proto::message::trace`]), so that a message's life can be
+//! shown for clients that do not trace.
+//!
+//! ```text
+//! send / pull / END_TRANSACTION / send-back handlers ─▶ BrokerTracer::record (try_send, never waits)
+//!                                                          │ bounded channel
+//!                                                          ▼
+//!                         writer task: drain a batch, one trace message per client address
+//!                         ─▶ store.put_message(msgTraceTopicName, KEYS = traced message ids)
+//! ```
+//!
+//! What is recorded, as the record types RocketMQ's clients use:
+//! * stored (SEND_MESSAGE, including retry and DLQ topics): `Pub`, the producer group, the
+//!   store time, success;
+//! * delivered to a group by a pull: `SubBefore` with the group and the redelivery count;
+//! * sent back by a consumer (CONSUMER_SEND_MSG_BACK): `SubAfter`, failed; the re-stored copy
+//!   in `%RETRY%` or `%DLQ%` is a `Pub` to that topic;
+//! * committed or rolled back (END_TRANSACTION): `EndTransaction` with the state.
+//!
+//! The trace message's born host is the client's address (viewers show it as the client host).
+//! When the channel is full, records are dropped and counted rather than slowing the request
+//! paths; with the switch off, each hook costs one boolean load.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use ferromq_common::{names, perm};
+use ferromq_proto::message::properties::{self, KEYS, UNIQ_KEY};
+use ferromq_proto::message::trace::{
+    context_code, encode_trace_data, msg_type, TraceRecord, TraceType,
+};
+use ferromq_proto::message::{encode_properties, RecordView};
+use ferromq_store::{MessageToStore, PutStatus};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::Broker;
+
+/// Records waiting for the writer at most; more are dropped (and counted).
+const QUEUE_CAPACITY: usize = 16 * 1024;
+/// Records in one trace message at most.
+const BATCH_MAX: usize = 128;
+
+struct Event {
+    client: SocketAddr,
+    record: TraceRecord,
+}
+
+/// The broker's trace recorder: cheap to call from request paths, written by one task.
+pub struct BrokerTracer {
+    enabled: bool,
+    topic: String,
+    region: String,
+    store_host: String,
+    tx: mpsc::Sender<Event>,
+    rx: parking_lot::Mutex<Option<mpsc::Receiver<Event>>>,
+    dropped: AtomicU64,
+}
+
+impl BrokerTracer {
+    /// A recorder for `config`; it records nothing unless `brokerTraceEnable` is set.
+    pub fn new(config: &crate::BrokerConfig, store_host: SocketAddr) -> BrokerTracer {
+        let capacity = if config.broker_trace_enable {
+            QUEUE_CAPACITY
+        } else {
+            1
+        };
+        let (tx, rx) = mpsc::channel(capacity);
+        BrokerTracer {
+            enabled: config.broker_trace_enable,
+            topic: config.msg_trace_topic_name.clone(),
+            region: config.region_id.clone(),
+            store_host: store_host.to_string(),
+            tx,
+            rx: parking_lot::Mutex::new(Some(rx)),
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    /// True when the broker records traces.
+    #[inline]
+    pub fn on(&self) -> bool {
+        self.enabled
+    }
+
+    /// The trace topic.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Records lost because the writer could not keep up.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Queues `record` of a message handled for `client`. Records of the trace topic itself are
+    /// not traced.
+    pub fn record(&self, client: SocketAddr, mut record: TraceRecord) {
+        if !self.enabled || record.topic == self.topic {
+            return;
+        }
+        if record.region_id.is_empty() {
+            record.region_id.clone_from(&self.region);
+        }
+        if self.tx.try_send(Event { client, record }).is_err() {
+            let n = self.dropped.fetch_add(1, Ordering::Relaxed);
+            if n.is_power_of_two() {
+                tracing::warn!(
+                    dropped = n + 1,
+                    "broker trace records dropped: the trace writer cannot keep up"
+                );
+            }
+        }
+    }
+
+    /// A `Pub` record for a message `client` sent and the store took at `store_timestamp`
+    /// under `offset_msg_id`.
+    pub fn stored(
+        &self,
+        client: SocketAddr,
+        sent: Sent<'_>,
+        store_timestamp: i64,
+        offset_msg_id: &str,
+    ) {
+        if !self.enabled || untraced_topic(sent.topic) {
+            return;
+        }
+        let prop = |k: &str| properties::property_value(sent.properties, k).unwrap_or("");
+        let msg_id = match prop(UNIQ_KEY) {
+            "" => offset_msg_id.to_owned(),
+            id => id.to_owned(),
+        };
+        self.record(
+            client,
+            TraceRecord {
+                trace_type: TraceType::Pub,
+                timestamp: store_timestamp,
+                group: sent.group.to_owned(),
+                topic: sent.topic.to_owned(),
+                msg_id,
+                tags: prop(properties::TAGS).to_owned(),
+                keys: prop(KEYS).to_owned(),
+                store_host: self.store_host.clone(),
+                body_length: i32::try_from(sent.body_len).unwrap_or(i32::MAX),
+                cost_time: i32::try_from(sent.started.elapsed().as_millis()).unwrap_or(i32::MAX),
+                msg_type: sent.msg_type,
+                offset_msg_id: offset_msg_id.to_owned(),
+                success: true,
+                ..TraceRecord::default()
+            },
+        );
+    }
+
+    /// `SubBefore` records for the stored `records` a pull by `group` delivers.
+    pub fn delivered(&self, client: SocketAddr, group: &str, records: &[bytes::Bytes]) {
+        if !self.enabled {
+            return;
+        }
+        let now = ferromq_common::now_millis();
+        let request_id = format!("{client}-{now}");
+        for bytes in records {
+            let Ok(view) = RecordView::parse(bytes) else {
+                continue;
+            };
+            if view.topic == self.topic {
+                return;
+            }
+            let mut r = record_of(&view);
+            r.trace_type = TraceType::SubBefore;
+            r.timestamp = now;
+            r.group = group.to_owned();
+            r.request_id.clone_from(&request_id);
+            r.retry_times = view.reconsume_times;
+            self.record(client, r);
+        }
+    }
+
+    /// A failed `SubAfter` record: `group` sent the stored message `view` back at `at` (ms).
+    pub fn sent_back(&self, client: SocketAddr, group: &str, view: &RecordView<'_>, at: i64) {
+        if !self.enabled {
+            return;
+        }
+        let mut r = record_of(view);
+        r.trace_type = TraceType::SubAfter;
+        r.timestamp = at;
+        r.group = group.to_owned();
+        r.success = false;
+        r.context_code = context_code::FAILED;
+        self.record(client, r);
+    }
+
+    /// An `EndTransaction` record: `group` committed (`commit`) or rolled back the half
+    /// message `view` (`from_check`: the state answered a check-back).
+    pub fn ended(
+        &self,
+        client: SocketAddr,
+        group: &str,
+        view: &RecordView<'_>,
+        commit: bool,
+        from_check: bool,
+    ) {
+        if !self.enabled {
+            return;
+        }
+        let mut r = record_of(view);
+        // A half message is stored in the half topic; the real one is in REAL_TOPIC.
+        if let Some(real) = view.property(properties::REAL_TOPIC) {
+            r.topic = real.to_owned();
+        }
+        r.trace_type = TraceType::EndTransaction;
+        r.timestamp = ferromq_common::now_millis();
+        r.group = group.to_owned();
+        r.store_host.clone_from(&self.store_host);
+        r.msg_type = msg_type::TRANS_HALF;
+        r.transaction_id = r.msg_id.clone();
+        r.transaction_state = if commit {
+            "COMMIT_MESSAGE"
+        } else {
+            "ROLLBACK_MESSAGE"
+        }
+        .into();
+        r.from_transaction_check = from_check;
+        self.record(client, r);
+    }
+
+    /// Starts the writer; it ends with `stop`, after writing what was queued.
+    pub fn spawn_writer(broker: &Arc<Broker>, stop: &CancellationToken) {
+        let tracer = &broker.tracer;
+        let Some(rx) = tracer.rx.lock().take().filter(|_| tracer.enabled) else {
+            return;
+        };
+        match broker
+            .topics
+            .ensure_internal(&tracer.topic, 1, perm::READ_WRITE)
+        {
+            Ok((_, true)) => broker.topics_changed(vec![tracer.topic.clone()]),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(topic = %tracer.topic, error = %e, "cannot create the trace topic; broker traces are not written");
+                return;
+            }
+        }
+        tokio::spawn(write_loop(Arc::clone(broker), rx, stop.clone()));
+    }
+}
+
+/// What [`BrokerTracer::stored`] records of a send.
+pub struct Sent<'a> {
+    /// The producer group (or the consumer group of a send-back).
+    pub group: &'a str,
+    /// The topic the message is for (not the holding topic of a delayed message).
+    pub topic: &'a str,
+    /// Its properties as stored.
+    pub properties: &'a str,
+    /// Body length.
+    pub body_len: usize,
+    /// [`msg_type`] ordinal.
+    pub msg_type: i32,
+    /// When the request arrived (the record's cost time runs from here).
+    pub started: std::time::Instant,
+}
+
+/// The fields every record type takes from the traced message.
+fn record_of(view: &RecordView<'_>) -> TraceRecord {
+    let prop = |k: &str| view.property(k).unwrap_or("").to_owned();
+    TraceRecord {
+        topic: view.topic.to_owned(),
+        msg_id: view.property(UNIQ_KEY).map_or_else(
+            || ferromq_proto::message::encode_offset_msg_id(view.store_host, view.physical_offset),
+            str::to_owned,
+        ),
+        tags: prop(properties::TAGS),
+        keys: prop(KEYS),
+        ..TraceRecord::default()
+    }
+}
+
+async fn write_loop(b: Arc<Broker>, mut rx: mpsc::Receiver<Event>, stop: CancellationToken) {
+    let mut batch: Vec<Event> = Vec::with_capacity(BATCH_MAX);
+    loop {
+        let first = tokio::select! {
+            e = rx.recv() => e,
+            _ = stop.cancelled() => {
+                rx.close();
+                rx.recv().await
+            }
+        };
+        let Some(first) = first else { return };
+        batch.push(first);
+        while batch.len() < BATCH_MAX {
+            match rx.try_recv() {
+                Ok(e) => batch.push(e),
+                Err(_) => break,
+            }
+        }
+        write_batch(&b, &mut batch).await;
+    }
+}
+
+/// Writes `batch` as one trace message per client address, then empties it.
+async fn write_batch(b: &Broker, batch: &mut Vec<Event>) {
+    let mut by_client: BTreeMap<SocketAddr, Vec<TraceRecord>> = BTreeMap::new();
+    for e in batch.drain(..) {
+        by_client.entry(e.client).or_default().push(e.record);
+    }
+    // A slave (or a fenced master) takes no writes; its traces are lost, as its sends would be.
+    let role = b.role_state();
+    if role.role == crate::config::BrokerRole::Slave || role.fenced {
+        return;
+    }
+    let topic = &b.tracer.topic;
+    for (client, records) in by_client {
+        let body = encode_trace_data(&records);
+        let mut keys: Vec<&str> = records.iter().flat_map(TraceRecord::index_keys).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let props = encode_properties(&[
+            (KEYS, keys.join(properties::KEY_SEPARATOR)),
+            (UNIQ_KEY, b.uniq_keys.next_id()),
+            (properties::CLUSTER, b.config.broker_cluster_name.clone()),
+        ]);
+        let now = ferromq_common::now_millis();
+        let msg = MessageToStore {
+            topic,
+            queue_id: 0,
+            flag: 0,
+            sys_flag: 0,
+            born_timestamp: now,
+            born_host: client,
+            store_host: b.store_host,
+            reconsume_times: 0,
+            prepared_transaction_offset: 0,
+            body: body.as_bytes(),
+            properties: &props,
+        };
+        let result = b.store.put_message(msg).await;
+        if result.status != PutStatus::PutOk {
+            tracing::warn!(status = ?result.status, records = records.len(), "writing broker trace records failed");
+        }
+    }
+}
+
+/// True when `topic` is one of the broker's own system topics, whose messages are not traced
+/// (the trace topic, schedule and timer holding topics, the half-message topics).
+pub fn untraced_topic(topic: &str) -> bool {
+    topic == names::SCHEDULE_TOPIC
+        || topic == names::TIMER_TOPIC
+        || topic == names::TRANS_HALF_TOPIC
+        || topic == names::TRANS_OP_HALF_TOPIC
+}
