@@ -47,6 +47,8 @@ pub const MAX_LONG_POLLING_MS: i64 = 20_000;
 pub const RECEIVE_BATCH: i32 = 32;
 /// Invisible durations accepted: 1 s to 12 h.
 pub const INVISIBLE_MS: std::ops::RangeInclusive<i64> = 1_000..=43_200_000;
+/// Invisible time of auto-renewed receives (the proxy's `defaultInvisibleTimeMills`).
+pub const DEFAULT_INVISIBLE_MS: i64 = 60_000;
 /// How often a long poll looks again for messages.
 const POLL_EVERY: Duration = Duration::from_millis(50);
 
@@ -508,7 +510,12 @@ fn pop_once(node: &Node, a: &ReceiveArgs) -> Result<(Vec<pb::Message>, Vec<(i32,
             state.next = min;
         }
         while !blocked && picks.len() < a.batch && state.next < max {
-            let want = (a.batch - picks.len()) as i32;
+            // A FIFO group has at most one message of a queue in flight.
+            let want = if fifo {
+                1
+            } else {
+                (a.batch - picks.len()) as i32
+            };
             let r = b.store.get_message(topic, q, state.next, want, None);
             if r.status != GetStatus::Found {
                 if r.next_begin_offset > state.next && r.next_begin_offset <= max {
@@ -537,7 +544,7 @@ fn pop_once(node: &Node, a: &ReceiveArgs) -> Result<(Vec<pb::Message>, Vec<(i32,
                     record: record.clone(),
                     attempt: 1,
                 });
-                if picks.len() >= a.batch {
+                if picks.len() >= a.batch || fifo {
                     break;
                 }
             }
@@ -665,10 +672,18 @@ async fn receive(
     } else {
         r.batch_size.min(1024)
     } as usize;
-    let invisible_ms = r.invisible_duration.as_ref().map(duration_ms).ok_or((
-        Code::IllegalInvisibleTime,
-        "the invisible duration is missing".into(),
-    ))?;
+    // A PushConsumer asks for auto-renewal and names no duration: it gets the proxy's default
+    // invisible time (not renewed: a message it holds longer comes back).
+    let invisible_ms = match (&r.invisible_duration, r.auto_renew) {
+        (_, true) => DEFAULT_INVISIBLE_MS,
+        (Some(d), false) => duration_ms(d),
+        (None, false) => {
+            return Err((
+                Code::IllegalInvisibleTime,
+                "the invisible duration is missing".into(),
+            ))
+        }
+    };
     if !INVISIBLE_MS.contains(&invisible_ms) {
         return Err((
             Code::IllegalInvisibleTime,
