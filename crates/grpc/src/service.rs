@@ -441,7 +441,10 @@ fn read_one(b: &Broker, topic: &str, queue_id: i32, offset: i64) -> Option<Bytes
 /// One look for messages; changes are persisted before it returns. Messages that reached
 /// their last attempt are returned in the second list, still in flight, for the dead-letter
 /// queue.
-fn pop_once(node: &Node, a: &ReceiveArgs) -> Result<(Vec<pb::Message>, Vec<(i32, i64)>), Failure> {
+/// What one look found: messages to deliver, and (queue, offset) of messages for the DLQ.
+type Popped = (Vec<pb::Message>, Vec<(i32, i64)>);
+
+fn pop_once(node: &Node, a: &ReceiveArgs) -> Result<Popped, Failure> {
     let b = &node.broker;
     let topic = a.topic.topic_name.as_str();
     let group = a.group.group_name.as_str();

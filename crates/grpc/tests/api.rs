@@ -437,5 +437,92 @@ async fn grpc_send_and_receive_rates() {
         n as f64 / send_secs,
         n as f64 / recv_secs
     );
+
+    // The same load over remoting on the same broker: SEND_MESSAGE_V2 by 8 concurrent callers,
+    // then PULL_MESSAGE of 32 at a time with the offset committed in each pull.
+    use ferromq_proto::codes::request;
+    use ferromq_proto::headers::{PullMessageRequestHeader, SendMessageRequestHeaderV2};
+    use ferromq_proto::RemotingCommand;
+    s.topic("BenchR", 4);
+    let addr = format!("127.0.0.1:{}", s.broker.config.listen_port);
+    let client = ferromq_net::RemotingClient::default();
+    let started = Instant::now();
+    let mut handles = Vec::new();
+    for w in 0..8 {
+        let (client, addr, body) = (client.clone(), addr.clone(), body.clone());
+        handles.push(tokio::spawn(async move {
+            for i in (w..n).step_by(8) {
+                let header = SendMessageRequestHeaderV2 {
+                    a: "PG_bench".into(),
+                    b: "BenchR".into(),
+                    c: "TBW102".into(),
+                    d: 4,
+                    e: (i % 4) as i32,
+                    f: 0,
+                    g: ferromq_common::now_millis(),
+                    h: 0,
+                    i: Some(format!("UNIQ_KEY\u{1}R{i}\u{2}TAGS\u{1}TagA\u{2}")),
+                    j: Some(0),
+                    k: Some(false),
+                    l: None,
+                    m: Some(false),
+                    n: None,
+                };
+                let cmd = RemotingCommand::request(request::SEND_MESSAGE_V2, &header)
+                    .with_body(body.clone());
+                let r = client
+                    .invoke(&addr, cmd, Duration::from_secs(10))
+                    .await
+                    .unwrap();
+                assert_eq!(r.code, 0, "{:?}", r.remark);
+            }
+        }));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    let rsend_secs = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let mut got = 0;
+    for q in 0..4 {
+        let mut offset = 0;
+        let end = s.broker.store.max_offset_in_queue("BenchR", q);
+        while offset < end {
+            let header = PullMessageRequestHeader {
+                consumer_group: "BG".into(),
+                topic: "BenchR".into(),
+                queue_id: q,
+                queue_offset: offset,
+                max_msg_nums: 32,
+                sys_flag: 1,
+                commit_offset: offset,
+                suspend_timeout_millis: 0,
+                subscription: Some("*".into()),
+                sub_version: 0,
+                expression_type: Some("TAG".into()),
+                max_msg_bytes: None,
+            };
+            let cmd = RemotingCommand::request(request::PULL_MESSAGE, &header);
+            let r = client
+                .invoke(&addr, cmd, Duration::from_secs(10))
+                .await
+                .unwrap();
+            assert_eq!(r.code, 0, "{:?}", r.remark);
+            let msgs = ferromq_proto::message::record::decode_records(r.body.clone()).unwrap();
+            got += msgs.len();
+            offset = r
+                .ext_fields
+                .get("nextBeginOffset")
+                .and_then(|v| v.parse().ok())
+                .unwrap();
+        }
+    }
+    assert_eq!(got, n);
+    let rrecv_secs = started.elapsed().as_secs_f64();
+    println!(
+        "remoting: {n} sends of 1 KiB by 8 concurrent callers in {rsend_secs:.2} s = {:.0} msg/s; pulled (batches of 32) in {rrecv_secs:.2} s = {:.0} msg/s",
+        n as f64 / rsend_secs,
+        n as f64 / rrecv_secs
+    );
     s.stop().await;
 }
