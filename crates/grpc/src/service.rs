@@ -761,16 +761,36 @@ fn handle_failure(e: HandleError) -> Failure {
     }
 }
 
-fn ack_one(node: &Node, topic: &str, group: &str, text: &str) -> Result<(), Failure> {
-    let h = handle_of(node, text)?;
+/// Acks the messages of `handles`, writing the pop state once for all of them.
+fn ack_all(node: &Node, topic: &str, group: &str, handles: &[&str]) -> Vec<Result<(), Failure>> {
     let key = pop::key(topic, group);
     let mut table = node.pop.lock();
-    let committed = table.ack(&key, &h).map_err(handle_failure)?;
-    node.persist(&table)?;
-    node.broker
-        .offsets
-        .commit(group, topic, h.queue_id, committed);
-    Ok(())
+    let mut commits = Vec::new();
+    let mut results: Vec<Result<(), Failure>> = handles
+        .iter()
+        .map(|text| {
+            let h = handle_of(node, text)?;
+            let committed = table.ack(&key, &h).map_err(handle_failure)?;
+            commits.push((h.queue_id, committed));
+            Ok(())
+        })
+        .collect();
+    if commits.is_empty() {
+        return results;
+    }
+    if let Err(e) = node.persist(&table) {
+        // Not on disk: every ack of this request is answered as failed.
+        for r in results.iter_mut().filter(|r| r.is_ok()) {
+            *r = Err(e.clone());
+        }
+        return results;
+    }
+    for (queue_id, committed) in commits {
+        node.broker
+            .offsets
+            .commit(group, topic, queue_id, committed);
+    }
+    results
 }
 
 fn change_invisible(
@@ -1042,13 +1062,20 @@ impl MessagingService for Messaging {
                 }))
             }
         };
+        let handles: Vec<&str> = r
+            .entries
+            .iter()
+            .map(|e| e.receipt_handle.as_str())
+            .collect();
+        let results = ack_all(&node, &topic, &group, &handles);
         let entries: Vec<pb::AckMessageResultEntry> = r
             .entries
             .iter()
-            .map(|e| pb::AckMessageResultEntry {
+            .zip(results)
+            .map(|(e, result)| pb::AckMessageResultEntry {
                 message_id: e.message_id.clone(),
                 receipt_handle: e.receipt_handle.clone(),
-                status: Some(match ack_one(&node, &topic, &group, &e.receipt_handle) {
+                status: Some(match result {
                     Ok(()) => ok(),
                     Err((c, m)) => status(c, m),
                 }),

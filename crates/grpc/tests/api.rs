@@ -494,7 +494,8 @@ async fn grpc_send_and_receive_rates() {
                 queue_id: q,
                 queue_offset: offset,
                 max_msg_nums: 32,
-                sys_flag: 1,
+                // Commit offset and subscription in the request.
+                sys_flag: 1 | 4,
                 commit_offset: offset,
                 suspend_timeout_millis: 0,
                 subscription: Some("*".into()),
