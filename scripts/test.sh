@@ -25,3 +25,6 @@ fi
 
 echo "== interop (official RocketMQ C++ client)"
 FERROMQ_REQUIRE_BINS=1 FERROMQ_BIN_DIR="$CARGO_TARGET_DIR/debug" ./interop/run.sh
+
+echo "== interop (official RocketMQ 5 Python client over gRPC)"
+FERROMQ_REQUIRE_BINS=1 FERROMQ_BIN_DIR="$CARGO_TARGET_DIR/debug" ./interop/grpc/run.sh

@@ -94,6 +94,9 @@ pub struct BrokerConfig {
     /// `haListenPort`: where a master takes its slaves (default `listenPort + 1`; 0 picks a
     /// free port, for tests).
     pub ha_listen_port: Option<u16>,
+    /// `grpcListenPort` (8081, the RocketMQ proxy's default): where the RocketMQ 5 gRPC API
+    /// (`apache.rocketmq.v2.MessagingService`) is served; 0 turns it off.
+    pub grpc_listen_port: u16,
     /// `haMasterAddress`: a slave's fixed master HA address (`host:port`). When absent the
     /// slave follows the address the name servers give when it registers.
     pub ha_master_address: Option<String>,
@@ -203,6 +206,7 @@ impl Default for BrokerConfig {
             broker_trace_enable: false,
             store_reply_message_enable: true,
             ha_listen_port: None,
+            grpc_listen_port: 8081,
             ha_master_address: None,
             ha_send_heartbeat_interval: 5000,
             ha_housekeeping_interval: 20_000,
@@ -290,6 +294,7 @@ pub const BROKER_KEYS: &[&str] = &[
     "brokerName",
     "brokerId",
     "listenPort",
+    "grpcListenPort",
     "bindAddress",
     "namesrvAddr",
     "brokerIP1",
@@ -529,6 +534,7 @@ impl BrokerConfig {
                 }
                 "recallMessageEnable" => c.recall_message_enable = boolean()?,
                 "haListenPort" => c.ha_listen_port = Some(num!(u16, "a port number (0-65535)")),
+                "grpcListenPort" => c.grpc_listen_port = num!(u16, "a port number (0-65535)"),
                 "haMasterAddress" => {
                     c.ha_master_address = Some(v.to_owned()).filter(|s| !s.is_empty())
                 }

@@ -461,6 +461,21 @@ pub async fn run_with_metrics(
     shutdown: CancellationToken,
     metrics: Option<ferromq_metrics::MetricsRegistry>,
 ) -> Result<(), BrokerError> {
+    run_with_hook(config, listener, shutdown, metrics, None).await
+}
+
+/// Called with the broker each time it is opened (before it serves) and with `None` once it is
+/// closed: how services outside this crate (the gRPC API) reach the current broker.
+pub type OnOpen = Arc<dyn Fn(Option<Arc<Broker>>) + Send + Sync>;
+
+/// [`run_with_metrics`], telling `on_open` about each broker it opens and closes.
+pub async fn run_with_hook(
+    config: BrokerConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    metrics: Option<ferromq_metrics::MetricsRegistry>,
+    on_open: Option<OnOpen>,
+) -> Result<(), BrokerError> {
     let mut listener = listener;
     loop {
         let c = config.clone();
@@ -473,7 +488,14 @@ pub async fn run_with_metrics(
         let addr = listener
             .local_addr()
             .map_err(|e| BrokerError::system(format!("listener address: {e}")))?;
-        Arc::clone(&broker).run(listener, shutdown.clone()).await?;
+        if let Some(hook) = &on_open {
+            hook(Some(Arc::clone(&broker)));
+        }
+        let served = Arc::clone(&broker).run(listener, shutdown.clone()).await;
+        if let Some(hook) = &on_open {
+            hook(None);
+        }
+        served?;
         let cut = broker.restart_cut.lock().take();
         let Some(cut) = cut else {
             return Ok(());

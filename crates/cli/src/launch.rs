@@ -178,11 +178,79 @@ pub async fn run_broker(config: BrokerConfig) -> anyhow::Result<()> {
         config.namesrv_addr.clone().unwrap_or_default(),
         bound(&listener)
     );
-    let result = ferromq_broker::run_with_metrics(config, listener, shutdown, Some(registry))
-        .await
-        .context("broker failed");
+    let grpc = GrpcApi::start(&config, &shutdown).await;
+    let result = ferromq_broker::run_with_hook(
+        config,
+        listener,
+        shutdown.clone(),
+        Some(registry),
+        grpc.hook(),
+    )
+    .await
+    .context("broker failed");
+    shutdown.cancel();
+    grpc.stop().await;
     http.stop().await;
     result
+}
+
+/// The RocketMQ 5 gRPC API of a broker (`grpcListenPort`, 0: off).
+#[derive(Default)]
+struct GrpcApi {
+    slot: Option<ferromq_grpc::BrokerSlot>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl GrpcApi {
+    /// Listens on `grpcListenPort` unless it is 0. A port that cannot be bound is reported and
+    /// the broker serves remoting clients without it.
+    async fn start(config: &BrokerConfig, shutdown: &CancellationToken) -> GrpcApi {
+        if config.grpc_listen_port == 0 {
+            return GrpcApi::default();
+        }
+        if config.acl_enable {
+            // Requests over gRPC are not checked against plain_acl.yml yet: refuse to open a
+            // door the ACL does not guard.
+            tracing::error!(
+                "the gRPC API is off: aclEnable=true is not applied to gRPC requests yet (set grpcListenPort=0 to silence this)"
+            );
+            return GrpcApi::default();
+        }
+        let listener = match bind(&config.bind_address, config.grpc_listen_port, "gRPC API").await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(
+                    "{e:#}: RocketMQ 5 (gRPC) clients cannot connect; set grpcListenPort to a free port, or 0 to turn the gRPC API off"
+                );
+                return GrpcApi::default();
+            }
+        };
+        println!(
+            "The gRPC API (RocketMQ 5 clients) is listening on {}",
+            bound(&listener)
+        );
+        let slot = ferromq_grpc::BrokerSlot::default();
+        let (s, stop) = (slot.clone(), shutdown.clone());
+        let task = tokio::spawn(async move {
+            if let Err(e) = ferromq_grpc::serve(listener, s, stop).await {
+                tracing::error!(error = %e, "the gRPC API stopped");
+            }
+        });
+        GrpcApi {
+            slot: Some(slot),
+            task: Some(task),
+        }
+    }
+
+    fn hook(&self) -> Option<ferromq_broker::OnOpen> {
+        self.slot.as_ref().map(ferromq_grpc::BrokerSlot::hook)
+    }
+
+    async fn stop(self) {
+        if let Some(t) = self.task {
+            let _ = t.await;
+        }
+    }
 }
 
 /// Loads `controller.conf`. Without a file there is no Raft group to join, so RocketMQ's
@@ -225,6 +293,8 @@ pub struct StandaloneOptions {
     pub namesrv_port: Option<u16>,
     /// Broker port (overrides `-c`; default 10911).
     pub broker_port: Option<u16>,
+    /// gRPC API port (overrides `-c`'s `grpcListenPort`; default 8081, 0 turns it off).
+    pub grpc_port: Option<u16>,
     /// broker.conf, with the same keys as `mqbroker -c`.
     pub broker_conf: Option<PathBuf>,
     /// namesrv.conf, with the same keys as `mqnamesrv -c`.
@@ -268,6 +338,9 @@ pub fn standalone_configs(
     }
     if let Some(port) = opts.broker_port {
         props.set("listenPort", &port.to_string());
+    }
+    if let Some(port) = opts.grpc_port {
+        props.set("grpcListenPort", &port.to_string());
     }
     let embedded = format!("127.0.0.1:{}", ns_config.listen_port);
     if let Some(other) = props.get("namesrvAddr").filter(|a| a.trim() != embedded) {
@@ -382,15 +455,18 @@ pub async fn run_standalone(opts: StandaloneOptions) -> anyhow::Result<()> {
         ns_shutdown.clone(),
         Some(registry.clone()),
     ));
-    let result = ferromq_broker::run_with_metrics(
+    let grpc = GrpcApi::start(&broker_config, &shutdown).await;
+    let result = ferromq_broker::run_with_hook(
         broker_config,
         broker_listener,
         shutdown.clone(),
         Some(registry),
+        grpc.hook(),
     )
     .await;
     // The master is gone (a signal, or it failed): its slaves stop too.
     shutdown.cancel();
+    grpc.stop().await;
     for r in replicas {
         match r.await {
             Ok(Err(e)) => tracing::error!(error = %e, "slave failed"),

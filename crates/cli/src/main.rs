@@ -37,6 +37,9 @@ enum Command {
         /// Broker port [default: listenPort of -c, else 10911].
         #[arg(long)]
         broker_port: Option<u16>,
+        /// Port of the RocketMQ 5 gRPC API (0: off) [default: grpcListenPort of -c, else 8081].
+        #[arg(long)]
+        grpc_port: Option<u16>,
         /// Copies of every message: 2 or more adds slaves of the broker in this process
         /// (slave i listens on the broker port + 10 × i, stores under <store>-s<i>, serves
         /// reads); the master is a SYNC_MASTER unless -c sets brokerRole.
@@ -81,11 +84,13 @@ fn main() {
             namesrv_conf,
             namesrv_port,
             broker_port,
+            grpc_port,
             replicas,
         } => launch_main::standalone(launch::StandaloneOptions {
             data,
             namesrv_port,
             broker_port,
+            grpc_port,
             broker_conf: config_file,
             namesrv_conf,
             replicas: replicas.into(),

@@ -137,7 +137,7 @@ async fn dispatch(
             done(send::handle(b, conn, req).await)
         }
         SEND_REPLY_MESSAGE | SEND_REPLY_MESSAGE_V2 => done(reply::handle(b, conn, req).await),
-        CONSUMER_SEND_MSG_BACK => done(send_back::handle(b, conn, req).await),
+        CONSUMER_SEND_MSG_BACK => done(send_back::handle(b, conn.peer_addr(), req).await),
         RECALL_MESSAGE => done(recall::handle(b, conn, req).await),
         END_TRANSACTION => done(
             b.transactions

@@ -30,6 +30,16 @@ pub async fn handle(
     conn: &ConnectionHandle,
     req: &RemotingCommand,
 ) -> Result<RemotingCommand, BrokerError> {
+    send(b, req, conn.peer_addr()).await
+}
+
+/// Stores the message(s) of a send request (SEND_MESSAGE, _V2 or SEND_BATCH_MESSAGE) from a
+/// producer at `born_host`: the one send path, for remoting and for the gRPC API.
+pub async fn send(
+    b: &Arc<Broker>,
+    req: &RemotingCommand,
+    born_host: SocketAddr,
+) -> Result<RemotingCommand, BrokerError> {
     let mut h = SendMessageRequestHeader::read_for_code(req.code, &req.ext_fields)?;
     let topic_config = check_and_resolve_topic(b, &h)?;
     let mut queue_id = pick_queue(&topic_config, h.queue_id)?;
@@ -59,7 +69,6 @@ pub async fn handle(
     if topic_config.topic_filter_type == TopicFilterType::MultiTag {
         sys_flag |= sys_flag::MULTI_TAGS;
     }
-    let born_host = conn.peer_addr();
     if batch {
         send_batch(b, req, &h, queue_id, sys_flag, born_host).await
     } else {

@@ -39,7 +39,7 @@ pub const DLQ_QUEUE_NUMS: i32 = 1;
 /// Serves CONSUMER_SEND_MSG_BACK.
 pub async fn handle(
     b: &Arc<Broker>,
-    conn: &ferromq_net::ConnectionHandle,
+    peer: std::net::SocketAddr,
     req: &RemotingCommand,
 ) -> Result<RemotingCommand, BrokerError> {
     let started = std::time::Instant::now();
@@ -137,7 +137,7 @@ pub async fn handle(
         status if status.is_stored() => {
             if b.tracer.on() {
                 b.tracer
-                    .sent_back(conn.peer_addr(), &h.group, &view, arrived_ms);
+                    .sent_back(peer, &h.group, &view, arrived_ms);
                 let sent = crate::trace::Sent {
                     group: &h.group,
                     topic: &topic,
@@ -147,7 +147,7 @@ pub async fn handle(
                     started,
                 };
                 b.tracer.stored(
-                    conn.peer_addr(),
+                    peer,
                     sent,
                     result.store_timestamp,
                     &result.msg_id,
