@@ -141,6 +141,9 @@ pub struct BrokerConfig {
     /// Further `MessageStoreConfig` keys (`maxIndexNum`, `diskSpaceWarningLevelRatio`, ...)
     /// passed to the store as written; checked by [`ferromq_store::StoreConfig::set_property`].
     pub store_settings: Vec<(String, String)>,
+    /// The `tls.*` keys (and NettyClientConfig's `useTLS`): TLS on the remoting and dashboard
+    /// ports, and on outgoing connections.
+    pub tls: ferromq_net::tls::TlsSettings,
     /// Keys present in the file that FerroMQ does not know.
     pub unknown_keys: Vec<String>,
     /// Keys present in the file that RocketMQ has and FerroMQ accepts without acting on them
@@ -218,6 +221,7 @@ impl Default for BrokerConfig {
             metrics_prom_exporter_host: String::new(),
             metrics_label: Vec::new(),
             store_settings: Vec::new(),
+            tls: Default::default(),
             unknown_keys: Vec::new(),
             inert_keys: Vec::new(),
         }
@@ -334,6 +338,22 @@ pub const BROKER_KEYS: &[&str] = &[
     "metricsPromExporterPort",
     "metricsPromExporterHost",
     "metricsLabel",
+    "tls.server.mode",
+    "tls.enable",
+    "useTLS",
+    "tls.config.file",
+    "tls.test.mode.enable",
+    "tls.server.need.client.auth",
+    "tls.server.certPath",
+    "tls.server.keyPath",
+    "tls.server.keyPassword",
+    "tls.server.authClient",
+    "tls.server.trustCertPath",
+    "tls.client.certPath",
+    "tls.client.keyPath",
+    "tls.client.keyPassword",
+    "tls.client.authServer",
+    "tls.client.trustCertPath",
 ];
 
 impl BrokerConfig {
@@ -541,6 +561,9 @@ impl BrokerConfig {
                     c.metrics_label =
                         parse_metrics_label(v).map_err(|reason| err(key, value, &reason))?
                 }
+                k if ferromq_net::tls::TlsSettings::KEYS.contains(&k) => {
+                    c.tls.set(k, v).map_err(|reason| err(key, value, &reason))?;
+                }
                 k if ferromq_store::StoreConfig::knows(k) => {
                     ferromq_store::StoreConfig::default()
                         .set_property(k, v)
@@ -607,6 +630,11 @@ impl BrokerConfig {
             );
         }
         out.extend(self.metrics_exporter_type.warning());
+        if self.tls.server_need_client_auth != ferromq_net::tls::ClientAuth::None
+            && !self.tls.server_auth_client
+        {
+            out.push("tls.server.authClient=false has no effect: client certificates are verified against tls.server.trustCertPath whenever tls.server.need.client.auth asks for them".into());
+        }
         out
     }
 

@@ -54,6 +54,23 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ("metricsOtelCardinalityLimit", "Series limit of the OpenTelemetry exporter"),
     ("aclEnable", "RocketMQ 4.x plain ACL: every request must come from a whitelisted address or be signed by an account of `plain_acl.yml` with the permissions it needs (refused with NO_PERMISSION)"),
     ("plainAclFile", "FerroMQ: the ACL file, relative to `$ROCKETMQ_HOME` (or the working directory) unless absolute; RocketMQ takes the system property `rocketmq.acl.plain.file` instead. Reloaded when it changes"),
+    // TLS (RocketMQ's `TlsSystemConfig` names; see "TLS" in the operations guide).
+    ("tls.server.mode", "TLS on the remoting and dashboard ports: `disabled`, `permissive` (TLS and plaintext on one port) or `enforcing` (TLS only; a plaintext request is answered with an error saying so)"),
+    ("tls.enable", "Outgoing connections (registration with name servers, a slave's link to its master) use TLS; unset: only when `tls.server.mode=enforcing`"),
+    ("useTLS", "RocketMQ's client-side name for `tls.enable`"),
+    ("tls.config.file", "A properties file of further `tls.*` keys, read at start-up when it exists; it overrides everything here but `tls.server.mode` and `tls.enable`"),
+    ("tls.test.mode.enable", "Without `tls.server.certPath`, present a self-signed certificate made at start-up; outgoing TLS then does not verify certificates"),
+    ("tls.server.need.client.auth", "Client certificates: `none`, `optional` (checked when presented) or `require`; checked against `tls.server.trustCertPath`"),
+    ("tls.server.certPath", "PEM certificate chain the servers present"),
+    ("tls.server.keyPath", "PEM private key (unencrypted, PKCS#8, PKCS#1 or SEC1) of `tls.server.certPath`"),
+    ("tls.server.keyPassword", "Password of an encrypted server key: not supported, start-up fails when set"),
+    ("tls.server.authClient", "Read but without effect: client certificates are always verified against `tls.server.trustCertPath` when `tls.server.need.client.auth` asks for them (RocketMQ accepts any with false)"),
+    ("tls.server.trustCertPath", "PEM CA certificates that client certificates are checked against"),
+    ("tls.client.certPath", "PEM certificate presented on outgoing TLS connections (not in test mode)"),
+    ("tls.client.keyPath", "PEM private key of `tls.client.certPath`"),
+    ("tls.client.keyPassword", "Password of an encrypted client key: not supported, start-up fails when set"),
+    ("tls.client.authServer", "Outgoing TLS verifies the server's certificate against `tls.client.trustCertPath` (not in test mode)"),
+    ("tls.client.trustCertPath", "PEM CA certificates that servers' certificates are checked against"),
     // Topics and groups.
     ("autoCreateTopicEnable", "Create a topic on the first send to it, from the `TBW102` template"),
     (
@@ -148,7 +165,7 @@ pub enum KeyEffect {
 }
 
 /// Keys the broker reads and checks but does not act on otherwise.
-pub const CHECKED_ONLY: &[&str] = &["timerPrecisionMs"];
+pub const CHECKED_ONLY: &[&str] = &["timerPrecisionMs", "tls.server.authClient"];
 
 /// How the broker treats `key`, found the way start-up finds it: by parsing it. `None` for a
 /// key broker.conf does not take.
@@ -257,6 +274,10 @@ pub fn default_text(key: &str) -> Option<String> {
         "metricsLabel" => "(none)".into(),
         "plainAclFile" => "`conf/plain_acl.yml`".into(),
         "debugDiskUsageFile" => "(none)".into(),
+        "tls.enable" | "useTLS" => "(true with tls.server.mode=enforcing)".into(),
+        k if k.starts_with("tls.") => Some(c.tls.get(k)?)
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "(none)".into()),
         k if ferromq_store::StoreConfig::knows(k) => {
             let store = serde_json::to_value(ferromq_store::StoreConfig::default()).ok()?;
             // serde spells a few names differently (`checkCrcOnRecover`).

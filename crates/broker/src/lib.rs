@@ -185,7 +185,13 @@ impl Broker {
                 },
             )),
             timer: Arc::new(schedule::timer::TimerService::load(&config)?),
-            namesrv: RemotingClient::default(),
+            // Registration and the slave's metadata link to its master; TLS per `tls.enable`.
+            namesrv: RemotingClient::default().with_tls(
+                config
+                    .tls
+                    .client()
+                    .map_err(|e| BrokerError::system(format!("outgoing TLS: {e}")))?,
+            ),
             uniq_keys: ferromq_proto::message::UniqKeyGenerator::new(store_host.ip()),
             store_host,
             store,
@@ -220,6 +226,13 @@ impl Broker {
         listener: TcpListener,
         shutdown: CancellationToken,
     ) -> Result<(), BrokerError> {
+        // Before anything starts: a TLS setting that cannot be used stops start-up.
+        let tls = self
+            .config
+            .tls
+            .server()
+            .map_err(|e| BrokerError::system(format!("TLS: {e}")))?;
+        tracing::info!("{}", self.config.tls.describe());
         let tasks = CancellationToken::new();
         self.start_ha().await?;
         self.spawn_background(&tasks);
@@ -263,7 +276,10 @@ impl Broker {
         ferromq_net::serve(
             listener,
             handler,
-            ConnectionConfig::default(),
+            ConnectionConfig {
+                tls,
+                ..ConnectionConfig::default()
+            },
             shutdown.clone(),
         )
         .await;

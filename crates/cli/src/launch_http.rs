@@ -39,7 +39,11 @@ impl HttpServers {
         registry: &MetricsRegistry,
         what: &str,
         required: bool,
+        tls: &ferromq_net::tls::TlsSettings,
     ) -> anyhow::Result<()> {
+        let tls = tls
+            .server()
+            .with_context(|| format!("TLS settings of the {what}"))?;
         let listener = match TcpListener::bind((address, port)).await {
             Ok(l) => l,
             Err(e) if !required => {
@@ -57,12 +61,17 @@ impl HttpServers {
         let bound = listener
             .local_addr()
             .map_or_else(|_| format!("{address}:{port}"), |a| a.to_string());
-        println!("{what} listening on http://{bound}/metrics");
+        let scheme = match tls.mode() {
+            ferromq_net::TlsMode::Disabled => "http",
+            ferromq_net::TlsMode::Permissive => "http(s)",
+            ferromq_net::TlsMode::Enforcing => "https",
+        };
+        println!("{what} listening on {scheme}://{bound}/metrics");
         let registry = registry.clone();
         let stop = self.stop.clone();
         let what = what.to_owned();
         self.tasks.push(tokio::spawn(async move {
-            if let Err(e) = ferromq_dashboard::serve(listener, registry, stop).await {
+            if let Err(e) = ferromq_dashboard::serve_tls(listener, tls, registry, stop).await {
                 tracing::error!(error = %e, "{what} stopped");
             }
         }));
@@ -81,7 +90,7 @@ impl HttpServers {
             port => {
                 let required = config.dashboard_port_setting.is_some();
                 let address = &config.bind_address;
-                self.start(address, port, registry, "dashboard", required)
+                self.start(address, port, registry, "dashboard", required, &config.tls)
                     .await?
             }
         }
@@ -96,6 +105,7 @@ impl HttpServers {
                 registry,
                 "broker Prometheus exporter",
                 true,
+                &config.tls,
             )
             .await?;
         }
@@ -125,6 +135,7 @@ impl HttpServers {
             registry,
             "name server Prometheus exporter",
             true,
+            &config.tls,
         )
         .await
     }

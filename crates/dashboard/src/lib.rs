@@ -47,6 +47,47 @@ pub async fn serve(
         .await
 }
 
+/// [`serve`] with TLS per `tls` (`tls.server.mode`: plaintext, both, or TLS only).
+pub async fn serve_tls(
+    listener: TcpListener,
+    tls: ferromq_net::tls::TlsServer,
+    registry: MetricsRegistry,
+    shutdown: CancellationToken,
+) -> io::Result<()> {
+    let local = listener.local_addr()?;
+    let incoming = ferromq_net::tls::incoming(listener, tls, false, shutdown.child_token());
+    let listener = Incoming {
+        rx: incoming,
+        local,
+    };
+    axum::serve(listener, router(registry))
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+}
+
+/// Connections handed over by [`ferromq_net::tls::incoming`], as axum takes them.
+struct Incoming {
+    rx: tokio::sync::mpsc::Receiver<(ferromq_net::tls::MaybeTlsStream, std::net::SocketAddr)>,
+    local: std::net::SocketAddr,
+}
+
+impl axum::serve::Listener for Incoming {
+    type Io = ferromq_net::tls::MaybeTlsStream;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.rx.recv().await {
+            Some(conn) => conn,
+            // The accept loop ended (shutdown): wait for the graceful shutdown to finish.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        Ok(self.local)
+    }
+}
+
 async fn metrics(State(registry): State<MetricsRegistry>, headers: HeaderMap) -> Response {
     // Prometheus asks for OpenMetrics first; others (curl, older scrapers) get text 0.0.4.
     let openmetrics = headers

@@ -14,12 +14,13 @@ use bytes::{Buf, Bytes, BytesMut};
 use ferromq_proto::command::DEFAULT_MAX_FRAME;
 use ferromq_proto::RemotingCommand;
 use parking_lot::Mutex;
-use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::stats::COPY_STATS;
+use crate::tls::MaybeTlsStream;
 use crate::NetError;
 
 /// A boxed, sendable future.
@@ -57,6 +58,8 @@ pub struct ConnectionConfig {
     pub max_in_flight: usize,
     /// Close after this long without any traffic; `None` keeps idle connections.
     pub idle_timeout: Option<Duration>,
+    /// TLS of a server's accepted connections (`tls.server.mode`); unused by clients.
+    pub tls: crate::tls::TlsServer,
 }
 
 impl Default for ConnectionConfig {
@@ -65,6 +68,7 @@ impl Default for ConnectionConfig {
             max_frame: DEFAULT_MAX_FRAME,
             max_in_flight: 256,
             idle_timeout: Some(Duration::from_secs(120)),
+            tls: crate::tls::TlsServer::disabled(),
         }
     }
 }
@@ -198,6 +202,53 @@ pub fn spawn(
     let peer = stream.peer_addr()?;
     let local = stream.local_addr()?;
     let _ = stream.set_nodelay(true);
+    let (reader, writer) = stream.into_split();
+    Ok(spawn_io(reader, writer, peer, local, handler, config))
+}
+
+/// [`spawn`] for a connection that may run TLS.
+pub fn spawn_stream(
+    stream: MaybeTlsStream,
+    handler: Arc<dyn Handler>,
+    config: ConnectionConfig,
+) -> std::io::Result<ConnectionHandle> {
+    match stream {
+        MaybeTlsStream::Plain(s) => spawn(s, handler, config),
+        MaybeTlsStream::Tls(s) => {
+            let tcp = s.get_ref().0;
+            let (peer, local) = (tcp.peer_addr()?, tcp.local_addr()?);
+            let _ = tcp.set_nodelay(true);
+            let (reader, writer) = tokio::io::split(*s);
+            Ok(spawn_io(reader, writer, peer, local, handler, config))
+        }
+    }
+}
+
+/// [`spawn`] for a client-side TLS connection.
+pub fn spawn_client_tls(
+    stream: tokio_rustls::client::TlsStream<TcpStream>,
+    handler: Arc<dyn Handler>,
+    config: ConnectionConfig,
+) -> std::io::Result<ConnectionHandle> {
+    let tcp = stream.get_ref().0;
+    let (peer, local) = (tcp.peer_addr()?, tcp.local_addr()?);
+    let _ = tcp.set_nodelay(true);
+    let (reader, writer) = tokio::io::split(stream);
+    Ok(spawn_io(reader, writer, peer, local, handler, config))
+}
+
+fn spawn_io<R, W>(
+    reader: R,
+    writer: W,
+    peer: SocketAddr,
+    local: SocketAddr,
+    handler: Arc<dyn Handler>,
+    config: ConnectionConfig,
+) -> ConnectionHandle
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     let (out_tx, out_rx) = mpsc::unbounded_channel();
     let inner = Arc::new(Inner {
         id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
@@ -210,7 +261,6 @@ pub fn spawn(
         cancel: CancellationToken::new(),
     });
     let handle = ConnectionHandle { inner };
-    let (reader, writer) = stream.into_split();
     let cancel = handle.inner.cancel.clone();
     tokio::spawn(write_loop(writer, out_rx, cancel.clone()));
     let h = handle.clone();
@@ -223,11 +273,11 @@ pub fn spawn(
         h.inner.pending.lock().clear();
         handler.on_close(&h);
     });
-    Ok(handle)
+    handle
 }
 
-async fn read_loop(
-    mut reader: tokio::net::tcp::OwnedReadHalf,
+async fn read_loop<R: AsyncRead + Unpin>(
+    mut reader: R,
     conn: &ConnectionHandle,
     handler: &Arc<dyn Handler>,
     config: &ConnectionConfig,
@@ -365,8 +415,8 @@ fn respond(conn: &ConnectionHandle, oneway: bool, opaque: i32, resp: Option<Remo
     }
 }
 
-async fn write_loop(
-    mut writer: tokio::net::tcp::OwnedWriteHalf,
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mut writer: W,
     mut rx: mpsc::UnboundedReceiver<RemotingCommand>,
     cancel: CancellationToken,
 ) {
