@@ -144,6 +144,9 @@ pub struct BrokerConfig {
     /// The `tls.*` keys (and NettyClientConfig's `useTLS`): TLS on the remoting and dashboard
     /// ports, and on outgoing connections.
     pub tls: ferromq_net::tls::TlsSettings,
+    /// Keys present in the file that RocketMQ 5 has and FerroMQ neither reads nor lists in
+    /// [`ACCEPTED_KEYS`]: named in one start-up warning as not implemented.
+    pub unimplemented_keys: Vec<String>,
     /// Keys present in the file that FerroMQ does not know.
     pub unknown_keys: Vec<String>,
     /// Keys present in the file that RocketMQ has and FerroMQ accepts without acting on them
@@ -222,6 +225,7 @@ impl Default for BrokerConfig {
             metrics_label: Vec::new(),
             store_settings: Vec::new(),
             tls: Default::default(),
+            unimplemented_keys: Vec::new(),
             unknown_keys: Vec::new(),
             inert_keys: Vec::new(),
         }
@@ -270,6 +274,11 @@ const ACCEPTED_KEYS: &[&str] = &[
     "metricLoggingExporterIntervalInMills",
     "metricsOtelCardinalityLimit",
 ];
+
+/// True for a key accepted without effect ([`ACCEPTED_KEYS`]).
+pub fn is_accepted_only(key: &str) -> bool {
+    ACCEPTED_KEYS.contains(&key)
+}
 
 /// The keys [`BrokerConfig::from_properties`] reads itself (the store's keys and
 /// [`ACCEPTED_KEYS`] come on top); a test checks that each is recognised.
@@ -411,8 +420,9 @@ impl BrokerConfig {
                 "brokerIP1" => c.broker_ip1 = nonblank(key, v)?,
                 "brokerPermission" => c.broker_permission = num!(i32, "a permission number"),
                 "storePathRootDir" => c.store_path_root_dir = PathBuf::from(nonblank(key, v)?),
+                // Empty (how `mqbroker -p` prints the unset default): under storePathRootDir.
                 "storePathCommitLog" => {
-                    c.store_path_commit_log = Some(PathBuf::from(nonblank(key, v)?))
+                    c.store_path_commit_log = Some(v).filter(|v| !v.is_empty()).map(PathBuf::from)
                 }
                 "autoCreateTopicEnable" => c.auto_create_topic_enable = boolean()?,
                 "autoCreateSubscriptionGroup" => c.auto_create_subscription_group = boolean()?,
@@ -571,6 +581,9 @@ impl BrokerConfig {
                     c.store_settings.push((k.to_owned(), v.to_owned()));
                 }
                 k if ACCEPTED_KEYS.contains(&k) => c.inert_keys.push(k.to_owned()),
+                k if crate::rocketmq_keys::is_rocketmq_key(k) => {
+                    c.unimplemented_keys.push(k.to_owned())
+                }
                 k => c.unknown_keys.push(k.to_owned()),
             }
         }
@@ -613,6 +626,13 @@ impl BrokerConfig {
                 format!("broker.conf key `{k}` is accepted for compatibility but not implemented by FerroMQ yet: it has no effect")
             })
             .collect();
+        if !self.unimplemented_keys.is_empty() {
+            out.push(format!(
+                "{} RocketMQ broker.conf key(s) are not implemented by FerroMQ and have no effect: {}",
+                self.unimplemented_keys.len(),
+                self.unimplemented_keys.join(", ")
+            ));
+        }
         if self.plain_acl_file.is_some() && !self.acl_enable {
             out.push(
                 "plainAclFile is set but aclEnable=false: requests are served without ACL checks"

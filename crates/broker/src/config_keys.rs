@@ -184,7 +184,9 @@ pub fn key_effect(key: &str) -> Option<KeyEffect> {
     };
     if CHECKED_ONLY.contains(&key) {
         Some(KeyEffect::CheckedOnly)
-    } else if c.unknown_keys.iter().any(|k| k == key) {
+    } else if c.unknown_keys.iter().any(|k| k == key)
+        || c.unimplemented_keys.iter().any(|k| k == key)
+    {
         None
     } else if c.inert_keys.iter().any(|k| k == key) {
         Some(KeyEffect::Inert)
@@ -197,7 +199,11 @@ pub fn key_effect(key: &str) -> Option<KeyEffect> {
 /// the store's default) holds, or a description where it depends on the machine. `None` for a
 /// key with no default to show (the keys accepted without effect).
 pub fn default_text(key: &str) -> Option<String> {
-    let c = BrokerConfig::default();
+    default_text_of(&BrokerConfig::default(), key)
+}
+
+fn default_text_of(c: &BrokerConfig, key: &str) -> Option<String> {
+    let c = c.clone();
     let flush = |t: FlushDiskType| match t {
         FlushDiskType::AsyncFlush => "ASYNC_FLUSH",
         FlushDiskType::SyncFlush => "SYNC_FLUSH",
@@ -294,6 +300,88 @@ pub fn default_text(key: &str) -> Option<String> {
         _ => return None,
     };
     Some(text)
+}
+
+/// The effective configuration as `key=value` lines, one per key the broker reads (what
+/// `mqbroker -p` prints), then the keys given without effect as comments.
+pub fn effective_text(c: &BrokerConfig) -> String {
+    let mut store = ferromq_store::StoreConfig::default();
+    for (k, v) in &c.store_settings {
+        let _ = store.set_property(k, v);
+    }
+    let store = serde_json::to_value(store).unwrap_or_default();
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    let mut out = String::new();
+    for key in BrokerConfig::known_keys() {
+        if crate::config::is_accepted_only(key) {
+            continue;
+        }
+        let value = match key {
+            "brokerName" => c.broker_name.clone(),
+            "namesrvAddr" => opt(&c.namesrv_addr),
+            "storePathRootDir" => c.store_path_root_dir.display().to_string(),
+            "storePathCommitLog" => c
+                .store_path_commit_log
+                .clone()
+                .unwrap_or_else(|| c.store_path_root_dir.join("commitlog"))
+                .display()
+                .to_string(),
+            "haListenPort" => c.ha_port().to_string(),
+            "haMasterAddress" => opt(&c.ha_master_address),
+            "controllerAddr" => opt(&c.controller_addr),
+            "metricsExporterType" => c.metrics_exporter_type.name().to_owned(),
+            "metricsPromExporterHost" => c.metrics_prom_exporter_host.clone(),
+            "metricsLabel" => c
+                .metrics_label
+                .iter()
+                .map(|(k, v)| format!("{k}:{v}"))
+                .collect::<Vec<_>>()
+                .join(","),
+            "plainAclFile" => c.acl_file().display().to_string(),
+            "dashboardPort" => c.dashboard_port().to_string(),
+            "deleteWhen" => c.delete_when.clone(),
+            "brokerClusterName" => c.broker_cluster_name.clone(),
+            "bindAddress" => c.bind_address.clone(),
+            "brokerIP1" => c.broker_ip1.clone(),
+            "regionId" => c.region_id.clone(),
+            k if k.starts_with("tls.") || k == "useTLS" => c.tls.get(k).unwrap_or_default(),
+            k if ferromq_store::StoreConfig::knows(k)
+                && !crate::config::BROKER_KEYS.contains(&k) =>
+            {
+                let found = store
+                    .as_object()
+                    .and_then(|o| o.iter().find(|(name, _)| name.eq_ignore_ascii_case(k)));
+                match found {
+                    Some((_, serde_json::Value::String(s))) => s.clone(),
+                    Some((_, serde_json::Value::Null)) | None => String::new(),
+                    Some((_, v)) => v.to_string(),
+                }
+            }
+            k => match value_of(c, k) {
+                Some(v) => v,
+                None => continue,
+            },
+        };
+        out.push_str(key);
+        out.push('=');
+        out.push_str(&value);
+        out.push('\n');
+    }
+    for (what, keys) in [
+        ("accepted without effect", &c.inert_keys),
+        ("RocketMQ keys not implemented", &c.unimplemented_keys),
+        ("unknown keys", &c.unknown_keys),
+    ] {
+        if !keys.is_empty() {
+            out.push_str(&format!("# {what}: {}\n", keys.join(", ")));
+        }
+    }
+    out
+}
+
+/// `key`'s value in `c` where [`default_text`] shows a value (not a description).
+fn value_of(c: &BrokerConfig, key: &str) -> Option<String> {
+    default_text_of(c, key).filter(|v| !v.starts_with('(') && !v.starts_with('`'))
 }
 
 #[cfg(test)]

@@ -32,6 +32,7 @@ pub mod rebalance_lock;
 pub mod register;
 pub mod replication;
 pub mod response;
+pub mod rocketmq_keys;
 pub mod schedule;
 pub mod sql_filter;
 pub mod stats;
