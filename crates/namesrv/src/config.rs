@@ -305,6 +305,7 @@ impl NamesrvConfig {
         for key in NAMESRV_TLS_KEYS {
             entries.push((key, self.tls.get(key).unwrap_or_default()));
         }
+        entries.sort_by(|a, b| a.0.cmp(b.0));
         let mut text = String::new();
         for (k, v) in entries {
             text.push_str(k);

@@ -706,12 +706,16 @@ impl TlsSettings {
             "tls.server.need.client.auth" => self.server_need_client_auth = v.parse()?,
             "tls.server.certPath" => self.server_cert_path = path(v),
             "tls.server.keyPath" => self.server_key_path = path(v),
-            "tls.server.keyPassword" => self.server_key_password = Some(v.to_owned()),
+            "tls.server.keyPassword" => {
+                self.server_key_password = Some(v.to_owned()).filter(|v| !v.is_empty())
+            }
             "tls.server.authClient" => self.server_auth_client = parse_bool(v)?,
             "tls.server.trustCertPath" => self.server_trust_cert_path = path(v),
             "tls.client.certPath" => self.client_cert_path = path(v),
             "tls.client.keyPath" => self.client_key_path = path(v),
-            "tls.client.keyPassword" => self.client_key_password = Some(v.to_owned()),
+            "tls.client.keyPassword" => {
+                self.client_key_password = Some(v.to_owned()).filter(|v| !v.is_empty())
+            }
             "tls.client.authServer" => self.client_auth_server = parse_bool(v)?,
             "tls.client.trustCertPath" => self.client_trust_cert_path = path(v),
             _ => return Ok(false),
