@@ -141,6 +141,15 @@ pub struct BrokerConfig {
     /// Further `MessageStoreConfig` keys (`maxIndexNum`, `diskSpaceWarningLevelRatio`, ...)
     /// passed to the store as written; checked by [`ferromq_store::StoreConfig::set_property`].
     pub store_settings: Vec<(String, String)>,
+    /// `com.rocketmq.remoting.frameMaxLength` (RocketMQ's system property, 16 MiB): largest
+    /// remoting frame, counting its length field; a larger one closes the connection.
+    pub frame_max_length: usize,
+    /// `remotingMaxHeaderSize` (FerroMQ, 1 MiB): largest request header; a larger one closes
+    /// the connection.
+    pub remoting_max_header_size: usize,
+    /// `maxBatchMessageCount` (FerroMQ, 65 536): most messages in one batch send; more are
+    /// refused with MESSAGE_ILLEGAL.
+    pub max_batch_message_count: usize,
     /// The `tls.*` keys (and NettyClientConfig's `useTLS`): TLS on the remoting and dashboard
     /// ports, and on outgoing connections.
     pub tls: ferromq_net::tls::TlsSettings,
@@ -224,6 +233,9 @@ impl Default for BrokerConfig {
             metrics_prom_exporter_host: String::new(),
             metrics_label: Vec::new(),
             store_settings: Vec::new(),
+            frame_max_length: ferromq_proto::command::DEFAULT_MAX_FRAME,
+            remoting_max_header_size: 1024 * 1024,
+            max_batch_message_count: 65_536,
             tls: Default::default(),
             unimplemented_keys: Vec::new(),
             unknown_keys: Vec::new(),
@@ -347,6 +359,9 @@ pub const BROKER_KEYS: &[&str] = &[
     "metricsPromExporterPort",
     "metricsPromExporterHost",
     "metricsLabel",
+    "com.rocketmq.remoting.frameMaxLength",
+    "remotingMaxHeaderSize",
+    "maxBatchMessageCount",
     "tls.server.mode",
     "tls.enable",
     "useTLS",
@@ -570,6 +585,19 @@ impl BrokerConfig {
                 "metricsLabel" => {
                     c.metrics_label =
                         parse_metrics_label(v).map_err(|reason| err(key, value, &reason))?
+                }
+                "com.rocketmq.remoting.frameMaxLength" => {
+                    c.frame_max_length = positive(key, value, num!(usize, "a size in bytes"))?;
+                    if c.frame_max_length > i32::MAX as usize {
+                        return Err(err(key, value, "must be at most 2147483647"));
+                    }
+                }
+                "remotingMaxHeaderSize" => {
+                    c.remoting_max_header_size =
+                        positive(key, value, num!(usize, "a size in bytes"))?
+                }
+                "maxBatchMessageCount" => {
+                    c.max_batch_message_count = positive(key, value, num!(usize, "a count"))?
                 }
                 k if ferromq_net::tls::TlsSettings::KEYS.contains(&k) => {
                     c.tls.set(k, v).map_err(|reason| err(key, value, &reason))?;

@@ -54,6 +54,10 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ("metricsOtelCardinalityLimit", "Series limit of the OpenTelemetry exporter"),
     ("aclEnable", "RocketMQ 4.x plain ACL: every request must come from a whitelisted address or be signed by an account of `plain_acl.yml` with the permissions it needs (refused with NO_PERMISSION)"),
     ("plainAclFile", "FerroMQ: the ACL file, relative to `$ROCKETMQ_HOME` (or the working directory) unless absolute; RocketMQ takes the system property `rocketmq.acl.plain.file` instead. Reloaded when it changes"),
+    // Request-size limits.
+    ("com.rocketmq.remoting.frameMaxLength", "Largest remoting frame in bytes, its 4-byte length field included (RocketMQ's system property of this name); a client announcing a larger one is disconnected, with a warning naming it"),
+    ("remotingMaxHeaderSize", "FerroMQ: largest request header in bytes; a larger one disconnects the client, with a warning"),
+    ("maxBatchMessageCount", "FerroMQ: most messages in one batch send; a larger batch is refused with MESSAGE_ILLEGAL (13) and a remark (RocketMQ limits a batch by `maxMessageSize` only)"),
     // TLS (RocketMQ's `TlsSystemConfig` names; see "TLS" in the operations guide).
     ("tls.server.mode", "TLS on the remoting and dashboard ports: `disabled`, `permissive` (TLS and plaintext on one port) or `enforcing` (TLS only; a plaintext request is answered with an error saying so)"),
     ("tls.enable", "Outgoing connections (registration with name servers, a slave's link to its master) use TLS; unset: only when `tls.server.mode=enforcing`"),
@@ -281,6 +285,9 @@ fn default_text_of(c: &BrokerConfig, key: &str) -> Option<String> {
         "plainAclFile" => "`conf/plain_acl.yml`".into(),
         "debugDiskUsageFile" => "(none)".into(),
         "tls.enable" | "useTLS" => "(true with tls.server.mode=enforcing)".into(),
+        "com.rocketmq.remoting.frameMaxLength" => c.frame_max_length.to_string(),
+        "remotingMaxHeaderSize" => c.remoting_max_header_size.to_string(),
+        "maxBatchMessageCount" => c.max_batch_message_count.to_string(),
         k if k.starts_with("tls.") => Some(c.tls.get(k)?)
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| "(none)".into()),

@@ -279,6 +279,8 @@ impl Broker {
             handler,
             ConnectionConfig {
                 tls,
+                max_frame: self.config.frame_max_length,
+                max_header: self.config.remoting_max_header_size,
                 ..ConnectionConfig::default()
             },
             shutdown.clone(),

@@ -54,6 +54,8 @@ pub trait Handler: Send + Sync + 'static {
 pub struct ConnectionConfig {
     /// Largest frame accepted, counting its length field.
     pub max_frame: usize,
+    /// Largest header accepted (the bytes between the type word and the body).
+    pub max_header: usize,
     /// Requests of one connection served at the same time.
     pub max_in_flight: usize,
     /// Close after this long without any traffic; `None` keeps idle connections.
@@ -66,6 +68,7 @@ impl Default for ConnectionConfig {
     fn default() -> Self {
         ConnectionConfig {
             max_frame: DEFAULT_MAX_FRAME,
+            max_header: DEFAULT_MAX_FRAME,
             max_in_flight: 256,
             idle_timeout: Some(Duration::from_secs(120)),
             tls: crate::tls::TlsServer::disabled(),
@@ -294,10 +297,19 @@ async fn read_loop<R: AsyncRead + Unpin>(
     loop {
         // Decode every complete frame before reading again.
         loop {
-            let cmd = match RemotingCommand::decode(&mut buf, config.max_frame) {
+            let cmd = match RemotingCommand::decode_limited(
+                &mut buf,
+                config.max_frame,
+                config.max_header,
+            ) {
                 Ok(Some(cmd)) => cmd,
                 Ok(None) => break,
-                Err(e) => return Err(format!("malformed frame: {e}")),
+                Err(e) => {
+                    // The stream cannot be resynchronised: the connection closes, said loudly
+                    // enough for an operator to find a misbehaving (or misconfigured) peer.
+                    tracing::warn!(peer = %conn.peer_addr(), error = %e, "refused frame: closing the connection");
+                    return Err(format!("malformed frame: {e}"));
+                }
             };
             if cmd.is_response() {
                 let waiter = conn.inner.pending.lock().remove(&cmd.opaque);
