@@ -50,7 +50,7 @@ fn oversized_frames_headers_and_batches_are_refused() {
     // A 20 KiB frame whose header claims 16 KiB: closed.
     let mut frame = Vec::new();
     frame.extend_from_slice(&(20 * 1024i32).to_be_bytes());
-    frame.extend_from_slice(&(0x0100_0000u32 | 16 * 1024).to_be_bytes());
+    frame.extend_from_slice(&(0x0100_0000u32 | (16 * 1024)).to_be_bytes());
     assert!(
         closed_after(&broker.addr, &frame),
         "a 16 KiB header was not refused"
