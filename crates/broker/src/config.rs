@@ -159,6 +159,21 @@ pub struct BrokerConfig {
     /// Further `MessageStoreConfig` keys (`maxIndexNum`, `diskSpaceWarningLevelRatio`, ...)
     /// passed to the store as written; checked by [`ferromq_store::StoreConfig::set_property`].
     pub store_settings: Vec<(String, String)>,
+    /// `com.rocketmq.remoting.frameMaxLength` (RocketMQ's system property, 16 MiB): largest
+    /// remoting frame, counting its length field; a larger one closes the connection.
+    pub frame_max_length: usize,
+    /// `remotingMaxHeaderSize` (FerroMQ, 1 MiB): largest request header; a larger one closes
+    /// the connection.
+    pub remoting_max_header_size: usize,
+    /// `maxBatchMessageCount` (FerroMQ, 65 536): most messages in one batch send; more are
+    /// refused with MESSAGE_ILLEGAL.
+    pub max_batch_message_count: usize,
+    /// The `tls.*` keys (and NettyClientConfig's `useTLS`): TLS on the remoting and dashboard
+    /// ports, and on outgoing connections.
+    pub tls: ferromq_net::tls::TlsSettings,
+    /// Keys present in the file that RocketMQ 5 has and FerroMQ neither reads nor lists in
+    /// [`ACCEPTED_KEYS`]: named in one start-up warning as not implemented.
+    pub unimplemented_keys: Vec<String>,
     /// Keys present in the file that FerroMQ does not know.
     pub unknown_keys: Vec<String>,
     /// Keys present in the file that RocketMQ has and FerroMQ accepts without acting on them
@@ -241,6 +256,11 @@ impl Default for BrokerConfig {
             metrics_prom_exporter_host: String::new(),
             metrics_label: Vec::new(),
             store_settings: Vec::new(),
+            frame_max_length: ferromq_proto::command::DEFAULT_MAX_FRAME,
+            remoting_max_header_size: 1024 * 1024,
+            max_batch_message_count: 65_536,
+            tls: Default::default(),
+            unimplemented_keys: Vec::new(),
             unknown_keys: Vec::new(),
             inert_keys: Vec::new(),
         }
@@ -286,6 +306,11 @@ const ACCEPTED_KEYS: &[&str] = &[
     "metricLoggingExporterIntervalInMills",
     "metricsOtelCardinalityLimit",
 ];
+
+/// True for a key accepted without effect ([`ACCEPTED_KEYS`]).
+pub fn is_accepted_only(key: &str) -> bool {
+    ACCEPTED_KEYS.contains(&key)
+}
 
 /// The keys [`BrokerConfig::from_properties`] reads itself (the store's keys and
 /// [`ACCEPTED_KEYS`] come on top); a test checks that each is recognised.
@@ -373,6 +398,25 @@ pub const BROKER_KEYS: &[&str] = &[
     "metricsPromExporterPort",
     "metricsPromExporterHost",
     "metricsLabel",
+    "com.rocketmq.remoting.frameMaxLength",
+    "remotingMaxHeaderSize",
+    "maxBatchMessageCount",
+    "tls.server.mode",
+    "tls.enable",
+    "useTLS",
+    "tls.config.file",
+    "tls.test.mode.enable",
+    "tls.server.need.client.auth",
+    "tls.server.certPath",
+    "tls.server.keyPath",
+    "tls.server.keyPassword",
+    "tls.server.authClient",
+    "tls.server.trustCertPath",
+    "tls.client.certPath",
+    "tls.client.keyPath",
+    "tls.client.keyPassword",
+    "tls.client.authServer",
+    "tls.client.trustCertPath",
 ];
 
 impl BrokerConfig {
@@ -430,8 +474,9 @@ impl BrokerConfig {
                 "brokerIP1" => c.broker_ip1 = nonblank(key, v)?,
                 "brokerPermission" => c.broker_permission = num!(i32, "a permission number"),
                 "storePathRootDir" => c.store_path_root_dir = PathBuf::from(nonblank(key, v)?),
+                // Empty (how `mqbroker -p` prints the unset default): under storePathRootDir.
                 "storePathCommitLog" => {
-                    c.store_path_commit_log = Some(PathBuf::from(nonblank(key, v)?))
+                    c.store_path_commit_log = Some(v).filter(|v| !v.is_empty()).map(PathBuf::from)
                 }
                 "autoCreateTopicEnable" => c.auto_create_topic_enable = boolean()?,
                 "autoCreateSubscriptionGroup" => c.auto_create_subscription_group = boolean()?,
@@ -610,6 +655,22 @@ impl BrokerConfig {
                     c.metrics_label =
                         parse_metrics_label(v).map_err(|reason| err(key, value, &reason))?
                 }
+                "com.rocketmq.remoting.frameMaxLength" => {
+                    c.frame_max_length = positive(key, value, num!(usize, "a size in bytes"))?;
+                    if c.frame_max_length > i32::MAX as usize {
+                        return Err(err(key, value, "must be at most 2147483647"));
+                    }
+                }
+                "remotingMaxHeaderSize" => {
+                    c.remoting_max_header_size =
+                        positive(key, value, num!(usize, "a size in bytes"))?
+                }
+                "maxBatchMessageCount" => {
+                    c.max_batch_message_count = positive(key, value, num!(usize, "a count"))?
+                }
+                k if ferromq_net::tls::TlsSettings::KEYS.contains(&k) => {
+                    c.tls.set(k, v).map_err(|reason| err(key, value, &reason))?;
+                }
                 k if ferromq_store::StoreConfig::knows(k) => {
                     ferromq_store::StoreConfig::default()
                         .set_property(k, v)
@@ -617,6 +678,9 @@ impl BrokerConfig {
                     c.store_settings.push((k.to_owned(), v.to_owned()));
                 }
                 k if ACCEPTED_KEYS.contains(&k) => c.inert_keys.push(k.to_owned()),
+                k if crate::rocketmq_keys::is_rocketmq_key(k) => {
+                    c.unimplemented_keys.push(k.to_owned())
+                }
                 k => c.unknown_keys.push(k.to_owned()),
             }
         }
@@ -660,6 +724,13 @@ impl BrokerConfig {
             })
             .collect();
         out.extend(self.auth.warnings());
+        if !self.unimplemented_keys.is_empty() {
+            out.push(format!(
+                "{} RocketMQ broker.conf key(s) are not implemented by FerroMQ and have no effect: {}",
+                self.unimplemented_keys.len(),
+                self.unimplemented_keys.join(", ")
+            ));
+        }
         if self.plain_acl_file.is_some() && !self.acl_enable {
             out.push(
                 "plainAclFile is set but aclEnable=false: requests are served without ACL checks"
@@ -677,6 +748,11 @@ impl BrokerConfig {
             );
         }
         out.extend(self.metrics_exporter_type.warning());
+        if self.tls.server_need_client_auth != ferromq_net::tls::ClientAuth::None
+            && !self.tls.server_auth_client
+        {
+            out.push("tls.server.authClient=false has no effect: client certificates are verified against tls.server.trustCertPath whenever tls.server.need.client.auth asks for them".into());
+        }
         out
     }
 

@@ -66,6 +66,27 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ("authenticationWhitelist", "ACL 2.0: request codes, comma-separated, that skip authentication"),
     ("authorizationWhitelist", "ACL 2.0: request codes, comma-separated, that skip authorization"),
     ("migrateAuthFromV1Enabled", "ACL 2.0: copy `plain_acl.yml` accounts into users and ACLs. Not implemented: warned at start-up when true"),
+    // Request-size limits.
+    ("com.rocketmq.remoting.frameMaxLength", "Largest remoting frame in bytes, its 4-byte length field included (RocketMQ's system property of this name); a client announcing a larger one is disconnected, with a warning naming it"),
+    ("remotingMaxHeaderSize", "FerroMQ: largest request header in bytes; a larger one disconnects the client, with a warning"),
+    ("maxBatchMessageCount", "FerroMQ: most messages in one batch send; a larger batch is refused with MESSAGE_ILLEGAL (13) and a remark (RocketMQ limits a batch by `maxMessageSize` only)"),
+    // TLS (RocketMQ's `TlsSystemConfig` names; see "TLS" in the operations guide).
+    ("tls.server.mode", "TLS on the remoting and dashboard ports: `disabled`, `permissive` (TLS and plaintext on one port) or `enforcing` (TLS only; a plaintext request is answered with an error saying so)"),
+    ("tls.enable", "Outgoing connections (registration with name servers, a slave's link to its master) use TLS; unset: only when `tls.server.mode=enforcing`"),
+    ("useTLS", "RocketMQ's client-side name for `tls.enable`"),
+    ("tls.config.file", "A properties file of further `tls.*` keys, read at start-up when it exists; it overrides everything here but `tls.server.mode` and `tls.enable`"),
+    ("tls.test.mode.enable", "Without `tls.server.certPath`, present a self-signed certificate made at start-up; outgoing TLS then does not verify certificates"),
+    ("tls.server.need.client.auth", "Client certificates: `none`, `optional` (checked when presented) or `require`; checked against `tls.server.trustCertPath`"),
+    ("tls.server.certPath", "PEM certificate chain the servers present"),
+    ("tls.server.keyPath", "PEM private key (unencrypted, PKCS#8, PKCS#1 or SEC1) of `tls.server.certPath`"),
+    ("tls.server.keyPassword", "Password of an encrypted server key: not supported, start-up fails when set"),
+    ("tls.server.authClient", "Read but without effect: client certificates are always verified against `tls.server.trustCertPath` when `tls.server.need.client.auth` asks for them (RocketMQ accepts any with false)"),
+    ("tls.server.trustCertPath", "PEM CA certificates that client certificates are checked against"),
+    ("tls.client.certPath", "PEM certificate presented on outgoing TLS connections (not in test mode)"),
+    ("tls.client.keyPath", "PEM private key of `tls.client.certPath`"),
+    ("tls.client.keyPassword", "Password of an encrypted client key: not supported, start-up fails when set"),
+    ("tls.client.authServer", "Outgoing TLS verifies the server's certificate against `tls.client.trustCertPath` (not in test mode)"),
+    ("tls.client.trustCertPath", "PEM CA certificates that servers' certificates are checked against"),
     // Topics and groups.
     ("autoCreateTopicEnable", "Create a topic on the first send to it, from the `TBW102` template"),
     (
@@ -165,7 +186,7 @@ pub enum KeyEffect {
 }
 
 /// Keys the broker reads and checks but does not act on otherwise.
-pub const CHECKED_ONLY: &[&str] = &["timerPrecisionMs"];
+pub const CHECKED_ONLY: &[&str] = &["timerPrecisionMs", "tls.server.authClient"];
 
 /// How the broker treats `key`, found the way start-up finds it: by parsing it. `None` for a
 /// key broker.conf does not take.
@@ -184,7 +205,9 @@ pub fn key_effect(key: &str) -> Option<KeyEffect> {
     };
     if CHECKED_ONLY.contains(&key) {
         Some(KeyEffect::CheckedOnly)
-    } else if c.unknown_keys.iter().any(|k| k == key) {
+    } else if c.unknown_keys.iter().any(|k| k == key)
+        || c.unimplemented_keys.iter().any(|k| k == key)
+    {
         None
     } else if c.inert_keys.iter().any(|k| k == key) {
         Some(KeyEffect::Inert)
@@ -197,7 +220,11 @@ pub fn key_effect(key: &str) -> Option<KeyEffect> {
 /// the store's default) holds, or a description where it depends on the machine. `None` for a
 /// key with no default to show (the keys accepted without effect).
 pub fn default_text(key: &str) -> Option<String> {
-    let c = BrokerConfig::default();
+    default_text_of(&BrokerConfig::default(), key)
+}
+
+fn default_text_of(c: &BrokerConfig, key: &str) -> Option<String> {
+    let c = c.clone();
     let flush = |t: FlushDiskType| match t {
         FlushDiskType::AsyncFlush => "ASYNC_FLUSH",
         FlushDiskType::SyncFlush => "SYNC_FLUSH",
@@ -293,6 +320,13 @@ pub fn default_text(key: &str) -> Option<String> {
         | "authenticationWhitelist"
         | "authorizationWhitelist" => "(none)".into(),
         "debugDiskUsageFile" => "(none)".into(),
+        "tls.enable" | "useTLS" => "(true with tls.server.mode=enforcing)".into(),
+        "com.rocketmq.remoting.frameMaxLength" => c.frame_max_length.to_string(),
+        "remotingMaxHeaderSize" => c.remoting_max_header_size.to_string(),
+        "maxBatchMessageCount" => c.max_batch_message_count.to_string(),
+        k if k.starts_with("tls.") => Some(c.tls.get(k)?)
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "(none)".into()),
         k if ferromq_store::StoreConfig::knows(k) => {
             let store = serde_json::to_value(ferromq_store::StoreConfig::default()).ok()?;
             // serde spells a few names differently (`checkCrcOnRecover`).
@@ -309,6 +343,88 @@ pub fn default_text(key: &str) -> Option<String> {
         _ => return None,
     };
     Some(text)
+}
+
+/// The effective configuration as `key=value` lines, one per key the broker reads (what
+/// `mqbroker -p` prints), then the keys given without effect as comments.
+pub fn effective_text(c: &BrokerConfig) -> String {
+    let mut store = ferromq_store::StoreConfig::default();
+    for (k, v) in &c.store_settings {
+        let _ = store.set_property(k, v);
+    }
+    let store = serde_json::to_value(store).unwrap_or_default();
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    let mut out = String::new();
+    for key in BrokerConfig::known_keys() {
+        if crate::config::is_accepted_only(key) {
+            continue;
+        }
+        let value = match key {
+            "brokerName" => c.broker_name.clone(),
+            "namesrvAddr" => opt(&c.namesrv_addr),
+            "storePathRootDir" => c.store_path_root_dir.display().to_string(),
+            "storePathCommitLog" => c
+                .store_path_commit_log
+                .clone()
+                .unwrap_or_else(|| c.store_path_root_dir.join("commitlog"))
+                .display()
+                .to_string(),
+            "haListenPort" => c.ha_port().to_string(),
+            "haMasterAddress" => opt(&c.ha_master_address),
+            "controllerAddr" => opt(&c.controller_addr),
+            "metricsExporterType" => c.metrics_exporter_type.name().to_owned(),
+            "metricsPromExporterHost" => c.metrics_prom_exporter_host.clone(),
+            "metricsLabel" => c
+                .metrics_label
+                .iter()
+                .map(|(k, v)| format!("{k}:{v}"))
+                .collect::<Vec<_>>()
+                .join(","),
+            "plainAclFile" => c.acl_file().display().to_string(),
+            "dashboardPort" => c.dashboard_port().to_string(),
+            "deleteWhen" => c.delete_when.clone(),
+            "brokerClusterName" => c.broker_cluster_name.clone(),
+            "bindAddress" => c.bind_address.clone(),
+            "brokerIP1" => c.broker_ip1.clone(),
+            "regionId" => c.region_id.clone(),
+            k if k.starts_with("tls.") || k == "useTLS" => c.tls.get(k).unwrap_or_default(),
+            k if ferromq_store::StoreConfig::knows(k)
+                && !crate::config::BROKER_KEYS.contains(&k) =>
+            {
+                let found = store
+                    .as_object()
+                    .and_then(|o| o.iter().find(|(name, _)| name.eq_ignore_ascii_case(k)));
+                match found {
+                    Some((_, serde_json::Value::String(s))) => s.clone(),
+                    Some((_, serde_json::Value::Null)) | None => String::new(),
+                    Some((_, v)) => v.to_string(),
+                }
+            }
+            k => match value_of(c, k) {
+                Some(v) => v,
+                None => continue,
+            },
+        };
+        out.push_str(key);
+        out.push('=');
+        out.push_str(&value);
+        out.push('\n');
+    }
+    for (what, keys) in [
+        ("accepted without effect", &c.inert_keys),
+        ("RocketMQ keys not implemented", &c.unimplemented_keys),
+        ("unknown keys", &c.unknown_keys),
+    ] {
+        if !keys.is_empty() {
+            out.push_str(&format!("# {what}: {}\n", keys.join(", ")));
+        }
+    }
+    out
+}
+
+/// `key`'s value in `c` where [`default_text`] shows a value (not a description).
+fn value_of(c: &BrokerConfig, key: &str) -> Option<String> {
+    default_text_of(c, key).filter(|v| !v.starts_with('(') && !v.starts_with('`'))
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ pub mod rebalance_lock;
 pub mod register;
 pub mod replication;
 pub mod response;
+pub mod rocketmq_keys;
 pub mod schedule;
 pub mod sql_filter;
 pub mod stats;
@@ -201,7 +202,13 @@ impl Broker {
                 },
             )),
             timer: Arc::new(schedule::timer::TimerService::load(&config)?),
-            namesrv: RemotingClient::default(),
+            // Registration and the slave's metadata link to its master; TLS per `tls.enable`.
+            namesrv: RemotingClient::default().with_tls(
+                config
+                    .tls
+                    .client()
+                    .map_err(|e| BrokerError::system(format!("outgoing TLS: {e}")))?,
+            ),
             uniq_keys: ferromq_proto::message::UniqKeyGenerator::new(store_host.ip()),
             tracer: trace::BrokerTracer::new(&config, store_host),
             store_host,
@@ -237,6 +244,13 @@ impl Broker {
         listener: TcpListener,
         shutdown: CancellationToken,
     ) -> Result<(), BrokerError> {
+        // Before anything starts: a TLS setting that cannot be used stops start-up.
+        let tls = self
+            .config
+            .tls
+            .server()
+            .map_err(|e| BrokerError::system(format!("TLS: {e}")))?;
+        tracing::info!("{}", self.config.tls.describe());
         let tasks = CancellationToken::new();
         self.start_ha().await?;
         self.spawn_background(&tasks);
@@ -295,6 +309,9 @@ impl Broker {
             ConnectionConfig {
                 max_in_flight: self.config.flow.max_in_flight,
                 max_connections: self.config.flow.max_connections,
+                tls,
+                max_frame: self.config.frame_max_length,
+                max_header: self.config.remoting_max_header_size,
                 ..ConnectionConfig::default()
             },
             shutdown.clone(),

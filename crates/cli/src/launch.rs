@@ -208,12 +208,19 @@ impl GrpcApi {
         if config.grpc_listen_port == 0 {
             return GrpcApi::default();
         }
-        if config.acl_enable {
-            // Requests over gRPC are not checked against plain_acl.yml yet: refuse to open a
-            // door the ACL does not guard.
-            tracing::error!(
-                "the gRPC API is off: aclEnable=true is not applied to gRPC requests yet (set grpcListenPort=0 to silence this)"
-            );
+        // Requests over gRPC are neither checked against the ACL nor encrypted yet: refuse to
+        // open a door that the remoting port guards.
+        let unguarded = if config.acl_enable {
+            Some("aclEnable=true is not applied to gRPC requests yet")
+        } else if config.auth.authentication_enabled || config.auth.authorization_enabled {
+            Some("ACL 2.0 (authenticationEnabled/authorizationEnabled) is not applied to gRPC requests yet")
+        } else if config.tls.server_mode == ferromq_net::TlsMode::Enforcing {
+            Some("tls.server.mode=enforcing, and the gRPC API serves plaintext only")
+        } else {
+            None
+        };
+        if let Some(why) = unguarded {
+            tracing::error!("the gRPC API is off: {why} (set grpcListenPort=0 to silence this)");
             return GrpcApi::default();
         }
         let listener = match bind(&config.bind_address, config.grpc_listen_port, "gRPC API").await {

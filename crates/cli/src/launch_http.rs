@@ -63,7 +63,11 @@ impl HttpServers {
         dashboard: Dashboard,
         what: &str,
         required: bool,
+        tls: &ferromq_net::tls::TlsSettings,
     ) -> anyhow::Result<()> {
+        let tls = tls
+            .server()
+            .with_context(|| format!("TLS settings of the {what}"))?;
         let listener = match TcpListener::bind((address, port)).await {
             Ok(l) => l,
             Err(e) if !required => {
@@ -81,11 +85,16 @@ impl HttpServers {
         let bound = listener
             .local_addr()
             .map_or_else(|_| format!("{address}:{port}"), |a| a.to_string());
-        println!("{what} listening on http://{bound}/metrics");
+        let scheme = match tls.mode() {
+            ferromq_net::TlsMode::Disabled => "http",
+            ferromq_net::TlsMode::Permissive => "http(s)",
+            ferromq_net::TlsMode::Enforcing => "https",
+        };
+        println!("{what} listening on {scheme}://{bound}/metrics");
         let stop = self.stop.clone();
         let what = what.to_owned();
         self.tasks.push(tokio::spawn(async move {
-            if let Err(e) = ferromq_dashboard::serve_dashboard(listener, dashboard, stop).await {
+            if let Err(e) = ferromq_dashboard::serve_tls(listener, tls, dashboard, stop).await {
                 tracing::error!(error = %e, "{what} stopped");
             }
         }));
@@ -105,7 +114,7 @@ impl HttpServers {
                 let required = config.dashboard_port_setting.is_some();
                 let address = &config.bind_address;
                 let dashboard = broker_dashboard(config, registry);
-                self.start(address, port, dashboard, "dashboard", required)
+                self.start(address, port, dashboard, "dashboard", required, &config.tls)
                     .await?
             }
         }
@@ -120,6 +129,7 @@ impl HttpServers {
                 Dashboard::metrics_only(registry.clone()),
                 "broker Prometheus exporter",
                 true,
+                &config.tls,
             )
             .await?;
         }
@@ -149,6 +159,7 @@ impl HttpServers {
             Dashboard::metrics_only(registry.clone()),
             "name server Prometheus exporter",
             true,
+            &config.tls,
         )
         .await
     }

@@ -18,7 +18,7 @@ pub struct NamesrvArgs {
     #[arg(short = 'c', long = "configFile")]
     pub config_file: Option<PathBuf>,
     /// Print the effective configuration and exit.
-    #[arg(short = 'p', long = "printConfigItem")]
+    #[arg(short = 'p', long = "printConfigItem", visible_alias = "print-config")]
     pub print_config: bool,
 }
 
@@ -36,7 +36,7 @@ pub struct BrokerArgs {
     #[arg(short = 'n', long = "namesrvAddr")]
     pub namesrv_addr: Option<String>,
     /// Print the effective configuration and exit.
-    #[arg(short = 'p', long = "printConfigItem")]
+    #[arg(short = 'p', long = "printConfigItem", visible_alias = "print-config")]
     pub print_config: bool,
 }
 
@@ -108,7 +108,7 @@ pub fn broker(args: Vec<String>) -> i32 {
         let config =
             launch::broker_config(args.config_file.as_deref(), args.namesrv_addr.as_deref())?;
         if args.print_config {
-            println!("{config:#?}");
+            print!("{}", ferromq_broker::config_keys::effective_text(&config));
             return Ok(());
         }
         runtime()?.block_on(launch::run_broker(config))

@@ -85,6 +85,19 @@ impl AdminClient {
         AdminClient { rpc }
     }
 
+    /// Same client connecting with TLS (before any call: connections already open stay as
+    /// they are).
+    pub fn with_tls(self, tls: crate::TlsClient) -> Self {
+        let credentials = self.rpc.credentials().map(|c| (**c).clone());
+        let rpc = Rpc::with_remoting(
+            self.rpc.remoting().clone().with_tls(Some(tls)),
+            self.rpc.namesrv().clone(),
+            self.rpc.timeout(),
+        )
+        .with_credentials(credentials);
+        AdminClient { rpc }
+    }
+
     /// Same client signing every request with an ACL account (an admin one for topic and
     /// group changes, config updates and offset resets on brokers with `aclEnable=true`).
     pub fn with_credentials(self, access_key: &str, secret_key: &str) -> Self {

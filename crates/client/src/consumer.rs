@@ -250,9 +250,18 @@ pub struct PullConsumerBuilder {
     namesrv: Option<String>,
     timeout: Duration,
     credentials: Option<Credentials>,
+    tls: Option<crate::TlsClient>,
 }
 
 impl PullConsumerBuilder {
+    /// Connects to name servers and brokers with TLS (see [`crate::TlsClient`]: verify with a
+    /// CA file, or skip verification for self-signed test certificates). Clients sharing an
+    /// instance name connect as the first one built.
+    pub fn tls(mut self, tls: crate::TlsClient) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// Signs every request with an ACL account of the brokers (`plain_acl.yml`'s `accessKey`
     /// and `secretKey`), as Java's `AclClientRPCHook` does. Clients sharing an instance name
     /// share the credentials of the first one built.
@@ -282,7 +291,12 @@ impl PullConsumerBuilder {
         names::validate_group(&self.group)?;
         let namesrv = NameServerList::resolve(self.namesrv.as_deref())?;
         let ip = client_id::local_ip_for(&namesrv.addrs()[0]);
-        let rpc = Rpc::new(namesrv, self.timeout).with_credentials(self.credentials);
+        let rpc = Rpc::with_remoting(
+            ferromq_net::RemotingClient::default().with_tls(self.tls),
+            namesrv,
+            self.timeout,
+        )
+        .with_credentials(self.credentials);
         Ok(PullConsumer {
             inner: Arc::new(Inner {
                 client_id: client_id::build_client_id(ip, &client_id::default_instance_name()),
@@ -317,6 +331,7 @@ impl PullConsumer {
             namesrv: None,
             timeout: DEFAULT_PULL_TIMEOUT,
             credentials: None,
+            tls: None,
         }
     }
 

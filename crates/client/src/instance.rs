@@ -157,6 +157,7 @@ impl ClientInstance {
         instance_name: &str,
         timeout: Duration,
         credentials: Option<Credentials>,
+        tls: Option<ferromq_net::TlsClient>,
     ) -> Arc<ClientInstance> {
         let ip = client_id::local_ip_for(&namesrv.addrs()[0]);
         let id = client_id::build_client_id(ip, instance_name);
@@ -167,6 +168,9 @@ impl ClientInstance {
                     // Java's MQClientInstance keeps the RPC hook of the first client too.
                     tracing::warn!(client_id = %id, "a client with other ACL credentials joins an instance: it signs with the instance's");
                 }
+                if existing.rpc.remoting().uses_tls() != tls.is_some() {
+                    tracing::warn!(client_id = %id, "a client with another TLS setting joins an instance: it connects as the instance does");
+                }
                 existing.users.fetch_add(1, Ordering::AcqRel);
                 return existing;
             }
@@ -174,7 +178,8 @@ impl ClientInstance {
         let instance = Arc::new_cyclic(|weak: &Weak<ClientInstance>| {
             let remoting = RemotingClient::new(Arc::new(ServerRequests {
                 instance: weak.clone(),
-            }));
+            }))
+            .with_tls(tls);
             let rpc = Rpc::with_remoting(remoting, namesrv, timeout).with_credentials(credentials);
             ClientInstance {
                 client_id: id.clone(),
@@ -444,9 +449,9 @@ mod tests {
     #[tokio::test]
     async fn same_instance_name_shares_and_different_names_do_not() {
         let ns = || NameServerList::parse("127.0.0.1:1").unwrap();
-        let a = ClientInstance::acquire(ns(), "shared-x", Duration::from_secs(1), None);
-        let b = ClientInstance::acquire(ns(), "shared-x", Duration::from_secs(1), None);
-        let c = ClientInstance::acquire(ns(), "other-y", Duration::from_secs(1), None);
+        let a = ClientInstance::acquire(ns(), "shared-x", Duration::from_secs(1), None, None);
+        let b = ClientInstance::acquire(ns(), "shared-x", Duration::from_secs(1), None, None);
+        let c = ClientInstance::acquire(ns(), "other-y", Duration::from_secs(1), None, None);
         assert!(Arc::ptr_eq(&a, &b));
         assert!(!Arc::ptr_eq(&a, &c));
         assert!(a.client_id().ends_with("@shared-x"));
@@ -454,7 +459,7 @@ mod tests {
         assert!(!b.cancel.is_cancelled(), "one user left");
         b.release().await;
         assert!(b.cancel.is_cancelled());
-        let d = ClientInstance::acquire(ns(), "shared-x", Duration::from_secs(1), None);
+        let d = ClientInstance::acquire(ns(), "shared-x", Duration::from_secs(1), None, None);
         assert!(
             !Arc::ptr_eq(&a, &d),
             "a released instance is not handed out again"

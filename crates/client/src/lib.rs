@@ -57,6 +57,7 @@ pub use allocate::{
 pub use consumer::{MessageSelector, PullConsumer, PullConsumerBuilder, PullResult, PullStatus};
 pub use encode::split_batch;
 pub use error::{code_name, ClientError};
+pub use ferromq_net::tls::{ServerTrust, TlsClient, TlsError};
 pub use ferromq_proto::body::MessageModel;
 pub use ferromq_proto::body::MessageQueue;
 pub use ferromq_proto::message::MessageExt;

@@ -228,6 +228,7 @@ mod tests {
             "offset-store-test",
             Duration::from_secs(1),
             None,
+            None,
         );
         let store = OffsetStore::local("g", Arc::clone(&instance), dir.path());
         let mq = MessageQueue::new("T", "b", 0);

@@ -63,6 +63,7 @@ pub struct ProducerBuilder {
     namesrv: Option<String>,
     instance_name: Option<String>,
     credentials: Option<Credentials>,
+    tls: Option<crate::TlsClient>,
     send_timeout: Duration,
     retry_times: u32,
     retry_times_async: u32,
@@ -100,6 +101,14 @@ impl ProducerBuilder {
     /// own client id); the default gives every producer its own (`pid#nanos`).
     pub fn instance_name(mut self, name: impl Into<String>) -> Self {
         self.instance_name = Some(name.into());
+        self
+    }
+
+    /// Connects to name servers and brokers with TLS (see [`crate::TlsClient`]: verify with a
+    /// CA file, or skip verification for self-signed test certificates). Clients sharing an
+    /// instance name connect as the first one built.
+    pub fn tls(mut self, tls: crate::TlsClient) -> Self {
+        self.tls = Some(tls);
         self
     }
 
@@ -186,6 +195,7 @@ impl ProducerBuilder {
             &instance_name,
             self.send_timeout,
             self.credentials.clone(),
+            self.tls.clone(),
         );
         instance.register_producer(&self.group);
         let tracer = if self.msg_trace {
@@ -264,6 +274,7 @@ impl Producer {
             namesrv: None,
             instance_name: None,
             credentials: None,
+            tls: None,
             send_timeout: DEFAULT_SEND_TIMEOUT,
             retry_times: DEFAULT_RETRY_TIMES,
             retry_times_async: DEFAULT_RETRY_TIMES_ASYNC,

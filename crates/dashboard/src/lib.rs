@@ -137,6 +137,14 @@ pub async fn serve_dashboard(
     dashboard: Dashboard,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
+    start_history(&dashboard, &shutdown);
+    axum::serve(listener, app(dashboard))
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+}
+
+/// With a cluster, starts the chart sampler; it runs until `shutdown`.
+fn start_history(dashboard: &Dashboard, shutdown: &CancellationToken) {
     if let Some(c) = &dashboard.cluster {
         tokio::spawn(
             c.history
@@ -144,9 +152,48 @@ pub async fn serve_dashboard(
                 .run(c.admin.clone(), shutdown.child_token()),
         );
     }
+}
+
+/// [`serve_dashboard`] with TLS per `tls` (`tls.server.mode`: plaintext, both, or TLS only).
+pub async fn serve_tls(
+    listener: TcpListener,
+    tls: ferromq_net::tls::TlsServer,
+    dashboard: Dashboard,
+    shutdown: CancellationToken,
+) -> io::Result<()> {
+    start_history(&dashboard, &shutdown);
+    let local = listener.local_addr()?;
+    let incoming = ferromq_net::tls::incoming(listener, tls, false, shutdown.child_token());
+    let listener = Incoming {
+        rx: incoming,
+        local,
+    };
     axum::serve(listener, app(dashboard))
         .with_graceful_shutdown(shutdown.cancelled_owned())
         .await
+}
+
+/// Connections handed over by [`ferromq_net::tls::incoming`], as axum takes them.
+struct Incoming {
+    rx: tokio::sync::mpsc::Receiver<(ferromq_net::tls::MaybeTlsStream, std::net::SocketAddr)>,
+    local: std::net::SocketAddr,
+}
+
+impl axum::serve::Listener for Incoming {
+    type Io = ferromq_net::tls::MaybeTlsStream;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.rx.recv().await {
+            Some(conn) => conn,
+            // The accept loop ended (shutdown): wait for the graceful shutdown to finish.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        Ok(self.local)
+    }
 }
 
 async fn metrics(State(d): State<Dashboard>, headers: HeaderMap) -> Response {

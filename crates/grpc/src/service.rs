@@ -631,7 +631,9 @@ async fn to_dead_letters(
         max_reconsume_times: None,
     };
     let req = RemotingCommand::request(request::CONSUMER_SEND_MSG_BACK, &header);
-    let resp = send_back::handle(b, from, &req).await.map_err(|e| failure(&e))?;
+    let resp = send_back::handle(b, from, &req)
+        .await
+        .map_err(|e| failure(&e))?;
     if resp.code != response::SUCCESS {
         return Err((
             convert::remoting_code(resp.code),
@@ -1294,15 +1296,19 @@ impl MessagingService for Messaging {
                 transaction_id: Some(r.message_id.clone()),
             };
             let req = RemotingCommand::request(request::END_TRANSACTION, &header);
-            let resp = b.transactions.end_transaction(b, from, &req).await.map_err(|e| {
-                let (code, m) = failure(&e);
-                // The half message is not there (wrong id, or resolved and gone).
-                if code == Code::InternalServerError && m.contains("not found") {
-                    (Code::InvalidTransactionId, m)
-                } else {
-                    (code, m)
-                }
-            })?;
+            let resp = b
+                .transactions
+                .end_transaction(b, from, &req)
+                .await
+                .map_err(|e| {
+                    let (code, m) = failure(&e);
+                    // The half message is not there (wrong id, or resolved and gone).
+                    if code == Code::InternalServerError && m.contains("not found") {
+                        (Code::InvalidTransactionId, m)
+                    } else {
+                        (code, m)
+                    }
+                })?;
             match convert::remoting_code(resp.code) {
                 Code::Ok => Ok(()),
                 c => Err((c, resp.remark.unwrap_or_default())),

@@ -54,6 +54,9 @@ pub struct NamesrvConfig {
     pub metrics_prom_exporter_port: u16,
     /// `metricsPromExporterHost`; empty means `bindAddress`.
     pub metrics_prom_exporter_host: String,
+    /// The `tls.*` keys: TLS on the listening port (`tls.server.mode`, certificate, client
+    /// certificates), read at start-up.
+    pub tls: ferromq_net::tls::TlsSettings,
 }
 
 impl Default for NamesrvConfig {
@@ -78,6 +81,7 @@ impl Default for NamesrvConfig {
             metrics_exporter_type: ferromq_metrics::MetricsExporterType::Disable,
             metrics_prom_exporter_port: 5557,
             metrics_prom_exporter_host: String::new(),
+            tls: Default::default(),
         }
     }
 }
@@ -133,6 +137,28 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ("metricsExporterType", "`PROM` serves `/metrics` (Prometheus text) on the exporter port; `DISABLE` (default) does not"),
     ("metricsPromExporterPort", "Port of `/metrics` with `metricsExporterType=PROM`"),
     ("metricsPromExporterHost", "Address of `/metrics` (empty: `bindAddress`)"),
+    ("tls.server.mode", "TLS on the listening port: `disabled`, `permissive` (TLS and plaintext) or `enforcing` (TLS only)"),
+    ("tls.config.file", "Properties file of further `tls.*` keys, read at start-up when it exists"),
+    ("tls.test.mode.enable", "Without `tls.server.certPath`, present a self-signed certificate made at start-up"),
+    ("tls.server.need.client.auth", "Client certificates: `none`, `optional` or `require` (checked against `tls.server.trustCertPath`)"),
+    ("tls.server.certPath", "PEM certificate chain presented to clients"),
+    ("tls.server.keyPath", "Unencrypted PEM private key of `tls.server.certPath`"),
+    ("tls.server.keyPassword", "Password of an encrypted key: not supported, start-up fails when set"),
+    ("tls.server.authClient", "Read but without effect: client certificates are always verified when asked for"),
+    ("tls.server.trustCertPath", "PEM CA certificates client certificates are checked against"),
+];
+
+/// The `tls.*` keys a name server reads (it opens no TLS connections of its own).
+const NAMESRV_TLS_KEYS: &[&str] = &[
+    "tls.server.mode",
+    "tls.config.file",
+    "tls.test.mode.enable",
+    "tls.server.need.client.auth",
+    "tls.server.certPath",
+    "tls.server.keyPath",
+    "tls.server.keyPassword",
+    "tls.server.authClient",
+    "tls.server.trustCertPath",
 ];
 
 /// The namesrv.conf keys RocketMQ has that FerroMQ accepts without effect (Java thread pools,
@@ -198,6 +224,11 @@ impl NamesrvConfig {
                 "metricsPromExporterHost" => {
                     self.metrics_prom_exporter_host = value.trim().to_owned()
                 }
+                k if NAMESRV_TLS_KEYS.contains(&k) => {
+                    self.tls
+                        .set(k, value)
+                        .map_err(|reason| invalid(key, value, &reason))?;
+                }
                 k if IGNORED_KEYS.contains(&k) => {}
                 k => unknown.push(k.to_owned()),
             }
@@ -226,7 +257,7 @@ impl NamesrvConfig {
 
     /// The settings as properties text, one `key=value` a line (GET_NAMESRV_CONFIG).
     pub fn to_properties_text(&self) -> String {
-        let entries: [(&str, String); 16] = [
+        let mut entries: Vec<(&str, String)> = vec![
             ("bindAddress", self.bind_address.clone()),
             (
                 "brokerChannelExpiredTime",
@@ -271,6 +302,10 @@ impl NamesrvConfig {
                 self.server_channel_max_idle_time_seconds.to_string(),
             ),
         ];
+        for key in NAMESRV_TLS_KEYS {
+            entries.push((key, self.tls.get(key).unwrap_or_default()));
+        }
+        entries.sort_by(|a, b| a.0.cmp(b.0));
         let mut text = String::new();
         for (k, v) in entries {
             text.push_str(k);

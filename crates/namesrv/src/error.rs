@@ -11,6 +11,9 @@ use ferromq_proto::ProtoError;
 /// turned into responses in exactly one place (`handlers::dispatch`).
 #[derive(Debug, thiserror::Error)]
 pub enum NamesrvError {
+    /// A `tls.*` setting cannot be used (missing certificate, unreadable key).
+    #[error("TLS: {0}")]
+    Tls(String),
     /// The KV config file exists but could not be read.
     #[error("cannot read KV config {path}: {source}")]
     KvRead {

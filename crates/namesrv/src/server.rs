@@ -41,6 +41,8 @@ impl Shared {
 #[derive(Debug, Clone)]
 pub struct Namesrv {
     shared: Arc<Shared>,
+    /// TLS of the listening port (`tls.server.mode`), set up once at creation.
+    tls: ferromq_net::tls::TlsServer,
 }
 
 impl Namesrv {
@@ -49,7 +51,12 @@ impl Namesrv {
     /// Errors when that file exists but cannot be read or parsed.
     pub fn new(config: NamesrvConfig) -> Result<Self, NamesrvError> {
         let kv = KvStore::load(config.kv_config_path.clone())?;
+        let tls = config
+            .tls
+            .server()
+            .map_err(|e| NamesrvError::Tls(e.to_string()))?;
         Ok(Namesrv {
+            tls,
             shared: Arc::new(Shared {
                 config: RwLock::new(config),
                 routes: RwLock::new(RouteTable::new()),
@@ -130,6 +137,7 @@ impl Namesrv {
         let sweep = self.spawn_expiry_sweep(shutdown.clone());
         let conn_config = ConnectionConfig {
             idle_timeout: self.config().idle_timeout(),
+            tls: self.tls.clone(),
             ..Default::default()
         };
         serve(listener, self.handler(), conn_config, shutdown).await;

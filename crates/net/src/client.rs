@@ -7,7 +7,10 @@ use std::time::Duration;
 use ferromq_proto::RemotingCommand;
 use tokio::net::TcpStream;
 
-use crate::connection::{spawn, BoxFuture, ConnectionConfig, ConnectionHandle, Handler};
+use crate::connection::{
+    spawn, spawn_client_tls, BoxFuture, ConnectionConfig, ConnectionHandle, Handler,
+};
+use crate::tls::TlsClient;
 use crate::NetError;
 
 struct NoRequests;
@@ -36,6 +39,7 @@ pub struct RemotingClient {
     handler: Arc<dyn Handler>,
     config: ConnectionConfig,
     connect_timeout: Duration,
+    tls: Option<TlsClient>,
     slots: Arc<parking_lot::Mutex<HashMap<String, Slot>>>,
 }
 
@@ -55,8 +59,20 @@ impl RemotingClient {
                 ..Default::default()
             },
             connect_timeout: Duration::from_secs(3),
+            tls: None,
             slots: Arc::default(),
         }
+    }
+
+    /// This client, connecting with TLS per `tls` (`None`: plaintext).
+    pub fn with_tls(mut self, tls: Option<TlsClient>) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// True when this client connects with TLS.
+    pub fn uses_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// The live connection to `addr`, connecting when needed.
@@ -66,28 +82,36 @@ impl RemotingClient {
         if let Some(c) = conn.as_ref().filter(|c| !c.is_closed()) {
             return Ok(c.clone());
         }
-        let stream =
-            match tokio::time::timeout(self.connect_timeout, TcpStream::connect(addr)).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(source)) => {
-                    return Err(NetError::Connect {
-                        addr: addr.to_owned(),
-                        source,
-                    })
-                }
-                Err(_) => {
-                    return Err(NetError::ConnectTimeout {
-                        addr: addr.to_owned(),
-                    })
-                }
-            };
-        let fresh =
-            spawn(stream, Arc::clone(&self.handler), self.config.clone()).map_err(|source| {
-                NetError::Connect {
+        let connect = async {
+            let stream = TcpStream::connect(addr)
+                .await
+                .map_err(|source| NetError::Connect {
                     addr: addr.to_owned(),
                     source,
+                })?;
+            let fresh = match &self.tls {
+                None => spawn(stream, Arc::clone(&self.handler), self.config.clone()),
+                Some(tls) => {
+                    let stream = tls.connect(addr, stream).await.map_err(|e| NetError::Tls {
+                        addr: addr.to_owned(),
+                        reason: e.to_string(),
+                    })?;
+                    spawn_client_tls(stream, Arc::clone(&self.handler), self.config.clone())
                 }
-            })?;
+            };
+            fresh.map_err(|source| NetError::Connect {
+                addr: addr.to_owned(),
+                source,
+            })
+        };
+        let fresh = match tokio::time::timeout(self.connect_timeout, connect).await {
+            Ok(r) => r?,
+            Err(_) => {
+                return Err(NetError::ConnectTimeout {
+                    addr: addr.to_owned(),
+                })
+            }
+        };
         *conn = Some(fresh.clone());
         Ok(fresh)
     }

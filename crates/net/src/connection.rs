@@ -14,12 +14,13 @@ use bytes::{Buf, Bytes, BytesMut};
 use ferromq_proto::command::DEFAULT_MAX_FRAME;
 use ferromq_proto::RemotingCommand;
 use parking_lot::Mutex;
-use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 use crate::stats::COPY_STATS;
+use crate::tls::MaybeTlsStream;
 use crate::NetError;
 
 /// A boxed, sendable future.
@@ -53,6 +54,8 @@ pub trait Handler: Send + Sync + 'static {
 pub struct ConnectionConfig {
     /// Largest frame accepted, counting its length field.
     pub max_frame: usize,
+    /// Largest header accepted (the bytes between the type word and the body).
+    pub max_header: usize,
     /// Requests of one connection in progress or with a response not yet written to the
     /// socket. At the bound the reader stops reading, so a peer that sends without reading
     /// its responses is held back by TCP instead of growing the write queue.
@@ -61,15 +64,19 @@ pub struct ConnectionConfig {
     pub max_connections: usize,
     /// Close after this long without any traffic; `None` keeps idle connections.
     pub idle_timeout: Option<Duration>,
+    /// TLS of a server's accepted connections (`tls.server.mode`); unused by clients.
+    pub tls: crate::tls::TlsServer,
 }
 
 impl Default for ConnectionConfig {
     fn default() -> Self {
         ConnectionConfig {
             max_frame: DEFAULT_MAX_FRAME,
+            max_header: DEFAULT_MAX_FRAME,
             max_in_flight: 256,
             max_connections: 10_000,
             idle_timeout: Some(Duration::from_secs(120)),
+            tls: crate::tls::TlsServer::disabled(),
         }
     }
 }
@@ -218,6 +225,53 @@ pub fn spawn(
     let peer = stream.peer_addr()?;
     let local = stream.local_addr()?;
     let _ = stream.set_nodelay(true);
+    let (reader, writer) = stream.into_split();
+    Ok(spawn_io(reader, writer, peer, local, handler, config))
+}
+
+/// [`spawn`] for a connection that may run TLS.
+pub fn spawn_stream(
+    stream: MaybeTlsStream,
+    handler: Arc<dyn Handler>,
+    config: ConnectionConfig,
+) -> std::io::Result<ConnectionHandle> {
+    match stream {
+        MaybeTlsStream::Plain(s) => spawn(s, handler, config),
+        MaybeTlsStream::Tls(s) => {
+            let tcp = s.get_ref().0;
+            let (peer, local) = (tcp.peer_addr()?, tcp.local_addr()?);
+            let _ = tcp.set_nodelay(true);
+            let (reader, writer) = tokio::io::split(*s);
+            Ok(spawn_io(reader, writer, peer, local, handler, config))
+        }
+    }
+}
+
+/// [`spawn`] for a client-side TLS connection.
+pub fn spawn_client_tls(
+    stream: tokio_rustls::client::TlsStream<TcpStream>,
+    handler: Arc<dyn Handler>,
+    config: ConnectionConfig,
+) -> std::io::Result<ConnectionHandle> {
+    let tcp = stream.get_ref().0;
+    let (peer, local) = (tcp.peer_addr()?, tcp.local_addr()?);
+    let _ = tcp.set_nodelay(true);
+    let (reader, writer) = tokio::io::split(stream);
+    Ok(spawn_io(reader, writer, peer, local, handler, config))
+}
+
+fn spawn_io<R, W>(
+    reader: R,
+    writer: W,
+    peer: SocketAddr,
+    local: SocketAddr,
+    handler: Arc<dyn Handler>,
+    config: ConnectionConfig,
+) -> ConnectionHandle
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     let (out_tx, out_rx) = mpsc::unbounded_channel();
     let inner = Arc::new(Inner {
         id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
@@ -230,7 +284,6 @@ pub fn spawn(
         cancel: CancellationToken::new(),
     });
     let handle = ConnectionHandle { inner };
-    let (reader, writer) = stream.into_split();
     let cancel = handle.inner.cancel.clone();
     tokio::spawn(write_loop(writer, out_rx, cancel.clone()));
     let h = handle.clone();
@@ -243,11 +296,11 @@ pub fn spawn(
         h.inner.pending.lock().clear();
         handler.on_close(&h);
     });
-    Ok(handle)
+    handle
 }
 
-async fn read_loop(
-    mut reader: tokio::net::tcp::OwnedReadHalf,
+async fn read_loop<R: AsyncRead + Unpin>(
+    mut reader: R,
     conn: &ConnectionHandle,
     handler: &Arc<dyn Handler>,
     config: &ConnectionConfig,
@@ -264,10 +317,19 @@ async fn read_loop(
     loop {
         // Decode every complete frame before reading again.
         loop {
-            let cmd = match RemotingCommand::decode(&mut buf, config.max_frame) {
+            let cmd = match RemotingCommand::decode_limited(
+                &mut buf,
+                config.max_frame,
+                config.max_header,
+            ) {
                 Ok(Some(cmd)) => cmd,
                 Ok(None) => break,
-                Err(e) => return Err(format!("malformed frame: {e}")),
+                Err(e) => {
+                    // The stream cannot be resynchronised: the connection closes, said loudly
+                    // enough for an operator to find a misbehaving (or misconfigured) peer.
+                    tracing::warn!(peer = %conn.peer_addr(), error = %e, "refused frame: closing the connection");
+                    return Err(format!("malformed frame: {e}"));
+                }
             };
             if cmd.is_response() {
                 let waiter = conn.inner.pending.lock().remove(&cmd.opaque);
@@ -392,8 +454,8 @@ fn respond(
     }
 }
 
-async fn write_loop(
-    mut writer: tokio::net::tcp::OwnedWriteHalf,
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mut writer: W,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
     cancel: CancellationToken,
 ) {

@@ -20,6 +20,14 @@ pub enum NetError {
         /// Target address.
         addr: String,
     },
+    /// The TLS handshake with `addr` failed (certificate not trusted, server not speaking TLS).
+    #[error("TLS handshake with {addr} failed: {reason}")]
+    Tls {
+        /// Target address.
+        addr: String,
+        /// What the TLS layer reported.
+        reason: String,
+    },
     /// The address is not `host:port`.
     #[error("invalid address `{addr}`")]
     BadAddress {

@@ -17,9 +17,11 @@ pub mod connection;
 pub mod error;
 pub mod server;
 pub mod stats;
+pub mod tls;
 
 pub use client::RemotingClient;
 pub use connection::{BoxFuture, ConnectionConfig, ConnectionHandle, Handler};
 pub use error::NetError;
 pub use server::serve;
 pub use stats::{copy_stats, CopyStats};
+pub use tls::{ClientAuth, ServerIdentity, ServerTrust, TlsClient, TlsError, TlsMode, TlsServer};

@@ -20,6 +20,9 @@ pub const DEFAULT_MAX_FRAME: usize = 16 * 1024 * 1024;
 /// Most ext fields a header may carry. RocketMQ's largest header has about twenty; the bound
 /// keeps a hostile header from costing quadratic time in the field table.
 pub const MAX_EXT_FIELDS: usize = 256;
+
+/// Most a partial frame reserves before any of its bytes beyond the first read arrived.
+const FIRST_RESERVE: usize = 64 * 1024;
 /// Version ordinal FerroMQ reports (`V5_3_3`).
 pub const CURRENT_VERSION: i32 = 479;
 
@@ -187,6 +190,19 @@ impl RemotingCommand {
     /// command when it does (its bytes are consumed), and an error for malformed input; after an
     /// error the connection cannot be resynchronised and should be closed.
     pub fn decode(src: &mut BytesMut, max_frame: usize) -> Result<Option<Self>, ProtoError> {
+        Self::decode_limited(src, max_frame, max_frame)
+    }
+
+    /// [`RemotingCommand::decode`], refusing also a header longer than `max_header` bytes.
+    ///
+    /// Memory for a frame is reserved as its bytes arrive (at most about twice what is
+    /// buffered, and never past the frame), not up front from the announced length: a peer
+    /// announcing a large frame and sending nothing makes no large allocation.
+    pub fn decode_limited(
+        src: &mut BytesMut,
+        max_frame: usize,
+        max_header: usize,
+    ) -> Result<Option<Self>, ProtoError> {
         if src.len() < 4 {
             return Ok(None);
         }
@@ -203,8 +219,19 @@ impl RemotingCommand {
                 limit: max_frame,
             });
         }
+        if src.len() >= 8 {
+            let header_length =
+                (u32::from_be_bytes([src[4], src[5], src[6], src[7]]) & 0x00FF_FFFF) as usize;
+            if header_length > max_header {
+                return Err(ProtoError::HeaderTooLarge {
+                    header_length,
+                    limit: max_header,
+                });
+            }
+        }
         if src.len() < length + 4 {
-            src.reserve(length + 4 - src.len());
+            let missing = length + 4 - src.len();
+            src.reserve(missing.min(src.len().max(FIRST_RESERVE)));
             return Ok(None);
         }
         src.advance(4);
@@ -778,5 +805,44 @@ mod tests {
             [&[0u8, 0, 0, 15][..], br#"{"language":[]}"#].concat()
         ))
         .is_err());
+    }
+
+    #[test]
+    fn an_announced_frame_reserves_memory_as_its_bytes_arrive() {
+        // 16 MiB announced, 8 bytes sent: no 16 MiB buffer.
+        let mut buf = BytesMut::new();
+        buf.put_i32(16 * 1024 * 1024 - 4);
+        buf.put_u32(0x0100_0010);
+        assert!(RemotingCommand::decode(&mut buf, DEFAULT_MAX_FRAME)
+            .unwrap()
+            .is_none());
+        assert!(buf.capacity() <= 2 * FIRST_RESERVE, "{}", buf.capacity());
+    }
+
+    #[test]
+    fn headers_over_the_limit_are_refused_before_the_frame_arrives() {
+        let mut buf = BytesMut::new();
+        buf.put_i32(100_000);
+        buf.put_u32(0x0100_0000 | 90_000);
+        let e =
+            RemotingCommand::decode_limited(&mut buf, DEFAULT_MAX_FRAME, 64 * 1024).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ProtoError::HeaderTooLarge {
+                    header_length: 90_000,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        // A whole frame within both limits still decodes.
+        let cmd = RemotingCommand::bare_request(10).with_body(Bytes::from_static(b"x"));
+        let mut buf = BytesMut::new();
+        cmd.encode(&mut buf);
+        let back = RemotingCommand::decode_limited(&mut buf, DEFAULT_MAX_FRAME, 64 * 1024)
+            .unwrap()
+            .unwrap();
+        assert_eq!(back.code, 10);
     }
 }

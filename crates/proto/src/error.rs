@@ -17,6 +17,14 @@ pub enum ProtoError {
         /// The limit in force.
         limit: usize,
     },
+    /// The header is larger than the header limit in force.
+    #[error("header of {header_length} bytes exceeds the limit of {limit} bytes")]
+    HeaderTooLarge {
+        /// Announced header length.
+        header_length: usize,
+        /// The limit in force.
+        limit: usize,
+    },
     /// The header length is larger than the frame.
     #[error("header length {header_length} exceeds frame length {frame_length}")]
     BadHeaderLength {

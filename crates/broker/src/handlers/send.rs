@@ -401,6 +401,8 @@ async fn send_batch(
             reason: "batch request does not support retry group".into(),
         });
     }
+    // As RocketMQ, the whole batch counts against maxMessageSize: checked before decoding.
+    check_body_size(b, req.body.len())?;
     let items = decode_batch(&req.body).map_err(|e| BrokerError::MessageIllegal {
         reason: format!("malformed batch body: {e}"),
     })?;
@@ -410,8 +412,15 @@ async fn send_batch(
         });
     }
     let started = Instant::now();
-    // As RocketMQ, the whole batch counts against maxMessageSize.
-    check_body_size(b, req.body.len())?;
+    if items.len() > b.config.max_batch_message_count {
+        return Err(BrokerError::MessageIllegal {
+            reason: format!(
+                "the batch holds {} messages, more than maxBatchMessageCount {}",
+                items.len(),
+                b.config.max_batch_message_count
+            ),
+        });
+    }
     let mut props = Vec::with_capacity(items.len());
     for item in &items {
         let delayed = properties::property_value(&item.properties, properties::DELAY)

@@ -136,8 +136,7 @@ pub async fn handle(
         // consume it again locally on top of the redelivery.
         status if status.is_stored() => {
             if b.tracer.on() {
-                b.tracer
-                    .sent_back(peer, &h.group, &view, arrived_ms);
+                b.tracer.sent_back(peer, &h.group, &view, arrived_ms);
                 let sent = crate::trace::Sent {
                     group: &h.group,
                     topic: &topic,
@@ -146,12 +145,8 @@ pub async fn handle(
                     msg_type: ferromq_proto::message::trace::msg_type::NORMAL,
                     started,
                 };
-                b.tracer.stored(
-                    peer,
-                    sent,
-                    result.store_timestamp,
-                    &result.msg_id,
-                );
+                b.tracer
+                    .stored(peer, sent, result.store_timestamp, &result.msg_id);
             }
             if dead {
                 b.stats.add_dead_lettered();

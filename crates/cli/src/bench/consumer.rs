@@ -287,7 +287,9 @@ async fn wait_for_dispatch(wire: &Wire, queues: &[QueueTarget]) -> Vec<String> {
 /// Runs `ferromq bench consumer` and returns its summary.
 pub async fn run(args: &ConsumerArgs) -> anyhow::Result<Summary> {
     let c = &args.common;
-    let wire = Wire::new(&c.namesrv, c.header.serialize_type())?.with_credentials(c.credentials());
+    let wire = Wire::new(&c.namesrv, c.header.serialize_type())?
+        .with_credentials(c.credentials())
+        .with_tls(c.tls_client()?);
     let Some(route) = wire.route(&c.topic).await? else {
         bail!("topic {} does not exist", c.topic);
     };

@@ -39,7 +39,9 @@ pub async fn run(args: &E2eArgs) -> anyhow::Result<Summary> {
     // Resolves (or creates) the topic before the consumers look at it.
     let ctx = producer::prepare(&pargs, true, Arc::clone(&send_meter)).await?;
 
-    let wire = Wire::new(&c.namesrv, c.header.serialize_type())?.with_credentials(c.credentials());
+    let wire = Wire::new(&c.namesrv, c.header.serialize_type())?
+        .with_credentials(c.credentials())
+        .with_tls(c.tls_client()?);
     let Some(route) = wire.route(&c.topic).await? else {
         bail!("topic {} has no route", c.topic);
     };

@@ -96,6 +96,13 @@ pub struct CommonArgs {
     /// Deadline of one request, in milliseconds.
     #[arg(long = "timeout-ms", default_value_t = 3000)]
     pub timeout_ms: u64,
+    /// Connect with TLS, without verifying certificates (a benchmark measures the cost of the
+    /// encryption; use --tls-ca to verify against a CA)
+    #[arg(long)]
+    pub tls: bool,
+    /// Connect with TLS, verifying servers against the PEM CA certificates in this file
+    #[arg(long = "tls-ca", value_name = "file")]
+    pub tls_ca: Option<std::path::PathBuf>,
     /// Print the summary as one JSON object on the last line too.
     #[arg(long)]
     pub json: bool,
@@ -115,6 +122,16 @@ pub struct CommonArgs {
 }
 
 impl CommonArgs {
+    /// The TLS side of `--tls` / `--tls-ca`; `None` for plaintext.
+    pub fn tls_client(&self) -> anyhow::Result<Option<ferromq_net::TlsClient>> {
+        let trust = match (&self.tls_ca, self.tls) {
+            (Some(ca), _) => ferromq_net::ServerTrust::CaFile(ca.clone()),
+            (None, true) => ferromq_net::ServerTrust::InsecureSkipVerify,
+            (None, false) => return Ok(None),
+        };
+        Ok(Some(ferromq_net::TlsClient::new(&trust, None)?))
+    }
+
     /// Defaults, for callers that build a run in code (the suite).
     pub fn new(namesrv: &str, topic: &str) -> Self {
         CommonArgs {
@@ -126,6 +143,8 @@ impl CommonArgs {
             queues: 8,
             header: HeaderKind::Json,
             timeout_ms: 3000,
+            tls: false,
+            tls_ca: None,
             json: false,
             quiet: false,
             threads: None,

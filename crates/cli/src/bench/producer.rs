@@ -190,7 +190,9 @@ pub(crate) async fn prepare(
     if stamp && args.size < STAMP_LEN {
         bail!("the body must have at least {STAMP_LEN} bytes to carry its send time");
     }
-    let wire = Wire::new(&c.namesrv, c.header.serialize_type())?.with_credentials(c.credentials());
+    let wire = Wire::new(&c.namesrv, c.header.serialize_type())?
+        .with_credentials(c.credentials())
+        .with_tls(c.tls_client()?);
     let route = wire
         .ensure_topic(&c.topic, c.queues)
         .await

@@ -92,6 +92,12 @@ impl Wire {
         self
     }
 
+    /// The same connections made with TLS per `tls` (before any is made).
+    pub fn with_tls(mut self, tls: Option<ferromq_net::TlsClient>) -> Self {
+        self.client = self.client.with_tls(tls);
+        self
+    }
+
     /// The live connection to `addr` (made once and then reused).
     pub async fn conn(&self, addr: &str) -> anyhow::Result<ConnectionHandle> {
         self.client

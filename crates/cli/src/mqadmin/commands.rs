@@ -492,15 +492,58 @@ pub(super) struct Namesrv {
     /// Name server address list, eg: '192.168.0.1:9876;192.168.0.2:9876'
     #[arg(short = 'n', long = "namesrvAddr", value_name = "arg")]
     pub(super) namesrv: Option<String>,
+    /// Connect to name servers and brokers with TLS (needs --tls-ca or --tls-insecure; also
+    /// turned on by the environment variable TLS_ENABLE=true)
+    #[arg(long = "tls")]
+    pub(super) tls: bool,
+    /// With TLS, verify servers' certificates against the PEM CA certificates in this file
+    #[arg(long = "tls-ca", value_name = "file")]
+    pub(super) tls_ca: Option<std::path::PathBuf>,
+    /// With TLS, accept any server certificate without verifying it (self-signed test
+    /// certificates only: the connection is encrypted but the server is not authenticated)
+    #[arg(long = "tls-insecure")]
+    pub(super) tls_insecure: bool,
 }
 
 impl Namesrv {
     pub(super) fn client(&self) -> Result<AdminClient, AdminError> {
         let client = AdminClient::connect(self.namesrv.as_deref().map(str::trim))?;
+        let client = match self.tls_client()? {
+            Some(tls) => client.with_tls(tls),
+            None => client,
+        };
         Ok(match acl_credentials() {
             Some((ak, sk)) => client.with_credentials(&ak, &sk),
             None => client,
         })
+    }
+
+    /// The TLS side of `--tls`, `--tls-ca` and `--tls-insecure` (`TLS_ENABLE=true` counts as
+    /// `--tls`); `None` for plaintext.
+    fn tls_client(&self) -> Result<Option<ferromq_client::TlsClient>, AdminError> {
+        let env = std::env::var("TLS_ENABLE").is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        if !(self.tls || env || self.tls_ca.is_some() || self.tls_insecure) {
+            return Ok(None);
+        }
+        let trust = match (&self.tls_ca, self.tls_insecure) {
+            (Some(_), true) => {
+                return Err(AdminError::InvalidArgument {
+                    reason: "--tls-ca and --tls-insecure exclude each other".into(),
+                })
+            }
+            (Some(ca), false) => ferromq_client::ServerTrust::CaFile(ca.clone()),
+            (None, true) => ferromq_client::ServerTrust::InsecureSkipVerify,
+            (None, false) => {
+                return Err(AdminError::InvalidArgument {
+                    reason: "TLS needs --tls-ca <file> (verify the server's certificate against these CA certificates) or --tls-insecure (do not verify it, for self-signed test certificates)".into(),
+                })
+            }
+        };
+        ferromq_client::TlsClient::new(&trust, None)
+            .map(Some)
+            .map_err(|e| AdminError::InvalidArgument {
+                reason: format!("TLS: {e}"),
+            })
     }
 }
 

@@ -45,6 +45,7 @@ pub struct LitePullConsumerBuilder {
     namesrv: Option<String>,
     instance_name: Option<String>,
     credentials: Option<Credentials>,
+    tls: Option<crate::TlsClient>,
     message_model: MessageModel,
     consume_from: ConsumeFrom,
     strategy: Arc<dyn AllocateStrategy>,
@@ -66,6 +67,14 @@ impl LitePullConsumerBuilder {
     /// Instance name (see the push consumer's).
     pub fn instance_name(mut self, name: impl Into<String>) -> Self {
         self.instance_name = Some(name.into());
+        self
+    }
+
+    /// Connects to name servers and brokers with TLS (see [`crate::TlsClient`]: verify with a
+    /// CA file, or skip verification for self-signed test certificates). Clients sharing an
+    /// instance name connect as the first one built.
+    pub fn tls(mut self, tls: crate::TlsClient) -> Self {
+        self.tls = Some(tls);
         self
     }
 
@@ -139,6 +148,7 @@ impl LitePullConsumerBuilder {
             &instance_name,
             Duration::from_secs(3),
             self.credentials.clone(),
+            self.tls.clone(),
         );
         let offsets = if clustering {
             OffsetStore::remote(&self.group, Arc::clone(&instance))
@@ -249,6 +259,7 @@ impl LitePullConsumer {
             namesrv: None,
             instance_name: None,
             credentials: None,
+            tls: None,
             message_model: MessageModel::Clustering,
             consume_from: ConsumeFrom::LastOffset,
             strategy: Arc::new(Averagely),

@@ -70,6 +70,7 @@ pub struct PushConsumerBuilder {
     namesrv: Option<String>,
     instance_name: Option<String>,
     credentials: Option<Credentials>,
+    tls: Option<crate::TlsClient>,
     message_model: MessageModel,
     consume_from: ConsumeFrom,
     strategy: Arc<dyn AllocateStrategy>,
@@ -117,6 +118,14 @@ impl PushConsumerBuilder {
     /// after a restart.
     pub fn instance_name(mut self, name: impl Into<String>) -> Self {
         self.instance_name = Some(name.into());
+        self
+    }
+
+    /// Connects to name servers and brokers with TLS (see [`crate::TlsClient`]: verify with a
+    /// CA file, or skip verification for self-signed test certificates). Clients sharing an
+    /// instance name connect as the first one built.
+    pub fn tls(mut self, tls: crate::TlsClient) -> Self {
+        self.tls = Some(tls);
         self
     }
 
@@ -306,6 +315,7 @@ impl PushConsumerBuilder {
             &instance_name,
             self.rpc_timeout,
             self.credentials.clone(),
+            self.tls.clone(),
         );
         let offsets = if clustering {
             OffsetStore::remote(&self.group, Arc::clone(&instance))
@@ -472,6 +482,7 @@ impl PushConsumer {
             namesrv: None,
             instance_name: None,
             credentials: None,
+            tls: None,
             message_model: MessageModel::Clustering,
             consume_from: ConsumeFrom::LastOffset,
             strategy: Arc::new(Averagely),
