@@ -265,9 +265,32 @@ pub fn property_value<'a>(s: &'a str, key: &str) -> Option<&'a str> {
 
 /// Parses a properties string with Java's rules (see the module docs) into [`Properties`].
 pub fn decode_properties(s: &str) -> Properties {
+    // A message carries a handful of properties, where a linear search per insert is fastest;
+    // but a client may send thousands of short pairs (32 KB), and the search would make that
+    // quadratic. Past a few pairs, duplicates are found through an index of the input's keys.
+    const LINEAR_UP_TO: usize = 16;
+    let mut pairs = iter_properties(s);
     let mut props = Properties::new();
-    for (k, v) in iter_properties(s) {
+    for (k, v) in pairs.by_ref() {
         props.insert(k, v);
+        if props.entries.len() == LINEAR_UP_TO {
+            break;
+        }
+    }
+    let mut index: Option<std::collections::HashMap<String, usize>> = None;
+    for (k, v) in pairs {
+        let index = index.get_or_insert_with(|| {
+            (props.entries.iter().enumerate())
+                .map(|(i, (k, _))| (k.clone(), i))
+                .collect()
+        });
+        match index.get(k) {
+            Some(&i) => props.entries[i].1 = v.to_owned(),
+            None => {
+                index.insert(k.to_owned(), props.entries.len());
+                props.entries.push((k.to_owned(), v.to_owned()));
+            }
+        }
     }
     props
 }
@@ -275,6 +298,25 @@ pub fn decode_properties(s: &str) -> Properties {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_pairs_decode_with_map_semantics() {
+        // Past the linear part: later duplicates replace in place, order of first sight kept.
+        let mut wire = String::new();
+        for i in 0..40 {
+            push_pair(&mut wire, &format!("k{}", i % 25), &i.to_string());
+        }
+        let props = decode_properties(&wire);
+        assert_eq!(props.len(), 25);
+        let mut expected = Properties::new();
+        for i in 0..40 {
+            expected.insert(format!("k{}", i % 25), i.to_string());
+        }
+        assert_eq!(props, expected);
+        assert_eq!(props.get("k3"), Some("28"));
+        assert_eq!(props.get("k24"), Some("24"));
+        assert_eq!(props.iter().next(), Some(("k0", "25")));
+    }
 
     #[test]
     fn encodes_with_trailing_separator() {
