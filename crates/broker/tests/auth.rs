@@ -12,10 +12,8 @@ use ferromq_proto::acl::sign;
 use ferromq_proto::body::{AclInfo, JsonBody, UserInfo};
 use ferromq_proto::codes::{request, response};
 use ferromq_proto::header::NoHeader;
-use ferromq_proto::headers::{
-    pull_flag, CreateTopicRequestHeader, PullMessageRequestHeader, SendMessageRequestHeaderV2,
-};
 use ferromq_proto::RemotingCommand;
+use support::{create_topic_request as create_topic, pull_request as pull};
 use support::{start, start_in, TestBroker};
 
 const ROOT: (&str, &str) = ("root", "rootSecret1");
@@ -38,57 +36,7 @@ fn signed(mut cmd: RemotingCommand, who: (&str, &str)) -> RemotingCommand {
 }
 
 fn send(topic: &str, body: &str) -> RemotingCommand {
-    let header = SendMessageRequestHeaderV2 {
-        a: "PG_auth".into(),
-        b: topic.into(),
-        c: "TBW102".into(),
-        d: 4,
-        e: 0,
-        f: 0,
-        g: ferromq_common::now_millis(),
-        h: 0,
-        i: Some(String::new()),
-        j: None,
-        k: Some(false),
-        l: None,
-        m: Some(false),
-        n: None,
-    };
-    RemotingCommand::request(request::SEND_MESSAGE_V2, &header).with_body(body.as_bytes().to_vec())
-}
-
-fn pull(topic: &str, group: &str) -> RemotingCommand {
-    let header = PullMessageRequestHeader {
-        consumer_group: group.into(),
-        topic: topic.into(),
-        queue_id: 0,
-        queue_offset: 0,
-        max_msg_nums: 32,
-        sys_flag: pull_flag::SUBSCRIPTION,
-        commit_offset: 0,
-        suspend_timeout_millis: 0,
-        subscription: Some("*".into()),
-        sub_version: 0,
-        expression_type: Some("TAG".into()),
-        max_msg_bytes: None,
-    };
-    RemotingCommand::request(request::PULL_MESSAGE, &header)
-}
-
-fn create_topic(topic: &str) -> RemotingCommand {
-    let header = CreateTopicRequestHeader {
-        topic: topic.into(),
-        default_topic: "TBW102".into(),
-        read_queue_nums: 1,
-        write_queue_nums: 1,
-        perm: 6,
-        topic_filter_type: "SINGLE_TAG".into(),
-        topic_sys_flag: Some(0),
-        order: false,
-        attributes: None,
-        force: None,
-    };
-    RemotingCommand::request(request::UPDATE_AND_CREATE_TOPIC, &header)
+    support::send_request("PG_auth", topic, body)
 }
 
 fn auth_request(code: i32, fields: &[(&str, &str)], body: Option<Vec<u8>>) -> RemotingCommand {

@@ -10,13 +10,22 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use client_util::runtime;
-use common::{create_topic, start_broker, start_namesrv};
+use common::{create_topic, mqadmin_until, start_broker, start_namesrv};
 use ferromq_client::{
     LocalTransactionState, Message, MessageQueue, Producer, PullConsumer, TransactionProducer,
 };
 
 const TOPIC: &str = "tp_tx";
-const CONF: &str = "transactionTimeOut=500\ntransactionCheckInterval=200\n";
+/// How long a restarted broker may take to be routed again.
+const WAIT_ROUTE: Duration = Duration::from_secs(60);
+
+// Checks every 200 ms; a check with no producer of the group online still counts (as in
+// Java), so the limit is raised far above what the seconds between the producer's shutdown
+// and the restarted broker's first answered check can use up on a loaded machine (15 checks
+// would be only 3 s; past the limit a message is parked in TRANS_CHECK_MAX_TIME_TOPIC, which
+// the broker tests cover).
+const CONF: &str =
+    "transactionTimeOut=500\ntransactionCheckInterval=200\ntransactionCheckMax=100000\n";
 
 /// What the body says should happen: `commit-N`, `rollback-N`, `unknown-commit-N`,
 /// `unknown-rollback-N`.
@@ -149,6 +158,14 @@ fn commits_rollbacks_and_checked_unknowns_across_a_producer_restart_and_kill_9()
     });
     broker.proc.kill();
     broker.start_again();
+    // The new producer announces its group to the brokers its route lists; one started before
+    // the restarted broker has registered again would only meet it at its next heartbeat
+    // (30 s). Start it once the name server routes the broker again.
+    mqadmin_until(
+        &["topicRoute", "-n", &ns.addr, "-t", "TBW102"],
+        WAIT_ROUTE,
+        |out| out.contains("broker-tx"),
+    );
     rt.block_on(async {
         let p = producer(&ns.addr, "tx-3");
         p.start().await;

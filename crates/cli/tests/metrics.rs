@@ -233,10 +233,16 @@ fn listening_ports(pid: u32) -> HashSet<u16> {
 }
 
 #[test]
-fn dashboard_port_zero_listens_only_on_the_broker_and_ha_ports() {
+fn with_dashboard_and_grpc_ports_zero_only_the_broker_and_ha_ports_listen() {
     let dir = tempfile::tempdir().unwrap();
     let ns = start_namesrv(dir.path());
-    let broker = start_broker(dir.path(), &ns.addr, "broker-nodash", "dashboardPort=0");
+    // The gRPC API (grpcListenPort, 8081 by default) is another listener: off here too.
+    let broker = start_broker(
+        dir.path(),
+        &ns.addr,
+        "broker-nodash",
+        "dashboardPort=0\ngrpcListenPort=0",
+    );
     assert!(
         broker
             .proc

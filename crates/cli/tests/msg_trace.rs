@@ -34,7 +34,16 @@ fn life(out: &str) -> Vec<&str> {
 fn broker_trace_shows_a_message_stored_delivered_failed_and_dead_lettered() {
     let dir = tempfile::tempdir().unwrap();
     let ns = start_namesrv(dir.path());
-    let broker = start_broker(dir.path(), &ns.addr, "broker-tr", "brokerTraceEnable=true");
+    let dashboard = format!("127.0.0.1:{}", ferromq_testkit::free_port());
+    let broker = start_broker(
+        dir.path(),
+        &ns.addr,
+        "broker-tr",
+        &format!(
+            "brokerTraceEnable=true\ndashboardPort={}",
+            dashboard.rsplit(':').next().unwrap()
+        ),
+    );
     routed_topic(&ns.addr, &broker, "tp_trace", 2);
     let msg_id = runtime().block_on(async {
         let p = Producer::builder("PG_trace")
@@ -100,6 +109,23 @@ fn broker_trace_shows_a_message_stored_delivered_failed_and_dead_lettered() {
         sent <= delivered && delivered <= failed && failed <= dlq,
         "{out}"
     );
+
+    // The dashboard's message page shows the same life in its trace table.
+    let (status, page) = ferromq_testkit::http_get(
+        &dashboard,
+        &format!("/messages/view?topic=tp_trace&id={msg_id}"),
+    );
+    assert_eq!(status, 200, "{page}");
+    let trace = page
+        .split("id=\"message-trace\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no trace table on the message page:\n{page}"));
+    for want in ["Pub", "SubBefore", "SubAfter", "CG_trace", "%DLQ%CG_trace"] {
+        assert!(
+            trace.contains(want),
+            "no {want} in the page's trace:\n{trace}"
+        );
+    }
 
     // A message id nobody traced: RocketMQ's failure, exit 1.
     let (code, _, err) = mqadmin(&["queryMsgTraceById", "-n", &ns.addr, "-i", "NO_SUCH_ID"]);

@@ -174,3 +174,62 @@ impl Drop for TestBroker {
         self.stop.cancel();
     }
 }
+
+// Request builders shared by the scenario tests.
+
+/// A SEND_MESSAGE_V2 request of `body` to queue 0 of `topic` by producer group `group`.
+pub fn send_request(group: &str, topic: &str, body: &str) -> RemotingCommand {
+    let header = ferromq_proto::headers::SendMessageRequestHeaderV2 {
+        a: group.into(),
+        b: topic.into(),
+        c: "TBW102".into(),
+        d: 4,
+        e: 0,
+        f: 0,
+        g: ferromq_common::now_millis(),
+        h: 0,
+        i: Some(String::new()),
+        j: None,
+        k: Some(false),
+        l: None,
+        m: Some(false),
+        n: None,
+    };
+    RemotingCommand::request(request::SEND_MESSAGE_V2, &header).with_body(body.as_bytes().to_vec())
+}
+
+/// A PULL_MESSAGE request for up to 32 messages of queue 0 of `topic` from offset 0, tag `*`.
+pub fn pull_request(topic: &str, group: &str) -> RemotingCommand {
+    let header = ferromq_proto::headers::PullMessageRequestHeader {
+        consumer_group: group.into(),
+        topic: topic.into(),
+        queue_id: 0,
+        queue_offset: 0,
+        max_msg_nums: 32,
+        sys_flag: ferromq_proto::headers::pull_flag::SUBSCRIPTION,
+        commit_offset: 0,
+        suspend_timeout_millis: 0,
+        subscription: Some("*".into()),
+        sub_version: 0,
+        expression_type: Some("TAG".into()),
+        max_msg_bytes: None,
+    };
+    RemotingCommand::request(request::PULL_MESSAGE, &header)
+}
+
+/// An UPDATE_AND_CREATE_TOPIC request for `topic` with one queue, read-write.
+pub fn create_topic_request(topic: &str) -> RemotingCommand {
+    let header = ferromq_proto::headers::CreateTopicRequestHeader {
+        topic: topic.into(),
+        default_topic: "TBW102".into(),
+        read_queue_nums: 1,
+        write_queue_nums: 1,
+        perm: 6,
+        topic_filter_type: "SINGLE_TAG".into(),
+        topic_sys_flag: Some(0),
+        order: false,
+        attributes: None,
+        force: None,
+    };
+    RemotingCommand::request(request::UPDATE_AND_CREATE_TOPIC, &header)
+}

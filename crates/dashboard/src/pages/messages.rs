@@ -2,14 +2,15 @@
 //! unique key) or by queue and offset (`queryMsgByOffset`, and the messages after it);
 //! `/messages/view?topic=&id=`: one message in full, with a resend button.
 //!
-//! The detail page is a list of [`Section`]s so more views of a message (its trace) slot in
+//! The detail page is a list of [`Section`]s (facts, properties, body, consumers, trace) so more views slot in
 //! without touching the others.
 
 use axum::extract::{Query, State};
 use axum::response::Html;
 use axum::Json;
 use ferromq_admin::message::{
-    message_track_detail, pull_one_queue, query_msg_by_id, query_msg_by_key, resend,
+    message_track_detail, pull_one_queue, query_msg_by_id, query_msg_by_key, query_msg_trace_by_id,
+    resend,
 };
 use ferromq_admin::AdminClient;
 use ferromq_proto::body::MessageQueue;
@@ -303,7 +304,12 @@ async fn detail_sections(d: &Dashboard, m: &MessageExt) -> Vec<Section> {
             html: tracks,
         });
     }
-    // The trace view (RMQ_SYS_TRACE_TOPIC) is one more Section pushed here.
+    if let Ok(c) = d.cluster() {
+        out.push(Section {
+            title: "Trace",
+            html: trace_table(&c.admin, &m.msg_id()).await,
+        });
+    }
     out.push(Section {
         title: "Resend",
         html: html::api_form(
@@ -319,6 +325,47 @@ async fn detail_sections(d: &Dashboard, m: &MessageExt) -> Vec<Section> {
         ),
     });
     out
+}
+
+/// The message's life as recorded in the default trace topic (`RMQ_SYS_TRACE_TOPIC`), by the
+/// clients that trace and by the broker with `brokerTraceEnable`: the same records as
+/// `mqadmin queryMsgTraceById`, in time order.
+async fn trace_table(admin: &AdminClient, msg_id: &str) -> String {
+    let topic = ferromq_common::names::TRACE_TOPIC;
+    match query_msg_trace_by_id(admin, topic, msg_id, 64, 0, i64::MAX).await {
+        Ok(report) => {
+            let mut views = report.views;
+            views.sort_by_key(|v| v.record.timestamp);
+            let rows: Vec<Vec<String>> = views
+                .iter()
+                .map(|v| {
+                    let r = &v.record;
+                    vec![
+                        esc(&html::time(r.timestamp)),
+                        esc(r.trace_type.as_str()),
+                        esc(&r.topic),
+                        esc(&r.group),
+                        esc(&v.client_host),
+                        esc(v.status()),
+                        esc(&format!("{} ms", r.cost_time)),
+                        esc(&r.retry_times.to_string()),
+                    ]
+                })
+                .collect();
+            html::table(
+                "message-trace",
+                &[
+                    "Time", "Type", "Topic", "Group", "Client", "Status", "Cost", "Retries",
+                ],
+                &rows,
+            )
+        }
+        Err(e) => format!(
+            "<p class=\"note\" id=\"message-trace\">no trace in {}: {}</p>",
+            esc(topic),
+            esc(&e.to_string())
+        ),
+    }
 }
 
 #[derive(Debug, Deserialize)]
