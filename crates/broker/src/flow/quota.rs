@@ -109,12 +109,48 @@ impl Limited {
     }
 }
 
-type Key = (QuotaTarget, String);
+/// The quotas by target kind, each keyed by name, so a request looks its topic or group up
+/// by `&str` without building a key.
+#[derive(Debug, Default)]
+struct Table {
+    topics: HashMap<String, Limited>,
+    groups: HashMap<String, Limited>,
+}
+
+impl Table {
+    fn of(&self, target: QuotaTarget) -> &HashMap<String, Limited> {
+        match target {
+            QuotaTarget::Topic => &self.topics,
+            QuotaTarget::Group => &self.groups,
+        }
+    }
+
+    fn of_mut(&mut self, target: QuotaTarget) -> &mut HashMap<String, Limited> {
+        match target {
+            QuotaTarget::Topic => &mut self.topics,
+            QuotaTarget::Group => &mut self.groups,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.topics.is_empty() && self.groups.is_empty()
+    }
+
+    /// Every quota, sorted by target kind, then name.
+    fn sorted(&self) -> BTreeMap<(QuotaTarget, &str), &Limited> {
+        [QuotaTarget::Topic, QuotaTarget::Group]
+            .into_iter()
+            .flat_map(|target| {
+                (self.of(target).iter()).map(move |(name, l)| ((target, name.as_str()), l))
+            })
+            .collect()
+    }
+}
 
 /// The broker's quotas.
 #[derive(Debug)]
 pub struct QuotaManager {
-    table: RwLock<HashMap<Key, Limited>>,
+    table: RwLock<Table>,
     /// False while no quota exists: the request paths then skip every lookup.
     any: AtomicBool,
     file: JsonFile,
@@ -124,12 +160,14 @@ impl QuotaManager {
     /// Loads `quotas.json` from the config directory (none yet is no quota).
     pub fn load(config: &BrokerConfig) -> Result<QuotaManager, BrokerError> {
         let file = JsonFile::new(config.config_dir().join("quotas.json"));
-        let mut table = HashMap::new();
+        let mut table = Table::default();
         if let Some(bytes) = file.load()? {
             let saved = QuotaTable::from_json(&bytes).map_err(|e| file.corrupt(e))?;
             for e in saved.quotas {
                 validate(e.target, &e.name, &e.limits).map_err(|e| file.corrupt(e))?;
-                table.insert((e.target, e.name), Limited::new(e.limits));
+                table
+                    .of_mut(e.target)
+                    .insert(e.name, Limited::new(e.limits));
             }
         }
         Ok(QuotaManager {
@@ -149,7 +187,8 @@ impl QuotaManager {
         validate(target, name, &limits).map_err(BrokerError::invalid)?;
         {
             let mut t = self.table.write();
-            t.insert((target, name.to_owned()), Limited::new(limits));
+            t.of_mut(target)
+                .insert(name.to_owned(), Limited::new(limits));
             self.any.store(true, Ordering::Release);
         }
         self.save()
@@ -159,7 +198,7 @@ impl QuotaManager {
     pub fn remove(&self, target: QuotaTarget, name: &str) -> Result<(), BrokerError> {
         {
             let mut t = self.table.write();
-            if t.remove(&(target, name.to_owned())).is_none() {
+            if t.of_mut(target).remove(name).is_none() {
                 return Err(BrokerError::invalid(format!(
                     "no quota for {} {name}",
                     target_word(target)
@@ -173,15 +212,15 @@ impl QuotaManager {
     /// The quotas with their counters, sorted; only those of `filter` when given.
     pub fn list(&self, filter: Option<(QuotaTarget, &str)>) -> QuotaTable {
         let t = self.table.read();
-        let sorted: BTreeMap<&Key, &Limited> = t.iter().collect();
-        let quotas = sorted
+        let quotas = t
+            .sorted()
             .into_iter()
             .filter(|((target, name), _)| {
-                filter.is_none_or(|(ft, fname)| ft == *target && fname == name)
+                filter.is_none_or(|(ft, fname)| ft == *target && fname == *name)
             })
             .map(|((target, name), l)| QuotaEntry {
-                target: *target,
-                name: name.clone(),
+                target,
+                name: name.to_owned(),
                 limits: l.limits.clone(),
                 produce_rejected: Some(l.produce_rejected.load(Ordering::Relaxed)),
                 consume_paced_ms: Some(l.consume_paced_ms.load(Ordering::Relaxed)),
@@ -208,7 +247,7 @@ impl QuotaManager {
             return Ok(());
         }
         let t = self.table.read();
-        let Some(l) = t.get(&(QuotaTarget::Topic, topic.to_owned())) else {
+        let Some(l) = t.topics.get(topic) else {
             return Ok(());
         };
         let now = Instant::now();
@@ -307,13 +346,13 @@ impl QuotaManager {
 
     fn consume_quotas<'a>(
         &self,
-        t: &'a HashMap<Key, Limited>,
+        t: &'a Table,
         group: &str,
         topic: &str,
     ) -> impl Iterator<Item = &'a Limited> {
         [
-            t.get(&(QuotaTarget::Topic, topic.to_owned())),
-            t.get(&(QuotaTarget::Group, group.to_owned())),
+            t.of(QuotaTarget::Topic).get(topic),
+            t.of(QuotaTarget::Group).get(group),
         ]
         .into_iter()
         .flatten()
