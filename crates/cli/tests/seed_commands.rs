@@ -79,12 +79,25 @@ fn namesrv_addr_env_works_when_n_is_left_out() {
     let dir = tempfile::tempdir().unwrap();
     let ns = start_namesrv(dir.path());
     let _broker = start_broker(dir.path(), &ns.addr, "broker-env", "");
-    let out = ferromq_testkit::run_command(
-        &bin("mqadmin"),
-        &["clusterList"],
-        &[("NAMESRV_ADDR", ns.addr.as_str())],
-        Duration::from_secs(20),
-    );
-    assert_eq!(out.0, 0, "{out:?}");
-    assert!(out.1.contains("broker-env"), "{}", out.1);
+    // The broker's port opens before its first registration reaches the name server, so the
+    // listing is retried for a moment.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = ferromq_testkit::run_command(
+            &bin("mqadmin"),
+            &["clusterList"],
+            &[("NAMESRV_ADDR", ns.addr.as_str())],
+            Duration::from_secs(20),
+        );
+        assert_eq!(out.0, 0, "{out:?}");
+        if out.1.contains("broker-env") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the broker never showed up:\n{}",
+            out.1
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
