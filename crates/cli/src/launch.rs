@@ -329,6 +329,17 @@ pub fn standalone_configs(
     if let Some(port) = opts.namesrv_port {
         ns_props.set("listenPort", &port.to_string());
     }
+    // The embedded name server listens where the broker does unless namesrv.conf says
+    // otherwise: a broker kept on loopback should not bring a name server open to the network.
+    let broker_props = match &opts.broker_conf {
+        Some(p) => read_properties(p)?,
+        None => Properties::default(),
+    };
+    if ns_props.get("bindAddress").is_none() {
+        if let Some(addr) = broker_props.get("bindAddress") {
+            ns_props.set("bindAddress", addr);
+        }
+    }
     if ns_props.get("kvConfigPath").is_none() {
         let kv = data.join("namesrv").join("kvConfig.json");
         ns_props.set("kvConfigPath", &kv.display().to_string());
@@ -336,10 +347,7 @@ pub fn standalone_configs(
     let (ns_config, unknown) =
         NamesrvConfig::from_properties(&ns_props).context("invalid name server configuration")?;
     warn_about_namesrv(&ns_props, unknown);
-    let mut props = match &opts.broker_conf {
-        Some(p) => read_properties(p)?,
-        None => Properties::default(),
-    };
+    let mut props = broker_props;
     if props.get("brokerName").is_none() {
         props.set("brokerName", "broker-a");
     }
@@ -488,4 +496,54 @@ pub async fn run_standalone(opts: StandaloneOptions) -> anyhow::Result<()> {
         bail!("broker failed: {e}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(
+        dir: &std::path::Path,
+        broker_conf: &str,
+        namesrv_conf: Option<&str>,
+    ) -> StandaloneOptions {
+        let b = dir.join("broker.conf");
+        std::fs::write(&b, broker_conf).unwrap();
+        let n = namesrv_conf.map(|text| {
+            let n = dir.join("namesrv.conf");
+            std::fs::write(&n, text).unwrap();
+            n
+        });
+        StandaloneOptions {
+            data: dir.to_path_buf(),
+            namesrv_port: None,
+            broker_port: None,
+            grpc_port: None,
+            broker_conf: Some(b),
+            namesrv_conf: n,
+            replicas: 1,
+        }
+    }
+
+    #[test]
+    fn the_embedded_name_server_follows_the_broker_bind_address() {
+        let dir = tempfile::tempdir().unwrap();
+        let (ns, broker) =
+            standalone_configs(&options(dir.path(), "bindAddress=127.0.0.1\n", None)).unwrap();
+        assert_eq!(broker.bind_address, "127.0.0.1");
+        assert_eq!(ns.bind_address, "127.0.0.1");
+
+        // namesrv.conf wins when it says where to listen.
+        let (ns, _) = standalone_configs(&options(
+            dir.path(),
+            "bindAddress=127.0.0.1\n",
+            Some("bindAddress=0.0.0.0\n"),
+        ))
+        .unwrap();
+        assert_eq!(ns.bind_address, "0.0.0.0");
+
+        // Neither says: RocketMQ's default, every interface.
+        let (ns, _) = standalone_configs(&options(dir.path(), "", None)).unwrap();
+        assert_eq!(ns.bind_address, "0.0.0.0");
+    }
 }
