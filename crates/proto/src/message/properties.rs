@@ -256,11 +256,39 @@ pub fn iter_properties(s: &str) -> impl Iterator<Item = (&str, &str)> {
 }
 
 /// The value Java's parser would give `key` (the last occurrence wins), without allocating.
+///
+/// This runs several times per stored message (delay, timer, transaction and index lookups),
+/// so instead of splitting every pair it looks for the key itself with a vectorised substring
+/// search and checks only the places where it occurs: a pair's key is the start of a segment
+/// (the string's start or just after U+0002) up to the segment's first U+0001, so an occurrence
+/// counts when it starts a segment and U+0001 follows it; its value runs to the next U+0002 and
+/// must not be empty. A key holding either separator can never be parsed, as in Java.
 pub fn property_value<'a>(s: &'a str, key: &str) -> Option<&'a str> {
-    iter_properties(s)
-        .filter(|(k, _)| *k == key)
-        .last()
-        .map(|(_, v)| v)
+    let (bytes, k) = (s.as_bytes(), key.as_bytes());
+    if k.is_empty()
+        || memchr::memchr2(NAME_VALUE_SEPARATOR as u8, PROPERTY_SEPARATOR as u8, k).is_some()
+    {
+        return None;
+    }
+    // Occurrences cannot overlap usefully: one that starts a segment follows U+0002, which the
+    // key does not contain, so it cannot begin inside an earlier occurrence.
+    let mut found = None;
+    for at in memchr::memmem::find_iter(bytes, k) {
+        if at > 0 && bytes[at - 1] != PROPERTY_SEPARATOR as u8 {
+            continue;
+        }
+        let start = at + k.len() + 1;
+        if bytes.get(start - 1) != Some(&(NAME_VALUE_SEPARATOR as u8)) {
+            continue;
+        }
+        let end = memchr::memchr(PROPERTY_SEPARATOR as u8, &bytes[start..])
+            .map_or(bytes.len(), |i| start + i);
+        if end > start {
+            // Both ends sit next to an ASCII separator (or the string's end): char boundaries.
+            found = Some(&s[start..end]);
+        }
+    }
+    found
 }
 
 /// Parses a properties string with Java's rules (see the module docs) into [`Properties`].
@@ -370,6 +398,35 @@ mod tests {
         assert_eq!(property_value(&s, TAGS), Some("TagA"));
         assert_eq!(property_value(&s, WAIT), Some("false"));
         assert_eq!(property_value(&s, KEYS), None);
+    }
+
+    #[test]
+    fn property_value_agrees_with_the_pair_by_pair_parse() {
+        use rand::{Rng, SeedableRng};
+        let reference = |s: &str, key: &str| {
+            iter_properties(s)
+                .filter(|(k, _)| *k == key)
+                .last()
+                .map(|(_, v)| v.to_owned())
+        };
+        let alphabet = ['A', 'B', 'é', NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR];
+        let keys = [
+            "A", "B", "AB", "BA", "AA", "Aé", "é", "", "A\u{1}", "B\u{2}A",
+        ];
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for _ in 0..20_000 {
+            let len = rng.random_range(0..24);
+            let s: String = (0..len)
+                .map(|_| alphabet[rng.random_range(0..alphabet.len())])
+                .collect();
+            for key in keys {
+                assert_eq!(
+                    property_value(&s, key).map(str::to_owned),
+                    reference(&s, key),
+                    "{s:?} {key:?}"
+                );
+            }
+        }
     }
 
     #[test]
