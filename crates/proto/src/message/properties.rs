@@ -257,36 +257,29 @@ pub fn iter_properties(s: &str) -> impl Iterator<Item = (&str, &str)> {
 
 /// The value Java's parser would give `key` (the last occurrence wins), without allocating.
 ///
-/// This runs several times per stored message (delay, timer, transaction and index lookups),
-/// so instead of splitting every pair it looks for the key itself with a vectorised substring
-/// search and checks only the places where it occurs: a pair's key is the start of a segment
-/// (the string's start or just after U+0002) up to the segment's first U+0001, so an occurrence
-/// counts when it starts a segment and U+0001 follows it; its value runs to the next U+0002 and
-/// must not be empty. A key holding either separator can never be parsed, as in Java.
+/// This runs several times per stored message (delay, timer, transaction and index lookups), so
+/// it does not split pairs: it hops from segment to segment with `memchr` and compares only each
+/// segment's start with the key. A pair's key runs from the segment's start to its first U+0001,
+/// so a segment holds `key` when it starts with it and U+0001 follows; the value runs to the
+/// segment's end and must not be empty. A key holding either separator can never be parsed, as
+/// in Java.
 pub fn property_value<'a>(s: &'a str, key: &str) -> Option<&'a str> {
+    const KV: u8 = NAME_VALUE_SEPARATOR as u8;
+    const PAIR: u8 = PROPERTY_SEPARATOR as u8;
     let (bytes, k) = (s.as_bytes(), key.as_bytes());
-    if k.is_empty()
-        || memchr::memchr2(NAME_VALUE_SEPARATOR as u8, PROPERTY_SEPARATOR as u8, k).is_some()
-    {
+    if k.is_empty() || memchr::memchr2(KV, PAIR, k).is_some() {
         return None;
     }
-    // Occurrences cannot overlap usefully: one that starts a segment follows U+0002, which the
-    // key does not contain, so it cannot begin inside an earlier occurrence.
     let mut found = None;
-    for at in memchr::memmem::find_iter(bytes, k) {
-        if at > 0 && bytes[at - 1] != PROPERTY_SEPARATOR as u8 {
-            continue;
-        }
-        let start = at + k.len() + 1;
-        if bytes.get(start - 1) != Some(&(NAME_VALUE_SEPARATOR as u8)) {
-            continue;
-        }
-        let end = memchr::memchr(PROPERTY_SEPARATOR as u8, &bytes[start..])
-            .map_or(bytes.len(), |i| start + i);
-        if end > start {
+    let mut at = 0;
+    while at < bytes.len() {
+        let end = memchr::memchr(PAIR, &bytes[at..]).map_or(bytes.len(), |i| at + i);
+        let value = at + k.len() + 1;
+        if value < end && bytes[at..].starts_with(k) && bytes[value - 1] == KV {
             // Both ends sit next to an ASCII separator (or the string's end): char boundaries.
-            found = Some(&s[start..end]);
+            found = Some(&s[value..end]);
         }
+        at = end + 1;
     }
     found
 }
