@@ -30,6 +30,7 @@ mod admin_auth;
 pub mod allocate;
 mod broker_api;
 pub mod client_id;
+mod client_calls;
 pub mod consumer;
 mod encode;
 pub mod error;
