@@ -68,7 +68,7 @@ async fn send(ns: &str, topic: &str, bodies: &[&str]) -> Vec<String> {
     let mut ids = Vec::new();
     for b in bodies {
         let r = p
-            .send(Message::new(topic, *b).with_tags("TagA"))
+            .send(Message::new(topic, b.to_string()).with_tags("TagA"))
             .await
             .unwrap();
         ids.push(r.msg_id);
@@ -122,7 +122,15 @@ fn consumer_status_shows_a_live_push_consumers_subscription_and_queues() {
         // One client: its running info, as Java's formatString prints it. The commit offsets
         // are the client's in-memory ones, so they reach 5 as soon as the listener is done.
         let out = common::mqadmin_until(
-            &["consumerStatus", "-n", &ns, "-g", "CG_status", "-i", &client],
+            &[
+                "consumerStatus",
+                "-n",
+                &ns,
+                "-g",
+                "CG_status",
+                "-i",
+                &client,
+            ],
             WAIT,
             |o| offset_rows(o, "tp_status").iter().map(|r| r.1).sum::<i64>() == 5,
         );
@@ -141,7 +149,10 @@ fn consumer_status_shows_a_live_push_consumers_subscription_and_queues() {
         assert_eq!(prop("messageModel"), "CLUSTERING");
         assert!(prop("PROP_CLIENT_VERSION").starts_with('V'), "{out}");
         let started: i64 = prop("PROP_CONSUMER_START_TIMESTAMP").parse().unwrap();
-        assert!(started > 0 && started <= ferromq_common::now_millis(), "{out}");
+        assert!(
+            started > 0 && started <= ferromq_common::now_millis(),
+            "{out}"
+        );
         assert!(
             out.contains(&format!(
                 "Topic: {:<40} ClassFilter: false    SubExpression: TagA || TagB\n",
@@ -208,7 +219,10 @@ fn consumer_status_shows_a_live_push_consumers_subscription_and_queues() {
             "-i",
             "127.0.0.1@nobody",
         ]);
-        assert!(err.contains("ConsumerStatusSubCommand command failed"), "{err}");
+        assert!(
+            err.contains("ConsumerStatusSubCommand command failed"),
+            "{err}"
+        );
         assert!(
             err.contains("The Consumer <CG_status> <127.0.0.1@nobody> not online"),
             "{err}"
@@ -217,7 +231,10 @@ fn consumer_status_shows_a_live_push_consumers_subscription_and_queues() {
 
         // A group nobody consumes.
         let (_, err) = fails(&["consumerStatus", "-n", &ns, "-g", "CG_nobody"]);
-        assert!(err.contains("ConsumerStatusSubCommand command failed"), "{err}");
+        assert!(
+            err.contains("ConsumerStatusSubCommand command failed"),
+            "{err}"
+        );
 
         c.shutdown().await;
     });

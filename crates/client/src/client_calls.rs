@@ -16,8 +16,8 @@ use ferromq_proto::body::running::{
 };
 use ferromq_proto::body::JsonBody;
 use ferromq_proto::codes::response;
-use ferromq_proto::message::record::decode_record;
 use ferromq_proto::command::CURRENT_VERSION;
+use ferromq_proto::message::record::decode_record;
 use ferromq_proto::RemotingCommand;
 
 use crate::instance::ClientInstance;
@@ -38,8 +38,10 @@ pub(crate) fn running_info(instance: &ClientInstance, req: &RemotingCommand) -> 
         PROP_NAMESERVER_ADDR.to_owned(),
         instance.rpc().namesrv().addrs().join(";"),
     );
-    info.properties
-        .insert(PROP_CLIENT_VERSION.to_owned(), version_name(CURRENT_VERSION));
+    info.properties.insert(
+        PROP_CLIENT_VERSION.to_owned(),
+        version_name(CURRENT_VERSION),
+    );
     // jstackEnable asks for a JVM thread dump; a Rust client has none to give, so `jstack`
     // stays unset (the tool says so).
     req.success_to().with_body(info.to_json())

@@ -53,7 +53,10 @@ pub async fn consumer_running_info(
     let cmd = RemotingCommand::request(request::GET_CONSUMER_RUNNING_INFO, &header);
     let resp = admin.rpc().call_timeout(&addr, cmd, CALL_TIMEOUT).await?;
     let resp = ferromq_client::rpc::expect_success(resp)?;
-    Ok(ferromq_client::rpc::decode_body(&resp, "ConsumerRunningInfo")?)
+    Ok(ferromq_client::rpc::decode_body(
+        &resp,
+        "ConsumerRunningInfo",
+    )?)
 }
 
 async fn group_broker(admin: &AdminClient, group: &str) -> Result<String, AdminError> {
@@ -440,13 +443,14 @@ mod tests {
             "001 Topic: {} ClassFilter: false    SubExpression: *\n",
             left("T", 40)
         )));
-        assert!(text.contains(&format!("{}  {}  0     12", left("T", 32), left("broker-a", 32))));
+        assert!(text.contains(&format!(
+            "{}  {}  0     12",
+            left("T", 32),
+            left("broker-a", 32)
+        )));
         assert!(text.contains("ProcessQueueInfo [commitOffset=12, cachedMsgMinOffset=0"));
         assert!(text.contains("lastConsumeTimestamp=19700101000000000]"));
-        assert!(text.contains(&format!(
-            "{}            0.00           1.50",
-            left("T", 32)
-        )));
+        assert!(text.contains(&format!("{}            0.00           1.50", left("T", 32))));
         assert!(!text.contains("#Consumer jstack#"));
     }
 

@@ -232,7 +232,9 @@ impl ProcessQueue {
     pub fn fill_info(&self, info: &mut ferromq_proto::body::ProcessQueueInfo) {
         let now = ferromq_common::now_millis();
         let epoch = |t: Option<Instant>| {
-            t.map_or(0, |t| now - i64::try_from(t.elapsed().as_millis()).unwrap_or(now))
+            t.map_or(0, |t| {
+                now - i64::try_from(t.elapsed().as_millis()).unwrap_or(now)
+            })
         };
         let s = self.state.lock();
         let first = [s.msgs.keys().next(), s.consuming.keys().next()]

@@ -77,7 +77,9 @@ async fn run(inner: Arc<PushInner>, mq: MessageQueue, pq: Arc<ProcessQueue>, mut
         // As Java, only pulls that found messages count (a long poll's wait is not a pull RT).
         if let Ok(r) = &result {
             if matches!(r.status, PullStatus::Found) {
-                inner.stats.pulled(&mq.topic, r.messages.len(), began.elapsed());
+                inner
+                    .stats
+                    .pulled(&mq.topic, r.messages.len(), began.elapsed());
             }
         }
         let r = match result {
