@@ -145,15 +145,13 @@ impl fmt::Display for ConsumerStatusReport {
             .iter()
             .filter_map(|c| c.info.as_ref().ok().map(|i| (c.client_id.as_str(), i)))
             .collect();
-        let mut i = 1;
-        for c in clients.iter().filter(|c| c.info.is_ok()) {
+        for (i, c) in (1..).zip(clients.iter().filter(|c| c.info.is_ok())) {
             writeln!(
                 f,
                 "{i:03}  {} {}",
                 left(&c.client_id, 40),
                 version_desc(c.version)
             )?;
-            i += 1;
         }
         if answered.is_empty() {
             return Ok(());
