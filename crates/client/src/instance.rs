@@ -56,6 +56,20 @@ pub(crate) trait ConsumerHook: Send + Sync {
     fn reset_offset(self: Arc<Self>, topic: String, offsets: BTreeMap<MessageQueue, i64>) {
         let _ = (topic, offsets);
     }
+    /// GET_CONSUMER_RUNNING_INFO: the consumer's view of itself. Default: none.
+    fn running_info(&self) -> Option<ferromq_proto::body::ConsumerRunningInfo> {
+        None
+    }
+    /// CONSUME_MESSAGE_DIRECTLY: runs the listener on `msg` (stored on `broker_name`).
+    /// Default: none (no listener).
+    fn consume_directly(
+        self: Arc<Self>,
+        msg: ferromq_proto::message::MessageExt,
+        broker_name: String,
+    ) -> Option<BoxFuture<'static, ferromq_proto::body::ConsumeMessageDirectlyResult>> {
+        let _ = (msg, broker_name);
+        None
+    }
 }
 
 /// Shared state of one client id.
@@ -112,6 +126,19 @@ impl Handler for ServerRequests {
                 }
                 None
             }
+            request::GET_CONSUMER_RUNNING_INFO => Some(match self.instance.upgrade() {
+                Some(instance) => crate::client_calls::running_info(&instance, &req),
+                None => shutting_down(&req),
+            }),
+            request::CONSUME_MESSAGE_DIRECTLY => {
+                let instance = self.instance.upgrade();
+                return Box::pin(async move {
+                    Some(match instance {
+                        Some(i) => crate::client_calls::consume_directly(&i, &req).await,
+                        None => shutting_down(&req),
+                    })
+                });
+            }
             request::PUSH_REPLY_MESSAGE_TO_CLIENT => Some(match self.instance.upgrade() {
                 Some(instance) => serve_push(&instance.requests, &req),
                 None => req.response_to(
@@ -149,7 +176,19 @@ impl Handler for ServerRequests {
     }
 }
 
+fn shutting_down(req: &RemotingCommand) -> RemotingCommand {
+    req.response_to(
+        response::SYSTEM_ERROR,
+        Some("the client is shutting down".into()),
+    )
+}
+
 impl ClientInstance {
+    /// The live consumer of `group` in this instance.
+    pub(crate) fn consumer_hook(&self, group: &str) -> Option<Arc<dyn ConsumerHook>> {
+        self.consumers.lock().get(group).and_then(Weak::upgrade)
+    }
+
     /// The instance for `instance_name` in this process, created on first use. The caller holds
     /// one use of it until [`ClientInstance::release`].
     pub(crate) fn acquire(

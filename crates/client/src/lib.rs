@@ -29,6 +29,7 @@ pub mod admin;
 mod admin_auth;
 pub mod allocate;
 mod broker_api;
+mod client_calls;
 pub mod client_id;
 pub mod consumer;
 mod encode;

@@ -82,8 +82,7 @@ impl OffsetStore {
         }
     }
 
-    /// The offset in memory.
-    #[cfg(test)]
+    /// The offset in memory (what running info reports as the commit offset).
     pub(crate) fn read_memory(&self, mq: &MessageQueue) -> Option<i64> {
         self.table.lock().get(mq).copied()
     }

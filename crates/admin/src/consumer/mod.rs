@@ -1,10 +1,11 @@
 //! Consumer commands: `consumerProgress`, `consumerConnection`, `updateSubGroup`,
-//! `deleteSubGroup`, `getConsumerConfig`.
+//! `deleteSubGroup`, `getConsumerConfig`, `consumerStatus`.
 
 pub mod config;
 pub mod connection;
 pub mod group;
 pub mod progress;
+pub mod running;
 
 pub use config::{consumer_config, ConsumerConfigEntry, ConsumerConfigReport};
 pub use connection::{consumer_connection, examine_consumer_connection, ConsumerConnectionReport};

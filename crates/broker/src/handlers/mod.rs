@@ -3,6 +3,7 @@
 pub mod admin_topic;
 pub mod auth_admin;
 pub mod client;
+pub mod client_call;
 pub mod group_offsets;
 pub mod lock;
 pub mod offsets;
@@ -205,6 +206,8 @@ async fn dispatch(
             req.success_to()
                 .with_body(ferromq_proto::body::JsonBody::to_json(&b.schedule.table())),
         )),
+        GET_CONSUMER_RUNNING_INFO => done(client_call::consumer_running_info(b, req).await),
+        CONSUME_MESSAGE_DIRECTLY => done(client_call::consume_message_directly(b, req).await),
         DELETE_EXPIRED_COMMITLOG => done(store_admin::delete_expired_commit_log(b, req)),
         CLEAN_EXPIRED_CONSUMEQUEUE => done(store_admin::clean_expired_consume_queue(b, req).await),
         code => Ok(Some(req.response_to(

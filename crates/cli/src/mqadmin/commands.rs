@@ -19,6 +19,7 @@ use ferromq_admin::{AdminClient, AdminError};
 
 use super::auth_commands as au;
 use super::broker_commands as b;
+use super::client_commands as cc;
 use super::controller_commands as c;
 use super::message_commands as m;
 use super::namesrv_commands as ns;
@@ -449,6 +450,14 @@ pub const ALL: &[CommandSpec] = &[
         java_class: "deleteQuota",
         help: help::<q::DeleteQuotaArgs>,
         run: |a| Box::pin(q::run_delete_quota(a)),
+    },
+    // Commands answered by live clients through the broker.
+    CommandSpec {
+        name: "consumerStatus",
+        desc: "Query consumer's internal data structure.",
+        java_class: "ConsumerStatusSubCommand",
+        help: help::<cc::ConsumerStatusArgs>,
+        run: |a| Box::pin(cc::run_consumer_status(a)),
     },
 ];
 

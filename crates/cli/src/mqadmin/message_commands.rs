@@ -93,9 +93,6 @@ pub(super) struct QueryMsgByIdArgs {
 
 pub(super) async fn run_query_msg_by_id(args: Vec<String>) -> Result<i32, AdminError> {
     let a = parse_or_return!(QueryMsgByIdArgs, args);
-    if a.consumer_group.is_some() && a.client_id.is_some() {
-        return Err(unsupported("consuming a message directly (-g/-d)"));
-    }
     if a.unit_name.is_some() {
         return Err(unsupported("unit names (-u)"));
     }
@@ -108,6 +105,11 @@ pub(super) async fn run_query_msg_by_id(args: Vec<String>) -> Result<i32, AdminE
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty());
+    if let (Some(group), Some(client)) = (&a.consumer_group, &a.client_id) {
+        let ids: Vec<&str> = ids.collect();
+        return super::client_commands::push_msgs(&admin, cluster, topic, group, client, &ids)
+            .await;
+    }
     // `-s` with a value other than true does nothing, as in Java.
     if let Some(send) = a.send_message.as_deref() {
         if send.trim().eq_ignore_ascii_case("true") {

@@ -23,6 +23,7 @@ macro_rules! parse_or_return {
 
 mod auth_commands;
 mod broker_commands;
+mod client_commands;
 mod commands;
 mod controller_commands;
 mod message_commands;

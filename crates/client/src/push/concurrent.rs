@@ -88,6 +88,12 @@ async fn run_batch(
         .map(|t| trace_before(t, inner.group(), &msgs));
     let began = std::time::Instant::now();
     let status = catch_panic(listener(msgs.clone(), ctx), ConsumeStatus::ReconsumeLater).await;
+    inner.stats.consumed(
+        &mq.topic,
+        msgs.len(),
+        began.elapsed(),
+        status == ConsumeStatus::Success,
+    );
     if let (Some(tracer), Some(request_id)) = (&inner.tracer, traced) {
         trace_after(tracer, inner.group(), &msgs, &request_id, began, status);
     }

@@ -20,11 +20,13 @@ mod orderly;
 pub mod process_queue;
 mod pull_loop;
 mod rebalance;
+mod running;
+mod stats;
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -354,6 +356,8 @@ impl PushConsumerBuilder {
             tasks: TaskTracker::new(),
             background: TaskTracker::new(),
             state: Mutex::new(RunState::Created),
+            stats: stats::ConsumerStats::default(),
+            started_at: AtomicI64::new(0),
             cfg: self,
         });
         Ok(PushConsumer { inner })
@@ -390,6 +394,10 @@ pub(crate) struct PushInner {
     /// Pull loops and periodic jobs.
     background: TaskTracker,
     state: Mutex<RunState>,
+    /// Pull and consume counters (running info's status table).
+    stats: stats::ConsumerStats,
+    /// When `start` ran (epoch ms), `PROP_CONSUMER_START_TIMESTAMP`.
+    started_at: AtomicI64,
 }
 
 impl PushInner {
@@ -444,6 +452,19 @@ impl ConsumerHook for PushInner {
         let inner = Arc::clone(&self);
         self.background
             .spawn(async move { rebalance::reset_offsets(&inner, &topic, &offsets).await });
+    }
+
+    fn running_info(&self) -> Option<ferromq_proto::body::ConsumerRunningInfo> {
+        Some(running::running_info(self))
+    }
+
+    fn consume_directly(
+        self: Arc<Self>,
+        msg: MessageExt,
+        broker_name: String,
+    ) -> Option<ferromq_net::BoxFuture<'static, ferromq_proto::body::ConsumeMessageDirectlyResult>>
+    {
+        Some(running::consume_directly(self, msg, broker_name))
     }
 }
 
@@ -533,6 +554,9 @@ impl PushConsumer {
             }
             *st = RunState::Running;
         }
+        self.inner
+            .started_at
+            .store(ferromq_common::now_millis(), Ordering::Release);
         let hook: Arc<dyn ConsumerHook> = self.inner.clone();
         let weak: Weak<dyn ConsumerHook> = Arc::downgrade(&hook);
         drop(hook);

@@ -93,11 +93,18 @@ async fn run(
             }
         }
         let ctx = ConsumeContext { queue: mq.clone() };
+        let began = std::time::Instant::now();
         let status = catch_panic(
             listener(msgs.clone(), ctx),
             OrderlyStatus::SuspendCurrentQueueAMoment,
         )
         .await;
+        inner.stats.consumed(
+            &mq.topic,
+            msgs.len(),
+            began.elapsed(),
+            status == OrderlyStatus::Success,
+        );
         let status = match status {
             OrderlyStatus::SuspendCurrentQueueAMoment if dead_lettered(inner, &msgs).await => {
                 OrderlyStatus::Success

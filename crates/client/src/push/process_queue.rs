@@ -37,6 +37,8 @@ struct State {
     consume_running: bool,
     last_lock: Option<Instant>,
     last_pull: Option<Instant>,
+    /// When the listener last finished with messages of this queue.
+    last_consume: Option<Instant>,
 }
 
 /// Flow-control figures of a queue.
@@ -154,6 +156,7 @@ impl ProcessQueue {
         if s.msgs.is_empty() {
             return None;
         }
+        s.last_consume = Some(Instant::now());
         for o in offsets {
             if let Some((size, _)) = s.msgs.remove(o) {
                 s.count -= 1;
@@ -196,6 +199,7 @@ impl ProcessQueue {
     pub(crate) fn commit(&self) -> Option<i64> {
         let mut s = self.state.lock();
         let last = s.consuming.keys().next_back().copied()?;
+        s.last_consume = Some(Instant::now());
         let consuming = std::mem::take(&mut s.consuming);
         for (size, _) in consuming.values() {
             s.count -= 1;
@@ -221,6 +225,37 @@ impl ProcessQueue {
     pub(crate) fn has_messages(&self) -> bool {
         let s = self.state.lock();
         !s.msgs.is_empty() || !s.consuming.is_empty()
+    }
+
+    /// Java `ProcessQueue.fillProcessQueueInfo`: everything but the commit offset, times as
+    /// epoch milliseconds (0 for never).
+    pub fn fill_info(&self, info: &mut ferromq_proto::body::ProcessQueueInfo) {
+        let now = ferromq_common::now_millis();
+        let epoch = |t: Option<Instant>| {
+            t.map_or(0, |t| {
+                now - i64::try_from(t.elapsed().as_millis()).unwrap_or(now)
+            })
+        };
+        let s = self.state.lock();
+        let first = [s.msgs.keys().next(), s.consuming.keys().next()]
+            .into_iter()
+            .flatten()
+            .min()
+            .copied();
+        let last = [s.msgs.keys().next_back(), s.consuming.keys().next_back()]
+            .into_iter()
+            .flatten()
+            .max()
+            .copied();
+        info.cached_msg_min_offset = first.unwrap_or(0);
+        info.cached_msg_max_offset = last.unwrap_or(0);
+        info.cached_msg_count = s.count as i64;
+        info.cached_msg_size_in_mib = (s.bytes / (1024 * 1024)) as i64;
+        info.locked = self.locked.load(Ordering::Acquire);
+        info.last_lock_timestamp = epoch(s.last_lock);
+        info.dropped = self.dropped();
+        info.last_pull_timestamp = epoch(s.last_pull);
+        info.last_consume_timestamp = epoch(s.last_consume);
     }
 
     /// Forgets every cached message (the queue is dropped or reset).

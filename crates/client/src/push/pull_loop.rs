@@ -69,10 +69,19 @@ async fn run(inner: Arc<PushInner>, mq: MessageQueue, pq: Arc<ProcessQueue>, mut
             timeout: LONG_POLL_CALL_TIMEOUT,
             lite: false,
         };
+        let began = std::time::Instant::now();
         let result = tokio::select! {
             _ = inner.cancel.cancelled() => return,
             r = broker_api::pull(inner.instance.rpc(), inner.instance.routes(), args) => r,
         };
+        // As Java, only pulls that found messages count (a long poll's wait is not a pull RT).
+        if let Ok(r) = &result {
+            if matches!(r.status, PullStatus::Found) {
+                inner
+                    .stats
+                    .pulled(&mq.topic, r.messages.len(), began.elapsed());
+            }
+        }
         let r = match result {
             Ok(r) => r,
             Err(e) => {

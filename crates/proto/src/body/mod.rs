@@ -133,6 +133,7 @@ pub mod queue;
 pub mod quota;
 pub mod register;
 pub mod route;
+pub mod running;
 pub mod stats;
 pub mod subscription;
 pub mod topic;
@@ -154,6 +155,9 @@ pub use offsets::{ConsumerOffsetWrapper, DelayOffsetTable};
 pub use queue::MessageQueue;
 pub use register::RegisterBrokerBody;
 pub use route::{BrokerData, QueueData, TopicRouteData};
+pub use running::{
+    CMResult, ConsumeMessageDirectlyResult, ConsumeStatus, ConsumerRunningInfo, ProcessQueueInfo,
+};
 pub use stats::{ConsumeStats, ConsumeStatsList, OffsetWrapper, TopicOffset, TopicStatsTable};
 pub use subscription::{GroupRetryPolicy, SubscriptionGroupConfig, SubscriptionGroupWrapper};
 pub use topic::{
