@@ -108,6 +108,17 @@ def proc_stats(pid):
         return None
 
 
+def store_files(store):
+    """Segment files of the store (commit log, consume queues, index): the broker keeps one
+    descriptor open per mapped segment, so its descriptor count follows this number up while
+    segments fill and down when retention deletes them."""
+    n = 0
+    for sub in ("commitlog", "consumequeue", "index"):
+        for _, _, files in os.walk(os.path.join(store, sub)):
+            n += len(files)
+    return n
+
+
 class Sampler(threading.Thread):
     """Samples the broker and the name server every SAMPLE_SECS."""
 
@@ -120,6 +131,8 @@ class Sampler(threading.Thread):
     def sample(self):
         b = self.broker.proc
         bs = proc_stats(b.p.pid) if b.alive() else None
+        if bs is not None:
+            bs = bs + (store_files(self.broker.store),)
         ns = proc_stats(self.namesrv.p.pid) if self.namesrv.alive() else None
         self.rows.append((time.time() - self.t0, b.starts, bs, ns))
 
@@ -230,11 +243,11 @@ def commit_log_files(store):
 
 def table(rows):
     out = [f"{'t (s)':>7} {'broker#':>7} {'broker RSS MiB':>14} {'broker fds':>10} "
-           f"{'namesrv RSS MiB':>15} {'namesrv fds':>11}"]
+           f"{'store files':>11} {'namesrv RSS MiB':>15} {'namesrv fds':>11}"]
     for t, start, bs, ns in rows:
-        b_rss, b_fd = (f"{bs[0] / 1024:.1f}", str(bs[1])) if bs else ("-", "-")
+        b_rss, b_fd, b_files = (f"{bs[0] / 1024:.1f}", str(bs[1]), str(bs[2])) if bs else ("-", "-", "-")
         n_rss, n_fd = (f"{ns[0] / 1024:.1f}", str(ns[1])) if ns else ("-", "-")
-        out.append(f"{t:7.0f} {start:7d} {b_rss:>14} {b_fd:>10} {n_rss:>15} {n_fd:>11}")
+        out.append(f"{t:7.0f} {start:7d} {b_rss:>14} {b_fd:>10} {b_files:>11} {n_rss:>15} {n_fd:>11}")
     return "\n".join(out)
 
 
@@ -426,6 +439,7 @@ def run_soak(cluster, clients, uniq, rust):
     print(table(rows))
     print(plot(rows, lambda r: r[2][0] / 1024 if r[2] else None, "broker RSS MiB"))
     print(plot(rows, lambda r: r[2][1] if r[2] else None, "broker open fds"))
+    print(plot(rows, lambda r: r[2][1] - r[2][2] if r[2] else None, "broker fds net of store files"))
     print(plot(rows, lambda r: r[3][0] / 1024 if r[3] else None, "namesrv RSS MiB"))
 
     assert not lost_a, f"{len(lost_a)} acknowledged C++ sends never consumed: {sorted(lost_a)[:10]}"
@@ -438,14 +452,20 @@ def run_soak(cluster, clients, uniq, rust):
 
     # Flat within each process lifetime: descriptors within a margin of the lifetime's first
     # sample, RSS within 1.5x + 64 MiB of its early level (the page cache of mapped segments
-    # counts in RSS, so small growth while segments fill is expected).
+    # counts in RSS, so small growth while segments fill is expected). The broker holds one
+    # descriptor per store segment, so its count is taken net of the segment files that exist
+    # at the time: what is left over must not grow (in an hour-long run a lifetime fills many
+    # segments between two retention rounds).
     for which in ("broker", "namesrv"):
         for life, samples in lifetimes(rows, which).items():
             if len(samples) < 3:
                 continue
-            first_fds = samples[0][1]
+            # Net of store segment files for the broker (third field), as is for the name server.
+            def net_fds(sample):
+                return sample[1] - (sample[2] if len(sample) > 2 else 0)
+            first_fds = net_fds(samples[0])
             early_rss = max(s[0] for s in samples[: max(2, len(samples) // 3)])
-            last_rss, last_fds = samples[-1]
+            last_rss, last_fds = samples[-1][0], net_fds(samples[-1])
             assert last_fds <= first_fds + 64, f"{which} #{life}: fds {first_fds} -> {last_fds}"
             assert last_rss <= early_rss * 1.5 + 64 * 1024, \
                 f"{which} #{life}: RSS {early_rss} KiB -> {last_rss} KiB"
