@@ -20,6 +20,7 @@ use ferromq_admin::{AdminClient, AdminError};
 use super::auth_commands as au;
 use super::broker_commands as b;
 use super::controller_commands as c;
+use super::dlq_commands as dlq;
 use super::message_commands as m;
 use super::namesrv_commands as ns;
 use super::offset_commands as o;
@@ -449,6 +450,13 @@ pub const ALL: &[CommandSpec] = &[
         java_class: "deleteQuota",
         help: help::<q::DeleteQuotaArgs>,
         run: |a| Box::pin(q::run_delete_quota(a)),
+    },
+    CommandSpec {
+        name: "deleteDlqMessage",
+        desc: "Delete one dead letter of a consumer group (FerroMQ).",
+        java_class: "deleteDlqMessage",
+        help: help::<dlq::DeleteDlqMessageArgs>,
+        run: |a| Box::pin(dlq::run_delete_dlq_message(a)),
     },
 ];
 

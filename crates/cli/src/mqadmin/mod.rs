@@ -25,6 +25,7 @@ mod auth_commands;
 mod broker_commands;
 mod commands;
 mod controller_commands;
+mod dlq_commands;
 mod message_commands;
 mod namesrv_commands;
 mod offset_commands;
