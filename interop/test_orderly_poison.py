@@ -9,10 +9,10 @@ about the failure, so it can neither retry nor dead-letter the message; the queu
 until the listener accepts the message, then the messages behind it follow in order.
 
 The Python binding adds its own twist: a callback that raises makes the binding re-raise from
-inside the ctypes callback, and ctypes then returns an unset status to the C++ side. These tests
-pin both behaviours; the Rust client's orderly consumer is the one that moves a poison message
+inside the ctypes callback, so ctypes hands the C++ side a status the binding never set; with the
+orderly consumer it reads as CONSUME_SUCCESS, and the poison message is skipped after one
+delivery. These tests pin both behaviours; the Rust client's orderly consumer is the one that moves a poison message
 to the DLQ after its limit (crates/cli/tests/client_retry.rs)."""
-import ctypes
 import re
 import threading
 import time
@@ -130,13 +130,10 @@ def test_a_raising_callback_in_the_python_binding(cluster, clients, uniq):
     send_in_order(cluster, clients, topic, uniq, BODIES)
     wait_until(lambda: "ord-4" in rec.bodies() or len(rec.of("poison")) >= 20, 60,
                what="the queue to move on or the poison message to come back")
+    # Observed with 0.4.4: the raise reaches the C++ side as CONSUME_SUCCESS. The poison message
+    # is delivered once and skipped, the rest follows in order, the broker sees no failure.
+    wait_until(lambda: "ord-4" in rec.bodies(), 30, what="the messages behind the poison one")
     time.sleep(2)
-    bodies = rec.bodies()
-    # Pinned from observation: see the module docstring and docs/compatibility.md.
-    RAISE_OUTCOME(bodies, rec, cluster, group)
-
-
-def RAISE_OUTCOME(bodies, rec, cluster, group):
-    print("deliveries:", bodies)
-    raise AssertionError(f"observed: {bodies[:30]} ({len(rec.of('poison'))} poison deliveries)\n"
-                         f"{broker_status(cluster)}")
+    assert rec.bodies() == BODIES, rec.bodies()
+    assert len(rec.of("poison")) == 1
+    no_send_back_and_no_dlq(cluster, group)
