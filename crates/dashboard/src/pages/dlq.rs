@@ -153,7 +153,7 @@ pub(crate) async fn page(State(d): State<Dashboard>, Query(q): Query<DlqQuery>) 
             "/api/dlq/delete",
             &fields,
             "Delete",
-            true,
+            false,
         )
         .replace(
             "<form ",
