@@ -1,8 +1,9 @@
 //! The dashboard in a real browser: Debian's headless Chromium driven through chromedriver
 //! (WebDriver) against a broker with live traffic from the Rust client. It loads every page,
 //! creates a topic from the topics page, finds a message by key (whose body is a `<script>`
-//! that must show as text and never run), resends a dead letter and sees it consumed, deletes it, resets a
-//! group's offsets and sees the running consumer consume again, sends a test message from a
+//! that must show as text and never run), resends a dead letter and sees it consumed, deletes
+//! it, resets a group's offsets and sees the running consumer consume again, sends a test
+//! message from a
 //! topic's page, and checks that bad input answers 4xx with a reason. Screenshots go to
 //! `$CARGO_TARGET_TMPDIR/dashboard-screenshots/`.
 //!
