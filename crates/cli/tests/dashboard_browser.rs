@@ -3,8 +3,8 @@
 //! creates a topic from the topics page, finds a message by key (whose body is a `<script>`
 //! that must show as text and never run), resends a dead letter and sees it consumed, deletes
 //! it, resets a group's offsets and sees the running consumer consume again, sends a test
-//! message from a topic's page, and checks that bad input answers 4xx with a reason. Screenshots go to
-//! `$CARGO_TARGET_TMPDIR/dashboard-screenshots/`.
+//! message from a topic's page, and checks that bad input answers 4xx with a reason.
+//! Screenshots go to `$CARGO_TARGET_TMPDIR/dashboard-screenshots/`.
 //!
 //! Without `chromium` and `chromedriver` the test says so and passes, unless
 //! `FERROMQ_REQUIRE_BROWSER=1` (CI sets it), where a missing browser fails it.
