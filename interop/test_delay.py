@@ -53,3 +53,57 @@ def test_delay_levels_hold_messages_back(namesrv_only, clients, uniq):
         waited = m["store_timestamp"] - m["born_timestamp"]
         assert waited >= level * 1000 - 50, f"{m['id']} (level {level}) arrived after {waited} ms"
         assert m["tags"] == "TagD" and m["keys"].startswith("dk-") and m["props"]["seq"] is not None
+
+
+def test_delay_levels_survive_kill_9_none_lost_none_twice(namesrv_only, clients, uniq):
+    """Acceptance 1 of the delay work: the broker is killed with SIGKILL while the messages wait,
+    started again, and every message arrives once, no earlier than its level, within a bounded
+    slack (the restart included)."""
+    import collections
+    import signal
+
+    cluster = namesrv_only
+    broker = cluster.add_broker("broker-a", start=False)
+    with open(broker.conf, "a") as f:
+        f.write("messageDelayLevel=3s 4s 5s\n")
+    broker.start()
+    topic = f"TDelayKill_{uniq}"
+    cluster.create_topic(topic, queues=2)
+    p = clients.producer(cluster.namesrv_addr, f"PG_delaykill_{uniq}")
+    sent = {}
+    for i in range(9):
+        level = 1 + i % 3
+        m = make_message(topic, f"delayed-{i}", tags="TagK", keys=f"kk-{i}")
+        m.set_delay_time_level(level)
+        r = p.send_sync(m)
+        assert r.status == SendStatus.OK
+        sent[r.msg_id] = level + 2  # seconds: levels are 3 s, 4 s, 5 s
+    broker.stop(sig=signal.SIGKILL)
+    broker.start()
+
+    pc = clients.pull_consumer(cluster.namesrv_addr, f"CG_delaykill_{uniq}")
+    queues = fetch_queues(pc, topic)
+    deadline = time.time() + 60
+    got = []
+    while time.time() < deadline:
+        got = []
+        for _, _, mq in queues:
+            msgs, _, _ = pull_queue(pc, mq)
+            got.extend(msgs)
+        if len(got) >= len(sent):
+            break
+        time.sleep(0.2)
+    time.sleep(1)
+    got = []
+    for _, _, mq in queues:
+        msgs, _, _ = pull_queue(pc, mq)
+        got.extend(msgs)
+    counts = collections.Counter(m["id"] for m in got)
+    assert sorted(counts) == sorted(sent), f"got {len(counts)} of {len(sent)} after kill -9"
+    assert all(n == 1 for n in counts.values()), f"delivered twice: {counts}"
+    for m in got:
+        due = sent[m["id"]] * 1000
+        waited = m["store_timestamp"] - m["born_timestamp"]
+        assert waited >= due - 50, f"{m['id']} due after {due} ms arrived after {waited} ms"
+        assert waited <= due + 20_000, f"{m['id']} due after {due} ms arrived after {waited} ms"
+        assert m["tags"] == "TagK" and m["keys"].startswith("kk-"), m

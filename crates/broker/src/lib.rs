@@ -23,6 +23,7 @@ pub mod clients;
 pub mod config;
 pub mod config_keys;
 pub mod controller_mode;
+pub mod dlq;
 pub mod error;
 pub mod flow;
 pub mod handlers;
@@ -89,6 +90,8 @@ pub struct Broker {
     pub send_gate: Arc<flow::SendGate>,
     /// Topic and group quotas (`quotas.json`).
     pub quotas: flow::QuotaManager,
+    /// Deleted dead letters (`dlqTombstones.json`).
+    pub dlq_tombstones: dlq::DlqTombstones,
     /// Request latency by request and response code (`rocketmq_rpc_latency`).
     pub rpc: ferromq_metrics::RpcLatency,
     /// Delivery of delay-level messages.
@@ -191,6 +194,7 @@ impl Broker {
             traffic: metrics::Traffic::default(),
             send_gate: Arc::new(flow::SendGate::new(&config.flow)),
             quotas: flow::QuotaManager::load(&config)?,
+            dlq_tombstones: dlq::DlqTombstones::load(&config)?,
             rpc: ferromq_metrics::RpcLatency::default(),
             schedule: Arc::new(schedule::ScheduleService::load(&config)?),
             transactions: Arc::new(transaction::TransactionService::new(
@@ -234,6 +238,11 @@ impl Broker {
             register_rx: parking_lot::Mutex::new(Some(register_rx)),
             arrivals: parking_lot::Mutex::new(Some(arrival_rx)),
         };
+        // Tombstones of messages retention deleted while the broker was down go now.
+        let store = Arc::clone(&broker.store);
+        broker
+            .dlq_tombstones
+            .prune(|t, q| store.min_offset_in_queue(t, q))?;
         Ok(Arc::new(broker))
     }
 

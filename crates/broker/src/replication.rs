@@ -360,6 +360,13 @@ impl Broker {
         let delay = self.fetch(master, request::GET_ALL_DELAY_OFFSET).await?;
         self.schedule.replace_from_master(&delay)?;
 
+        // Deleted dead letters; a master without them (an older version) stops nothing.
+        match self.fetch(master, request::GET_DLQ_TOMBSTONES).await {
+            Ok(t) => self.dlq_tombstones.replace_from_master(&t)?,
+            Err(e) => {
+                tracing::debug!(master, error = %e, "no deleted dead letters from the master")
+            }
+        }
         // A master without ACL 2.0 (an older version) must not stop the rest of the sync.
         if let Err(e) = self.sync_auth_from(master).await {
             tracing::warn!(master, error = %e, "copying ACL 2.0 users and ACLs from the master failed");

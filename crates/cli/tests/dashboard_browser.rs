@@ -1,10 +1,10 @@
 //! The dashboard in a real browser: Debian's headless Chromium driven through chromedriver
 //! (WebDriver) against a broker with live traffic from the Rust client. It loads every page,
 //! creates a topic from the topics page, finds a message by key (whose body is a `<script>`
-//! that must show as text and never run), resends a dead letter and sees it consumed, resets a
-//! group's offsets and sees the running consumer consume again, sends a test message from a
-//! topic's page, and checks that bad input answers 4xx with a reason. Screenshots go to
-//! `$CARGO_TARGET_TMPDIR/dashboard-screenshots/`.
+//! that must show as text and never run), resends a dead letter and sees it consumed, deletes
+//! it, resets a group's offsets and sees the running consumer consume again, sends a test
+//! message from a topic's page, and checks that bad input answers 4xx with a reason.
+//! Screenshots go to `$CARGO_TARGET_TMPDIR/dashboard-screenshots/`.
 //!
 //! Without `chromium` and `chromedriver` the test says so and passes, unless
 //! `FERROMQ_REQUIRE_BROWSER=1` (CI sets it), where a missing browser fails it.
@@ -444,6 +444,26 @@ async fn traffic_and_pages(
         || deliveries_of(seen, "poison-1") > before,
     )
     .await?;
+    // "Delete" asks first, then the dead letter is gone from the page.
+    e.goto(&format!("/dlq?group={GROUP}")).await?;
+    let delete = "#dead-letters form[id^='delete-']";
+    e.c.find(Locator::Css(&format!("{delete} button")))
+        .await
+        .map_err(|x| x.to_string())?
+        .click()
+        .await
+        .map_err(|x| x.to_string())?;
+    e.c.accept_alert()
+        .await
+        .map_err(|x| format!("no confirmation: {x}"))?;
+    let answer = e.submit_answer(delete).await?;
+    if !answer.contains("deleted") {
+        return Err(format!("delete answered {answer:?}"));
+    }
+    e.goto(&format!("/dlq?group={GROUP}")).await?;
+    if e.text("#dead-letters").await.contains("poison-key") {
+        return Err("the deleted dead letter is still listed".into());
+    }
 
     // Search by unique key and by queue and offset.
     e.wait_page_text(

@@ -100,6 +100,10 @@ pub mod request {
     pub const UPDATE_QUOTA: i32 = 9101;
     pub const GET_QUOTA: i32 = 9102;
     pub const DELETE_QUOTA: i32 = 9103;
+    /// FerroMQ's own (RocketMQ cannot delete one message): hide one message of a `%DLQ%` topic
+    /// from pulls and lookups, and list the hidden ones (a slave copies them from its master).
+    pub const DELETE_DLQ_MESSAGE: i32 = 9110;
+    pub const GET_DLQ_TOMBSTONES: i32 = 9111;
 }
 
 /// Response codes.

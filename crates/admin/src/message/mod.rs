@@ -14,6 +14,7 @@
 //! Properties print in the order of Java's `HashMap.toString` ([`java_hash_order`]), so the
 //! output matches the Java tool's line for line; times print in UTC.
 
+pub mod dlq;
 pub mod query;
 pub mod render;
 pub mod resend;
@@ -21,6 +22,7 @@ pub mod send;
 pub mod trace;
 pub mod track;
 
+pub use dlq::{delete_dead_letter, delete_dlq_message, dlq_tombstones, DeleteDlqReport};
 pub use query::{
     print_msg, pull_one_queue, query_message, query_msg_by_id, query_msg_by_key,
     query_msg_by_offset, query_msg_by_unique_key, view_message, PrintMsgOptions, PullOutcome,

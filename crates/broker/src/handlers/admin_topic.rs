@@ -79,6 +79,7 @@ pub fn delete_topic(
     b.topics.remove(&h.topic)?;
     b.offsets.remove_topic(&h.topic);
     b.traffic.remove_topic(&h.topic);
+    b.dlq_tombstones.drop_topic(&h.topic)?;
     b.store.delete_topics(&[h.topic.as_str()]).map_err(|e| {
         BrokerError::system(format!("deleting the queues of {} failed: {e}", h.topic))
     })?;

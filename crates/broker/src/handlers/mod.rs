@@ -4,6 +4,7 @@ pub mod admin_topic;
 pub mod auth_admin;
 pub mod client;
 pub mod client_call;
+pub mod dlq;
 pub mod group_offsets;
 pub mod lock;
 pub mod offsets;
@@ -160,6 +161,8 @@ async fn dispatch(
         UPDATE_QUOTA => done(quota::update(b, req)),
         GET_QUOTA => done(quota::get(b, req)),
         DELETE_QUOTA => done(quota::delete(b, req)),
+        DELETE_DLQ_MESSAGE => done(dlq::delete(b, req)),
+        GET_DLQ_TOMBSTONES => done(dlq::tombstones(b, req)),
         QUERY_CONSUMER_OFFSET => done(offsets::query_consumer_offset(b, req)),
         UPDATE_CONSUMER_OFFSET => done(offsets::update_consumer_offset(b, req)),
         GET_MAX_OFFSET => done(offsets::max_offset(b, req)),

@@ -261,6 +261,7 @@ fn run(
         b.store
             .get_message(&h.topic, h.queue_id, h.queue_offset, max_msgs, Some(&check));
     filter.apply(b, &mut result);
+    hide_deleted_dead_letters(b, &h.topic, &mut result);
 
     let (code, next) = match result.status {
         GetStatus::Found => (response::SUCCESS, result.next_begin_offset),
@@ -342,6 +343,21 @@ fn run(
         resp.body_tail = result.messages;
     }
     Ok(Some(resp))
+}
+
+/// Leaves out the deleted messages of a `%DLQ%` topic ([`crate::dlq`]); a pull left with none
+/// moves past them as a filtered pull does (PULL_RETRY_IMMEDIATELY with the next offset).
+fn hide_deleted_dead_letters(b: &Broker, topic: &str, result: &mut GetResult) {
+    if result.status != GetStatus::Found || !b.dlq_tombstones.has(topic) {
+        return;
+    }
+    if b.dlq_tombstones.retain_live(topic, &mut result.messages) == 0 {
+        return;
+    }
+    result.buffer_total_size = result.messages.iter().map(|r| r.len()).sum();
+    if result.messages.is_empty() {
+        result.status = GetStatus::NoMatchedMessage;
+    }
 }
 
 /// Which broker the consumer should pull this queue from next (`suggestWhichBrokerId`), and

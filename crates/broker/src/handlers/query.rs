@@ -23,12 +23,12 @@ pub const UNIQUE_MSG_QUERY_FLAG: &str = "_UNIQUE_KEY_QUERY";
 pub fn view_by_id(b: &Arc<Broker>, req: &RemotingCommand) -> Result<RemotingCommand, BrokerError> {
     let h: ViewMessageRequestHeader = req.decode_header()?;
     match b.store.look_message_by_offset(h.offset) {
-        Some(record) => {
+        Some(record) if !b.dlq_tombstones.hides_record(&record) => {
             let mut resp = req.success_to();
             resp.body_tail.push(record);
             Ok(resp)
         }
-        None => Err(BrokerError::system(format!(
+        _ => Err(BrokerError::system(format!(
             "can not find message by the offset, {}",
             h.offset
         ))),
@@ -51,7 +51,7 @@ pub fn query_message(
     } else {
         usize::try_from(h.max_num).unwrap_or(0)
     };
-    let result = b.store.query_message(
+    let mut result = b.store.query_message(
         &h.topic,
         &h.key,
         max,
@@ -63,6 +63,7 @@ pub fn query_message(
         index_last_update_timestamp: result.index_last_update_timestamp,
         index_last_update_phyoffset: result.index_last_update_phyoffset,
     };
+    b.dlq_tombstones.retain_live(&h.topic, &mut result.messages);
     if result.messages.is_empty() {
         return Ok(req
             .response_to(

@@ -21,6 +21,7 @@ use super::auth_commands as au;
 use super::broker_commands as b;
 use super::client_commands as cc;
 use super::controller_commands as c;
+use super::dlq_commands as dlq;
 use super::message_commands as m;
 use super::namesrv_commands as ns;
 use super::offset_commands as o;
@@ -458,6 +459,13 @@ pub const ALL: &[CommandSpec] = &[
         java_class: "ConsumerStatusSubCommand",
         help: help::<cc::ConsumerStatusArgs>,
         run: |a| Box::pin(cc::run_consumer_status(a)),
+    },
+    CommandSpec {
+        name: "deleteDlqMessage",
+        desc: "Delete one dead letter of a consumer group (FerroMQ).",
+        java_class: "deleteDlqMessage",
+        help: help::<dlq::DeleteDlqMessageArgs>,
+        run: |a| Box::pin(dlq::run_delete_dlq_message(a)),
     },
 ];
 

@@ -26,6 +26,7 @@ mod broker_commands;
 mod client_commands;
 mod commands;
 mod controller_commands;
+mod dlq_commands;
 mod message_commands;
 mod namesrv_commands;
 mod offset_commands;

@@ -1,19 +1,22 @@
 //! `/dlq`: the dead-letter topics (`%DLQ%<group>`) with their sizes; `/dlq?group=`: the latest
-//! dead letters of a group, each with a resend button, and "resend all". A resend looks the
-//! message up by id and sends it again (`queryMsgById -s true`), to the topic it was first sent
-//! to, where the group consumes it again.
+//! dead letters of a group, each with a resend and a delete button, and "resend all". A resend
+//! looks the message up by id and sends it again (`queryMsgById -s true`), to the topic it was
+//! first sent to, where the group consumes it again; a delete (`deleteDlqMessage`) hides it from
+//! the DLQ for good, optionally after resending it.
 
 use axum::extract::{Query, State};
 use axum::response::Html;
 use axum::Json;
-use ferromq_admin::message::resend;
+use ferromq_admin::message::{
+    delete_dead_letter, dlq_tombstones, pull_one_queue, query_msg_by_id, resend,
+};
 use ferromq_admin::topic::{topic_status, TopicListReport};
 use ferromq_common::names;
 use ferromq_proto::message::MessageExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::messages::{message_rows, pull_queue, resend_one, MESSAGE_COLUMNS};
+use super::messages::{message_rows, resend_one, MESSAGE_COLUMNS};
 use super::{done, required};
 use crate::error::{ApiError, ApiResult, PageResult};
 use crate::html::{self, esc, url};
@@ -28,6 +31,44 @@ const RESEND_ALL_MAX: usize = 1000;
 pub(crate) struct DlqQuery {
     group: Option<String>,
     id: Option<String>,
+    /// `POST /api/dlq/delete`: resend the message before deleting it.
+    #[serde(default)]
+    resend: bool,
+}
+
+/// The address to read `broker_name`'s queues from: its master, else any slave.
+async fn broker_addr(c: &Cluster, topic: &str, broker_name: &str) -> Result<String, ApiError> {
+    let route = c.admin.topic_route(topic).await?;
+    route
+        .broker_datas
+        .iter()
+        .find(|b| b.broker_name == broker_name)
+        .and_then(|b| {
+            b.master_addr()
+                .or_else(|| b.broker_addrs.values().next().map(String::as_str))
+        })
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "broker {broker_name} is not in the route of {topic}"
+            ))
+        })
+}
+
+/// How many dead letters of `topic` were deleted (on the masters of its route).
+async fn deleted_count(c: &Cluster, topic: &str) -> i64 {
+    let Ok(route) = c.admin.topic_route(topic).await else {
+        return 0;
+    };
+    let mut n = 0;
+    for b in &route.broker_datas {
+        if let Some(addr) = b.master_addr() {
+            if let Ok(t) = dlq_tombstones(&c.admin, addr).await {
+                n += t.count(topic) as i64;
+            }
+        }
+    }
+    n
 }
 
 /// The dead letters of `topic`: the `newest` last ones of each queue (every one from the
@@ -45,11 +86,16 @@ async fn dead_letters(
             Some(n) => o.min_offset.max(o.max_offset - n),
             None => o.min_offset,
         };
+        let addr = broker_addr(c, topic, &mq.broker_name).await?;
+        // Deleted dead letters are left out by the broker: a pull may find none and still
+        // move on.
         while offset < o.max_offset && out.len() < limit {
-            let got = pull_queue(&c.admin, mq, offset, 32).await?;
-            let Some(last) = got.last() else { break };
-            offset = last.queue_offset + 1;
-            out.extend(got);
+            let got = pull_one_queue(&c.admin, &addr, mq, "*", offset, 32).await?;
+            if got.next_begin_offset <= offset {
+                break;
+            }
+            offset = got.next_begin_offset;
+            out.extend(got.messages);
         }
     }
     out.truncate(limit);
@@ -67,11 +113,13 @@ pub(crate) async fn page(State(d): State<Dashboard>, Query(q): Query<DlqQuery>) 
         for t in topics.iter().filter(|t| names::is_dlq_topic(t)) {
             let group = &t[names::DLQ_GROUP_TOPIC_PREFIX.len()..];
             let count = match topic_status(&c.admin, t, None).await {
-                Ok(s) => s
+                Ok(s) => (s
                     .queues
                     .iter()
                     .map(|(_, o)| o.max_offset - o.min_offset)
                     .sum::<i64>()
+                    - deleted_count(c, t).await)
+                    .max(0)
                     .to_string(),
                 Err(e) => e.to_string(),
             };
@@ -88,17 +136,30 @@ pub(crate) async fn page(State(d): State<Dashboard>, Query(q): Query<DlqQuery>) 
     let msgs = dead_letters(c, &topic, Some(SHOWN_PER_QUEUE), usize::MAX).await?;
     let mut rows = message_rows(&msgs);
     for (row, m) in rows.iter_mut().zip(&msgs) {
-        row.push(html::api_form(
+        let fields = format!(
+            "{}{}",
+            html::hidden("group", group),
+            html::hidden("id", &m.offset_msg_id())
+        );
+        let resend = html::api_form(
             &format!("resend-{}", m.offset_msg_id()),
             "/api/dlq/resend",
-            &format!(
-                "{}{}",
-                html::hidden("group", group),
-                html::hidden("id", &m.offset_msg_id())
-            ),
+            &fields,
             "Resend",
             false,
-        ));
+        );
+        let delete = html::api_form(
+            &format!("delete-{}", m.offset_msg_id()),
+            "/api/dlq/delete",
+            &fields,
+            "Delete",
+            false,
+        )
+        .replace(
+            "<form ",
+            "<form data-confirm=\"Delete this dead letter for good?\" ",
+        );
+        row.push(format!("{resend}{delete}"));
     }
     let mut columns = MESSAGE_COLUMNS.to_vec();
     columns.push("");
@@ -173,5 +234,33 @@ pub(crate) async fn resend_all_api(
     Ok(done(
         format!("resent {sent} of {} dead letters of {group}", msgs.len()),
         json!({ "resent": sent, "failed": failed }),
+    ))
+}
+
+/// `POST /api/dlq/delete {group, id, resend?}`: deletes one dead letter (`deleteDlqMessage`),
+/// resending it to its first topic before when `resend` is true.
+pub(crate) async fn delete_api(State(d): State<Dashboard>, Json(q): Json<DlqQuery>) -> ApiResult {
+    let c = d.cluster()?;
+    let group = required(&q.group, "group")?;
+    let id = required(&q.id, "id")?;
+    let m = query_msg_by_id(&c.admin, None, &names::dlq_topic(group), id).await?;
+    let resent = if q.resend {
+        let r = resend(&c.admin, id, &m).await?;
+        Some(json!({"topic": r.result.queue.topic, "msgId": r.result.msg_id}))
+    } else {
+        None
+    };
+    let (broker, deleted) = delete_dead_letter(&c.admin, &m, None).await?;
+    Ok(done(
+        format!("deleted {id} from {}", deleted.topic),
+        json!({
+            "broker": broker,
+            "topic": deleted.topic,
+            "queueId": deleted.queue_id,
+            "queueOffset": deleted.queue_offset,
+            "msgId": deleted.msg_id,
+            "alreadyDeleted": deleted.already_deleted,
+            "resent": resent,
+        }),
     ))
 }

@@ -7,7 +7,7 @@
 //! | `/groups`, `/groups/view?group=` | `GET /api/groups`, `GET /api/charts/lag`, `POST /api/groups/reset`, `POST /api/groups/skip`, `POST /api/groups/delete` |
 //! | `/producers` | `GET /api/producers?group=&topic=` |
 //! | `/messages`, `/messages/view` | `GET /api/messages?by=key|id|queue&...`, `POST /api/messages/resend` |
-//! | `/dlq` | `GET /api/dlq?group=`, `POST /api/dlq/resend`, `POST /api/dlq/resend-all` |
+//! | `/dlq` | `GET /api/dlq?group=`, `POST /api/dlq/resend`, `POST /api/dlq/resend-all`, `POST /api/dlq/delete` |
 //! | `/config` | `GET /api/config` |
 
 mod config;
@@ -55,6 +55,7 @@ pub(crate) fn routes(base: Router<Dashboard>) -> Router<Dashboard> {
         .route("/api/dlq", get(dlq::api))
         .route("/api/dlq/resend", post(dlq::resend_api))
         .route("/api/dlq/resend-all", post(dlq::resend_all_api))
+        .route("/api/dlq/delete", post(dlq::delete_api))
         .route("/config", get(config::page))
         .route("/api/config", get(config::api))
 }

@@ -124,6 +124,7 @@ pub mod auth;
 pub mod cluster;
 pub mod consumer;
 mod de;
+pub mod dlq;
 pub mod fastjson;
 pub mod ha;
 pub mod heartbeat;
