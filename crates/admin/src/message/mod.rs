@@ -14,6 +14,7 @@
 //! Properties print in the order of Java's `HashMap.toString` ([`java_hash_order`]), so the
 //! output matches the Java tool's line for line; times print in UTC.
 
+pub mod by_queue;
 pub mod query;
 pub mod render;
 pub mod resend;
