@@ -29,7 +29,10 @@ pub enum BrokerTarget {
 
 /// The masters of `cluster` (Java `CommandUtil.fetchMasterAddrByClusterName`); an unknown
 /// cluster is an error, as in Java.
-pub async fn cluster_masters(admin: &AdminClient, cluster: &str) -> Result<Vec<String>, AdminError> {
+pub async fn cluster_masters(
+    admin: &AdminClient,
+    cluster: &str,
+) -> Result<Vec<String>, AdminError> {
     let info = admin.cluster_info().await?;
     let map = masters_and_slaves(&info, cluster).ok_or_else(|| AdminError::NotFound {
         message: format!("Make sure the specified clusterName exists or the name server connected to is correct: {cluster}"),
@@ -40,7 +43,10 @@ pub async fn cluster_masters(admin: &AdminClient, cluster: &str) -> Result<Vec<S
         .collect())
 }
 
-async fn target_addrs(admin: &AdminClient, target: &BrokerTarget) -> Result<Vec<String>, AdminError> {
+async fn target_addrs(
+    admin: &AdminClient,
+    target: &BrokerTarget,
+) -> Result<Vec<String>, AdminError> {
     match target {
         BrokerTarget::Addr(a) => Ok(vec![a.trim().to_owned()]),
         BrokerTarget::Cluster(c) => cluster_masters(admin, c.trim()).await,

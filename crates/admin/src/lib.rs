@@ -32,8 +32,8 @@
 pub mod auth;
 pub mod broker;
 pub mod broker_config;
-pub mod broker_ops;
 pub mod broker_consume_stats;
+pub mod broker_ops;
 pub mod cluster;
 pub mod consumer;
 pub mod controller;

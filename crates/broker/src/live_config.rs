@@ -90,7 +90,11 @@ fn check(key: &str, value: &str) -> Result<BrokerConfig, BrokerError> {
             "updateBrokerConfig: unknown broker config key `{key}`{hint}"
         )));
     }
-    if c.unimplemented_keys.iter().chain(&c.inert_keys).any(|k| k == key) {
+    if c.unimplemented_keys
+        .iter()
+        .chain(&c.inert_keys)
+        .any(|k| k == key)
+    {
         return Err(refuse(format!(
             "updateBrokerConfig: `{key}` is a RocketMQ key FerroMQ does not act on; nothing to change"
         )));
@@ -143,9 +147,9 @@ pub fn update(b: &Arc<Broker>, body: &[u8]) -> Result<Vec<(String, String)>, Bro
                 .store(c.broker_permission, Ordering::Relaxed);
             reregister = true;
         } else if !b.send_gate.set_live(key, &c.flow) {
-            b.store.set_live(key, value).map_err(|reason| {
-                refuse(format!("updateBrokerConfig: {key}={value}: {reason}"))
-            })?;
+            b.store
+                .set_live(key, value)
+                .map_err(|reason| refuse(format!("updateBrokerConfig: {key}={value}: {reason}")))?;
         }
         tracing::warn!(key, value, "broker config changed by an admin");
     }
@@ -218,7 +222,8 @@ mod tests {
 
     #[test]
     fn rewriting_keeps_the_rest_of_the_file() {
-        let text = "# broker\nbrokerName = broker-a\nflushIntervalCommitLog=500\n\nlistenPort: 10911\n";
+        let text =
+            "# broker\nbrokerName = broker-a\nflushIntervalCommitLog=500\n\nlistenPort: 10911\n";
         let out = rewrite_properties(
             text,
             &[
@@ -242,10 +247,15 @@ mod tests {
     fn keys_are_checked_before_anything_changes() {
         assert!(check("fileReservedTime", "48").is_ok());
         assert!(check("brokerPermission", "4").is_ok());
-        let unknown = check("flushIntervalCommitLogg", "1").unwrap_err().to_string();
+        let unknown = check("flushIntervalCommitLogg", "1")
+            .unwrap_err()
+            .to_string();
         assert!(unknown.contains("unknown broker config key"), "{unknown}");
         let restart = check("listenPort", "10000").unwrap_err().to_string();
-        assert!(restart.contains("cannot change while the broker runs"), "{restart}");
+        assert!(
+            restart.contains("cannot change while the broker runs"),
+            "{restart}"
+        );
         let bad = check("fileReservedTime", "many").unwrap_err().to_string();
         assert!(bad.contains("fileReservedTime"), "{bad}");
     }

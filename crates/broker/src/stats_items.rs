@@ -81,7 +81,13 @@ impl Series {
 }
 
 /// Sum and rate of a counter over the window ending now.
-fn window(series: Option<&Series>, since: i64, now: i64, current: u64, window_ms: i64) -> BrokerStatsItem {
+fn window(
+    series: Option<&Series>,
+    since: i64,
+    now: i64,
+    current: u64,
+    window_ms: i64,
+) -> BrokerStatsItem {
     // Without a sample that old, the window starts when the counter started (at 0).
     let (t0, v0) = series
         .and_then(|s| s.base(now - window_ms))
@@ -236,7 +242,9 @@ impl StatsItems {
             let elapsed = (now - t0).max(1);
             now_values[i].saturating_sub(v0) as f64 * 1000.0 / elapsed as f64
         };
-        std::array::from_fn(|i| format!("{:.2} {:.2} {:.2}", rate(i, 10), rate(i, 60), rate(i, 600)))
+        std::array::from_fn(|i| {
+            format!("{:.2} {:.2} {:.2}", rate(i, 10), rate(i, 60), rate(i, 600))
+        })
     }
 }
 

@@ -143,7 +143,10 @@ pub(crate) fn clean_round(shared: &Shared, asked: bool) -> Result<Cleaned, Store
     let mut done = Cleaned::default();
     if time_up || disk.over_max || manual {
         let at_once = c.clean_file_forcibly_enable && disk.clean_at_once;
-        let reserve_ms = shared.tunables.file_reserved_time_hours().saturating_mul(3_600_000);
+        let reserve_ms = shared
+            .tunables
+            .file_reserved_time_hours()
+            .saturating_mul(3_600_000);
         let keep_from = shared
             .reput_offset
             .load(Ordering::Acquire)

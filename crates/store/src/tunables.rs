@@ -67,9 +67,10 @@ impl MessageStore {
             "fileReservedTime" => t
                 .file_reserved_time_hours
                 .store(probe.file_reserved_time_hours, Ordering::Relaxed),
-            "diskMaxUsedSpaceRatio" => t
-                .disk_max_used_space_ratio
-                .store(u64::from(probe.disk_max_used_space_ratio), Ordering::Relaxed),
+            "diskMaxUsedSpaceRatio" => t.disk_max_used_space_ratio.store(
+                u64::from(probe.disk_max_used_space_ratio),
+                Ordering::Relaxed,
+            ),
             "deleteWhen" => *t.delete_when.write() = probe.delete_when,
             _ => return Err(format!("{key} cannot change while the store runs")),
         }

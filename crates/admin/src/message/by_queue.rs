@@ -22,7 +22,12 @@ async fn min_offset(admin: &AdminClient, addr: &str, mq: &MessageQueue) -> Resul
         topic: mq.topic.clone(),
         queue_id: mq.queue_id,
     };
-    offset_call(admin, addr, RemotingCommand::request(request::GET_MIN_OFFSET, &h)).await
+    offset_call(
+        admin,
+        addr,
+        RemotingCommand::request(request::GET_MIN_OFFSET, &h),
+    )
+    .await
 }
 
 async fn max_offset(admin: &AdminClient, addr: &str, mq: &MessageQueue) -> Result<i64, AdminError> {
@@ -31,7 +36,12 @@ async fn max_offset(admin: &AdminClient, addr: &str, mq: &MessageQueue) -> Resul
         queue_id: mq.queue_id,
         committed: None,
     };
-    offset_call(admin, addr, RemotingCommand::request(request::GET_MAX_OFFSET, &h)).await
+    offset_call(
+        admin,
+        addr,
+        RemotingCommand::request(request::GET_MAX_OFFSET, &h),
+    )
+    .await
 }
 
 async fn search_offset(
@@ -87,7 +97,11 @@ pub struct PrintByQueueOptions {
     pub calculate_by_tag: bool,
 }
 
-async fn queue_addr(admin: &AdminClient, topic: &str, broker_name: &str) -> Result<String, AdminError> {
+async fn queue_addr(
+    admin: &AdminClient,
+    topic: &str,
+    broker_name: &str,
+) -> Result<String, AdminError> {
     let route = admin.topic_route(topic).await?;
     broker_addr(&route, broker_name).ok_or_else(|| AdminError::NotFound {
         message: format!("The broker[{broker_name}] not exist"),
@@ -178,7 +192,9 @@ async fn pull_range(
 ) {
     let mut offset = min;
     while offset <= max {
-        let want = i32::try_from(max - offset + 1).unwrap_or(i32::MAX).clamp(1, 32);
+        let want = i32::try_from(max - offset + 1)
+            .unwrap_or(i32::MAX)
+            .clamp(1, 32);
         let pulled = match pull_one_queue(admin, addr, mq, "*", offset, want).await {
             Ok(p) => p,
             Err(e) => {
@@ -238,7 +254,10 @@ pub async fn consume_message(
         let (addr, mq, min, mut max) = bounds(addr, mq).await?;
         let offset = opts.offset.unwrap_or(0);
         if offset > max {
-            out(&format!("{} no matched msg, offset={offset}\n", mq_string(&mq)));
+            out(&format!(
+                "{} no matched msg, offset={offset}\n",
+                mq_string(&mq)
+            ));
             return Ok(());
         }
         let min = min.max(offset);

@@ -88,9 +88,13 @@ impl SendGate {
         let l = &self.live;
         Some(match key {
             "brokerFastFailureEnable" => l.fast_failure_enable.load(Ordering::Relaxed).to_string(),
-            "sendThreadPoolQueueCapacity" => l.send_queue_capacity.load(Ordering::Relaxed).to_string(),
+            "sendThreadPoolQueueCapacity" => {
+                l.send_queue_capacity.load(Ordering::Relaxed).to_string()
+            }
             "waitTimeMillsInSendQueue" => l.send_queue_wait_ms.load(Ordering::Relaxed).to_string(),
-            "osPageCacheBusyTimeOutMills" => l.page_cache_busy_ms.load(Ordering::Relaxed).to_string(),
+            "osPageCacheBusyTimeOutMills" => {
+                l.page_cache_busy_ms.load(Ordering::Relaxed).to_string()
+            }
             _ => return None,
         })
     }
@@ -138,7 +142,8 @@ impl SendGate {
     /// True when an append has held the commit log for `lock_held_ms`, longer than
     /// `osPageCacheBusyTimeOutMills`.
     pub fn page_cache_busy(&self, lock_held_ms: i64) -> bool {
-        lock_held_ms > self.live.page_cache_busy_ms.load(Ordering::Relaxed) as i64 && lock_held_ms < IMPLAUSIBLE_HOLD_MS
+        lock_held_ms > self.live.page_cache_busy_ms.load(Ordering::Relaxed) as i64
+            && lock_held_ms < IMPLAUSIBLE_HOLD_MS
     }
 
     /// Admits one send. Returns its slot; or SYSTEM_BUSY with RocketMQ's remark when the page
@@ -172,7 +177,9 @@ impl SendGate {
             self.counters.admitted.fetch_add(1, Ordering::Relaxed);
             return Ok(slot);
         }
-        let deadline = tokio::time::sleep(Duration::from_millis(self.live.send_queue_wait_ms.load(Ordering::Relaxed)));
+        let deadline = tokio::time::sleep(Duration::from_millis(
+            self.live.send_queue_wait_ms.load(Ordering::Relaxed),
+        ));
         tokio::pin!(deadline);
         loop {
             tokio::select! {

@@ -7,7 +7,9 @@ use ferromq_common::names;
 use ferromq_proto::body::broker_stats::{
     QueryConsumeQueueRequestHeader, ViewBrokerStatsDataRequestHeader,
 };
-use ferromq_proto::body::{ConsumeQueueData, ExpressionType, JsonBody, QueryConsumeQueueResponseBody};
+use ferromq_proto::body::{
+    ConsumeQueueData, ExpressionType, JsonBody, QueryConsumeQueueResponseBody,
+};
 use ferromq_proto::codes::response;
 use ferromq_proto::RemotingCommand;
 
@@ -35,10 +37,7 @@ pub fn view_broker_stats_data(
         Some(data) => Ok(req.success_to().with_body(data.to_json())),
         None => Err(BrokerError::Code {
             code: response::SYSTEM_ERROR,
-            remark: format!(
-                "The stats <{}> <{}> not exist",
-                h.stats_name, h.stats_key
-            ),
+            remark: format!("The stats <{}> <{}> not exist", h.stats_name, h.stats_key),
         }),
     }
 }

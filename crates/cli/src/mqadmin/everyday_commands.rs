@@ -410,7 +410,11 @@ mod tests {
         let u = parse::<UpdateBrokerConfigArgs>(&p(&["-b", "a:1", "-k", "k", "-v", "v"])).unwrap();
         assert_eq!((u.key.as_str(), u.value.as_str()), ("k", "v"));
         assert!(parse::<UpdateBrokerConfigArgs>(&p(&["-k", "k", "-v", "v"])).is_err());
-        assert!(parse::<StatsAllArgs>(&p(&["-a", "-t", "T"])).unwrap().active_topic);
+        assert!(
+            parse::<StatsAllArgs>(&p(&["-a", "-t", "T"]))
+                .unwrap()
+                .active_topic
+        );
         let q = parse::<QueryCqArgs>(&p(&["-t", "T", "-q", "1", "-i", "5", "-c", "3"])).unwrap();
         assert_eq!((q.queue, q.index, q.count), (1, 5, Some(3)));
         assert!(parse::<QueryCqArgs>(&p(&["-t", "T", "-q", "x", "-i", "5"])).is_err());
@@ -419,8 +423,8 @@ mod tests {
         ]))
         .unwrap();
         assert!(java_bool(pq.print_msg.as_deref()) && java_bool(pq.calculate.as_deref()));
-        let c = parse::<ConsumeMessageArgs>(&p(&["-t", "T", "-b", "b", "-i", "0", "-o", "3"]))
-            .unwrap();
+        let c =
+            parse::<ConsumeMessageArgs>(&p(&["-t", "T", "-b", "b", "-i", "0", "-o", "3"])).unwrap();
         assert_eq!((c.queue_id, c.offset), (Some(0), Some(3)));
         let r = parse::<ClusterRtArgs>(&p(&["-a", "3", "-s", "16", "--rounds", "1"])).unwrap();
         assert_eq!((r.amount, r.size, r.rounds), (Some(3), Some(16), Some(1)));

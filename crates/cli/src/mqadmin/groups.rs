@@ -64,7 +64,11 @@ pub const GROUPS: &[(&str, &[&str])] = &[
     ("Producer", &["producerConnection"]),
     (
         "Offset",
-        &["resetOffsetByTime", "skipAccumulatedMessage", "cloneGroupOffset"],
+        &[
+            "resetOffsetByTime",
+            "skipAccumulatedMessage",
+            "cloneGroupOffset",
+        ],
     ),
     (
         "NameServer",
