@@ -33,6 +33,7 @@ pub mod auth;
 pub mod broker;
 pub mod broker_config;
 pub mod broker_consume_stats;
+pub mod broker_ops;
 pub mod cluster;
 pub mod consumer;
 pub mod controller;

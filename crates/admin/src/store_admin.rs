@@ -74,3 +74,12 @@ pub async fn clean_expired_consume_queue(
 ) -> Result<bool, AdminError> {
     ask_all(admin, target, request::CLEAN_EXPIRED_CONSUMEQUEUE).await
 }
+
+/// CLEAN_UNUSED_TOPIC (316) to each target broker (`mqadmin cleanUnusedTopic`): consume queues
+/// of topics no longer in the broker's topic table are deleted; true when the last one agreed.
+pub async fn clean_unused_topic(
+    admin: &AdminClient,
+    target: &StoreTarget,
+) -> Result<bool, AdminError> {
+    ask_all(admin, target, request::CLEAN_UNUSED_TOPIC).await
+}

@@ -176,6 +176,9 @@ pub struct BrokerConfig {
     pub unimplemented_keys: Vec<String>,
     /// Keys present in the file that FerroMQ does not know.
     pub unknown_keys: Vec<String>,
+    /// The file the configuration was read from (not a key): `updateBrokerConfig` writes
+    /// accepted changes into it.
+    pub config_file: Option<PathBuf>,
     /// Keys present in the file that RocketMQ has and FerroMQ accepts without acting on them
     /// (warned about at start-up).
     pub inert_keys: Vec<String>,
@@ -262,6 +265,7 @@ impl Default for BrokerConfig {
             tls: Default::default(),
             unimplemented_keys: Vec::new(),
             unknown_keys: Vec::new(),
+            config_file: None,
             inert_keys: Vec::new(),
         }
     }

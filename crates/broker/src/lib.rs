@@ -27,6 +27,7 @@ pub mod dlq;
 pub mod error;
 pub mod flow;
 pub mod handlers;
+pub mod live_config;
 pub mod long_poll;
 pub mod metrics;
 pub mod offset;
@@ -39,6 +40,7 @@ pub mod rocketmq_keys;
 pub mod schedule;
 pub mod sql_filter;
 pub mod stats;
+pub mod stats_items;
 pub mod subscription;
 pub mod topic;
 pub mod trace;
@@ -79,6 +81,10 @@ pub struct Broker {
     pub filters: sql_filter::FilterCache,
     /// Counters for runtime info.
     pub stats: stats::BrokerStats,
+    /// Sampled rates and windowed totals of the counters (`statsAll`, `putTps`).
+    pub stats_items: stats_items::StatsItems,
+    /// Settings changed while running (`updateBrokerConfig`).
+    pub live: live_config::LiveConfig,
     /// The plain ACL when `aclEnable=true`: checked before every request is dispatched.
     pub acl: Option<Arc<acl::Acl>>,
     /// ACL 2.0 users and ACLs (always kept; checked when `authenticationEnabled` /
@@ -191,6 +197,8 @@ impl Broker {
             locks: rebalance_lock::RebalanceLockManager::default(),
             filters: sql_filter::FilterCache::default(),
             stats: stats::BrokerStats::default(),
+            stats_items: stats_items::StatsItems::default(),
+            live: live_config::LiveConfig::new(&config),
             traffic: metrics::Traffic::default(),
             send_gate: Arc::new(flow::SendGate::new(&config.flow)),
             quotas: flow::QuotaManager::load(&config)?,
@@ -352,6 +360,7 @@ impl Broker {
                 .watch_page_cache(move || store.append_lock_held_ms(), stop.clone()),
         );
         trace::BrokerTracer::spawn_writer(self, stop);
+        stats_items::StatsItems::spawn_sampler(self, stop);
         if self.role() != config::BrokerRole::Slave && !self.config.enable_controller_mode {
             self.start_master_services();
         }

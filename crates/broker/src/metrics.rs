@@ -154,6 +154,29 @@ impl Traffic {
             .map_or(0, |t| t.incoming.iter().map(|f| f.read().0).sum::<u64>())
     }
 
+    /// Every counter now: per topic the messages and bytes in (all types together), and per
+    /// group the messages and bytes out. Read by the stats sampler ([`crate::stats_items`]).
+    pub fn snapshot(&self) -> Vec<TrafficSnapshot> {
+        self.topics
+            .read()
+            .iter()
+            .map(|(topic, t)| TrafficSnapshot {
+                topic: topic.clone(),
+                messages_in: t.incoming.iter().map(|f| f.read().0).sum(),
+                bytes_in: t.incoming.iter().map(|f| f.read().1).sum(),
+                outgoing: t
+                    .outgoing
+                    .read()
+                    .iter()
+                    .map(|(g, f)| {
+                        let (m, b) = f.read();
+                        (g.clone(), m, b)
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
     fn collect(&self, out: &mut Scrape) {
         let mut topics: Vec<(String, Arc<TopicTraffic>)> = self
             .topics
@@ -221,6 +244,19 @@ impl Traffic {
     }
 }
 
+/// One topic's counters in [`Traffic::snapshot`].
+#[derive(Debug, Clone)]
+pub struct TrafficSnapshot {
+    /// The topic.
+    pub topic: String,
+    /// Messages stored in it.
+    pub messages_in: u64,
+    /// Their record bytes.
+    pub bytes_in: u64,
+    /// Per group: messages and bytes pulled.
+    pub outgoing: Vec<(String, u64, u64)>,
+}
+
 /// RocketMQ's `BrokerMetricsManager.isSystemGroup`: a `CID_RMQ_SYS_` group, in any case.
 fn is_system_group(group: &str) -> bool {
     group
@@ -276,7 +312,7 @@ impl Source for BrokerSource {
             BROKER_PERMISSION,
             "Broker permission",
             Labels::new(),
-            f64::from(b.config.broker_permission),
+            f64::from(b.live.broker_permission()),
         );
         out.gauge(
             ACTIVE_TOPIC_NUMBER,

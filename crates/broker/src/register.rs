@@ -29,7 +29,7 @@ impl Broker {
         };
         // A broker that is not fully read-write advertises its topics with its own permission
         // (RocketMQ's BrokerController.registerBrokerAll).
-        let broker_perm = self.config.broker_permission;
+        let broker_perm = self.live.broker_permission();
         if broker_perm & ferromq_common::perm::READ_WRITE != ferromq_common::perm::READ_WRITE {
             for config in wrapper.topic_config_table.values_mut() {
                 config.perm &= broker_perm;

@@ -106,7 +106,9 @@ pub fn broker_config(conf: Option<&Path>, namesrv: Option<&str>) -> anyhow::Resu
     if let Some(n) = namesrv {
         props.set("namesrvAddr", n);
     }
-    let config = BrokerConfig::from_properties(&props).context("invalid broker configuration")?;
+    let mut config =
+        BrokerConfig::from_properties(&props).context("invalid broker configuration")?;
+    config.config_file = conf.map(Path::to_path_buf);
     warn_about(&config);
     Ok(config)
 }

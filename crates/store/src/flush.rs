@@ -87,7 +87,7 @@ pub(crate) fn flush_consume_queues(shared: &Shared) -> Result<(), StoreError> {
 /// Body of the commit-log flusher thread.
 pub(crate) fn run_commit_log_flusher(shared: Arc<Shared>) {
     let config = &shared.config;
-    let interval = Duration::from_millis(config.flush_interval_commit_log_ms.max(1));
+    let interval = || Duration::from_millis(shared.tunables.flush_interval_commit_log_ms().max(1));
     let thorough = Duration::from_millis(config.flush_commit_log_thorough_interval_ms);
     let least = config.flush_commit_log_least_pages as i64 * PAGE;
     let mut last_thorough = Instant::now();
@@ -101,7 +101,7 @@ pub(crate) fn run_commit_log_flusher(shared: Arc<Shared>) {
                 }
             }
             FlushDiskType::AsyncFlush => {
-                std::thread::park_timeout(interval);
+                std::thread::park_timeout(interval());
                 let dirty = shared.commit_log.dirty_bytes();
                 let all = last_thorough.elapsed() >= thorough;
                 if dirty > 0 && (all || dirty >= least) {
@@ -113,7 +113,7 @@ pub(crate) fn run_commit_log_flusher(shared: Arc<Shared>) {
             }
         }
         if shared.write_failed.load(Ordering::Acquire) {
-            std::thread::park_timeout(interval);
+            std::thread::park_timeout(interval());
         }
     }
 }

@@ -47,6 +47,7 @@
 //!
 //! Delay-level delivery and the 5.x timer live in the broker (`schedule`).
 
+mod admin_ops;
 mod checkpoint;
 mod commit_log;
 mod config;
@@ -66,8 +67,10 @@ mod segments;
 mod stats;
 mod store;
 mod truncate;
+mod tunables;
 mod types;
 
+pub use admin_ops::{ConsumeQueueUnit, ConsumeQueueUnits};
 pub use commit_log::replica::ReplicaError;
 pub use config::{FlushDiskType, StoreConfig};
 pub use consume_queue::UNIT_SIZE as CONSUME_QUEUE_UNIT_SIZE;
@@ -76,6 +79,7 @@ pub use retention::DiskUsageFn;
 pub use stats::StoreStatsSnapshot;
 pub use store::MessageStore;
 pub use truncate::TruncateReport;
+pub use tunables::LIVE_STORE_KEYS;
 pub use types::{
     Arrival, ArrivalListener, GetResult, GetStatus, MessageToStore, PutResult, PutStatus,
     QueryResult, RetentionReport,

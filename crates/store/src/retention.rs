@@ -112,7 +112,7 @@ pub(crate) fn check_disk(shared: &Shared) -> DiskState {
     }
     DiskState {
         ratio,
-        over_max: r > pct(c.disk_max_used_space_ratio),
+        over_max: r > pct(shared.tunables.disk_max_used_space_ratio()),
         clean_at_once: r > pct(c.disk_space_clean_forcibly_ratio),
     }
 }
@@ -138,12 +138,15 @@ pub(crate) struct Cleaned {
 pub(crate) fn clean_round(shared: &Shared, asked: bool) -> Result<Cleaned, StoreError> {
     let disk = check_disk(shared);
     let c = &shared.config;
-    let time_up = is_time_to_delete(&c.delete_when, ferromq_common::now_millis());
+    let time_up = is_time_to_delete(&shared.tunables.delete_when(), ferromq_common::now_millis());
     let manual = asked;
     let mut done = Cleaned::default();
     if time_up || disk.over_max || manual {
         let at_once = c.clean_file_forcibly_enable && disk.clean_at_once;
-        let reserve_ms = c.file_reserved_time_hours.saturating_mul(3_600_000);
+        let reserve_ms = shared
+            .tunables
+            .file_reserved_time_hours()
+            .saturating_mul(3_600_000);
         let keep_from = shared
             .reput_offset
             .load(Ordering::Acquire)

@@ -29,6 +29,8 @@ use crate::{
 /// State shared by the store handle and its background threads.
 pub(crate) struct Shared {
     pub(crate) config: StoreConfig,
+    /// Settings an admin may change while the store runs.
+    pub(crate) tunables: crate::tunables::Tunables,
     pub(crate) commit_log: CommitLog,
     pub(crate) queues: ConsumeQueueTable,
     pub(crate) index: IndexService,
@@ -220,6 +222,7 @@ impl MessageStore {
             delay_levels: config.delay_levels_ms()?,
             memory_budget: total_memory() / 100
                 * i64::from(config.access_message_in_memory_max_ratio),
+            tunables: crate::tunables::Tunables::new(&config),
             config,
             commit_log,
             queues,

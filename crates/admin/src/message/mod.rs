@@ -15,6 +15,7 @@
 //! output matches the Java tool's line for line; times print in UTC.
 
 pub mod dlq;
+pub mod by_queue;
 pub mod query;
 pub mod render;
 pub mod resend;

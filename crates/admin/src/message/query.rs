@@ -331,7 +331,7 @@ pub async fn pull_one_queue(
     })
 }
 
-fn broker_addr(route: &TopicRouteData, broker_name: &str) -> Option<String> {
+pub(crate) fn broker_addr(route: &TopicRouteData, broker_name: &str) -> Option<String> {
     route
         .broker_datas
         .iter()
@@ -376,7 +376,7 @@ pub struct PrintMsgOptions {
     pub end: Option<i64>,
 }
 
-async fn offset_call(
+pub(crate) async fn offset_call(
     admin: &AdminClient,
     addr: &str,
     cmd: RemotingCommand,
@@ -389,7 +389,7 @@ async fn offset_call(
 }
 
 /// Java `MessageQueue.hashCode`.
-fn mq_hash(mq: &MessageQueue) -> i32 {
+pub(crate) fn mq_hash(mq: &MessageQueue) -> i32 {
     let mut r: i32 = 1;
     r = r
         .wrapping_mul(31)
@@ -399,7 +399,7 @@ fn mq_hash(mq: &MessageQueue) -> i32 {
 }
 
 /// `MessageQueue.toString()`.
-fn mq_string(mq: &MessageQueue) -> String {
+pub(crate) fn mq_string(mq: &MessageQueue) -> String {
     format!(
         "MessageQueue [topic={}, brokerName={}, queueId={}]",
         mq.topic, mq.broker_name, mq.queue_id

@@ -33,6 +33,73 @@ pub struct FlowCounters {
     pub shed_overload: AtomicU64,
 }
 
+/// The flow settings that can change while the broker runs.
+#[derive(Debug)]
+struct LiveFlow {
+    fast_failure_enable: std::sync::atomic::AtomicBool,
+    send_queue_capacity: AtomicUsize,
+    send_queue_wait_ms: AtomicU64,
+    page_cache_busy_ms: AtomicU64,
+}
+
+impl LiveFlow {
+    fn new(c: &FlowConfig) -> LiveFlow {
+        LiveFlow {
+            fast_failure_enable: std::sync::atomic::AtomicBool::new(c.fast_failure_enable),
+            send_queue_capacity: AtomicUsize::new(c.send_queue_capacity),
+            send_queue_wait_ms: AtomicU64::new(c.send_queue_wait_ms),
+            page_cache_busy_ms: AtomicU64::new(c.page_cache_busy_ms),
+        }
+    }
+}
+
+/// The `broker.conf` keys of [`SendGate::set_live`].
+pub const LIVE_FLOW_KEYS: &[&str] = &[
+    "brokerFastFailureEnable",
+    "sendThreadPoolQueueCapacity",
+    "waitTimeMillsInSendQueue",
+    "osPageCacheBusyTimeOutMills",
+];
+
+impl SendGate {
+    /// Applies a validated [`FlowConfig`]'s value of `key` (one of [`LIVE_FLOW_KEYS`]).
+    pub fn set_live(&self, key: &str, c: &FlowConfig) -> bool {
+        let l = &self.live;
+        match key {
+            "brokerFastFailureEnable" => l
+                .fast_failure_enable
+                .store(c.fast_failure_enable, Ordering::Relaxed),
+            "sendThreadPoolQueueCapacity" => l
+                .send_queue_capacity
+                .store(c.send_queue_capacity, Ordering::Relaxed),
+            "waitTimeMillsInSendQueue" => l
+                .send_queue_wait_ms
+                .store(c.send_queue_wait_ms, Ordering::Relaxed),
+            "osPageCacheBusyTimeOutMills" => l
+                .page_cache_busy_ms
+                .store(c.page_cache_busy_ms, Ordering::Relaxed),
+            _ => return false,
+        }
+        true
+    }
+
+    /// The live value of one of [`LIVE_FLOW_KEYS`].
+    pub fn live_value(&self, key: &str) -> Option<String> {
+        let l = &self.live;
+        Some(match key {
+            "brokerFastFailureEnable" => l.fast_failure_enable.load(Ordering::Relaxed).to_string(),
+            "sendThreadPoolQueueCapacity" => {
+                l.send_queue_capacity.load(Ordering::Relaxed).to_string()
+            }
+            "waitTimeMillsInSendQueue" => l.send_queue_wait_ms.load(Ordering::Relaxed).to_string(),
+            "osPageCacheBusyTimeOutMills" => {
+                l.page_cache_busy_ms.load(Ordering::Relaxed).to_string()
+            }
+            _ => return None,
+        })
+    }
+}
+
 /// A send's slot: the send counts as in progress until this is dropped.
 pub type SendSlot = OwnedSemaphorePermit;
 
@@ -41,6 +108,8 @@ pub struct SendGate {
     slots: Arc<Semaphore>,
     queued: AtomicUsize,
     config: FlowConfig,
+    /// The settings `mqadmin updateBrokerConfig` may change while the broker runs.
+    live: LiveFlow,
     /// Woken by the page-cache watcher when an append holds the commit log too long.
     page_cache_busy: Notify,
     /// Counters.
@@ -54,6 +123,7 @@ impl SendGate {
             slots: Arc::new(Semaphore::new(config.send_slots.max(1))),
             queued: AtomicUsize::new(0),
             config: config.clone(),
+            live: LiveFlow::new(config),
             page_cache_busy: Notify::new(),
             counters: FlowCounters::default(),
         }
@@ -72,7 +142,8 @@ impl SendGate {
     /// True when an append has held the commit log for `lock_held_ms`, longer than
     /// `osPageCacheBusyTimeOutMills`.
     pub fn page_cache_busy(&self, lock_held_ms: i64) -> bool {
-        lock_held_ms > self.config.page_cache_busy_ms as i64 && lock_held_ms < IMPLAUSIBLE_HOLD_MS
+        lock_held_ms > self.live.page_cache_busy_ms.load(Ordering::Relaxed) as i64
+            && lock_held_ms < IMPLAUSIBLE_HOLD_MS
     }
 
     /// Admits one send. Returns its slot; or SYSTEM_BUSY with RocketMQ's remark when the page
@@ -92,7 +163,7 @@ impl SendGate {
             return Ok(slot);
         }
         let _queued = Queued::enter(&self.queued);
-        if _queued.position >= self.config.send_queue_capacity {
+        if _queued.position >= self.live.send_queue_capacity.load(Ordering::Relaxed) {
             self.counters.shed_overload.fetch_add(1, Ordering::Relaxed);
             return Err(busy(
                 "[OVERLOAD]system busy, start flow control for a while",
@@ -101,12 +172,14 @@ impl SendGate {
         let start = Instant::now();
         let acquire = Arc::clone(&self.slots).acquire_owned();
         tokio::pin!(acquire);
-        if !self.config.fast_failure_enable {
+        if !self.live.fast_failure_enable.load(Ordering::Relaxed) {
             let slot = acquire.await.map_err(|_| closed())?;
             self.counters.admitted.fetch_add(1, Ordering::Relaxed);
             return Ok(slot);
         }
-        let deadline = tokio::time::sleep(Duration::from_millis(self.config.send_queue_wait_ms));
+        let deadline = tokio::time::sleep(Duration::from_millis(
+            self.live.send_queue_wait_ms.load(Ordering::Relaxed),
+        ));
         tokio::pin!(deadline);
         loop {
             tokio::select! {
@@ -148,7 +221,7 @@ impl SendGate {
         lock_held_ms: impl Fn() -> i64,
         stop: CancellationToken,
     ) {
-        if !self.config.fast_failure_enable {
+        if !self.live.fast_failure_enable.load(Ordering::Relaxed) {
             return;
         }
         let mut tick = tokio::time::interval(WATCH_PERIOD);

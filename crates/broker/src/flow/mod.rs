@@ -27,7 +27,7 @@
 pub mod fast_failure;
 pub mod quota;
 
-pub use fast_failure::{FlowCounters, SendGate};
+pub use fast_failure::{FlowCounters, SendGate, LIVE_FLOW_KEYS};
 pub use quota::QuotaManager;
 
 /// Flow-control settings from broker.conf.

@@ -1,5 +1,6 @@
 //! Request dispatch: one table from request code to the handler of its family.
 
+pub mod admin_more;
 pub mod admin_topic;
 pub mod auth_admin;
 pub mod client;
@@ -213,6 +214,10 @@ async fn dispatch(
         CONSUME_MESSAGE_DIRECTLY => done(client_call::consume_message_directly(b, req).await),
         DELETE_EXPIRED_COMMITLOG => done(store_admin::delete_expired_commit_log(b, req)),
         CLEAN_EXPIRED_CONSUMEQUEUE => done(store_admin::clean_expired_consume_queue(b, req).await),
+        UPDATE_BROKER_CONFIG => done(admin_more::update_broker_config(b, req)),
+        VIEW_BROKER_STATS_DATA => done(admin_more::view_broker_stats_data(b, req)),
+        CLEAN_UNUSED_TOPIC => done(admin_more::clean_unused_topic(b, req).await),
+        QUERY_CONSUME_QUEUE => done(admin_more::query_consume_queue(b, req)),
         code => Ok(Some(req.response_to(
             response::REQUEST_CODE_NOT_SUPPORTED,
             Some(ferromq_proto::codes::not_supported_remark(

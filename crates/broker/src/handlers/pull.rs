@@ -196,7 +196,7 @@ fn run(
             Some("[REJECTREQUEST]system busy, start flow control for a while (this broker is a slave and slaveReadEnable=false)".into()),
         )));
     }
-    if !perm::is_readable(b.config.broker_permission) {
+    if !perm::is_readable(b.live.broker_permission()) {
         return forbidden(
             req,
             format!(

@@ -101,7 +101,7 @@ pub(super) fn check_and_resolve_topic(
     h: &SendMessageRequestHeader,
 ) -> Result<TopicConfig, BrokerError> {
     check_role(b)?;
-    if !perm::is_writeable(b.config.broker_permission) {
+    if !perm::is_writeable(b.live.broker_permission()) {
         return Err(BrokerError::NoPermission {
             reason: format!(
                 "the broker[{}] sending message is forbidden",

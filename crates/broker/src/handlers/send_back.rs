@@ -52,7 +52,7 @@ pub async fn handle(
         .ok_or_else(|| BrokerError::GroupNotExist {
             group: h.group.clone(),
         })?;
-    if !perm::is_writeable(b.config.broker_permission) {
+    if !perm::is_writeable(b.live.broker_permission()) {
         return Err(BrokerError::NoPermission {
             reason: format!(
                 "the broker[{}] sending message is forbidden",

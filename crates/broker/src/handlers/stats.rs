@@ -75,8 +75,10 @@ pub fn runtime_info(
     set("msgGetTotalYesterdayMorning", "0".into());
     set("msgGetTotalTodayMorning", "0".into());
     set("msgGetTotalTodayNow", get.to_string());
-    set("putTps", "0.0 0.0 0.0".into());
-    set("getTransferredTps", "0.0 0.0 0.0".into());
+    let [put_tps, get_transferred_tps, get_found_tps, get_miss_tps] = b.stats_items.runtime_tps(b);
+    set("putTps", put_tps);
+    set("getTransferedTps", get_transferred_tps.clone());
+    set("getTransferredTps", get_transferred_tps);
     let gate = &b.send_gate;
     set("sendThreadPoolQueueSize", gate.queue_size().to_string());
     set(
@@ -139,8 +141,8 @@ pub fn runtime_info(
         "putMessageSizeTotal",
         store.put_message_size_total.to_string(),
     );
-    set("getFoundTps", "0.0 0.0 0.0".into());
-    set("getMissTps", "0.0 0.0 0.0".into());
+    set("getFoundTps", get_found_tps);
+    set("getMissTps", get_miss_tps);
     set("bootTimestamp", b.stats.boot_timestamp.to_string());
     set("runtime", format_runtime(now - b.stats.boot_timestamp));
     set("putMessageTimesTotal", put.to_string());
@@ -433,6 +435,11 @@ pub fn broker_config(
         ha_port,
         c.enable_controller_mode,
     );
+    // Keys `updateBrokerConfig` may have changed show their value now.
+    let live: Vec<(String, String)> = crate::live_config::live_keys()
+        .filter_map(|k| crate::live_config::live_value(b, k).map(|v| (k.to_owned(), v)))
+        .collect();
+    let text = crate::live_config::rewrite_properties(&text, &live);
     let mut resp = req.success_to().with_body(text.into_bytes());
     resp.ext_fields.insert("version", "0");
     Ok(resp)

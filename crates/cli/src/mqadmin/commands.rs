@@ -22,6 +22,7 @@ use super::broker_commands as b;
 use super::client_commands as cc;
 use super::controller_commands as c;
 use super::dlq_commands as dlq;
+use super::everyday_commands as ev;
 use super::message_commands as m;
 use super::namesrv_commands as ns;
 use super::offset_commands as o;
@@ -466,6 +467,63 @@ pub const ALL: &[CommandSpec] = &[
         java_class: "deleteDlqMessage",
         help: help::<dlq::DeleteDlqMessageArgs>,
         run: |a| Box::pin(dlq::run_delete_dlq_message(a)),
+    },
+    // Everyday broker, stats and queue commands (everyday_commands.rs).
+    CommandSpec {
+        name: "updateBrokerConfig",
+        desc: "Update broker's config.",
+        java_class: "UpdateBrokerConfigSubCommand",
+        help: help::<ev::UpdateBrokerConfigArgs>,
+        run: |a| Box::pin(ev::run_update_broker_config(a)),
+    },
+    CommandSpec {
+        name: "statsAll",
+        desc: "Topic and Consumer tps stats.",
+        java_class: "StatsAllSubCommand",
+        help: help::<ev::StatsAllArgs>,
+        run: |a| Box::pin(ev::run_stats_all(a)),
+    },
+    CommandSpec {
+        name: "cleanUnusedTopic",
+        desc: "Clean unused topic on broker.",
+        java_class: "CleanUnusedTopicCommand",
+        help: help::<ev::CleanUnusedTopicArgs>,
+        run: |a| Box::pin(ev::run_clean_unused_topic(a)),
+    },
+    CommandSpec {
+        name: "sendMsgStatus",
+        desc: "Send msg to broker.",
+        java_class: "SendMsgStatusCommand",
+        help: help::<ev::SendMsgStatusArgs>,
+        run: |a| Box::pin(ev::run_send_msg_status(a)),
+    },
+    CommandSpec {
+        name: "clusterRT",
+        desc: "List All clusters Message Send RT.",
+        java_class: "CLusterSendMsgRTCommand",
+        help: help::<ev::ClusterRtArgs>,
+        run: |a| Box::pin(ev::run_cluster_rt(a)),
+    },
+    CommandSpec {
+        name: "consumeMessage",
+        desc: "Consume message.",
+        java_class: "ConsumeMessageCommand",
+        help: help::<ev::ConsumeMessageArgs>,
+        run: |a| Box::pin(ev::run_consume_message(a)),
+    },
+    CommandSpec {
+        name: "printMsgByQueue",
+        desc: "Print Message Detail by queueId.",
+        java_class: "PrintMessageByQueueCommand",
+        help: help::<ev::PrintMsgByQueueArgs>,
+        run: |a| Box::pin(ev::run_print_msg_by_queue(a)),
+    },
+    CommandSpec {
+        name: "queryCq",
+        desc: "Query cq command.",
+        java_class: "QueryConsumeQueueCommand",
+        help: help::<ev::QueryCqArgs>,
+        run: |a| Box::pin(ev::run_query_cq(a)),
     },
 ];
 

@@ -27,6 +27,8 @@ mod client_commands;
 mod commands;
 mod controller_commands;
 mod dlq_commands;
+mod everyday_commands;
+mod groups;
 mod message_commands;
 mod namesrv_commands;
 mod offset_commands;
@@ -81,12 +83,7 @@ fn unknown_command(name: &str) {
 }
 
 fn print_command_list() {
-    println!("The most commonly used mqadmin commands are:");
-    for spec in commands::ALL {
-        println!("   {:<35} {}", spec.name, spec.desc);
-    }
-    println!();
-    println!("See 'mqadmin help <command>' for more information on a specific command.");
+    print!("{}", groups::command_list());
 }
 
 fn run(spec: &CommandSpec, args: &[String]) -> i32 {

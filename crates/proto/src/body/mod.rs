@@ -121,6 +121,7 @@ macro_rules! string_enum {
 }
 
 pub mod auth;
+pub mod broker_stats;
 pub mod cluster;
 pub mod consumer;
 mod de;
@@ -140,6 +141,9 @@ pub mod subscription;
 pub mod topic;
 
 pub use auth::{AclInfo, PolicyEntryInfo, PolicyInfo, UserInfo};
+pub use broker_stats::{
+    BrokerStatsData, BrokerStatsItem, ConsumeQueueData, QueryConsumeQueueResponseBody,
+};
 pub use cluster::ClusterInfo;
 pub use consumer::{
     Connection, ConsumerConnection, GetConsumerListByGroupResponseBody, GroupList,
