@@ -6,14 +6,18 @@
 //! v5 client ─▶ tonic (grpcListenPort) ─▶ service.rs ─▶ broker services (send, transactions,
 //!                                             │          send-back/DLQ, offsets, store reads)
 //!                                             └──▶ pop.rs (receipt handles, in-flight state,
-//!                                                           config/popState.json)
+//!                                                           config/popState.{log,json})
+//!   Telemetry ─▶ clients.rs (v5 clients in the broker's client tables; transaction checks
+//!                            down the stream)      PullMessage ─▶ pull.rs
 //! ```
 //!
 //! The .proto files under `proto/` come from the npm package `rocketmq-client-nodejs` (see
 //! `proto/README.md`); the code is generated at build time by protox (no protoc needed).
 
+pub mod clients;
 pub mod convert;
 pub mod pop;
+pub mod pull;
 pub mod service;
 
 /// Generated messages, server and client of `apache.rocketmq.v2`.
