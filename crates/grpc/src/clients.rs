@@ -69,16 +69,22 @@ impl ClientMeta {
 /// `Version.valueOf` refuses too).
 pub fn version_ordinal(text: &str) -> i32 {
     let current = ferromq_proto::command::CURRENT_VERSION;
-    let Some(rest) = text.to_ascii_uppercase().strip_prefix('V').map(str::to_owned) else {
+    let Some(rest) = text
+        .to_ascii_uppercase()
+        .strip_prefix('V')
+        .map(str::to_owned)
+    else {
         return current;
     };
     let parts: Vec<&str> = rest.split('_').collect();
     let [major, minor, patch] = parts.as_slice() else {
         return current;
     };
-    let (Ok(major), Ok(minor), Ok(patch)) =
-        (major.parse::<i32>(), minor.parse::<i32>(), patch.parse::<i32>())
-    else {
+    let (Ok(major), Ok(minor), Ok(patch)) = (
+        major.parse::<i32>(),
+        minor.parse::<i32>(),
+        patch.parse::<i32>(),
+    ) else {
         return current;
     };
     if !(4..=5).contains(&major) || !(0..=9).contains(&minor) || !(0..=9).contains(&patch) {
@@ -150,7 +156,10 @@ impl V5Clients {
     pub fn stream_closed(&self, b: &Broker, client_id: &str, conn: &ConnectionHandle) {
         b.clients.connection_closed(conn);
         let mut by_id = self.by_id.lock();
-        if by_id.get(client_id).is_some_and(|r| r.conn.id() == conn.id()) {
+        if by_id
+            .get(client_id)
+            .is_some_and(|r| r.conn.id() == conn.id())
+        {
             by_id.remove(client_id);
         }
     }
@@ -184,10 +193,11 @@ fn apply(b: &Broker, r: &Registered) {
             let Some(group) = s.group.as_ref().filter(|g| !g.name.is_empty()) else {
                 return;
             };
-            let consume_type = match pb::ClientType::try_from(r.settings.client_type) {
-                Ok(pb::ClientType::SimpleConsumer) => ConsumeType::Actively,
-                _ => ConsumeType::Passively,
-            };
+            let consume_type =
+                match pb::ClientType::try_from(r.settings.client_type.unwrap_or_default()) {
+                    Ok(pb::ClientType::SimpleConsumer) => ConsumeType::Actively,
+                    _ => ConsumeType::Passively,
+                };
             let data = ConsumerData {
                 consume_from_where: ConsumeFromWhere::LastOffset,
                 consume_type,

@@ -42,10 +42,11 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> Result<(), tonic::transport::Error> {
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-    let service =
-        pb::messaging_service_server::MessagingServiceServer::new(Messaging::new(slot, port))
-            .max_decoding_message_size(MAX_REQUEST_BYTES)
-            .max_encoding_message_size(MAX_REQUEST_BYTES);
+    let service = pb::messaging_service_server::MessagingServiceServer::new(
+        Messaging::new(slot, port).with_shutdown(shutdown.clone()),
+    )
+    .max_decoding_message_size(MAX_REQUEST_BYTES)
+    .max_encoding_message_size(MAX_REQUEST_BYTES);
     tonic::transport::Server::builder()
         .add_service(service)
         .serve_with_incoming_shutdown(

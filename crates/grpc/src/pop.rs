@@ -300,7 +300,11 @@ pub fn diff(
         }
     }
     if let Some(b) = before {
-        for o in b.inflight.keys().filter(|o| !after.inflight.contains_key(o)) {
+        for o in b
+            .inflight
+            .keys()
+            .filter(|o| !after.inflight.contains_key(o))
+        {
             out.push(Record::Remove {
                 k: key.to_owned(),
                 q: queue_id,
@@ -382,9 +386,7 @@ impl PopStore {
         self.log.write_all(&self.buf)?;
         self.records += records.len() as u64;
         self.dirty = true;
-        if self.sync_each
-            || self.last_sync.elapsed().as_millis() >= u128::from(FLUSH_EVERY_MS)
-        {
+        if self.sync_each || self.last_sync.elapsed().as_millis() >= u128::from(FLUSH_EVERY_MS) {
             self.sync()?;
         }
         if self.records >= COMPACT_RECORDS {
@@ -442,7 +444,10 @@ fn replay(table: &mut PopTable, bytes: &[u8]) -> Result<u64, String> {
             }
             // The last line, cut short by a crash while it was written: never answered.
             Err(_) if lines.peek().is_none() && !bytes.ends_with(b"\n") => {
-                tracing::warn!(line = line_no, "torn last record of the pop state log dropped");
+                tracing::warn!(
+                    line = line_no,
+                    "torn last record of the pop state log dropped"
+                );
             }
             Err(e) => return Err(format!("line {line_no}: {e}")),
         }
@@ -537,8 +542,17 @@ mod tests {
             let (seq, e) = st.table.change(&k, &handle_q0(2, 3), 900).unwrap();
             assert_eq!(seq, 4);
             st.append(&[
-                Record::Remove { k: k.clone(), q: 0, o: 1 },
-                Record::Set { k: k.clone(), q: 0, o: 2, e },
+                Record::Remove {
+                    k: k.clone(),
+                    q: 0,
+                    o: 1,
+                },
+                Record::Set {
+                    k: k.clone(),
+                    q: 0,
+                    o: 2,
+                    e,
+                },
             ])
             .unwrap();
             assert_eq!(st.log_records(), 6);
@@ -546,7 +560,8 @@ mod tests {
         // A crash in the middle of a write leaves half a record at the end.
         let log = dir.path().join("popState.log");
         let mut f = File::options().append(true).open(&log).unwrap();
-        f.write_all(b"{\"op\":\"del\",\"k\":\"T@G\",\"q\":0,").unwrap();
+        f.write_all(b"{\"op\":\"del\",\"k\":\"T@G\",\"q\":0,")
+            .unwrap();
         drop(f);
         let st = PopStore::open(dir.path(), true).unwrap();
         let q = &st.table.queues[&k][&0];
@@ -556,15 +571,28 @@ mod tests {
         assert_eq!(st.table.seq, 4);
         // Opening folded the log into the snapshot.
         assert_eq!(std::fs::metadata(&log).unwrap().len(), 0);
-        let snap = PopTable::from_json(&std::fs::read(dir.path().join("popState.json")).unwrap())
-            .unwrap();
+        let snap =
+            PopTable::from_json(&std::fs::read(dir.path().join("popState.json")).unwrap()).unwrap();
         assert_eq!(&snap, &st.table);
         // Replaying a log again over a snapshot that holds it changes nothing.
         let mut again = snap.clone();
         for r in [
-            Record::Next { k: k.clone(), q: 0, next: 3 },
-            Record::Remove { k: k.clone(), q: 0, o: 1 },
-            Record::Set { k: k.clone(), q: 0, o: 2, e: q.inflight[&2] },
+            Record::Next {
+                k: k.clone(),
+                q: 0,
+                next: 3,
+            },
+            Record::Remove {
+                k: k.clone(),
+                q: 0,
+                o: 1,
+            },
+            Record::Set {
+                k: k.clone(),
+                q: 0,
+                o: 2,
+                e: q.inflight[&2],
+            },
         ] {
             again.apply(&r);
         }

@@ -63,7 +63,8 @@ pub struct Node {
 impl Node {
     /// Loads the pop state of `broker` (`config/popState.json` and `config/popState.log`).
     pub fn open(broker: Arc<Broker>) -> Result<Node, String> {
-        let sync_each = broker.config.flush_disk_type == ferromq_broker::config::FlushDiskType::SyncFlush;
+        let sync_each =
+            broker.config.flush_disk_type == ferromq_broker::config::FlushDiskType::SyncFlush;
         let store = PopStore::open(&broker.config.config_dir(), sync_each)?;
         Ok(Node {
             broker,
@@ -118,12 +119,24 @@ impl BrokerSlot {
 pub struct Messaging {
     slot: BrokerSlot,
     port: u16,
+    shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl Messaging {
     /// A service of the broker in `slot`, advertising gRPC port `port`.
     pub fn new(slot: BrokerSlot, port: u16) -> Self {
-        Messaging { slot, port }
+        Messaging {
+            slot,
+            port,
+            shutdown: tokio_util::sync::CancellationToken::new(),
+        }
+    }
+
+    /// Ends the service's long-lived streams (Telemetry) when `shutdown` is cancelled, so that
+    /// a graceful shutdown does not wait for v5 clients to hang up.
+    pub fn with_shutdown(mut self, shutdown: tokio_util::sync::CancellationToken) -> Self {
+        self.shutdown = shutdown;
+        self
     }
 }
 
@@ -858,10 +871,6 @@ fn change_invisible(
     Ok(h.encode())
 }
 
-fn one<T: Send + 'static>(item: T) -> BoxStream<T> {
-    Box::pin(tokio_stream::iter(vec![Ok(item)]))
-}
-
 fn merged_settings(node: Option<&Node>, mut s: pb::Settings) -> pb::Settings {
     match &mut s.pub_sub {
         Some(pb::settings::PubSub::Publishing(p)) => {
@@ -1406,6 +1415,7 @@ impl MessagingService for Messaging {
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], self.port)));
         let mut inbound = request.into_inner();
         let slot = self.slot.clone();
+        let shutdown = self.shutdown.clone();
         let (tx, rx) = tokio::sync::mpsc::channel(16);
         tokio::spawn(async move {
             // The stream stands for the client in the broker's client tables (as the proxy's
@@ -1415,6 +1425,7 @@ impl MessagingService for Messaging {
             // Ends when the client closes its side or goes away: nothing is held for it.
             loop {
                 tokio::select! {
+                    () = shutdown.cancelled() => break,
                     cmd = inbound.next() => {
                         let Some(Ok(cmd)) = cmd else { break };
                         let Some(pb::telemetry_command::Command::Settings(s)) = cmd.command else {
