@@ -50,7 +50,17 @@ pub async fn serve(
     tonic::transport::Server::builder()
         .add_service(service)
         .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            // No Nagle: a unary answer goes out as headers, data and trailers, and a client
+            // waiting on it would otherwise wait for the delayed ACK (40 ms) of each call.
+            tokio_stream::StreamExt::map(
+                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                |conn| {
+                    if let Ok(c) = &conn {
+                        let _ = c.set_nodelay(true);
+                    }
+                    conn
+                },
+            ),
             shutdown.cancelled_owned(),
         )
         .await
