@@ -213,7 +213,15 @@ fn apply(b: &Broker, r: &Registered) {
                     .collect(),
                 unit_mode: false,
             };
-            b.clients.register_consumer(channel(r), &data, false);
+            // As for remoting consumers: members of a group are told when it changes (a v5
+            // client ignores the notice; a remoting member of the same group needs it).
+            let notify = b.config.notify_consumer_ids_changed_enable
+                && b.groups
+                    .find_or_create(&group.name)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|g| g.notify_consumer_ids_changed_enable);
+            b.clients.register_consumer(channel(r), &data, notify);
         }
         None => {}
     }

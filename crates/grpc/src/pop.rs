@@ -14,7 +14,7 @@
 //! `write` (the kernel holds it, so a kill -9 loses nothing): an acked message never comes back
 //! after a restart or a kill -9, and a received but unacked one comes back once its invisible
 //! time has passed. The log is fsynced as the commit log is: with `flushDiskType=SYNC_FLUSH`
-//! before each answer, with `ASYNC_FLUSH` (the default) at most every [`FLUSH_EVERY_MS`], like
+//! before each answer, with `ASYNC_FLUSH` (the default) every [`FLUSH_EVERY_MS`], like
 //! RocketMQ's pop checkpoints and acks, which are messages of its revive topic flushed with the
 //! commit log. A power loss can then undo the last moment's acks (their messages come back once).
 
@@ -405,6 +405,18 @@ impl PopStore {
         Ok(())
     }
 
+    /// For the background flusher: when records were written and not synced, a handle of the
+    /// log to fsync (outside the table's lock); they count as synced from now.
+    pub fn take_unsynced(&mut self) -> Option<File> {
+        if !self.dirty {
+            return None;
+        }
+        let f = self.log.try_clone().ok()?;
+        self.dirty = false;
+        self.last_sync = Instant::now();
+        Some(f)
+    }
+
     /// Writes the table as the snapshot (atomically), then empties the log.
     pub fn compact(&mut self) -> std::io::Result<()> {
         ferromq_broker::persist::write_atomic(&self.snapshot, &self.table.to_json())?;
@@ -423,6 +435,14 @@ impl PopStore {
     /// Where the log is.
     pub fn log_path(&self) -> &Path {
         &self.log_path
+    }
+}
+
+impl Drop for PopStore {
+    fn drop(&mut self) {
+        if let Err(e) = self.sync() {
+            tracing::error!(error = %e, "syncing the pop state log failed");
+        }
     }
 }
 

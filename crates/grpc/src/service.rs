@@ -86,6 +86,30 @@ impl Node {
     }
 }
 
+/// Fsyncs the pop state log every [`pop::FLUSH_EVERY_MS`] while it is written to (the
+/// `ASYNC_FLUSH` guarantee), until the node is dropped.
+fn spawn_pop_flusher(node: &Arc<Node>) {
+    let Ok(rt) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let weak = Arc::downgrade(node);
+    rt.spawn(async move {
+        let every = Duration::from_millis(pop::FLUSH_EVERY_MS);
+        loop {
+            tokio::time::sleep(every).await;
+            let Some(node) = weak.upgrade() else { return };
+            let file = node.pop.lock().take_unsynced();
+            drop(node);
+            if let Some(f) = file {
+                let synced = tokio::task::spawn_blocking(move || f.sync_data()).await;
+                if let Ok(Err(e)) = synced {
+                    tracing::error!(error = %e, "syncing the pop state log failed");
+                }
+            }
+        }
+    });
+}
+
 /// The broker the gRPC API serves: set when a broker opens, cleared when it closes (a broker
 /// in controller mode may open again).
 #[derive(Clone, Default)]
@@ -97,7 +121,11 @@ impl BrokerSlot {
         let slot = self.clone();
         Arc::new(move |broker: Option<Arc<Broker>>| {
             let node = broker.and_then(|b| match Node::open(b) {
-                Ok(n) => Some(Arc::new(n)),
+                Ok(n) => {
+                    let n = Arc::new(n);
+                    spawn_pop_flusher(&n);
+                    Some(n)
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "the gRPC API cannot serve this broker");
                     None
