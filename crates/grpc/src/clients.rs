@@ -213,14 +213,22 @@ fn apply(b: &Broker, r: &Registered) {
                     .collect(),
                 unit_mode: false,
             };
-            // As for remoting consumers: members of a group are told when it changes (a v5
-            // client ignores the notice; a remoting member of the same group needs it).
+            let Ok(Some(config)) = b.groups.find_or_create(&group.name) else {
+                return;
+            };
+            // As a remoting consumer's heartbeat: the group's retry topic exists (mqadmin finds
+            // the group's brokers by its route), and members of the group are told when it
+            // changes (a v5 client ignores the notice; a remoting member needs it).
+            let retry = ferromq_common::names::retry_topic(&group.name);
+            if let Ok((_, true)) = b.topics.ensure_internal(
+                &retry,
+                config.retry_queue_nums.max(1),
+                ferromq_common::perm::READ_WRITE,
+            ) {
+                b.topics_changed(vec![retry]);
+            }
             let notify = b.config.notify_consumer_ids_changed_enable
-                && b.groups
-                    .find_or_create(&group.name)
-                    .ok()
-                    .flatten()
-                    .is_some_and(|g| g.notify_consumer_ids_changed_enable);
+                && config.notify_consumer_ids_changed_enable;
             b.clients.register_consumer(channel(r), &data, notify);
         }
         None => {}
