@@ -42,6 +42,14 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> Result<(), tonic::transport::Error> {
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    // Until the broker has opened (it loads its store after the ports are bound), clients wait
+    // in the listen backlog rather than being answered "the broker is not open".
+    while !slot.is_open() {
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            () = tokio::time::sleep(std::time::Duration::from_millis(20)) => {}
+        }
+    }
     let service = pb::messaging_service_server::MessagingServiceServer::new(
         Messaging::new(slot, port).with_shutdown(shutdown.clone()),
     )

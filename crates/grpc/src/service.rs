@@ -135,6 +135,11 @@ impl BrokerSlot {
         })
     }
 
+    /// True while a broker is open in the slot.
+    pub fn is_open(&self) -> bool {
+        self.0.read().is_some()
+    }
+
     fn node(&self) -> Result<Arc<Node>, Failure> {
         self.0.read().clone().ok_or((
             Code::InternalServerError,
