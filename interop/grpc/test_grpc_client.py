@@ -171,7 +171,7 @@ def test_delay_message_arrives_at_its_time_not_before(server, clients, uniq):
 
 class Undecided(TransactionChecker):
     def check(self, message):
-        return TransactionResolution.UNKNOWN
+        return TransactionResolution.TRANSACTION_RESOLUTION_UNSPECIFIED
 
 
 def test_transaction_message_is_delivered_only_after_commit(server, clients, uniq):

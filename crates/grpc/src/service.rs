@@ -7,7 +7,6 @@
 //! RocketMQ's proxy does; the gRPC status stays OK unless the request could not be read.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -33,13 +32,12 @@ use parking_lot::{Mutex, RwLock};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::clients::ClientMeta;
 use crate::convert::{self, duration, duration_ms, failure, millis_of, ok, status, Failure};
 use crate::pb::messaging_service_server::MessagingService;
 use crate::pb::{self, Code};
-use crate::pop::{self, HandleError, Inflight, PopTable, ReceiptHandle};
+use crate::pop::{self, HandleError, Inflight, PopStore, ReceiptHandle, Record};
 
-/// The producer group of gRPC producers' transaction messages (v5 producers have none).
-pub const GRPC_PRODUCER_GROUP: &str = "GRPC_PRODUCER_GROUP";
 /// Longest long poll of a receive (the proxy's `grpcClientConsumerMaxLongPollingTimeoutMillis`).
 pub const MAX_LONG_POLLING_MS: i64 = 20_000;
 /// Messages per receive when the request asks for none (the proxy's
@@ -56,32 +54,29 @@ const POLL_EVERY: Duration = Duration::from_millis(50);
 pub struct Node {
     /// The broker.
     pub broker: Arc<Broker>,
-    pop: Mutex<PopTable>,
-    pop_file: PathBuf,
+    pop: Mutex<PopStore>,
     cursor: AtomicUsize,
+    /// v5 clients registered with the broker's client tables.
+    pub clients: crate::clients::V5Clients,
 }
 
 impl Node {
-    /// Loads the pop state of `broker` (`config/popState.json`).
+    /// Loads the pop state of `broker` (`config/popState.json` and `config/popState.log`).
     pub fn open(broker: Arc<Broker>) -> Result<Node, String> {
-        let pop_file = broker.config.config_dir().join("popState.json");
-        let table = match ferromq_broker::persist::read_optional(&pop_file) {
-            Ok(Some(bytes)) => PopTable::from_json(&bytes)
-                .map_err(|e| format!("{} is corrupt: {e}", pop_file.display()))?,
-            Ok(None) => PopTable::default(),
-            Err(e) => return Err(format!("reading {}: {e}", pop_file.display())),
-        };
+        let sync_each =
+            broker.config.flush_disk_type == ferromq_broker::config::FlushDiskType::SyncFlush;
+        let store = PopStore::open(&broker.config.config_dir(), sync_each)?;
         Ok(Node {
             broker,
-            pop: Mutex::new(table),
-            pop_file,
+            pop: Mutex::new(store),
             cursor: AtomicUsize::new(0),
+            clients: crate::clients::V5Clients::default(),
         })
     }
 
-    /// Writes the pop state; a change is answered only once it is on disk.
-    fn persist(&self, table: &PopTable) -> Result<(), Failure> {
-        ferromq_broker::persist::write_atomic(&self.pop_file, &table.to_json()).map_err(|e| {
+    /// Logs changes of the pop state; a change is answered only once it is logged.
+    fn persist(store: &mut PopStore, records: &[Record]) -> Result<(), Failure> {
+        store.append(records).map_err(|e| {
             tracing::error!(error = %e, "writing the pop state failed");
             (
                 Code::InternalServerError,
@@ -89,6 +84,30 @@ impl Node {
             )
         })
     }
+}
+
+/// Fsyncs the pop state log every [`pop::FLUSH_EVERY_MS`] while it is written to (the
+/// `ASYNC_FLUSH` guarantee), until the node is dropped.
+fn spawn_pop_flusher(node: &Arc<Node>) {
+    let Ok(rt) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let weak = Arc::downgrade(node);
+    rt.spawn(async move {
+        let every = Duration::from_millis(pop::FLUSH_EVERY_MS);
+        loop {
+            tokio::time::sleep(every).await;
+            let Some(node) = weak.upgrade() else { return };
+            let file = node.pop.lock().take_unsynced();
+            drop(node);
+            if let Some(f) = file {
+                let synced = tokio::task::spawn_blocking(move || f.sync_data()).await;
+                if let Ok(Err(e)) = synced {
+                    tracing::error!(error = %e, "syncing the pop state log failed");
+                }
+            }
+        }
+    });
 }
 
 /// The broker the gRPC API serves: set when a broker opens, cleared when it closes (a broker
@@ -102,7 +121,11 @@ impl BrokerSlot {
         let slot = self.clone();
         Arc::new(move |broker: Option<Arc<Broker>>| {
             let node = broker.and_then(|b| match Node::open(b) {
-                Ok(n) => Some(Arc::new(n)),
+                Ok(n) => {
+                    let n = Arc::new(n);
+                    spawn_pop_flusher(&n);
+                    Some(n)
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "the gRPC API cannot serve this broker");
                     None
@@ -110,6 +133,11 @@ impl BrokerSlot {
             });
             *slot.0.write() = node;
         })
+    }
+
+    /// True while a broker is open in the slot.
+    pub fn is_open(&self) -> bool {
+        self.0.read().is_some()
     }
 
     fn node(&self) -> Result<Arc<Node>, Failure> {
@@ -124,18 +152,30 @@ impl BrokerSlot {
 pub struct Messaging {
     slot: BrokerSlot,
     port: u16,
+    shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl Messaging {
     /// A service of the broker in `slot`, advertising gRPC port `port`.
     pub fn new(slot: BrokerSlot, port: u16) -> Self {
-        Messaging { slot, port }
+        Messaging {
+            slot,
+            port,
+            shutdown: tokio_util::sync::CancellationToken::new(),
+        }
+    }
+
+    /// Ends the service's long-lived streams (Telemetry) when `shutdown` is cancelled, so that
+    /// a graceful shutdown does not wait for v5 clients to hang up.
+    pub fn with_shutdown(mut self, shutdown: tokio_util::sync::CancellationToken) -> Self {
+        self.shutdown = shutdown;
+        self
     }
 }
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
-fn resource_name(r: Option<&pb::Resource>) -> &str {
+pub(crate) fn resource_name(r: Option<&pb::Resource>) -> &str {
     r.map_or("", |r| r.name.as_str())
 }
 
@@ -143,7 +183,7 @@ fn peer(remote: Option<SocketAddr>) -> SocketAddr {
     remote.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
 }
 
-fn topic_of(b: &Broker, name: &str) -> Result<TopicConfig, Failure> {
+pub(crate) fn topic_of(b: &Broker, name: &str) -> Result<TopicConfig, Failure> {
     if name.is_empty() {
         return Err((Code::IllegalTopic, "the topic name is empty".into()));
     }
@@ -156,7 +196,7 @@ fn topic_of(b: &Broker, name: &str) -> Result<TopicConfig, Failure> {
     })
 }
 
-fn group_of(b: &Broker, name: &str) -> Result<SubscriptionGroupConfig, Failure> {
+pub(crate) fn group_of(b: &Broker, name: &str) -> Result<SubscriptionGroupConfig, Failure> {
     if name.is_empty() {
         return Err((
             Code::IllegalConsumerGroup,
@@ -334,7 +374,9 @@ fn properties_of(b: &Broker, m: &pb::Message) -> Result<(Properties, pb::Message
     }
     if kind == pb::MessageType::Transaction {
         p.insert(props::TRAN_MSG, "true");
-        p.insert(props::PGROUP, GRPC_PRODUCER_GROUP);
+        // The proxy's rule: a v5 producer's group is the topic's name, so the transaction
+        // check asks a producer of the topic (see crate::clients).
+        p.insert(props::PGROUP, resource_name(m.topic.as_ref()));
     }
     Ok((p, kind))
 }
@@ -365,7 +407,7 @@ async fn send_message(
     let sp = m.system_properties.as_ref();
     let uniq = p.get(props::UNIQ_KEY).unwrap_or_default().to_owned();
     let header = SendMessageRequestHeader {
-        producer_group: GRPC_PRODUCER_GROUP.into(),
+        producer_group: topic_name.to_owned(),
         topic: topic_name.to_owned(),
         default_topic: names::AUTO_CREATE_TOPIC.into(),
         default_topic_queue_nums: 4,
@@ -457,7 +499,10 @@ fn pop_once(node: &Node, a: &ReceiveArgs) -> Result<Popped, Failure> {
     let now = now_millis();
     let key = pop::key(topic, group);
     let start = node.cursor.fetch_add(1, Ordering::Relaxed) % queues as usize;
-    let mut table = node.pop.lock();
+    let mut guard = node.pop.lock();
+    let table = &mut guard.table;
+    let mut befores: std::collections::HashMap<i32, Option<pop::QueueState>> =
+        std::collections::HashMap::new();
     let mut picks: Vec<Pick> = Vec::new();
     let mut dead: Vec<(i32, i64)> = Vec::new();
     let mut touched: Vec<i32> = Vec::new();
@@ -468,10 +513,10 @@ fn pop_once(node: &Node, a: &ReceiveArgs) -> Result<Popped, Failure> {
         let q = (start as i32 + i) % queues;
         let min = b.store.min_offset_in_queue(topic, q);
         let max = b.store.max_offset_in_queue(topic, q);
+        let before = table.queues.get(&key).and_then(|m| m.get(&q)).cloned();
         let state = table.queue(&key, q, || {
             b.offsets.query(group, topic, q).unwrap_or(min).max(min)
         });
-        let before = state.clone();
         // Messages whose invisible time passed come back first, in queue order.
         let expired: Vec<(i64, Inflight)> = state
             .inflight
@@ -555,9 +600,10 @@ fn pop_once(node: &Node, a: &ReceiveArgs) -> Result<Popped, Failure> {
                 break;
             }
         }
-        if *state != before {
+        if before.as_ref() != Some(&*state) {
             touched.push(q);
         }
+        befores.insert(q, before);
     }
     let visible_at = now + a.invisible_ms;
     let mut out = Vec::with_capacity(picks.len());
@@ -594,11 +640,19 @@ fn pop_once(node: &Node, a: &ReceiveArgs) -> Result<Popped, Failure> {
         }
     }
     if !touched.is_empty() {
-        node.persist(&table)?;
+        let mut records = Vec::new();
+        let mut commits = Vec::with_capacity(touched.len());
         for q in touched {
             if let Some(state) = table.queues.get(&key).and_then(|m| m.get(&q)) {
-                b.offsets.commit(group, topic, q, state.committed());
+                let before = befores.get(&q).and_then(Option::as_ref);
+                pop::diff(&key, q, before, state, &mut records);
+                commits.push((q, state.committed()));
             }
+        }
+        Node::persist(&mut guard, &records)?;
+        drop(guard);
+        for (q, committed) in commits {
+            b.offsets.commit(group, topic, q, committed);
         }
     }
     Ok((out, dead))
@@ -641,8 +695,9 @@ async fn to_dead_letters(
         ));
     }
     let key = pop::key(topic, group);
-    let mut table = node.pop.lock();
-    let committed = table
+    let mut guard = node.pop.lock();
+    let committed = guard
+        .table
         .queues
         .get_mut(&key)
         .and_then(|m| m.get_mut(&queue_id))
@@ -650,7 +705,15 @@ async fn to_dead_letters(
             state.inflight.remove(&offset);
             state.committed()
         });
-    node.persist(&table)?;
+    Node::persist(
+        &mut guard,
+        &[Record::Remove {
+            k: key.clone(),
+            q: queue_id,
+            o: offset,
+        }],
+    )?;
+    drop(guard);
     if let Some(c) = committed {
         b.offsets.commit(group, topic, queue_id, c);
     }
@@ -767,21 +830,29 @@ fn handle_failure(e: HandleError) -> Failure {
 /// Acks the messages of `handles`, writing the pop state once for all of them.
 fn ack_all(node: &Node, topic: &str, group: &str, handles: &[&str]) -> Vec<Result<(), Failure>> {
     let key = pop::key(topic, group);
-    let mut table = node.pop.lock();
+    let mut guard = node.pop.lock();
     let mut commits = Vec::new();
+    let mut records = Vec::new();
     let mut results: Vec<Result<(), Failure>> = handles
         .iter()
         .map(|text| {
             let h = handle_of(node, text)?;
-            let committed = table.ack(&key, &h).map_err(handle_failure)?;
+            let committed = guard.table.ack(&key, &h).map_err(handle_failure)?;
             commits.push((h.queue_id, committed));
+            records.push(Record::Remove {
+                k: key.clone(),
+                q: h.queue_id,
+                o: h.offset,
+            });
             Ok(())
         })
         .collect();
     if commits.is_empty() {
         return results;
     }
-    if let Err(e) = node.persist(&table) {
+    let logged = Node::persist(&mut guard, &records);
+    drop(guard);
+    if let Err(e) = logged {
         // Not on disk: every ack of this request is answered as failed.
         for r in results.iter_mut().filter(|r| r.is_ok()) {
             *r = Err(e.clone());
@@ -815,17 +886,22 @@ fn change_invisible(
     }
     let mut h = handle_of(node, &r.receipt_handle)?;
     let key = pop::key(&topic.topic_name, &group.group_name);
-    let mut table = node.pop.lock();
-    let (seq, _) = table
+    let mut guard = node.pop.lock();
+    let (seq, entry) = guard
+        .table
         .change(&key, &h, now_millis() + ms)
         .map_err(handle_failure)?;
-    node.persist(&table)?;
+    Node::persist(
+        &mut guard,
+        &[Record::Set {
+            k: key.clone(),
+            q: h.queue_id,
+            o: h.offset,
+            e: entry,
+        }],
+    )?;
     h.seq = seq;
     Ok(h.encode())
-}
-
-fn one<T: Send + 'static>(item: T) -> BoxStream<T> {
-    Box::pin(tokio_stream::iter(vec![Ok(item)]))
 }
 
 fn merged_settings(node: Option<&Node>, mut s: pb::Settings) -> pb::Settings {
@@ -899,7 +975,8 @@ impl MessagingService for Messaging {
         &self,
         request: Request<pb::HeartbeatRequest>,
     ) -> Result<Response<pb::HeartbeatResponse>, Status> {
-        let has_id = request.metadata().get("x-mq-client-id").is_some();
+        let meta = ClientMeta::of(request.metadata());
+        let has_id = !meta.client_id.is_empty();
         let r = request.into_inner();
         let result = (|| {
             if !has_id {
@@ -916,6 +993,7 @@ impl MessagingService for Messaging {
             if consumer {
                 group_of(&node.broker, resource_name(r.group.as_ref()))?;
             }
+            node.clients.heartbeat(&node.broker, &meta.client_id);
             Ok(())
         })();
         Ok(Response::new(pb::HeartbeatResponse {
@@ -1114,6 +1192,7 @@ impl MessagingService for Messaging {
             let h = handle_of(&node, &r.receipt_handle)?;
             node.pop
                 .lock()
+                .table
                 .check(&pop::key(&topic.topic_name, &group.group_name), &h)
                 .map_err(handle_failure)?;
             to_dead_letters(
@@ -1139,14 +1218,27 @@ impl MessagingService for Messaging {
 
     async fn pull_message(
         &self,
-        _request: Request<pb::PullMessageRequest>,
+        request: Request<pb::PullMessageRequest>,
     ) -> Result<Response<Self::PullMessageStream>, Status> {
-        Ok(Response::new(one(pb::PullMessageResponse {
-            content: Some(pb::pull_message_response::Content::Status(status(
-                Code::NotImplemented,
-                "PullMessage is not served over the gRPC API yet: use ReceiveMessage (SimpleConsumer, PushConsumer) or a remoting pull consumer",
-            ))),
-        })))
+        use pb::pull_message_response::Content;
+        let r = request.into_inner();
+        let result = match self.slot.node() {
+            Ok(node) => crate::pull::pull(&node, &r).await,
+            Err(e) => Err(e),
+        };
+        let items: Vec<pb::PullMessageResponse> = match result {
+            Ok(p) => std::iter::once(Content::Status(p.status))
+                .chain(p.messages.into_iter().map(Content::Message))
+                .chain(std::iter::once(Content::NextOffset(p.next_offset)))
+                .map(|c| pb::PullMessageResponse { content: Some(c) })
+                .collect(),
+            Err((c, m)) => vec![pb::PullMessageResponse {
+                content: Some(Content::Status(status(c, m))),
+            }],
+        };
+        Ok(Response::new(Box::pin(tokio_stream::iter(
+            items.into_iter().map(Ok),
+        ))))
     }
 
     async fn update_offset(
@@ -1276,16 +1368,35 @@ impl MessagingService for Messaging {
             let action = match pb::TransactionResolution::try_from(r.resolution) {
                 Ok(pb::TransactionResolution::Commit) => sys_flag::TRANSACTION_COMMIT_TYPE,
                 Ok(pb::TransactionResolution::Rollback) => sys_flag::TRANSACTION_ROLLBACK_TYPE,
-                _ => {
+                // A checker that does not know yet: nothing happens, the check comes again.
+                Ok(pb::TransactionResolution::Unspecified) => sys_flag::TRANSACTION_NOT_TYPE,
+                Err(_) => {
                     return Err((
                         Code::BadRequest,
-                        "the resolution must be COMMIT or ROLLBACK".into(),
+                        format!(
+                            "unknown transaction resolution {}: COMMIT or ROLLBACK expected",
+                            r.resolution
+                        ),
                     ))
                 }
             };
+            // The group the half message was sent under: the topic's name (as the proxy);
+            // with no topic in the request, the half message's own.
+            let producer_group = match r.topic.as_ref().map(|t| t.name.as_str()) {
+                Some(t) if !t.is_empty() => t.to_owned(),
+                _ => b
+                    .store
+                    .look_message_by_offset(commit_log_offset)
+                    .and_then(|rec| {
+                        RecordView::parse(&rec)
+                            .ok()
+                            .and_then(|v| v.property(props::PGROUP).map(str::to_owned))
+                    })
+                    .unwrap_or_default(),
+            };
             let header = EndTransactionRequestHeader {
                 topic: r.topic.as_ref().map(|t| t.name.clone()),
-                producer_group: GRPC_PRODUCER_GROUP.into(),
+                producer_group,
                 tran_state_table_offset: queue_offset,
                 commit_log_offset,
                 commit_or_rollback: action,
@@ -1329,26 +1440,60 @@ impl MessagingService for Messaging {
         &self,
         request: Request<Streaming<pb::TelemetryCommand>>,
     ) -> Result<Response<Self::TelemetryStream>, Status> {
+        use tokio_stream::StreamExt;
+        let meta = ClientMeta::of(request.metadata());
+        let remote = peer(request.remote_addr());
+        let local = request
+            .local_addr()
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], self.port)));
         let mut inbound = request.into_inner();
         let slot = self.slot.clone();
+        let shutdown = self.shutdown.clone();
         let (tx, rx) = tokio::sync::mpsc::channel(16);
         tokio::spawn(async move {
+            // The stream stands for the client in the broker's client tables (as the proxy's
+            // channel): what the broker sends it (transaction checks) goes down the stream.
+            let (conn, mut detached) = ferromq_net::ConnectionHandle::detached(remote, local);
+            let mut registered: Option<Arc<Node>> = None;
             // Ends when the client closes its side or goes away: nothing is held for it.
-            while let Ok(Some(cmd)) = inbound.message().await {
-                if let Some(pb::telemetry_command::Command::Settings(s)) = cmd.command {
-                    let node = slot.node().ok();
-                    let reply = pb::TelemetryCommand {
-                        status: Some(ok()),
-                        command: Some(pb::telemetry_command::Command::Settings(merged_settings(
-                            node.as_deref(),
-                            s,
-                        ))),
-                    };
-                    if tx.send(Ok(reply)).await.is_err() {
-                        break;
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    cmd = inbound.next() => {
+                        let Some(Ok(cmd)) = cmd else { break };
+                        let Some(pb::telemetry_command::Command::Settings(s)) = cmd.command else {
+                            continue;
+                        };
+                        let node = slot.node().ok();
+                        if let Some(n) = &node {
+                            n.clients.settings(&n.broker, &meta, &conn, &s);
+                            registered = Some(Arc::clone(n));
+                        }
+                        let reply = pb::TelemetryCommand {
+                            status: Some(ok()),
+                            command: Some(pb::telemetry_command::Command::Settings(
+                                merged_settings(node.as_deref(), s),
+                            )),
+                        };
+                        if tx.send(Ok(reply)).await.is_err() {
+                            break;
+                        }
+                    }
+                    out = detached.recv() => {
+                        let Some(out) = out else { break };
+                        if let Some(cmd) = crate::clients::to_telemetry(&out) {
+                            tracing::debug!(client_id = %meta.client_id, "transaction check sent to a v5 producer");
+                            if tx.send(Ok(cmd)).await.is_err() {
+                                break;
+                            }
+                        }
                     }
                 }
             }
+            if let Some(n) = registered {
+                n.clients.stream_closed(&n.broker, &meta.client_id, &conn);
+            }
+            drop(detached);
         });
         Ok(Response::new(Box::pin(
             tokio_stream::wrappers::ReceiverStream::new(rx),
@@ -1357,8 +1502,12 @@ impl MessagingService for Messaging {
 
     async fn notify_client_termination(
         &self,
-        _request: Request<pb::NotifyClientTerminationRequest>,
+        request: Request<pb::NotifyClientTerminationRequest>,
     ) -> Result<Response<pb::NotifyClientTerminationResponse>, Status> {
+        let meta = ClientMeta::of(request.metadata());
+        if let Ok(node) = self.slot.node() {
+            node.clients.terminated(&node.broker, &meta.client_id);
+        }
         Ok(Response::new(pb::NotifyClientTerminationResponse {
             status: Some(ok()),
         }))

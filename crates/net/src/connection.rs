@@ -569,3 +569,65 @@ pub async fn write_all_vectored<W: AsyncWrite + Unpin>(
     }
     w.flush().await
 }
+
+/// The far end of a [`ConnectionHandle::detached`] connection: receives what the broker sends
+/// on it. Dropping it closes the connection.
+pub struct DetachedPeer {
+    handle: ConnectionHandle,
+    rx: mpsc::UnboundedReceiver<Outgoing>,
+}
+
+impl DetachedPeer {
+    /// The next command sent on the connection; `None` once it is closed.
+    pub async fn recv(&mut self) -> Option<RemotingCommand> {
+        if self.handle.is_closed() {
+            return None;
+        }
+        tokio::select! {
+            m = self.rx.recv() => m.map(|(cmd, _)| cmd),
+            () = self.handle.inner.cancel.cancelled() => None,
+        }
+    }
+
+    /// The connection.
+    pub fn handle(&self) -> &ConnectionHandle {
+        &self.handle
+    }
+}
+
+impl Drop for DetachedPeer {
+    fn drop(&mut self) {
+        let inner = &self.handle.inner;
+        inner.closed.store(true, Ordering::Release);
+        inner.cancel.cancel();
+        inner.pending.lock().clear();
+    }
+}
+
+impl ConnectionHandle {
+    /// A connection with no socket of its own: what is sent on it goes to the returned
+    /// [`DetachedPeer`]. A client that reaches the broker by another protocol (the gRPC API's
+    /// v5 clients) is registered with the broker's client tables through one, as Apache
+    /// RocketMQ's proxy registers its clients' channels; `peer` and `local` are the addresses
+    /// of the client's real connection.
+    pub fn detached(peer: SocketAddr, local: SocketAddr) -> (ConnectionHandle, DetachedPeer) {
+        let (out_tx, out_rx) = mpsc::unbounded_channel();
+        let handle = ConnectionHandle {
+            inner: Arc::new(Inner {
+                id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
+                peer,
+                local,
+                out: out_tx,
+                pending: Mutex::new(HashMap::new()),
+                next_opaque: AtomicI32::new(1),
+                closed: AtomicBool::new(false),
+                cancel: CancellationToken::new(),
+            }),
+        };
+        let peer_end = DetachedPeer {
+            handle: handle.clone(),
+            rx: out_rx,
+        };
+        (handle, peer_end)
+    }
+}

@@ -20,7 +20,7 @@ pub mod stats;
 pub mod tls;
 
 pub use client::RemotingClient;
-pub use connection::{BoxFuture, ConnectionConfig, ConnectionHandle, Handler};
+pub use connection::{BoxFuture, ConnectionConfig, ConnectionHandle, DetachedPeer, Handler};
 pub use error::NetError;
 pub use server::serve;
 pub use stats::{copy_stats, CopyStats};
