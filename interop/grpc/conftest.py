@@ -83,7 +83,9 @@ class Standalone:
         self.endpoints = f"127.0.0.1:{self.grpc_port}"
         self.conf = os.path.join(workdir, "broker.conf")
         with open(self.conf, "w") as f:
-            f.write("brokerIP1=127.0.0.1\n")
+            # The HA port (default listenPort + 1) and the dashboard (8080) get ports of their
+            # own, so that brokers of tests run side by side never collide there.
+            f.write(f"brokerIP1=127.0.0.1\nhaListenPort={free_port()}\ndashboardPort={free_port()}\n")
         self.proc = None
         self.log = None
         self.starts = 0
