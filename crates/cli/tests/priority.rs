@@ -114,6 +114,46 @@ fn lows_before_last_high(order: &[String], low: usize, high: usize, who: &str) -
     lows
 }
 
+/// Consumes `total` messages of `topic` with a push consumer of `group`; returns the bodies in
+/// the order the listener saw them.
+async fn push_order(ns: &str, topic: &str, group: &str, total: usize) -> Vec<String> {
+    let order: Arc<Mutex<Vec<String>>> = Arc::default();
+    let o = Arc::clone(&order);
+    let push = PushConsumer::builder(group)
+        .namesrv_addr(ns)
+        .consume_from(ConsumeFrom::FirstOffset)
+        .subscribe(topic, "*")
+        .listener_concurrently(move |msgs, _ctx| {
+            let o = Arc::clone(&o);
+            async move {
+                let mut o = o.lock().unwrap();
+                for m in &msgs {
+                    let body = String::from_utf8_lossy(&m.body).into_owned();
+                    let want = if body.starts_with("high") { 9 } else { 0 };
+                    assert_eq!(priority_of(m), want, "{body}");
+                    o.push(body);
+                }
+                ConsumeStatus::Success
+            }
+        })
+        .build()
+        .unwrap();
+    let began = Instant::now();
+    push.start().await.unwrap();
+    let all = wait_until(Duration::from_secs(120), || {
+        let n = order.lock().unwrap().len();
+        async move { n >= total }
+    })
+    .await;
+    // Anything delivered twice would show up now.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    push.shutdown().await;
+    let order = order.lock().unwrap().clone();
+    assert!(all, "{group} got {} of {total}", order.len());
+    println!("{group}: {total} consumed in {:?}", began.elapsed());
+    order
+}
+
 fn backlog_served_by_priority(low: usize, high: usize) {
     let dir = tempfile::tempdir().unwrap();
     let ns = start_namesrv(dir.path());
@@ -129,42 +169,7 @@ fn backlog_served_by_priority(low: usize, high: usize) {
         send_backlog(&ns.addr, topic, low, high).await;
         println!("backlog of {} sent in {:?}", low + high, started.elapsed());
 
-        // Push consumer.
-        let order: Arc<Mutex<Vec<String>>> = Arc::default();
-        let o = Arc::clone(&order);
-        let push = PushConsumer::builder("CG_pri_push")
-            .namesrv_addr(ns.addr.clone())
-            .consume_from(ConsumeFrom::FirstOffset)
-            .subscribe(topic, "*")
-            .listener_concurrently(move |msgs, _ctx| {
-                let o = Arc::clone(&o);
-                async move {
-                    let mut o = o.lock().unwrap();
-                    for m in &msgs {
-                        let body = String::from_utf8_lossy(&m.body).into_owned();
-                        let want = if body.starts_with("high") { 9 } else { 0 };
-                        assert_eq!(priority_of(m), want, "{body}");
-                        o.push(body);
-                    }
-                    ConsumeStatus::Success
-                }
-            })
-            .build()
-            .unwrap();
-        let began = Instant::now();
-        push.start().await.unwrap();
-        let total = low + high;
-        let all = wait_until(Duration::from_secs(120), || {
-            let n = order.lock().unwrap().len();
-            async move { n >= total }
-        })
-        .await;
-        // Anything delivered twice would show up now.
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        push.shutdown().await;
-        let order = order.lock().unwrap().clone();
-        assert!(all, "push consumer got {} of {total}", order.len());
-        println!("push consumer: {total} consumed in {:?}", began.elapsed());
+        let order = push_order(&ns.addr, topic, "CG_pri_push", low + high).await;
         let lows = lows_before_last_high(&order, low, high, "push consumer");
         assert!(
             lows < bound,
@@ -210,6 +215,27 @@ fn backlog_served_by_priority(low: usize, high: usize) {
 #[test]
 fn a_backlog_is_served_high_priority_first() {
     backlog_served_by_priority(2_000, 200);
+}
+
+/// The control: on a topic without `+priority=true` the property changes nothing, and the same
+/// measure shows the high messages spread through the backlog.
+#[test]
+fn without_the_topic_attribute_priority_changes_nothing() {
+    let (low, high) = (2_000, 200);
+    let dir = tempfile::tempdir().unwrap();
+    let ns = start_namesrv(dir.path());
+    let broker = start_broker(dir.path(), &ns.addr, "broker-nopri", "");
+    let topic = "tp_no_priority";
+    common::create_topic(&ns.addr, &broker.addr, topic, QUEUES);
+    runtime().block_on(async {
+        send_backlog(&ns.addr, topic, low, high).await;
+        let order = push_order(&ns.addr, topic, "CG_nopri_push", low + high).await;
+        let lows = lows_before_last_high(&order, low, high, "push consumer, no attribute");
+        assert!(
+            lows > low / 2,
+            "without lanes the high messages should be spread out: {lows} low ones before the last high"
+        );
+    });
 }
 
 #[test]

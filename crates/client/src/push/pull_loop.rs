@@ -1,6 +1,7 @@
 //! The pull loop of one queue (Java `PullMessageService` + `DefaultMQPushConsumerImpl.pullMessage`):
 //! flow control, a long-polling pull, and the hand-off to the consume service.
 
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -196,23 +197,20 @@ async fn sweep(
     lanes: &mut BTreeMap<i32, Lane>,
 ) -> Result<bool, ClientError> {
     for level in (1..=priority::MAX_PRIORITY).rev() {
-        if !lanes.contains_key(&level) {
-            let lane_mq = priority::lane(mq, level);
-            inner.offsets.remove(&lane_mq);
-            let offset = super::rebalance::compute_pull_from_where(inner, &lane_mq).await?;
-            let pq = Arc::new(ProcessQueue::default());
-            inner.lanes.lock().insert(lane_mq.clone(), Arc::clone(&pq));
-            lanes.insert(
-                level,
-                Lane {
+        let lane = match lanes.entry(level) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(v) => {
+                let lane_mq = priority::lane(mq, level);
+                inner.offsets.remove(&lane_mq);
+                let offset = super::rebalance::compute_pull_from_where(inner, &lane_mq).await?;
+                let pq = Arc::new(ProcessQueue::default());
+                inner.lanes.lock().insert(lane_mq.clone(), Arc::clone(&pq));
+                v.insert(Lane {
                     mq: lane_mq,
                     pq,
                     offset,
-                },
-            );
-        }
-        let Some(lane) = lanes.get_mut(&level) else {
-            continue;
+                })
+            }
         };
         loop {
             let args = PullArgs {
