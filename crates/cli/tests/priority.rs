@@ -187,7 +187,7 @@ fn backlog_served_by_priority(low: usize, high: usize) {
         lite.start().await.unwrap();
         let mut order = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(120);
-        while order.len() < total && Instant::now() < deadline {
+        while order.len() < low + high && Instant::now() < deadline {
             for m in lite.poll(Duration::from_millis(500)).await {
                 let body = String::from_utf8_lossy(&m.body).into_owned();
                 let want = if body.starts_with("high") { 9 } else { 0 };
