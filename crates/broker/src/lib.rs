@@ -32,6 +32,7 @@ pub mod long_poll;
 pub mod metrics;
 pub mod offset;
 pub mod persist;
+pub mod priority;
 pub mod rebalance_lock;
 pub mod register;
 pub mod replication;
@@ -183,6 +184,14 @@ impl Broker {
             // Only queues with parked pulls need waking; the rest cost one atomic load.
             if watched.is_watched(a.topic, a.queue_id) {
                 let _ = arrival_tx.send((a.topic.to_owned(), a.queue_id, a.max_offset));
+            }
+            // A message in a priority lane wakes the pulls parked on the lane's visible queue:
+            // they answer at once and their consumer pulls the lane (see `priority`).
+            if a.queue_id >= priority::LANE_STRIDE {
+                let (base, _) = priority::split(a.queue_id);
+                if watched.is_watched(a.topic, base) {
+                    let _ = arrival_tx.send((a.topic.to_owned(), base, i64::MAX));
+                }
             }
         }));
         let (register_tx, register_rx) = mpsc::unbounded_channel();

@@ -84,6 +84,8 @@ pub struct PullResult {
     pub max_offset: i64,
     /// The messages, bodies decompressed (empty unless `status` is `Found`).
     pub messages: Vec<MessageExt>,
+    /// The broker says the queue has priority lanes (`priorityLanes`, see [`crate::priority`]).
+    pub priority_lanes: bool,
 }
 
 /// How a subscription selects the messages of its topic (Java `MessageSelector`).
@@ -197,6 +199,10 @@ pub fn pull_result_from_response(
         return Err(ClientError::from_response(&resp));
     };
     let header: PullMessageResponseHeader = decode_header(&resp, "PULL_MESSAGE")?;
+    let priority_lanes = resp
+        .ext_fields
+        .get(ferromq_proto::priority::PULL_LANES_FIELD)
+        .is_some_and(|v| v == "true");
     let mut messages = Vec::new();
     if status == PullStatus::Found {
         let records = decode_records(resp.body).map_err(|e| ClientError::Records {
@@ -223,6 +229,7 @@ pub fn pull_result_from_response(
         min_offset: header.min_offset,
         max_offset: header.max_offset,
         messages,
+        priority_lanes,
     })
 }
 

@@ -41,6 +41,7 @@ pub mod lite;
 pub mod message;
 pub mod namesrv;
 mod offset_store;
+pub mod priority;
 pub mod producer;
 pub mod push;
 pub mod rate_limit;

@@ -82,6 +82,24 @@ impl Message {
         self.with_property(keys::TIMER_DELAY_MS, ms.to_string())
     }
 
+    /// Sets the priority, 0-9, higher first (`_SYS_MSG_PRIORITY_`, RocketMQ's `setPriority`;
+    /// values above 9 count as 9). On a topic with the attribute `priority=true`, a consumer
+    /// group's backlog of higher priority is served first (see [`crate::priority`]).
+    pub fn with_priority(self, priority: u8) -> Self {
+        self.with_property(
+            ferromq_proto::priority::PROPERTY_PRIORITY,
+            priority.min(9).to_string(),
+        )
+    }
+
+    /// The priority set with [`Message::with_priority`] (0 when none).
+    pub fn priority(&self) -> u8 {
+        ferromq_proto::priority::level_of(
+            self.properties
+                .get(ferromq_proto::priority::PROPERTY_PRIORITY),
+        ) as u8
+    }
+
     /// Sets the user flag.
     pub fn with_flag(mut self, flag: i32) -> Self {
         self.flag = flag;

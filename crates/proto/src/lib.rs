@@ -25,6 +25,7 @@ pub mod fuzzing;
 pub mod header;
 pub mod headers;
 pub mod message;
+pub mod priority;
 
 pub use command::{LanguageCode, RemotingCommand, SerializeType};
 pub use error::ProtoError;

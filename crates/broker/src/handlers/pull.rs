@@ -242,7 +242,9 @@ fn run(
             3,
         );
     }
-    if h.queue_id < 0 || h.queue_id >= topic.read_queue_nums {
+    if (h.queue_id < 0 || h.queue_id >= topic.read_queue_nums)
+        && !crate::priority::lane_readable(&h.topic, &topic, h.queue_id)
+    {
         return Err(BrokerError::invalid(format!(
             "queueId[{}] is illegal, topic:[{}] topicConfig.readQueueNums:[{}] consumer:[{}]",
             h.queue_id,
@@ -328,6 +330,10 @@ fn run(
     let mut resp = req
         .response_to(code, Some(result.status.as_str().to_owned()))
         .with_header(&header);
+    if crate::priority::announce_lanes(b, &h.topic, &topic, h.queue_id) {
+        resp.ext_fields
+            .insert(crate::priority::PULL_LANES_FIELD, "true".to_owned());
+    }
     if code == response::SUCCESS {
         b.stats.add_get(result.messages.len() as i64);
         let bytes: usize = result.messages.iter().map(|m| m.len()).sum();

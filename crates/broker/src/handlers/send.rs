@@ -65,6 +65,16 @@ pub async fn send(
             queue_id = 0;
         }
     }
+    // Priority lanes (see `crate::priority`); a batch stays in its queue, a DLQ copy in 0.
+    if !batch && queue_id < crate::priority::LANE_STRIDE && h.topic == topic_config.topic_name {
+        queue_id = crate::priority::store_queue(
+            b,
+            &h.topic,
+            &topic_config,
+            h.properties.as_deref().unwrap_or(""),
+            queue_id,
+        );
+    }
     let mut sys_flag = h.sys_flag;
     if topic_config.topic_filter_type == TopicFilterType::MultiTag {
         sys_flag |= sys_flag::MULTI_TAGS;

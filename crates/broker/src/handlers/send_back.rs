@@ -101,15 +101,20 @@ pub async fn handle(
             h.delay_level
         };
         props.insert(DELAY, level.to_string());
-        (
-            retry_topic,
-            rand::random_range(
-                0..group
-                    .retry_queue_nums
-                    .min(retry_config.write_queue_nums)
-                    .max(1),
-            ),
-        )
+        let queue_id = rand::random_range(
+            0..group
+                .retry_queue_nums
+                .min(retry_config.write_queue_nums)
+                .max(1),
+        );
+        // A message of a priority topic is retried in the retry topic's lane of its level.
+        let queue_id = crate::priority::retry_queue(
+            b,
+            props.get(RETRY_TOPIC).unwrap_or(view.topic),
+            props.get(crate::priority::PROPERTY_PRIORITY),
+            queue_id,
+        );
+        (retry_topic, queue_id)
     };
     let properties = props.encode();
     let levels = b.store.delay_levels_ms().len();

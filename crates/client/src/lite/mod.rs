@@ -166,6 +166,8 @@ impl LitePullConsumerBuilder {
                 subs: Mutex::default(),
                 mode: Mutex::new(Mode::Unset),
                 queues: Mutex::default(),
+                lanes: Mutex::default(),
+                gate: crate::priority::Gate::default(),
                 cache: Mutex::default(),
                 cached: AtomicUsize::new(0),
                 arrived: Notify::new(),
@@ -195,6 +197,10 @@ struct LiteInner {
     subs: Mutex<BTreeMap<String, SubscriptionData>>,
     mode: Mutex<Mode>,
     queues: Mutex<HashMap<MessageQueue, Arc<LiteQueue>>>,
+    /// Priority lanes of the queues being pulled (see [`crate::priority`]).
+    lanes: Mutex<HashMap<MessageQueue, Arc<LiteQueue>>>,
+    /// Queues draining their lanes hold back normal pulls.
+    gate: crate::priority::Gate,
     cache: Mutex<VecDeque<Batch>>,
     cached: AtomicUsize,
     arrived: Notify,
@@ -536,7 +542,8 @@ impl Drop for LitePullConsumer {
 
 async fn commit_all(inner: &Arc<LiteInner>) {
     *inner.last_commit.lock() = Instant::now();
-    let queues: Vec<Arc<LiteQueue>> = inner.queues.lock().values().cloned().collect();
+    let mut queues: Vec<Arc<LiteQueue>> = inner.queues.lock().values().cloned().collect();
+    queues.extend(inner.lanes.lock().values().cloned());
     let mut mqs = Vec::new();
     for q in queues {
         let o = q.consume_offset.load(Ordering::Acquire);
@@ -575,6 +582,20 @@ fn update_assignment(inner: &Arc<LiteInner>, topic: Option<&str>, target: &BTree
     }
     for q in added {
         spawn_pull(inner, q);
+    }
+    if !removed.is_empty() {
+        let mut gone_lanes = Vec::new();
+        inner.lanes.lock().retain(|l, lq| {
+            let gone = removed
+                .iter()
+                .any(|q| crate::priority::is_lane_of(l, &q.mq));
+            if gone {
+                lq.dropped.store(true, Ordering::Release);
+                gone_lanes.push(Arc::clone(lq));
+            }
+            !gone
+        });
+        removed.extend(gone_lanes);
     }
     if !removed.is_empty() {
         let i = Arc::clone(inner);

@@ -1,16 +1,18 @@
 //! The pull task of one lite-pull queue: flow control, pause, seek, and the long-polling
 //! LITE_PULL_MESSAGE whose batches feed the consumer's cache.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use ferromq_proto::body::MessageQueue;
+use ferromq_proto::body::{MessageQueue, SubscriptionData};
 use ferromq_proto::message::MessageExt;
 use tokio::sync::Notify;
 
 use super::LiteInner;
 use crate::broker_api::{self, PullArgs};
+use crate::priority::{self, Lanes};
 use crate::push::ConsumeFrom;
 use crate::{ClientError, PullStatus};
 
@@ -85,6 +87,11 @@ async fn start_offset(inner: &LiteInner, mq: &MessageQueue) -> Result<i64, Clien
 }
 
 async fn pull_loop(inner: Arc<LiteInner>, q: Arc<LiteQueue>) {
+    // Priority lanes (see `crate::priority`): the first pull tells whether the queue has any.
+    let mut lanes_state = Lanes::Unknown;
+    let gate = inner.gate.enter(&q.mq);
+    let mut lanes: BTreeMap<i32, Arc<LiteQueue>> = BTreeMap::new();
+    let mut swept_at: Option<Instant> = None;
     loop {
         if q.dropped.load(Ordering::Acquire) || inner.cancel.is_cancelled() {
             return;
@@ -95,10 +102,48 @@ async fn pull_loop(inner: Arc<LiteInner>, q: Arc<LiteQueue>) {
             }
             continue;
         }
-        if q.cached.load(Ordering::Acquire) > inner.cfg.pull_threshold_for_queue
+        let cached = q.cached.load(Ordering::Acquire)
+            + lanes
+                .values()
+                .map(|l| l.cached.load(Ordering::Acquire))
+                .sum::<usize>();
+        if cached > inner.cfg.pull_threshold_for_queue
             || inner.cached.load(Ordering::Acquire) > inner.cfg.pull_threshold_for_all
         {
             if !sleep_or_stop(&inner, &q, FLOW_CONTROL_DELAY).await && inner.cancel.is_cancelled() {
+                return;
+            }
+            continue;
+        }
+        let Some(sub) = inner.subs.lock().get(&q.mq.topic).cloned() else {
+            return;
+        };
+        if lanes_state == Lanes::On
+            && swept_at.is_none_or(|t| t.elapsed() >= priority::SWEEP_INTERVAL)
+        {
+            match sweep(&inner, &q, &sub, &mut lanes).await {
+                Ok(found) => {
+                    gate.set(found);
+                    if found {
+                        swept_at = None;
+                        continue;
+                    }
+                    swept_at = Some(Instant::now());
+                }
+                Err(e) => {
+                    tracing::debug!(queue = ?q.mq, error = %e, "pulling a priority lane failed");
+                    if !sleep_or_stop(&inner, &q, EXCEPTION_DELAY).await
+                        && inner.cancel.is_cancelled()
+                    {
+                        return;
+                    }
+                    continue;
+                }
+            }
+        }
+        if lanes_state != Lanes::Unknown && inner.gate.others_draining(&q.mq) {
+            if !sleep_or_stop(&inner, &q, priority::GATE_DELAY).await && inner.cancel.is_cancelled()
+            {
                 return;
             }
             continue;
@@ -124,16 +169,14 @@ async fn pull_loop(inner: Arc<LiteInner>, q: Arc<LiteQueue>) {
                 }
             }
         }
-        let Some(sub) = inner.subs.lock().get(&q.mq.topic).cloned() else {
-            return;
-        };
         let args = PullArgs {
             group: &inner.cfg.group,
             mq: &q.mq,
             sub: &sub,
             offset,
             max: inner.cfg.pull_batch_size,
-            suspend: Some(LONG_POLL),
+            // Until the broker said whether the queue has lanes, answer at once.
+            suspend: (lanes_state != Lanes::Unknown).then_some(LONG_POLL),
             timeout: CALL_TIMEOUT,
             lite: true,
         };
@@ -146,7 +189,17 @@ async fn pull_loop(inner: Arc<LiteInner>, q: Arc<LiteQueue>) {
             continue;
         }
         match result {
+            Ok(r) if r.priority_lanes && lanes_state != Lanes::On => {
+                // Lanes first: this batch is pulled again after them.
+                lanes_state = Lanes::On;
+                swept_at = None;
+                gate.set(true);
+            }
             Ok(r) => {
+                if lanes_state == Lanes::Unknown {
+                    lanes_state = Lanes::Off;
+                    gate.set(false);
+                }
                 let _ = q.pull_offset.compare_exchange(
                     offset,
                     r.next_begin_offset,
@@ -154,17 +207,12 @@ async fn pull_loop(inner: Arc<LiteInner>, q: Arc<LiteQueue>) {
                     Ordering::Acquire,
                 );
                 if r.status == PullStatus::Found && !r.messages.is_empty() {
-                    let n = r.messages.len();
-                    q.cached.fetch_add(n, Ordering::AcqRel);
-                    inner.cached.fetch_add(n, Ordering::AcqRel);
-                    inner.cache.lock().push_back(Batch {
-                        queue: Arc::clone(&q),
-                        generation,
-                        msgs: r.messages,
-                    });
-                    inner.arrived.notify_one();
+                    deliver(&inner, &q, generation, r.messages);
                 } else if r.status == PullStatus::OffsetIllegal {
                     tracing::warn!(queue = ?q.mq, offset, next = r.next_begin_offset, "pull offset illegal, moving on");
+                } else {
+                    // A long poll ended (maybe woken by a lane message): look at the lanes.
+                    swept_at = None;
                 }
             }
             Err(e) => {
@@ -176,4 +224,70 @@ async fn pull_loop(inner: Arc<LiteInner>, q: Arc<LiteQueue>) {
             }
         }
     }
+}
+
+/// Hands a pulled batch of `q` (a queue or one of its lanes) to `poll`.
+fn deliver(inner: &LiteInner, q: &Arc<LiteQueue>, generation: u64, msgs: Vec<MessageExt>) {
+    let n = msgs.len();
+    q.cached.fetch_add(n, Ordering::AcqRel);
+    inner.cached.fetch_add(n, Ordering::AcqRel);
+    inner.cache.lock().push_back(Batch {
+        queue: Arc::clone(q),
+        generation,
+        msgs,
+    });
+    inner.arrived.notify_one();
+}
+
+/// Pulls the lanes of `q`, highest first, without long polling; true when a batch was found
+/// (and cached for `poll`), false when every lane is drained.
+async fn sweep(
+    inner: &Arc<LiteInner>,
+    q: &Arc<LiteQueue>,
+    sub: &SubscriptionData,
+    lanes: &mut BTreeMap<i32, Arc<LiteQueue>>,
+) -> Result<bool, ClientError> {
+    for level in (1..=priority::MAX_PRIORITY).rev() {
+        let lane = match lanes.get(&level) {
+            Some(l) => Arc::clone(l),
+            None => {
+                let lane_mq = priority::lane(&q.mq, level);
+                inner.offsets.remove(&lane_mq);
+                let offset = start_offset(inner, &lane_mq).await?;
+                let lane = new_queue(lane_mq.clone());
+                lane.pull_offset.store(offset, Ordering::Release);
+                inner.lanes.lock().insert(lane_mq, Arc::clone(&lane));
+                lanes.insert(level, Arc::clone(&lane));
+                lane
+            }
+        };
+        loop {
+            let offset = lane.pull_offset.load(Ordering::Acquire);
+            let args = PullArgs {
+                group: &inner.cfg.group,
+                mq: &lane.mq,
+                sub,
+                offset,
+                max: inner.cfg.pull_batch_size,
+                suspend: None,
+                timeout: CALL_TIMEOUT,
+                lite: true,
+            };
+            let r = broker_api::pull(inner.instance.rpc(), inner.instance.routes(), args).await?;
+            if lane.dropped.load(Ordering::Acquire) {
+                return Ok(false);
+            }
+            lane.pull_offset
+                .store(r.next_begin_offset, Ordering::Release);
+            match r.status {
+                PullStatus::Found if !r.messages.is_empty() => {
+                    deliver(inner, &lane, 0, r.messages);
+                    return Ok(true);
+                }
+                PullStatus::Found | PullStatus::NoMatchedMsg => continue,
+                PullStatus::NoNewMsg | PullStatus::OffsetIllegal => break,
+            }
+        }
+    }
+    Ok(false)
 }

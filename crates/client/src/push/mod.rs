@@ -349,6 +349,8 @@ impl PushConsumerBuilder {
             subs,
             offsets,
             table: Mutex::default(),
+            lanes: Mutex::default(),
+            gate: crate::priority::Gate::default(),
             pacers,
             rebalance_wake: Notify::new(),
             cancel: CancellationToken::new(),
@@ -382,6 +384,10 @@ pub(crate) struct PushInner {
     subs: BTreeMap<String, SubscriptionData>,
     offsets: OffsetStore,
     table: Mutex<HashMap<MessageQueue, Arc<ProcessQueue>>>,
+    /// Priority lanes of owned queues being pulled (see [`crate::priority`]).
+    lanes: Mutex<HashMap<MessageQueue, Arc<ProcessQueue>>>,
+    /// Queues draining their lanes hold back normal pulls.
+    gate: crate::priority::Gate,
     permits: Arc<Semaphore>,
     pacers: HashMap<String, Pacer>,
     rebalance_wake: Notify,
@@ -415,6 +421,30 @@ impl PushInner {
 
     fn group(&self) -> &str {
         &self.cfg.group
+    }
+
+    /// Owned queues and their priority lanes: what offset commits cover.
+    fn owned_with_lanes(&self) -> Vec<MessageQueue> {
+        let mut mqs: Vec<MessageQueue> = self.table.lock().keys().cloned().collect();
+        mqs.extend(self.lanes.lock().keys().cloned());
+        mqs
+    }
+
+    /// Stops the lanes of `mq` and forgets them; returns them (offsets still to commit).
+    fn drop_lanes(&self, mq: &MessageQueue) -> Vec<MessageQueue> {
+        let mut lanes = self.lanes.lock();
+        let gone: Vec<MessageQueue> = lanes
+            .keys()
+            .filter(|l| crate::priority::is_lane_of(l, mq))
+            .cloned()
+            .collect();
+        for l in &gone {
+            if let Some(pq) = lanes.remove(l) {
+                pq.set_dropped();
+                pq.clear();
+            }
+        }
+        gone
     }
 
     /// When a message the pacer of `topic` refused is offered again.
@@ -657,13 +687,17 @@ impl PushConsumer {
             tracing::warn!(group = %inner.group(), "listener calls still running at shutdown");
         }
         let mqs: Vec<MessageQueue> = inner.table.lock().keys().cloned().collect();
-        if let Err(e) = inner.offsets.persist(&mqs).await {
+        if let Err(e) = inner.offsets.persist(&inner.owned_with_lanes()).await {
             tracing::warn!(group = %inner.group(), error = %e, "committing offsets at shutdown failed");
         }
         if inner.orderly() && inner.clustering() {
             rebalance::unlock_all(inner, &mqs).await;
         }
         for pq in inner.table.lock().drain().map(|(_, pq)| pq) {
+            pq.set_dropped();
+            pq.clear();
+        }
+        for pq in inner.lanes.lock().drain().map(|(_, pq)| pq) {
             pq.set_dropped();
             pq.clear();
         }

@@ -49,7 +49,7 @@ pub(crate) fn spawn_background(inner: &Arc<PushInner>) {
     let i = Arc::clone(inner);
     inner.background.spawn(async move {
         while sleep_or_cancel(&i.cancel, PERSIST_INTERVAL).await {
-            let mqs: Vec<MessageQueue> = i.table.lock().keys().cloned().collect();
+            let mqs = i.owned_with_lanes();
             if let Err(e) = i.offsets.persist(&mqs).await {
                 tracing::debug!(group = %i.group(), error = %e, "periodic offset commit failed");
             }
@@ -235,10 +235,14 @@ async fn remove_queue(inner: &Arc<PushInner>, mq: &MessageQueue, pq: &Arc<Proces
     } else {
         None
     };
-    if let Err(e) = inner.offsets.persist(std::slice::from_ref(mq)).await {
+    let mut mqs = vec![mq.clone()];
+    mqs.extend(inner.drop_lanes(mq));
+    if let Err(e) = inner.offsets.persist(&mqs).await {
         tracing::warn!(group = %inner.group(), queue = ?mq, error = %e, "committing the offset of a released queue failed");
     }
-    inner.offsets.remove(mq);
+    for m in &mqs {
+        inner.offsets.remove(m);
+    }
     if inner.orderly() && inner.clustering() {
         unlock_all(inner, std::slice::from_ref(mq)).await;
     }
@@ -247,7 +251,7 @@ async fn remove_queue(inner: &Arc<PushInner>, mq: &MessageQueue, pq: &Arc<Proces
 }
 
 /// Where a newly assigned queue starts (Java `computePullFromWhereWithException`).
-async fn compute_pull_from_where(
+pub(super) async fn compute_pull_from_where(
     inner: &Arc<PushInner>,
     mq: &MessageQueue,
 ) -> Result<i64, ClientError> {
