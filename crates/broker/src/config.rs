@@ -375,6 +375,7 @@ pub const BROKER_KEYS: &[&str] = &[
     "osPageCacheBusyTimeOutMills",
     "serverMaxConnections",
     "serverMaxInFlightPerConnection",
+    "serverMaxInFlightBytesPerConnection",
     "enableControllerMode",
     "controllerAddr",
     "brokerHeartbeatInterval",
@@ -614,6 +615,9 @@ impl BrokerConfig {
                 }
                 "serverMaxInFlightPerConnection" => {
                     c.flow.max_in_flight = positive(key, value, num!(usize, "a count"))?
+                }
+                "serverMaxInFlightBytesPerConnection" => {
+                    c.flow.max_in_flight_bytes = positive(key, value, num!(usize, "bytes"))?
                 }
                 "enableControllerMode" => c.enable_controller_mode = boolean()?,
                 "controllerAddr" => {
