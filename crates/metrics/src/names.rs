@@ -56,7 +56,7 @@ pub const FLOW_CONNECTIONS_REFUSED_TOTAL: &str = "rocketmq_flow_connections_refu
 /// `reason`: `in_flight` or `bytes`).
 pub const FLOW_CONNECTIONS_PAUSED_TOTAL: &str = "rocketmq_flow_connections_paused_total";
 /// Gauge: connections not being read right now because of back-pressure.
-pub const FLOW_CONNECTIONS_PAUSED: &str = "rocketmq_flow_connections_paused";
+pub const FLOW_PAUSED_CONNECTIONS: &str = "rocketmq_flow_paused_connections";
 /// Label of the flow counters: why.
 pub const LABEL_REASON: &str = "reason";
 /// Label of the quota counters: `topic` or `group`.

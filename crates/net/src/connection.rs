@@ -314,7 +314,12 @@ where
     });
     let handle = ConnectionHandle { inner };
     let cancel = handle.inner.cancel.clone();
-    tokio::spawn(write_loop(writer, out_rx, cancel.clone(), Arc::clone(&handle.inner)));
+    tokio::spawn(write_loop(
+        writer,
+        out_rx,
+        cancel.clone(),
+        Arc::clone(&handle.inner),
+    ));
     let h = handle.clone();
     tokio::spawn(async move {
         if let Err(reason) = read_loop(reader, &h, &handler, &config).await {

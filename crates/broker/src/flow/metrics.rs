@@ -19,9 +19,18 @@ pub fn collect(b: &Broker, out: &mut Scrape) {
     let c = &b.send_gate.counters;
     let (quota_rejected, quota_paced) = b.quotas.totals();
     for (reason, v) in [
-        ("TIMEOUT_CLEAN_QUEUE", c.shed_timeout.load(Ordering::Relaxed)),
-        ("PCBUSY_CLEAN_QUEUE", c.shed_page_cache.load(Ordering::Relaxed)),
-        ("REJECTREQUEST", c.rejected_page_cache.load(Ordering::Relaxed)),
+        (
+            "TIMEOUT_CLEAN_QUEUE",
+            c.shed_timeout.load(Ordering::Relaxed),
+        ),
+        (
+            "PCBUSY_CLEAN_QUEUE",
+            c.shed_page_cache.load(Ordering::Relaxed),
+        ),
+        (
+            "REJECTREQUEST",
+            c.rejected_page_cache.load(Ordering::Relaxed),
+        ),
         ("OVERLOAD", c.shed_overload.load(Ordering::Relaxed)),
         ("QUOTA", quota_rejected),
     ] {
@@ -78,7 +87,7 @@ pub fn collect(b: &Broker, out: &mut Scrape) {
         );
     }
     out.gauge(
-        FLOW_CONNECTIONS_PAUSED,
+        FLOW_PAUSED_CONNECTIONS,
         "Connections not being read right now because of write-side back-pressure",
         Labels::new(),
         net.paused_now as f64,
