@@ -24,6 +24,17 @@ def frame(code, opaque):
     return struct.pack(">ii", 4 + len(header), len(header)) + header
 
 
+def slow_socket(host, port):
+    """A connection with a small receive buffer, set before connecting so that the window the
+    broker sees is small from the start (set afterwards, the kernel may already have offered
+    a large one)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.settimeout(5)
+    s.connect((host, port))
+    return s
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--broker", required=True, help="host:port")
@@ -38,11 +49,10 @@ def main():
     for _ in range(a.idle):
         idle.append(socket.create_connection((host, port), timeout=5))
     written = [0] * a.slow
-    slow = [socket.create_connection((host, port), timeout=5) for _ in range(a.slow)]
+    slow = [slow_socket(host, port) for _ in range(a.slow)]
 
     def slow_reader(i):
         s = slow[i]
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         s.settimeout(None)  # block once the broker stops reading; main() shuts us down
         opaque = 1
         while True:

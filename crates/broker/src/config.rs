@@ -379,6 +379,7 @@ pub const BROKER_KEYS: &[&str] = &[
     "osPageCacheBusyTimeOutMills",
     "serverMaxConnections",
     "serverMaxInFlightPerConnection",
+    "serverMaxInFlightBytesPerConnection",
     "enableControllerMode",
     "controllerAddr",
     "brokerHeartbeatInterval",
@@ -618,6 +619,9 @@ impl BrokerConfig {
                 }
                 "serverMaxInFlightPerConnection" => {
                     c.flow.max_in_flight = positive(key, value, num!(usize, "a count"))?
+                }
+                "serverMaxInFlightBytesPerConnection" => {
+                    c.flow.max_in_flight_bytes = positive(key, value, num!(usize, "bytes"))?
                 }
                 "enableControllerMode" => c.enable_controller_mode = boolean()?,
                 "controllerAddr" => {

@@ -169,6 +169,7 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ("osPageCacheBusyTimeOutMills", "An append holding the commit log longer than this (ms) makes queued and new sends answer SYSTEM_BUSY `[PCBUSY_CLEAN_QUEUE]`"),
     ("serverMaxConnections", "Most client connections at once; a connection beyond it is closed at once (logged)"),
     ("serverMaxInFlightPerConnection", "Requests of one connection in progress or with an unwritten answer; the broker stops reading a connection at the bound"),
+    ("serverMaxInFlightBytesPerConnection", "Bytes of answers queued on one connection and not yet written to its socket; above it the broker serves no further request of that connection until the peer has read enough (4 MiB)"),
     // Test knobs.
     ("debugFlushDelayMs", "Test knob: every commit-log flush first sleeps this long (ms)"),
     ("debugDiskUsageFile", "Test knob: read the disk usage from this file instead of the file system"),
@@ -296,6 +297,7 @@ fn default_text_of(c: &BrokerConfig, key: &str) -> Option<String> {
         "osPageCacheBusyTimeOutMills" => c.flow.page_cache_busy_ms.to_string(),
         "serverMaxConnections" => c.flow.max_connections.to_string(),
         "serverMaxInFlightPerConnection" => c.flow.max_in_flight.to_string(),
+        "serverMaxInFlightBytesPerConnection" => c.flow.max_in_flight_bytes.to_string(),
         "enableControllerMode" => c.enable_controller_mode.to_string(),
         "controllerAddr" => "(none)".into(),
         "brokerHeartbeatInterval" => c.broker_heartbeat_interval.to_string(),

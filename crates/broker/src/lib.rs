@@ -334,6 +334,7 @@ impl Broker {
             handler,
             ConnectionConfig {
                 max_in_flight: self.config.flow.max_in_flight,
+                max_in_flight_bytes: self.config.flow.max_in_flight_bytes,
                 max_connections: self.config.flow.max_connections,
                 tls,
                 max_frame: self.config.frame_max_length,

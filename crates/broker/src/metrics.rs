@@ -308,6 +308,7 @@ impl Source for BrokerSource {
         collect_store(&b, out);
         b.rpc
             .collect(out, ferromq_proto::codes::request_name, response_code_name);
+        crate::flow::metrics::collect(&b, out);
         out.gauge(
             BROKER_PERMISSION,
             "Broker permission",

@@ -40,6 +40,30 @@ pub const STORAGE_DISPATCH_BEHIND_BYTES: &str = "rocketmq_storage_dispatch_behin
 /// Gauge: age in ms of the oldest message kept.
 pub const STORAGE_MESSAGE_RESERVE_TIME: &str = "rocketmq_storage_message_reserve_time";
 
+// Flow control (FerroMQ's own; RocketMQ counts none of these).
+/// Counter: sends answered SYSTEM_BUSY instead of being stored (label `reason`: the remark's
+/// tag, `TIMEOUT_CLEAN_QUEUE`, `PCBUSY_CLEAN_QUEUE`, `REJECTREQUEST`, `OVERLOAD` or `QUOTA`).
+pub const FLOW_SENDS_SHED_TOTAL: &str = "rocketmq_flow_sends_shed_total";
+/// Counter: pulls held back by a consume quota, all quotas together.
+pub const FLOW_PULLS_THROTTLED_TOTAL: &str = "rocketmq_flow_pulls_throttled_total";
+/// Counter: pulls held back by one consume quota (labels `quota_type`, `quota_name`).
+pub const FLOW_QUOTA_PULLS_THROTTLED_TOTAL: &str = "rocketmq_flow_quota_pulls_throttled_total";
+/// Counter: sends refused by one produce quota (labels `quota_type`, `quota_name`).
+pub const FLOW_QUOTA_SENDS_REJECTED_TOTAL: &str = "rocketmq_flow_quota_sends_rejected_total";
+/// Counter: connections closed on accept because `serverMaxConnections` were open.
+pub const FLOW_CONNECTIONS_REFUSED_TOTAL: &str = "rocketmq_flow_connections_refused_total";
+/// Counter: times a connection stopped being read by write-side back-pressure (label
+/// `reason`: `in_flight` or `bytes`).
+pub const FLOW_CONNECTIONS_PAUSED_TOTAL: &str = "rocketmq_flow_connections_paused_total";
+/// Gauge: connections not being read right now because of back-pressure.
+pub const FLOW_PAUSED_CONNECTIONS: &str = "rocketmq_flow_paused_connections";
+/// Label of the flow counters: why.
+pub const LABEL_REASON: &str = "reason";
+/// Label of the quota counters: `topic` or `group`.
+pub const LABEL_QUOTA_TYPE: &str = "quota_type";
+/// Label of the quota counters: the topic or group the quota limits.
+pub const LABEL_QUOTA_NAME: &str = "quota_name";
+
 /// Label: cluster name.
 pub const LABEL_CLUSTER: &str = "cluster";
 /// Label: `broker` (RocketMQ's `NODE_TYPE_BROKER`) or, in FerroMQ, `namesrv`.

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -16,10 +16,10 @@ use ferromq_proto::RemotingCommand;
 use parking_lot::Mutex;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, oneshot, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use crate::stats::COPY_STATS;
+use crate::stats::{PauseReason, COPY_STATS, FLOW_STATS};
 use crate::tls::MaybeTlsStream;
 use crate::NetError;
 
@@ -60,6 +60,11 @@ pub struct ConnectionConfig {
     /// socket. At the bound the reader stops reading, so a peer that sends without reading
     /// its responses is held back by TCP instead of growing the write queue.
     pub max_in_flight: usize,
+    /// Bytes of answers (and other commands) queued on a connection but not yet written to
+    /// its socket. Above the bound the reader stops serving the connection's requests until
+    /// the writer has drained below it, so a peer that asks for large answers (pulls) and
+    /// reads them slowly pins at most this much memory (plus one answer per slot in flight).
+    pub max_in_flight_bytes: usize,
     /// Connections [`crate::serve`] keeps at once; one more is closed on accept.
     pub max_connections: usize,
     /// Close after this long without any traffic; `None` keeps idle connections.
@@ -74,11 +79,24 @@ impl Default for ConnectionConfig {
             max_frame: DEFAULT_MAX_FRAME,
             max_header: DEFAULT_MAX_FRAME,
             max_in_flight: 256,
+            max_in_flight_bytes: DEFAULT_MAX_IN_FLIGHT_BYTES,
             max_connections: 10_000,
             idle_timeout: Some(Duration::from_secs(120)),
             tls: crate::tls::TlsServer::disabled(),
         }
     }
+}
+
+/// Default of [`ConnectionConfig::max_in_flight_bytes`]: 4 MiB.
+pub const DEFAULT_MAX_IN_FLIGHT_BYTES: usize = 4 << 20;
+
+/// What a queued command is counted as besides its body: its length fields and a typical
+/// header (the header is encoded only by the writer).
+const FRAME_OVERHEAD: usize = 256;
+
+/// The bytes a queued command counts for in [`Inner::unwritten`].
+fn queued_size(cmd: &RemotingCommand) -> usize {
+    FRAME_OVERHEAD + cmd.body_len()
 }
 
 static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
@@ -92,6 +110,11 @@ struct Inner {
     next_opaque: AtomicI32,
     closed: AtomicBool,
     cancel: CancellationToken,
+    /// Bytes queued for the writer and not yet on the socket (see [`queued_size`]).
+    unwritten: AtomicUsize,
+    /// Set while the reader waits for `unwritten` to drain; the writer then wakes it.
+    reader_paused: AtomicBool,
+    drained: Notify,
 }
 
 /// A command for the writer, with the in-flight slot of the request it answers: the slot is
@@ -156,6 +179,9 @@ impl ConnectionHandle {
         cmd: RemotingCommand,
         slot: Option<OwnedSemaphorePermit>,
     ) -> Result<(), NetError> {
+        self.inner
+            .unwritten
+            .fetch_add(queued_size(&cmd), Ordering::Relaxed);
         self.inner
             .out
             .send((cmd, slot))
@@ -282,10 +308,18 @@ where
         next_opaque: AtomicI32::new(1),
         closed: AtomicBool::new(false),
         cancel: CancellationToken::new(),
+        unwritten: AtomicUsize::new(0),
+        reader_paused: AtomicBool::new(false),
+        drained: Notify::new(),
     });
     let handle = ConnectionHandle { inner };
     let cancel = handle.inner.cancel.clone();
-    tokio::spawn(write_loop(writer, out_rx, cancel.clone()));
+    tokio::spawn(write_loop(
+        writer,
+        out_rx,
+        cancel.clone(),
+        Arc::clone(&handle.inner),
+    ));
     let h = handle.clone();
     tokio::spawn(async move {
         if let Err(reason) = read_loop(reader, &h, &handler, &config).await {
@@ -306,7 +340,9 @@ async fn read_loop<R: AsyncRead + Unpin>(
     config: &ConnectionConfig,
 ) -> Result<(), String> {
     let budget = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
-    let mut buf = BytesMut::with_capacity(64 * 1024);
+    // Small until the peer sends something: an idle connection holds 4 KiB, and the first
+    // read that fills it grows it to the usual 64 KiB below.
+    let mut buf = BytesMut::with_capacity(4096);
     // Made once: a fresh cancellation future and idle timer per read would cost a waiter
     // registration and a timer-wheel entry for every read.
     let cancelled = conn.inner.cancel.cancelled();
@@ -340,12 +376,24 @@ async fn read_loop<R: AsyncRead + Unpin>(
             }
             let permit = match Arc::clone(&budget).try_acquire_owned() {
                 Ok(p) => p,
-                Err(_) => tokio::select! {
-                    p = Arc::clone(&budget).acquire_owned() => p.map_err(|_| "closed".to_string())?,
-                    _ = &mut cancelled => return Ok(()),
-                },
+                Err(_) => {
+                    let _paused = Paused::start(PauseReason::InFlight);
+                    tokio::select! {
+                        p = Arc::clone(&budget).acquire_owned() => p.map_err(|_| "closed".to_string())?,
+                        _ = &mut cancelled => return Ok(()),
+                    }
+                }
             };
+            if conn.inner.unwritten.load(Ordering::Relaxed) > config.max_in_flight_bytes
+                && !wait_drained(conn, config.max_in_flight_bytes, cancelled.as_mut()).await
+            {
+                return Ok(());
+            }
             serve_request(conn, handler, cmd, permit);
+            // One connection's burst of requests must not hold a runtime worker: the reader
+            // gives way to other tasks (other connections, the name server, timers) once it
+            // has used its scheduling budget, as tokio's own resources do.
+            tokio::task::coop::consume_budget().await;
         }
         if buf.capacity() - buf.len() < 4096 {
             buf.reserve(64 * 1024);
@@ -370,6 +418,48 @@ async fn read_loop<R: AsyncRead + Unpin>(
         if n == 0 {
             return Ok(());
         }
+    }
+}
+
+/// Waits until the connection's unwritten bytes are at most `bound`. False when the connection
+/// was closed meanwhile.
+async fn wait_drained(
+    conn: &ConnectionHandle,
+    bound: usize,
+    mut cancelled: Pin<&mut tokio_util::sync::WaitForCancellationFuture<'_>>,
+) -> bool {
+    let inner = &conn.inner;
+    let _paused = Paused::start(PauseReason::Bytes);
+    inner.reader_paused.store(true, Ordering::SeqCst);
+    let drained = loop {
+        let notified = inner.drained.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if inner.unwritten.load(Ordering::SeqCst) <= bound {
+            break true;
+        }
+        tokio::select! {
+            _ = &mut notified => {}
+            _ = cancelled.as_mut() => break false,
+        }
+    };
+    inner.reader_paused.store(false, Ordering::SeqCst);
+    drained
+}
+
+/// A reader waiting for back-pressure to ease: counted while it lasts.
+struct Paused;
+
+impl Paused {
+    fn start(reason: PauseReason) -> Paused {
+        FLOW_STATS.pause(reason);
+        Paused
+    }
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        FLOW_STATS.resume();
     }
 }
 
@@ -458,13 +548,15 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     mut writer: W,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
     cancel: CancellationToken,
+    inner: Arc<Inner>,
 ) {
-    // Reused for every batch: the writer allocates only when a batch outgrows them.
-    let mut batch: Vec<Outgoing> = Vec::with_capacity(64);
-    let mut headers = BytesMut::with_capacity(16 * 1024);
-    let mut ends: Vec<usize> = Vec::with_capacity(64);
-    let mut pieces: Vec<Bytes> = Vec::with_capacity(192);
-    let mut slots: Vec<OwnedSemaphorePermit> = Vec::with_capacity(64);
+    // Reused for every batch: the writer allocates only when a batch outgrows them. They start
+    // empty, so a connection that is never answered (an idle one) holds none of them.
+    let mut batch: Vec<Outgoing> = Vec::new();
+    let mut headers = BytesMut::new();
+    let mut ends: Vec<usize> = Vec::new();
+    let mut pieces: Vec<Bytes> = Vec::new();
+    let mut slots: Vec<OwnedSemaphorePermit> = Vec::new();
     let cancelled = cancel.cancelled();
     tokio::pin!(cancelled);
     loop {
@@ -486,7 +578,9 @@ async fn write_loop<W: AsyncWrite + Unpin>(
             headers.reserve(16 * 1024);
         }
         ends.clear();
+        let mut queued = 0;
         for (cmd, _) in &batch {
+            queued += queued_size(cmd);
             cmd.encode_header(&mut headers);
             ends.push(headers.len());
         }
@@ -522,6 +616,10 @@ async fn write_loop<W: AsyncWrite + Unpin>(
         }
         // The answers are on the socket: their requests' in-flight slots are free.
         slots.clear();
+        inner.unwritten.fetch_sub(queued, Ordering::SeqCst);
+        if inner.reader_paused.load(Ordering::SeqCst) {
+            inner.drained.notify_one();
+        }
     }
     cancel.cancel();
     let _ = writer.shutdown().await;

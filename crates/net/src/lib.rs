@@ -23,5 +23,5 @@ pub use client::RemotingClient;
 pub use connection::{BoxFuture, ConnectionConfig, ConnectionHandle, DetachedPeer, Handler};
 pub use error::NetError;
 pub use server::serve;
-pub use stats::{copy_stats, CopyStats};
+pub use stats::{copy_stats, flow_stats, CopyStats, FlowStats, PauseReason};
 pub use tls::{ClientAuth, ServerIdentity, ServerTrust, TlsClient, TlsError, TlsMode, TlsServer};

@@ -32,6 +32,7 @@ pub async fn serve(
         };
         if at_limit(&mut live, config.max_connections) {
             drop(stream);
+            crate::stats::FLOW_STATS.refuse();
             refused += 1;
             if refused_logged.elapsed() >= REFUSAL_LOG_PERIOD {
                 tracing::warn!(

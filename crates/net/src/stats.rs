@@ -49,3 +49,76 @@ pub fn copy_stats() -> CopyStats {
         body_bytes_by_reference: COPY_STATS.body_bytes_by_reference.load(Ordering::Relaxed),
     }
 }
+
+/// Why a connection's reader stopped serving its requests for a while (write-side
+/// back-pressure).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PauseReason {
+    /// `serverMaxInFlightPerConnection` requests were in progress or unwritten.
+    InFlight,
+    /// The unwritten answers exceeded `serverMaxInFlightBytesPerConnection`.
+    Bytes,
+}
+
+/// The counters behind [`flow_stats`].
+pub(crate) struct FlowCounters {
+    refused: AtomicU64,
+    paused_in_flight: AtomicU64,
+    paused_bytes: AtomicU64,
+    paused_now: AtomicU64,
+}
+
+pub(crate) static FLOW_STATS: FlowCounters = FlowCounters {
+    refused: AtomicU64::new(0),
+    paused_in_flight: AtomicU64::new(0),
+    paused_bytes: AtomicU64::new(0),
+    paused_now: AtomicU64::new(0),
+};
+
+impl FlowCounters {
+    /// Counts a connection closed on accept because the server was at its connection limit.
+    pub(crate) fn refuse(&self) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a reader that starts waiting for back-pressure to ease.
+    pub(crate) fn pause(&self, reason: PauseReason) {
+        let c = match reason {
+            PauseReason::InFlight => &self.paused_in_flight,
+            PauseReason::Bytes => &self.paused_bytes,
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+        self.paused_now.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A paused reader goes on.
+    pub(crate) fn resume(&self) {
+        self.paused_now.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A reading of the servers' connection flow counters since the process started (all
+/// servers of this process together: a standalone broker and its name server).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FlowStats {
+    /// Connections closed on accept because `serverMaxConnections` were open.
+    pub connections_refused: u64,
+    /// Times a reader stopped because `serverMaxInFlightPerConnection` requests were in
+    /// progress or unwritten.
+    pub paused_in_flight: u64,
+    /// Times a reader stopped because its unwritten answers exceeded
+    /// `serverMaxInFlightBytesPerConnection`.
+    pub paused_bytes: u64,
+    /// Readers stopped right now.
+    pub paused_now: u64,
+}
+
+/// The connection flow counters so far.
+pub fn flow_stats() -> FlowStats {
+    FlowStats {
+        connections_refused: FLOW_STATS.refused.load(Ordering::Relaxed),
+        paused_in_flight: FLOW_STATS.paused_in_flight.load(Ordering::Relaxed),
+        paused_bytes: FLOW_STATS.paused_bytes.load(Ordering::Relaxed),
+        paused_now: FLOW_STATS.paused_now.load(Ordering::Relaxed),
+    }
+}

@@ -171,3 +171,54 @@ async fn a_peer_that_does_not_read_stops_being_served_until_it_reads() {
     writer.abort();
     stop.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unwritten_answer_bytes_are_bounded_even_with_a_large_in_flight_count() {
+    const REQUESTS: usize = 2000;
+    const BOUND: usize = 1 << 20;
+    let (addr, big, stop) = start(ConnectionConfig {
+        // The count bound alone would let the server queue 2000 answers of 256 KiB (500 MiB).
+        max_in_flight: 100_000,
+        max_in_flight_bytes: BOUND,
+        ..Default::default()
+    })
+    .await;
+    let paused_before = ferromq_net::flow_stats().paused_bytes;
+    let s = TcpStream::connect(&addr).await.unwrap();
+    let (mut rd, mut wr) = s.into_split();
+    let writer = tokio::spawn(async move {
+        for i in 0..REQUESTS {
+            if wr.write_all(&request_bytes(i as i32)).await.is_err() {
+                return;
+            }
+        }
+        std::future::pending::<()>().await;
+    });
+    let mut last = 0;
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = big.served.load(Ordering::SeqCst);
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    let stalled_at = big.served.load(Ordering::SeqCst);
+    let stats = ferromq_net::flow_stats();
+    println!(
+        "served {stalled_at} of {REQUESTS} requests of {} KiB answers with a {} KiB byte bound; {} paused now",
+        ANSWER / 1024,
+        BOUND / 1024,
+        stats.paused_now
+    );
+    assert!(
+        stalled_at < REQUESTS / 2,
+        "the server queued {stalled_at} answers of {ANSWER} bytes for a peer that reads nothing"
+    );
+    assert!(stats.paused_bytes > paused_before, "{stats:?}");
+    assert!(stats.paused_now >= 1, "{stats:?}");
+    let got = read_answers(&mut rd, REQUESTS).await;
+    assert_eq!(got, REQUESTS);
+    writer.abort();
+    stop.cancel();
+}

@@ -1,8 +1,9 @@
 //! Flow control: the broker sheds load instead of drowning.
 //!
 //! ```text
-//! socket ─▶ net (serverMaxConnections, serverMaxInFlightPerConnection: reading stops at the
-//!           │    bound; a request's slot is freed only once its answer is written)
+//! socket ─▶ net (serverMaxConnections, serverMaxInFlightPerConnection and
+//!           │    serverMaxInFlightBytesPerConnection: reading stops at either bound; a
+//!           │    request's slot is freed only once its answer is written)
 //!           ▼
 //!      dispatch ─▶ send family ─▶ SendGate (sendMessageThreadPoolNums slots, a queue of
 //!           │                     sendThreadPoolQueueCapacity, waitTimeMillsInSendQueue,
@@ -25,6 +26,7 @@
 //! (64) is larger than Java's thread count (at most 4).
 
 pub mod fast_failure;
+pub mod metrics;
 pub mod quota;
 
 pub use fast_failure::{FlowCounters, SendGate, LIVE_FLOW_KEYS};
@@ -50,6 +52,9 @@ pub struct FlowConfig {
     /// `serverMaxInFlightPerConnection` (256): requests of one connection in progress or
     /// with an answer not yet written.
     pub max_in_flight: usize,
+    /// `serverMaxInFlightBytesPerConnection` (4 MiB): bytes of answers of one connection
+    /// queued and not yet written to its socket; above it the connection's requests wait.
+    pub max_in_flight_bytes: usize,
 }
 
 impl Default for FlowConfig {
@@ -62,6 +67,7 @@ impl Default for FlowConfig {
             page_cache_busy_ms: 1000,
             max_connections: 10_000,
             max_in_flight: 256,
+            max_in_flight_bytes: ferromq_net::connection::DEFAULT_MAX_IN_FLIGHT_BYTES,
         }
     }
 }

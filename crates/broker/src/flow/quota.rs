@@ -92,6 +92,8 @@ struct Limited {
     consume_bytes: Option<Mutex<Bucket>>,
     produce_rejected: AtomicU64,
     consume_paced_ms: AtomicU64,
+    /// Pulls held back by this quota.
+    consume_paced: AtomicU64,
 }
 
 impl Limited {
@@ -105,6 +107,7 @@ impl Limited {
             limits,
             produce_rejected: AtomicU64::new(0),
             consume_paced_ms: AtomicU64::new(0),
+            consume_paced: AtomicU64::new(0),
         }
     }
 }
@@ -154,6 +157,10 @@ pub struct QuotaManager {
     /// False while no quota exists: the request paths then skip every lookup.
     any: AtomicBool,
     file: JsonFile,
+    /// Sends refused by any quota since start (kept when a quota is removed).
+    produce_rejected_total: AtomicU64,
+    /// Pulls held back by any quota since start.
+    consume_paced_total: AtomicU64,
 }
 
 impl QuotaManager {
@@ -172,6 +179,8 @@ impl QuotaManager {
         }
         Ok(QuotaManager {
             any: AtomicBool::new(!table.is_empty()),
+            produce_rejected_total: AtomicU64::new(0),
+            consume_paced_total: AtomicU64::new(0),
             table: RwLock::new(table),
             file,
         })
@@ -268,6 +277,7 @@ impl QuotaManager {
         };
         if let Some(limit) = exceeded {
             l.produce_rejected.fetch_add(1, Ordering::Relaxed);
+            self.produce_rejected_total.fetch_add(1, Ordering::Relaxed);
             return Err(BrokerError::SystemBusy {
                 reason: format!(
                     "[QUOTA]produce quota of topic {topic} exceeded ({limit}), start flow control for a while"
@@ -293,6 +303,7 @@ impl QuotaManager {
         let t = self.table.read();
         let now = Instant::now();
         let mut wait = Duration::ZERO;
+        let mut paced = false;
         for l in self.consume_quotas(&t, group, topic) {
             let mut w = Duration::ZERO;
             if let Some(b) = &l.consume_msgs {
@@ -305,10 +316,39 @@ impl QuotaManager {
             if !w.is_zero() {
                 l.consume_paced_ms
                     .fetch_add(w.as_millis() as u64, Ordering::Relaxed);
+                l.consume_paced.fetch_add(1, Ordering::Relaxed);
+                paced = true;
             }
             wait = wait.max(w);
         }
+        if paced {
+            self.consume_paced_total.fetch_add(1, Ordering::Relaxed);
+        }
         wait
+    }
+
+    /// Sends refused by a produce quota and pulls held back by a consume quota since start,
+    /// all quotas together (removed ones included).
+    pub fn totals(&self) -> (u64, u64) {
+        (
+            self.produce_rejected_total.load(Ordering::Relaxed),
+            self.consume_paced_total.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Calls `f(target, name, sends refused, pulls paced, milliseconds paced)` for every
+    /// quota, sorted by target kind and name.
+    pub fn for_each_counter(&self, mut f: impl FnMut(QuotaTarget, &str, u64, u64, u64)) {
+        let t = self.table.read();
+        for ((target, name), l) in t.sorted() {
+            f(
+                target,
+                name,
+                l.produce_rejected.load(Ordering::Relaxed),
+                l.consume_paced.load(Ordering::Relaxed),
+                l.consume_paced_ms.load(Ordering::Relaxed),
+            );
+        }
     }
 
     /// How many of `wanted` messages a pull of `group` on `topic` may take now (at least 1).
@@ -359,7 +399,7 @@ impl QuotaManager {
     }
 }
 
-fn target_word(t: QuotaTarget) -> &'static str {
+pub(crate) fn target_word(t: QuotaTarget) -> &'static str {
     match t {
         QuotaTarget::Topic => "topic",
         QuotaTarget::Group => "group",
