@@ -720,6 +720,10 @@ impl ConnectionHandle {
                 next_opaque: AtomicI32::new(1),
                 closed: AtomicBool::new(false),
                 cancel: CancellationToken::new(),
+                // No reader to pause and no writer to drain: the byte bound never applies.
+                unwritten: AtomicUsize::new(0),
+                reader_paused: AtomicBool::new(false),
+                drained: Notify::new(),
             }),
         };
         let peer_end = DetachedPeer {
