@@ -145,18 +145,24 @@ impl NamesrvAuth {
         let name = req.ext_fields.get(ACCESS_KEY).filter(|k| !k.is_empty());
         let claimed = req.ext_fields.get(SIGNATURE).unwrap_or("");
         let signed = |password: &str| verify(req, password, &[], claimed);
-        if let Some(name) = name {
-            if self
-                .supers
-                .iter()
-                .any(|(u, p)| u == name && signed(p.as_str()))
-            {
-                return Ok(());
-            }
-        }
         let what = ferromq_proto::codes::served_by(req.code)
             .map(|(_, n)| format!("{n} (code {})", req.code))
             .unwrap_or_else(|| format!("request code {}", req.code));
+        if let Some(name) = name {
+            if let Some((_, password)) = self.supers.iter().find(|(u, _)| u == name) {
+                if signed(password) {
+                    return Ok(());
+                }
+                // A super user of namesrv.conf that the users file does not know either.
+                if self.auth.store.user(name).is_none() {
+                    let reason = format!("check signature failed for User:{name}.");
+                    self.auth.refused(true, &what, peer, &reason);
+                    return Err(format!(
+                        "Authentication refused {what} from {peer}: {reason}"
+                    ));
+                }
+            }
+        }
         let s = &self.auth.settings;
         self.auth
             .check_caller(
@@ -264,7 +270,8 @@ mod tests {
             .unwrap_err();
         assert!(e.contains("Cluster:C"), "{e}");
         ns.check(ip, &signed(kv(), "inner", "inner-pw")).unwrap();
-        assert!(ns.check(ip, &signed(kv(), "inner", "nope")).is_err());
+        let e = ns.check(ip, &signed(kv(), "inner", "nope")).unwrap_err();
+        assert!(e.contains("check signature failed for User:inner"), "{e}");
         let reg = req(
             REGISTER_BROKER,
             &[("clusterName", "C2"), ("brokerName", "b")],
