@@ -66,8 +66,14 @@ class Secured(Standalone):
         env = dict(os.environ)
         ak, sk = self.account or ("", "")
         env.update(FERROMQ_ACCESS_KEY=ak, FERROMQ_SECRET_KEY=sk)
-        r = subprocess.run([self.bins["mqadmin"], *args, "-n", self.namesrv, *extra],
-                           capture_output=True, text=True, timeout=60, env=env)
+        # The broker may still be opening right after its port does: try for a while.
+        deadline = time.time() + 30
+        while True:
+            r = subprocess.run([self.bins["mqadmin"], *args, "-n", self.namesrv, *extra],
+                               capture_output=True, text=True, timeout=60, env=env)
+            if r.returncode == 0 or time.time() > deadline:
+                break
+            time.sleep(0.5)
         assert r.returncode == 0, f"mqadmin {args} failed: {r.stdout}{r.stderr}"
         return r.stdout
 
