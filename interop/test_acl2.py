@@ -3,6 +3,7 @@ user comes from initAuthenticationUser, mqadmin (signed as that user) creates a 
 its ACL, and the C++ client signs with set_session_credentials(username, password). The allowed
 user sends and pulls; a wrong password, an unknown user and a user allowed only to publish are
 refused with NO_PERMISSION, and nothing refused is delivered."""
+import os
 import re
 
 import pytest
@@ -106,3 +107,75 @@ def test_wrong_password_unknown_user_and_pub_only_are_refused(acl2_cluster, clie
     got = wait_pullable(ok, topic, 3)
     ids = sorted(m["id"] for msgs in got.values() for m in msgs)
     assert ids == sorted(s["id"] for s in sent)
+
+
+def test_name_server_checks_route_queries_of_the_cpp_client(bins, tmp_path, clients, uniq, monkeypatch):
+    """A name server with ACL 2.0 on (namesrv.conf), reading the broker's users: the C++
+    client's signed route query is served, a wrong password and no credentials are refused by
+    the name server itself (so the producer never finds the topic)."""
+    from harness import Cluster, STARTUP_TIMEOUT, write_props
+
+    cluster = Cluster(str(tmp_path), bins)
+    store = os.path.join(str(tmp_path), "broker-nsacl", "store")
+    inner = '{"accessKey":"inner","secretKey":"innerSecret1"}'
+    root = '{"username":"root","password":"rootSecret1"}'
+    write_props(cluster.namesrv_conf, {
+        "listenPort": cluster.namesrv_port,
+        "authenticationEnabled": "true",
+        "authorizationEnabled": "true",
+        "authConfigPath": os.path.join(store, "config", "auth.json"),
+        "initAuthenticationUser": root,
+        "innerClientAuthenticationCredentials": inner,
+    })
+    cluster.start_namesrv()
+    try:
+        b = cluster.add_broker("broker-nsacl", store=store, start=False, extra={
+            "authenticationEnabled": "true",
+            "authorizationEnabled": "true",
+            "initAuthenticationUser": root,
+            "innerClientAuthenticationCredentials": inner,
+        })
+        b.start(wait_registered=False)
+        monkeypatch.setenv("FERROMQ_ACCESS_KEY", ROOT[0])
+        monkeypatch.setenv("FERROMQ_SECRET_KEY", ROOT[1])
+        # The broker registers signed with its inner credentials.
+        wait_until(lambda: "broker-nsacl" in cluster.admin("clusterList", check=False).stdout,
+                   STARTUP_TIMEOUT, what="the signed registration")
+        topic = f"TNsAcl_{uniq}"
+        cluster.admin("updateTopic", "-b", b.addr, "-t", topic, "-r", "2", "-w", "2")
+        cluster.admin("createUser", "-b", b.addr, "-u", "cppNs01", "-p", "cppNsSecret01")
+        cluster.admin("createAcl", "-b", b.addr, "-s", "User:cppNs01", "-r", f"Topic:{topic}",
+                      "-a", "Pub", "-d", "Allow")
+        # Unsigned route queries are refused by the name server.
+        monkeypatch.setenv("FERROMQ_ACCESS_KEY", "")
+        monkeypatch.setenv("FERROMQ_SECRET_KEY", "")
+        r = cluster.admin("topicRoute", "-t", topic, check=False)
+        assert r.returncode != 0 and "username cannot be null" in r.stdout + r.stderr, r
+
+        ns = cluster.namesrv_addr
+        p = signed_producer(clients, ns, f"PG_ns_{uniq}", "cppNs01", "cppNsSecret01")
+        wait_until(lambda: _routed(p, topic), STARTUP_TIMEOUT,
+                   what="a send once the name server reads the new user")
+        sent = send_many(p, topic, 3, f"ns{uniq}")
+        assert all(s["status"] == SendStatus.OK for s in sent), sent
+
+        bad = signed_producer(clients, ns, f"PG_nsbad_{uniq}", "cppNs01", "wrongSecret")
+        with pytest.raises(Exception):
+            bad.send_sync(make_message(topic, "refused"))
+        wait_until(lambda: "check signature failed for User:cppNs01" in cluster.namesrv.log(200000),
+                   10, what="the name server's refusal of the wrong password")
+        anon = clients.producer(ns, f"PG_nsanon_{uniq}")
+        with pytest.raises(Exception):
+            anon.send_sync(make_message(topic, "refused"))
+        wait_until(lambda: "username cannot be null" in cluster.namesrv.log(200000), 10,
+                   what="the name server's refusal of an unsigned route query")
+    finally:
+        cluster.stop_all()
+
+
+def _routed(producer, topic):
+    try:
+        producer.send_sync(make_message(topic, "probe"))
+        return True
+    except Exception:  # noqa: BLE001 - not routed yet (the name server reads users every second)
+        return False

@@ -54,7 +54,8 @@ impl Broker {
         };
         let body = bytes::Bytes::from(body);
         let calls = self.config.namesrv_list().into_iter().map(|addr| {
-            let cmd = RemotingCommand::request(request::REGISTER_BROKER, &header).with_body(body.clone());
+            let mut cmd = RemotingCommand::request(request::REGISTER_BROKER, &header).with_body(body.clone());
+            self.sign_for_namesrv(&mut cmd);
             let client = self.namesrv.clone();
             let b = Arc::clone(self);
             async move {
@@ -85,7 +86,8 @@ impl Broker {
             broker_id: self.registered_broker_id(),
         };
         for addr in self.config.namesrv_list() {
-            let cmd = RemotingCommand::request(request::UNREGISTER_BROKER, &header);
+            let mut cmd = RemotingCommand::request(request::UNREGISTER_BROKER, &header);
+            self.sign_for_namesrv(&mut cmd);
             if let Err(e) = self
                 .namesrv
                 .invoke(&addr, cmd, Duration::from_secs(1))
@@ -93,6 +95,14 @@ impl Broker {
             {
                 tracing::debug!(namesrv = %addr, error = %e, "unregister broker failed");
             }
+        }
+    }
+
+    /// Signs a request to a name server with `innerClientAuthenticationCredentials`, when set:
+    /// a name server with ACL 2.0 wants registrations signed.
+    fn sign_for_namesrv(&self, cmd: &mut RemotingCommand) {
+        if let Some(c) = &self.config.auth.inner_credentials {
+            ferromq_proto::acl::sign(cmd, &c.access_key, &c.secret_key);
         }
     }
 

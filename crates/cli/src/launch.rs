@@ -79,11 +79,6 @@ fn warn_about_namesrv(props: &Properties, unknown: Vec<String>) {
             .chain(ferromq_namesrv::config::inert_key_names().iter().copied())
     };
     for key in unknown {
-        if ferromq_broker::config::AuthKeys::KEYS.contains(&key.as_str()) {
-            // RocketMQ 5.3's name server has no ACL 2.0 either; the brokers check.
-            tracing::warn!(key = %key, "ACL 2.0 key ignored: the name server does not check requests (set it in broker.conf; brokers check them)");
-            continue;
-        }
         match ferromq_common::suggest::closest(&key, known()) {
             Some(near) => tracing::warn!(
                 key = %key,
@@ -150,11 +145,16 @@ pub async fn run_namesrv(config: NamesrvConfig) -> anyhow::Result<()> {
     let mut http = HttpServers::default();
     http.start_for_namesrv(&config, &registry).await?;
     let shutdown = shutdown_on_signal();
+    let users = config
+        .kv_config_path
+        .parent()
+        .map_or_else(|| PathBuf::from("auth.json"), |d| d.join("auth.json"));
+    let guard = crate::launch_auth::namesrv_guard(&config, users, &shutdown)?;
     println!(
         "The Name Server boot success. serializeType=JSON, address {}",
         bound(&listener)
     );
-    let result = ferromq_namesrv::run_with_metrics(listener, config, shutdown, Some(registry))
+    let result = ferromq_namesrv::run_guarded(listener, config, shutdown, Some(registry), guard)
         .await
         .context("name server failed");
     http.stop().await;
@@ -200,31 +200,32 @@ pub async fn run_broker(config: BrokerConfig) -> anyhow::Result<()> {
 #[derive(Default)]
 struct GrpcApi {
     slot: Option<ferromq_grpc::BrokerSlot>,
+    auth: Option<ferromq_grpc::auth::AuthSlot>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl GrpcApi {
     /// Listens on `grpcListenPort` unless it is 0. A port that cannot be bound is reported and
-    /// the broker serves remoting clients without it.
+    /// the broker serves remoting clients without it. The port follows `tls.server.mode` and
+    /// checks ACL 2.0 (`authenticationEnabled` / `authorizationEnabled`) as the remoting port
+    /// does; ACL 1 (`aclEnable`) is not applied to gRPC requests, so it keeps the port closed.
     async fn start(config: &BrokerConfig, shutdown: &CancellationToken) -> GrpcApi {
         if config.grpc_listen_port == 0 {
             return GrpcApi::default();
         }
-        // Requests over gRPC are neither checked against the ACL nor encrypted yet: refuse to
-        // open a door that the remoting port guards.
-        let unguarded = if config.acl_enable {
-            Some("aclEnable=true is not applied to gRPC requests yet")
-        } else if config.auth.authentication_enabled || config.auth.authorization_enabled {
-            Some("ACL 2.0 (authenticationEnabled/authorizationEnabled) is not applied to gRPC requests yet")
-        } else if config.tls.server_mode == ferromq_net::TlsMode::Enforcing {
-            Some("tls.server.mode=enforcing, and the gRPC API serves plaintext only")
-        } else {
-            None
-        };
-        if let Some(why) = unguarded {
-            tracing::error!("the gRPC API is off: {why} (set grpcListenPort=0 to silence this)");
+        if config.acl_enable {
+            tracing::error!("the gRPC API is off: aclEnable=true (ACL 1, plain_acl.yml) is not applied to gRPC requests; use ACL 2.0 (authenticationEnabled/authorizationEnabled), which the gRPC API checks, or set grpcListenPort=0 to silence this");
             return GrpcApi::default();
         }
+        let tls = match config.tls.server() {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(error = %e, "the gRPC API is off: its TLS cannot be set up");
+                return GrpcApi::default();
+            }
+        };
+        let auth = (config.auth.authentication_enabled || config.auth.authorization_enabled)
+            .then(ferromq_grpc::auth::AuthSlot::default);
         let listener = match bind(&config.bind_address, config.grpc_listen_port, "gRPC API").await {
             Ok(l) => l,
             Err(e) => {
@@ -235,24 +236,39 @@ impl GrpcApi {
             }
         };
         println!(
-            "The gRPC API (RocketMQ 5 clients) is listening on {}",
-            bound(&listener)
+            "The gRPC API (RocketMQ 5 clients) is listening on {} (tls.server.mode={}{})",
+            bound(&listener),
+            tls.mode().name(),
+            if auth.is_some() {
+                ", ACL 2.0 checked"
+            } else {
+                ""
+            }
         );
         let slot = ferromq_grpc::BrokerSlot::default();
+        let security = ferromq_grpc::Security {
+            tls,
+            auth: auth.clone(),
+        };
         let (s, stop) = (slot.clone(), shutdown.clone());
         let task = tokio::spawn(async move {
-            if let Err(e) = ferromq_grpc::serve(listener, s, stop).await {
+            if let Err(e) = ferromq_grpc::serve_secured(listener, s, security, stop).await {
                 tracing::error!(error = %e, "the gRPC API stopped");
             }
         });
         GrpcApi {
             slot: Some(slot),
+            auth,
             task: Some(task),
         }
     }
 
     fn hook(&self) -> Option<ferromq_broker::OnOpen> {
-        self.slot.as_ref().map(ferromq_grpc::BrokerSlot::hook)
+        let hook = self.slot.as_ref().map(ferromq_grpc::BrokerSlot::hook)?;
+        Some(match &self.auth {
+            Some(a) => a.chain(hook),
+            None => hook,
+        })
     }
 
     async fn stop(self) {
@@ -466,11 +482,20 @@ pub async fn run_standalone(opts: StandaloneOptions) -> anyhow::Result<()> {
             ferromq_broker::run(slave, listener, stop).await
         }));
     }
-    let ns = tokio::spawn(ferromq_namesrv::run_with_metrics(
+    // The embedded name server reads the broker's users unless authConfigPath says otherwise.
+    let ns_guard = crate::launch_auth::namesrv_guard(
+        &ns_config,
+        broker_config
+            .config_dir()
+            .join(ferromq_broker::auth::FILE_NAME),
+        &ns_shutdown,
+    )?;
+    let ns = tokio::spawn(ferromq_namesrv::run_guarded(
         ns_listener,
         ns_config,
         ns_shutdown.clone(),
         Some(registry.clone()),
+        ns_guard,
     ));
     let grpc = GrpcApi::start(&broker_config, &shutdown).await;
     let result = ferromq_broker::run_with_hook(

@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod config_doc;
 pub mod launch;
+pub mod launch_auth;
 pub mod launch_http;
 pub mod launch_main;
 pub mod mqadmin;

@@ -14,11 +14,13 @@
 //! The .proto files under `proto/` come from the npm package `rocketmq-client-nodejs` (see
 //! `proto/README.md`); the code is generated at build time by protox (no protoc needed).
 
+pub mod auth;
 pub mod clients;
 pub mod convert;
 pub mod pop;
 pub mod pull;
 pub mod service;
+pub mod transport;
 
 /// Generated messages, server and client of `apache.rocketmq.v2`.
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
@@ -35,12 +37,34 @@ pub use service::{BrokerSlot, Messaging};
 /// RocketMQ's MESSAGE_BODY_TOO_LARGE rather than a transport error).
 pub const MAX_REQUEST_BYTES: usize = 256 * 1024 * 1024;
 
-/// Serves the gRPC API of the broker in `slot` on `listener` until `shutdown`.
+/// Serves the gRPC API of the broker in `slot` on `listener` until `shutdown` (plaintext, no
+/// ACL checks: see [`serve_secured`]).
 pub async fn serve(
     listener: TcpListener,
     slot: BrokerSlot,
     shutdown: CancellationToken,
 ) -> Result<(), tonic::transport::Error> {
+    serve_secured(listener, slot, Security::default(), shutdown).await
+}
+
+/// How the gRPC port is guarded.
+#[derive(Clone, Default)]
+pub struct Security {
+    /// `tls.server.mode` and the certificate (the broker's own TLS settings).
+    pub tls: ferromq_net::tls::TlsServer,
+    /// When set, every RPC is checked against the ACL 2.0 users and ACLs of the broker the
+    /// slot's hook was chained to (`authenticationEnabled` / `authorizationEnabled`).
+    pub auth: Option<auth::AuthSlot>,
+}
+
+/// [`serve`] with TLS per `security.tls` and, when `security.auth` is set, ACL 2.0 checks.
+pub async fn serve_secured(
+    listener: TcpListener,
+    slot: BrokerSlot,
+    security: Security,
+    shutdown: CancellationToken,
+) -> Result<(), tonic::transport::Error> {
+    use pb::messaging_service_server::MessagingServiceServer;
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
     // Until the broker has opened (it loads its store after the ports are bound), clients wait
     // in the listen backlog rather than being answered "the broker is not open".
@@ -50,26 +74,24 @@ pub async fn serve(
             () = tokio::time::sleep(std::time::Duration::from_millis(20)) => {}
         }
     }
-    let service = pb::messaging_service_server::MessagingServiceServer::new(
-        Messaging::new(slot, port).with_shutdown(shutdown.clone()),
-    )
-    .max_decoding_message_size(MAX_REQUEST_BYTES)
-    .max_encoding_message_size(MAX_REQUEST_BYTES);
-    tonic::transport::Server::builder()
-        .add_service(service)
-        .serve_with_incoming_shutdown(
-            // No Nagle: a unary answer goes out as headers, data and trailers, and a client
-            // waiting on it would otherwise wait for the delayed ACK (40 ms) of each call.
-            tokio_stream::StreamExt::map(
-                tokio_stream::wrappers::TcpListenerStream::new(listener),
-                |conn| {
-                    if let Ok(c) = &conn {
-                        let _ = c.set_nodelay(true);
-                    }
-                    conn
-                },
-            ),
-            shutdown.cancelled_owned(),
-        )
+    let messaging = Messaging::new(slot, port).with_shutdown(shutdown.clone());
+    // TLS per the mode, and no Nagle on accepted connections (`transport::incoming`): a unary
+    // answer goes out as headers, data and trailers, and a client waiting on it would
+    // otherwise wait for the delayed ACK (40 ms) of each call.
+    let incoming = transport::incoming(listener, &security.tls, shutdown.clone());
+    let router = match security.auth {
+        Some(a) => tonic::transport::Server::builder().add_service(
+            MessagingServiceServer::new(auth::Guarded::new(messaging, a))
+                .max_decoding_message_size(MAX_REQUEST_BYTES)
+                .max_encoding_message_size(MAX_REQUEST_BYTES),
+        ),
+        None => tonic::transport::Server::builder().add_service(
+            MessagingServiceServer::new(messaging)
+                .max_decoding_message_size(MAX_REQUEST_BYTES)
+                .max_encoding_message_size(MAX_REQUEST_BYTES),
+        ),
+    };
+    router
+        .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
         .await
 }

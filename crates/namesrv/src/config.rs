@@ -57,6 +57,9 @@ pub struct NamesrvConfig {
     /// The `tls.*` keys: TLS on the listening port (`tls.server.mode`, certificate, client
     /// certificates), read at start-up.
     pub tls: ferromq_net::tls::TlsSettings,
+    /// The ACL 2.0 keys ([`AUTH_KEYS`]) as written, values that differ from the default only;
+    /// checked and applied at start-up by the launcher.
+    pub auth: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for NamesrvConfig {
@@ -82,8 +85,34 @@ impl Default for NamesrvConfig {
             metrics_prom_exporter_port: 5557,
             metrics_prom_exporter_host: String::new(),
             tls: Default::default(),
+            auth: Default::default(),
         }
     }
+}
+
+/// The ACL 2.0 keys of namesrv.conf (RocketMQ's `AuthConfig` names) with their defaults.
+pub const AUTH_KEYS: &[(&str, &str)] = &[
+    ("authenticationEnabled", "false"),
+    ("authorizationEnabled", "false"),
+    ("authConfigPath", ""),
+    ("clusterName", "DefaultCluster"),
+    ("authenticationProvider", ""),
+    ("authorizationProvider", ""),
+    ("initAuthenticationUser", ""),
+    ("innerClientAuthenticationCredentials", ""),
+    ("authenticationWhitelist", ""),
+    ("authorizationWhitelist", ""),
+    ("migrateAuthFromV1Enabled", "false"),
+];
+
+/// ACL 2.0 keys whose value holds a password: shown masked.
+const SECRET_AUTH_KEYS: &[&str] = &[
+    "initAuthenticationUser",
+    "innerClientAuthenticationCredentials",
+];
+
+fn auth_default(key: &str) -> Option<&'static str> {
+    AUTH_KEYS.iter().find(|(k, _)| *k == key).map(|(_, d)| *d)
 }
 
 /// RocketMQ keys accepted and ignored: they tune Java thread pools and Netty.
@@ -146,6 +175,17 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ("tls.server.keyPassword", "Password of an encrypted key: not supported, start-up fails when set"),
     ("tls.server.authClient", "Read but without effect: client certificates are always verified when asked for"),
     ("tls.server.trustCertPath", "PEM CA certificates client certificates are checked against"),
+    ("authenticationEnabled", "ACL 2.0: every request must be signed by a known user (read at start-up)"),
+    ("authorizationEnabled", "ACL 2.0: every request is checked against its user's ACL (read at start-up)"),
+    ("authConfigPath", "ACL 2.0 users and ACLs: a JSON file in the format of a broker's `config/auth.json` (it may be that file), read again when it changes (default `~/namesrv/auth.json`; standalone: the broker's)"),
+    ("clusterName", "ACL 2.0: name of the `Cluster:` resource name-server-wide changes (KV config, name server config, write permissions) need Update on"),
+    ("authenticationProvider", "Only RocketMQ's default provider class is accepted"),
+    ("authorizationProvider", "Only RocketMQ's default provider class is accepted"),
+    ("initAuthenticationUser", "`{\"username\":\"...\",\"password\":\"...\"}`: a super user of this name server (kept in memory, shown masked)"),
+    ("innerClientAuthenticationCredentials", "`{\"accessKey\":\"...\",\"secretKey\":\"...\"}`: a super user, the one brokers sign their registrations with (shown masked)"),
+    ("authenticationWhitelist", "Request codes, comma-separated, that skip authentication"),
+    ("authorizationWhitelist", "Request codes, comma-separated, that skip authorization"),
+    ("migrateAuthFromV1Enabled", "Accepted; not implemented (warned)"),
 ];
 
 /// The `tls.*` keys a name server reads (it opens no TLS connections of its own).
@@ -229,6 +269,14 @@ impl NamesrvConfig {
                         .set(k, value)
                         .map_err(|reason| invalid(key, value, &reason))?;
                 }
+                k if auth_default(k).is_some() => {
+                    let v = value.trim();
+                    if auth_default(k) == Some(v) || v.is_empty() {
+                        self.auth.remove(k);
+                    } else {
+                        self.auth.insert(k.to_owned(), v.to_owned());
+                    }
+                }
                 k if IGNORED_KEYS.contains(&k) => {}
                 k => unknown.push(k.to_owned()),
             }
@@ -248,11 +296,13 @@ impl NamesrvConfig {
     }
 
     /// Keys UPDATE_NAMESRV_CONFIG refuses to change.
+    /// The ACL 2.0 keys are read at start-up only, so they are always refused.
     pub fn black_listed_keys(&self) -> impl Iterator<Item = &str> {
         self.config_black_list
             .split(';')
             .map(str::trim)
             .filter(|k| !k.is_empty())
+            .chain(AUTH_KEYS.iter().map(|(k, _)| *k))
     }
 
     /// The settings as properties text, one `key=value` a line (GET_NAMESRV_CONFIG).
@@ -304,6 +354,14 @@ impl NamesrvConfig {
         ];
         for key in NAMESRV_TLS_KEYS {
             entries.push((key, self.tls.get(key).unwrap_or_default()));
+        }
+        for (key, default) in AUTH_KEYS {
+            let value = match self.auth.get(*key) {
+                Some(_) if SECRET_AUTH_KEYS.contains(key) => "******".to_owned(),
+                Some(v) => v.clone(),
+                None => (*default).to_owned(),
+            };
+            entries.push((key, value));
         }
         entries.sort_by(|a, b| a.0.cmp(b.0));
         let mut text = String::new();

@@ -33,7 +33,7 @@ mod server;
 pub use config::NamesrvConfig;
 pub use error::NamesrvError;
 pub use metrics::{NAMESRV_BROKERS, NAMESRV_TOPICS};
-pub use server::Namesrv;
+pub use server::{Namesrv, RequestGuard};
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -57,7 +57,21 @@ pub async fn run_with_metrics(
     shutdown: CancellationToken,
     metrics: Option<ferromq_metrics::MetricsRegistry>,
 ) -> Result<(), NamesrvError> {
-    let namesrv = Namesrv::new(config)?;
+    run_guarded(listener, config, shutdown, metrics, None).await
+}
+
+/// [`run_with_metrics`], checking every request with `guard` first (ACL 2.0).
+pub async fn run_guarded(
+    listener: TcpListener,
+    config: NamesrvConfig,
+    shutdown: CancellationToken,
+    metrics: Option<ferromq_metrics::MetricsRegistry>,
+    guard: Option<RequestGuard>,
+) -> Result<(), NamesrvError> {
+    let mut namesrv = Namesrv::new(config)?;
+    if let Some(g) = guard {
+        namesrv = namesrv.with_guard(g);
+    }
     if let Some(registry) = metrics {
         let node_id = listener
             .local_addr()

@@ -35,14 +35,30 @@ impl Shared {
     }
 }
 
+/// A check run before every request (ACL 2.0): `Err` carries the NO_PERMISSION remark.
+pub type RequestGuard =
+    Arc<dyn Fn(std::net::IpAddr, &RemotingCommand) -> Result<(), String> + Send + Sync>;
+
 /// An embeddable name server: build it with [`Namesrv::new`], then either [`Namesrv::serve`] it
 /// on a listener, or hand [`Namesrv::handler`] to your own accept loop and run
 /// [`Namesrv::spawn_expiry_sweep`] next to it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Namesrv {
     shared: Arc<Shared>,
     /// TLS of the listening port (`tls.server.mode`), set up once at creation.
     tls: ferromq_net::tls::TlsServer,
+    /// Checked before every request, when set.
+    guard: Option<RequestGuard>,
+}
+
+impl std::fmt::Debug for Namesrv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Namesrv")
+            .field("shared", &self.shared)
+            .field("tls", &self.tls)
+            .field("guarded", &self.guard.is_some())
+            .finish()
+    }
 }
 
 impl Namesrv {
@@ -57,6 +73,7 @@ impl Namesrv {
             .map_err(|e| NamesrvError::Tls(e.to_string()))?;
         Ok(Namesrv {
             tls,
+            guard: None,
             shared: Arc::new(Shared {
                 config: RwLock::new(config),
                 routes: RwLock::new(RouteTable::new()),
@@ -71,7 +88,15 @@ impl Namesrv {
     pub fn handler(&self) -> Arc<dyn Handler> {
         Arc::new(NamesrvHandler {
             shared: Arc::clone(&self.shared),
+            guard: self.guard.clone(),
         })
+    }
+
+    /// The same name server checking every request with `guard` first; a refused request is
+    /// answered NO_PERMISSION (16) with the guard's remark.
+    pub fn with_guard(mut self, guard: RequestGuard) -> Self {
+        self.guard = Some(guard);
+        self
     }
 
     /// Adds this name server to `registry` (read by `/metrics`), its series labelled
@@ -147,6 +172,7 @@ impl Namesrv {
 
 struct NamesrvHandler {
     shared: Arc<Shared>,
+    guard: Option<RequestGuard>,
 }
 
 impl Handler for NamesrvHandler {
@@ -156,9 +182,21 @@ impl Handler for NamesrvHandler {
         request: RemotingCommand,
     ) -> BoxFuture<'static, Option<RemotingCommand>> {
         let shared = Arc::clone(&self.shared);
+        let refused = self
+            .guard
+            .as_ref()
+            .and_then(|g| g(conn.peer_addr().ip(), &request).err());
         Box::pin(async move {
             let started = std::time::Instant::now();
-            let response = handlers::dispatch(&shared, &conn, &request).await;
+            let response = match refused {
+                Some(remark) => {
+                    if request.is_oneway() {
+                        return None;
+                    }
+                    request.response_to(ferromq_proto::codes::response::NO_PERMISSION, Some(remark))
+                }
+                None => handlers::dispatch(&shared, &conn, &request).await,
+            };
             let oneway = request.is_oneway();
             let elapsed = started.elapsed();
             shared

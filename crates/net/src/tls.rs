@@ -262,6 +262,20 @@ impl TlsServer {
     pub fn mode(&self) -> TlsMode {
         self.mode
     }
+
+    /// The same server offering `protocols` by ALPN, in order of preference (gRPC clients
+    /// want `h2`); a client that offers none of them fails its handshake.
+    pub fn with_alpn(&self, protocols: &[&[u8]]) -> TlsServer {
+        let acceptor = self.acceptor.as_ref().map(|a| {
+            let mut config = rustls::ServerConfig::clone(a.config());
+            config.alpn_protocols = protocols.iter().map(|p| p.to_vec()).collect();
+            tokio_rustls::TlsAcceptor::from(Arc::new(config))
+        });
+        TlsServer {
+            mode: self.mode,
+            acceptor,
+        }
+    }
 }
 
 fn self_signed() -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsError> {

@@ -20,8 +20,10 @@
 
 pub mod keys;
 pub mod model;
+pub mod namesrv;
 pub mod needs;
 pub mod store;
+pub mod surface;
 
 use std::collections::HashSet;
 use std::net::IpAddr;

@@ -114,6 +114,22 @@ impl AuthStore {
         })
     }
 
+    /// Reads the file again and installs what it holds (absent: nothing); for a reader of a
+    /// file another process writes (the name server reading a broker's users). `Err` leaves
+    /// the users and ACLs in force unchanged.
+    pub fn reload(&self) -> Result<(), BrokerError> {
+        let state = match self.file.load()? {
+            None => State::default(),
+            Some(bytes) => {
+                let parsed: AuthFile =
+                    serde_json::from_slice(&bytes).map_err(|e| self.file.corrupt(e))?;
+                state_from(&parsed).map_err(|e| self.file.corrupt(e))?
+            }
+        };
+        *self.state.write() = Arc::new(state);
+        Ok(())
+    }
+
     /// The file.
     pub fn path(&self) -> &std::path::Path {
         self.file.path()
