@@ -14,8 +14,8 @@
 //! Properties print in the order of Java's `HashMap.toString` ([`java_hash_order`]), so the
 //! output matches the Java tool's line for line; times print in UTC.
 
-pub mod dlq;
 pub mod by_queue;
+pub mod dlq;
 pub mod query;
 pub mod render;
 pub mod resend;
