@@ -162,7 +162,7 @@ impl StatsItems {
         let stop = stop.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));
-            let mut last_items = i64::MIN;
+            let mut last_items = 0_i64;
             loop {
                 tokio::select! {
                     _ = stop.cancelled() => return,
