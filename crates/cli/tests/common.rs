@@ -77,6 +77,23 @@ impl Broker {
             "broker did not start again:\n{}",
             self.proc.output()
         );
+        self.wait_registered();
+    }
+
+    /// Waits until the name server lists this broker again: its port opens before its first
+    /// registration arrives, and after a kill -9 the name server dropped its routes, so a
+    /// client asking for a route at once would be told the topic has none. Gives up quietly
+    /// when `mqadmin` cannot ask (e.g. a name server that only speaks TLS).
+    pub fn wait_registered(&self) {
+        let deadline = std::time::Instant::now() + START_TIMEOUT;
+        while std::time::Instant::now() < deadline {
+            let (code, out, _) = mqadmin(&["clusterList", "-n", &self.namesrv]);
+            if code != 0 || out.contains(&self.addr) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("{} never registered again:\n{}", self.name, self.proc.output());
     }
 
     pub fn restart(&mut self) {
@@ -99,6 +116,7 @@ impl Broker {
             "broker did not restart:\n{}",
             self.proc.output()
         );
+        self.wait_registered();
     }
 }
 
