@@ -47,6 +47,16 @@ pub trait Handler: Send + Sync + 'static {
     fn poll_inline(&self, _request: &RemotingCommand) -> bool {
         false
     }
+
+    /// True for requests an ordinary client never pipelines: administration and metadata
+    /// (topic and group listings, configs, statistics, queries). A connection keeps at most
+    /// [`ConnectionConfig::max_admin_in_flight`] of them in progress or unwritten, so a peer
+    /// that sends them without reading the answers gets a handful computed, not
+    /// [`ConnectionConfig::max_in_flight`] (whose budget the data path keeps). Defaults to
+    /// false: every request counts once against `max_in_flight`.
+    fn is_admin(&self, _request: &RemotingCommand) -> bool {
+        false
+    }
 }
 
 /// Limits of one connection.
@@ -60,6 +70,11 @@ pub struct ConnectionConfig {
     /// socket. At the bound the reader stops reading, so a peer that sends without reading
     /// its responses is held back by TCP instead of growing the write queue.
     pub max_in_flight: usize,
+    /// Requests [`Handler::is_admin`] marks as administration that one connection keeps in
+    /// progress or unwritten (within `max_in_flight`). An operator's tool sends one at a time;
+    /// the bound stops a peer that pipelines expensive listings without reading the answers
+    /// from having hundreds of them computed.
+    pub max_admin_in_flight: usize,
     /// Bytes of answers (and other commands) queued on a connection but not yet written to
     /// its socket. Above the bound the reader stops serving the connection's requests until
     /// the writer has drained below it, so a peer that asks for large answers (pulls) and
@@ -79,6 +94,7 @@ impl Default for ConnectionConfig {
             max_frame: DEFAULT_MAX_FRAME,
             max_header: DEFAULT_MAX_FRAME,
             max_in_flight: 256,
+            max_admin_in_flight: DEFAULT_MAX_ADMIN_IN_FLIGHT,
             max_in_flight_bytes: DEFAULT_MAX_IN_FLIGHT_BYTES,
             max_connections: 10_000,
             idle_timeout: Some(Duration::from_secs(120)),
@@ -86,6 +102,9 @@ impl Default for ConnectionConfig {
         }
     }
 }
+
+/// Default of [`ConnectionConfig::max_admin_in_flight`].
+pub const DEFAULT_MAX_ADMIN_IN_FLIGHT: usize = 8;
 
 /// Default of [`ConnectionConfig::max_in_flight_bytes`]: 4 MiB.
 pub const DEFAULT_MAX_IN_FLIGHT_BYTES: usize = 4 << 20;
@@ -339,7 +358,13 @@ async fn read_loop<R: AsyncRead + Unpin>(
     handler: &Arc<dyn Handler>,
     config: &ConnectionConfig,
 ) -> Result<(), String> {
-    let budget = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
+    let max_in_flight = config.max_in_flight.max(1);
+    let budget = Arc::new(Semaphore::new(max_in_flight));
+    // An admin request takes this many slots of the one budget, so at most
+    // `max_admin_in_flight` of them fit while the data path keeps its own slots.
+    let admin_weight = (max_in_flight / config.max_admin_in_flight.clamp(1, max_in_flight))
+        .try_into()
+        .unwrap_or(u32::MAX);
     // Small until the peer sends something: an idle connection holds 4 KiB, and the first
     // read that fills it grows it to the usual 64 KiB below.
     let mut buf = BytesMut::with_capacity(4096);
@@ -374,12 +399,17 @@ async fn read_loop<R: AsyncRead + Unpin>(
                 }
                 continue;
             }
-            let permit = match Arc::clone(&budget).try_acquire_owned() {
+            let weight = if handler.is_admin(&cmd) {
+                admin_weight
+            } else {
+                1
+            };
+            let permit = match Arc::clone(&budget).try_acquire_many_owned(weight) {
                 Ok(p) => p,
                 Err(_) => {
                     let _paused = Paused::start(PauseReason::InFlight);
                     tokio::select! {
-                        p = Arc::clone(&budget).acquire_owned() => p.map_err(|_| "closed".to_string())?,
+                        p = Arc::clone(&budget).acquire_many_owned(weight) => p.map_err(|_| "closed".to_string())?,
                         _ = &mut cancelled => return Ok(()),
                     }
                 }

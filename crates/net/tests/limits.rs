@@ -30,7 +30,14 @@ impl Handler for Big {
         self.served.fetch_add(1, Ordering::SeqCst);
         Box::pin(async move { Some(req.success_to().with_body(vec![7u8; ANSWER])) })
     }
+
+    fn is_admin(&self, req: &RemotingCommand) -> bool {
+        req.code == ADMIN_CODE
+    }
 }
+
+/// The request code [`Big`] counts as administration.
+const ADMIN_CODE: i32 = 2;
 
 async fn start(config: ConnectionConfig) -> (String, Arc<Big>, CancellationToken) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -44,7 +51,11 @@ async fn start(config: ConnectionConfig) -> (String, Arc<Big>, CancellationToken
 }
 
 fn request_bytes(opaque: i32) -> BytesMut {
-    let mut r = RemotingCommand::bare_request(1);
+    request_bytes_with_code(1, opaque)
+}
+
+fn request_bytes_with_code(code: i32, opaque: i32) -> BytesMut {
+    let mut r = RemotingCommand::bare_request(code);
     r.opaque = opaque;
     let mut out = BytesMut::new();
     r.encode(&mut out);
@@ -221,4 +232,62 @@ async fn unwritten_answer_bytes_are_bounded_even_with_a_large_in_flight_count() 
     assert_eq!(got, REQUESTS);
     writer.abort();
     stop.cancel();
+}
+
+/// How many of `REQUESTS` pipelined requests of `code` the server computes before a peer that
+/// reads nothing holds it (the connection's bound plus what the kernel's buffers take); then
+/// reads everything and checks that every answer arrives.
+async fn computed_before_the_stall(code: i32) -> usize {
+    const REQUESTS: usize = 1000;
+    let (addr, big, stop) = start(ConnectionConfig {
+        // The byte bound would stop both kinds after 16 answers: the count bounds are tested.
+        max_in_flight_bytes: 1 << 30,
+        ..Default::default()
+    })
+    .await;
+    let s = TcpStream::connect(&addr).await.unwrap();
+    let (mut rd, mut wr) = s.into_split();
+    let writer = tokio::spawn(async move {
+        for i in 0..REQUESTS {
+            if wr
+                .write_all(&request_bytes_with_code(code, i as i32))
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
+        std::future::pending::<()>().await;
+    });
+    let mut last = 0;
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = big.served.load(Ordering::SeqCst);
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+    let stalled_at = big.served.load(Ordering::SeqCst);
+    assert_eq!(read_answers(&mut rd, REQUESTS).await, REQUESTS);
+    writer.abort();
+    stop.cancel();
+    stalled_at
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_pipelining_admin_requests_gets_only_a_few_computed() {
+    let data = computed_before_the_stall(1).await;
+    let admin = computed_before_the_stall(ADMIN_CODE).await;
+    println!(
+        "answers computed for a peer that reads nothing: {data} data requests, {admin} admin requests (max_in_flight {}, max_admin_in_flight {})",
+        ConnectionConfig::default().max_in_flight,
+        ConnectionConfig::default().max_admin_in_flight
+    );
+    // The kernel's buffers take the same number of answers in both runs; beyond them, data
+    // requests fill the 256 slots and admin requests only 8.
+    assert!(
+        admin + 128 <= data,
+        "admin requests were not held to their bound: {admin} computed against {data} data requests"
+    );
 }

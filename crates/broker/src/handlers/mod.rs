@@ -113,6 +113,38 @@ impl Handler for BrokerHandler {
             SEND_MESSAGE | SEND_MESSAGE_V2 | SEND_BATCH_MESSAGE | PULL_MESSAGE | LITE_PULL_MESSAGE
         )
     }
+
+    /// Everything but what producers and consumers send in their normal course (sends,
+    /// pulls, heartbeats, offsets, locks, send-backs, transactions, replies) counts as
+    /// administration, which one connection may have only a few of in flight: it is what a
+    /// peer could pipeline to make the broker compute large answers nobody reads.
+    fn is_admin(&self, req: &RemotingCommand) -> bool {
+        use request::*;
+        !matches!(
+            req.code,
+            SEND_MESSAGE
+                | SEND_MESSAGE_V2
+                | SEND_BATCH_MESSAGE
+                | PULL_MESSAGE
+                | LITE_PULL_MESSAGE
+                | QUERY_CONSUMER_OFFSET
+                | UPDATE_CONSUMER_OFFSET
+                | SEARCH_OFFSET_BY_TIMESTAMP
+                | GET_MAX_OFFSET
+                | GET_MIN_OFFSET
+                | GET_EARLIEST_MSG_STORETIME
+                | HEART_BEAT
+                | UNREGISTER_CLIENT
+                | CONSUMER_SEND_MSG_BACK
+                | END_TRANSACTION
+                | GET_CONSUMER_LIST_BY_GROUP
+                | LOCK_BATCH_MQ
+                | UNLOCK_BATCH_MQ
+                | CHECK_CLIENT_CONFIG
+                | SEND_REPLY_MESSAGE
+                | RECALL_MESSAGE
+        )
+    }
 }
 
 /// Requests served on the send budget ([`crate::flow::SendGate`]), as Java's send thread
