@@ -21,8 +21,7 @@ def main():
     ap.add_argument("--size", type=int, default=128)
     a = ap.parse_args()
     p = Producer("PG_cpp_sender_" + uuid.uuid4().hex[:8])
-    p.set_name_server_address(a.namesrv)
-    p.set_instance_name("cpp-sender-" + uuid.uuid4().hex[:8])
+    p.set_namesrv_addr(a.namesrv)
     p.start()
     body = "x" * a.size
     # One send first: the route lookup is not part of the timing.

@@ -30,6 +30,10 @@ def slow_socket(host, port):
     a large one)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    # A small send buffer too: once the broker stops reading, a reader blocks after a few KiB
+    # of requests instead of spending the machine's CPU filling megabytes of kernel buffers
+    # with tiny frames, which would slow the benchmark beside it for reasons of its own.
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
     s.settimeout(5)
     s.connect((host, port))
     return s

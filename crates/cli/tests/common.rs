@@ -93,7 +93,11 @@ impl Broker {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        panic!("{} never registered again:\n{}", self.name, self.proc.output());
+        panic!(
+            "{} never registered again:\n{}",
+            self.name,
+            self.proc.output()
+        );
     }
 
     pub fn restart(&mut self) {
