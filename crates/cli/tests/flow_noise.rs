@@ -167,8 +167,8 @@ fn idle_connections_and_slow_readers_do_not_stop_a_producer_or_an_admin_command(
         .collect();
 
     // Every slow reader ends up paused by back-pressure (its answers are not read). Each first
-    // gets up to serverMaxInFlightPerConnection answers computed, which takes a while in a
-    // debug build on a busy machine: the deadline only bounds the test.
+    // gets a few answers computed (its requests are admin requests, at most 8 in flight, plus
+    // what the socket buffers take): the deadline only bounds the test.
     let deadline = Instant::now() + Duration::from_secs(300);
     let paused = loop {
         let (s, body) = scrape(&http);
@@ -246,9 +246,9 @@ fn idle_connections_and_slow_readers_do_not_stop_a_producer_or_an_admin_command(
         &[("reason", "in_flight")],
     )
     .unwrap();
-    // Each slow reader was paused at least once, by one bound or the other; with a 64 KiB
-    // byte bound and answers of a few KiB some reach the byte bound first.
-    assert!(paused_bytes >= 1.0, "{body}");
+    // Each slow reader was paused at least once, by one bound or the other: its requests are
+    // admin requests, held to 8 in flight, so the count bound usually comes first; the byte
+    // bound on its own is tested in ferromq-net's `limits` test.
     assert!(paused_bytes + paused_count >= SLOW as f64, "{body}");
     drop(extra);
 
