@@ -177,6 +177,11 @@ class Broker:
             # Commit-log segments are preallocated on disk: keep them small so a suite run
             # does not reserve a GiB per broker (RocketMQ's default is 1 GiB).
             "mappedFileSizeCommitLog": 64 * 1024 * 1024,
+            # The remoting clients tested here need neither the dashboard (8080) nor the gRPC
+            # API (8081); left on, every broker would try those fixed ports, and a broker of
+            # another run on the machine holding them makes this one log an error.
+            "dashboardPort": 0,
+            "grpcListenPort": 0,
         }
         props.update(extra or {})
         write_props(self.conf, props)
