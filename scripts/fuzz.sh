@@ -5,6 +5,8 @@
 #   scripts/fuzz.sh [seconds-per-target] [target ...]      # default 60 s, every target
 #   FUZZ_MERGE=1 scripts/fuzz.sh 600 frame                 # also merge new coverage into the
 #                                                          # committed corpus afterwards
+#   FUZZ_RUNS=10000000 scripts/fuzz.sh 7200                # stop each target after 10 million
+#                                                          # inputs (or the time, if sooner)
 #
 # Each run reads the committed corpus (crates/<crate>/fuzz/corpus/<target>) and writes what it
 # finds to a scratch corpus (crates/<crate>/fuzz/work/<target>, not committed), so runs resume
@@ -65,7 +67,7 @@ for spec in "${selected[@]}"; do
   rc=0
   (cd "$dir" && nice -n 15 cargo +nightly fuzz run -O "$name" "work/$name" "corpus/$name" -- \
     -max_total_time="$secs" -rss_limit_mb=2048 -malloc_limit_mb=2048 -max_len="$max_len" \
-    -timeout=10 -print_final_stats=1 "${extra[@]}") >"$log" 2>&1 || rc=$?
+    -timeout=10 -print_final_stats=1 ${FUZZ_RUNS:+-runs="$FUZZ_RUNS"} "${extra[@]}") >"$log" 2>&1 || rc=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   execs=${execs:-0}
   outcome=ok
@@ -73,13 +75,15 @@ for spec in "${selected[@]}"; do
     outcome="FAILED (exit $rc; see the log and $crate/fuzz/artifacts/$name/)"
     status=1
   fi
-  printf '%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$name" "$secs" "$execs" >>"$dir/work/runs.log"
+  took=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log" | tail -1)
+  secs_run=${took:-$secs}
+  printf '%s\t%s\t%s\t%s\n' "$(date -u +%FT%TZ)" "$name" "$secs_run" "$execs" >>"$dir/work/runs.log"
   if [ "${FUZZ_MERGE:-0}" = 1 ] && [ "$rc" -eq 0 ]; then
     (cd "$dir" && nice -n 15 cargo +nightly fuzz run -O "$name" "corpus/$name" "work/$name" -- \
       -merge=1 -rss_limit_mb=2048 -max_len="$max_len" -timeout=10 "${extra[@]}") \
       >"$dir/work/$name.merge.log" 2>&1 || echo "merge of $name failed" >&2
   fi
-  results+=("$(printf '%-22s %8ss %14s  %s' "$name" "$secs" "$execs" "$outcome")")
+  results+=("$(printf '%-22s %8ss %14s  %s' "$name" "$secs_run" "$execs" "$outcome")")
 done
 
 echo
