@@ -1,7 +1,8 @@
 """(acl) RocketMQ 4.x plain ACL with the official C++ client: a broker with aclEnable=true and
 conf/plain_acl.yml in its working directory serves a producer and a pull consumer that sign
 with the right secret key (set_session_credentials), and refuses a producer whose secret is
-wrong; the refusals are counted in brokerStatus and logged by the broker."""
+wrong, an unknown access key, and the pulls of an account that may only publish; the refusals
+are counted in brokerStatus and logged by the broker."""
 import os
 import re
 
@@ -24,6 +25,12 @@ accounts:
     defaultGroupPerm: SUB
     topicPerms:
       - {topic}=PUB|SUB
+  - accessKey: cppPubOnly1
+    secretKey: cppSecret03
+    defaultTopicPerm: DENY
+    defaultGroupPerm: SUB
+    topicPerms:
+      - {topic}=PUB
 """
 
 
@@ -102,3 +109,35 @@ def test_wrong_secret_is_refused_and_counted(acl_cluster, clients, uniq):
     pc = signed_pull_consumer(clients, ns, f"CG_acl2_{uniq}", "cppUser01", "cppSecret01")
     got = wait_pullable(pc, topic, 0)
     assert sum(len(v) for v in got.values()) == 0
+
+
+def test_unknown_key_and_publish_only_pulls_are_refused(acl_cluster, clients, uniq):
+    cluster, broker, topic = acl_cluster
+    ns = cluster.namesrv_addr
+    stranger = signed_producer(clients, ns, f"PG_who_{uniq}", "mallory01", "whatever1")
+    with pytest.raises(Exception):
+        stranger.send_sync(make_message(topic, "refused"))
+    wait_until(lambda: "No acl config for mallory01" in client_log_tail(200000), 10,
+               what="the unknown key's refusal in the C++ client log")
+
+    # An account allowed to publish only: its sends are served, its pulls refused.
+    pub_only = signed_producer(clients, ns, f"PG_pub_{uniq}", "cppPubOnly1", "cppSecret03")
+    sent = send_many(pub_only, topic, 3, f"pub{uniq}")
+    assert all(s["status"] == SendStatus.OK for s in sent), sent
+    pc = signed_pull_consumer(clients, ns, f"CG_pub_{uniq}", "cppPubOnly1", "cppSecret03")
+    with pytest.raises(AssertionError):
+        wait_pullable(pc, topic, 1, timeout=5)
+    wait_until(lambda: re.search(r"No permission for topic:" + re.escape(topic)
+                                         + r": needs SUB, accessKey=cppPubOnly1", broker.proc.log()),
+               10, what="the pull refusal in the broker log")
+
+    r = cluster.admin("brokerStatus", "-b", broker.addr)
+    counters = dict(re.findall(r"(aclRefused\w+)\s*:\s*(\d+)", r.stdout))
+    assert int(counters.get("aclRefusedUnknownAccessKey", 0)) >= 1, r.stdout
+    assert int(counters.get("aclRefusedNoPermission", 0)) >= 1, r.stdout
+
+    # Only the publish-only account's three messages reached the topic.
+    ok = signed_pull_consumer(clients, ns, f"CG_ok_{uniq}", "cppUser01", "cppSecret01")
+    got = wait_pullable(ok, topic, 3)
+    ids = sorted(m["id"] for msgs in got.values() for m in msgs)
+    assert ids == sorted(s["id"] for s in sent)
