@@ -6,7 +6,8 @@
 //! send / pull / END_TRANSACTION / send-back handlers ─▶ BrokerTracer::record (try_send, never waits)
 //!                                                          │ bounded channel
 //!                                                          ▼
-//!                         writer task: drain a batch, one trace message per client address
+//!                         writer task: a batch (up to 128 records, or 10 ms after its first),
+//!                         one trace message per client address
 //!                         ─▶ store.put_message(msgTraceTopicName, KEYS = traced message ids)
 //! ```
 //!
@@ -26,6 +27,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use ferromq_common::{names, perm};
 use ferromq_proto::message::properties::{self, KEYS, UNIQ_KEY};
@@ -43,6 +45,11 @@ use crate::Broker;
 const QUEUE_CAPACITY: usize = 16 * 1024;
 /// Records in one trace message at most.
 const BATCH_MAX: usize = 128;
+/// How long the writer waits for more records after the first of a batch. Without it, at low
+/// rates (a sync producer) every record became a trace message of its own, and its append,
+/// dispatch and index entry cost more than the traced send itself (callgrind: 19,300
+/// instructions per record in the writer, against 59,100 for the whole send).
+const LINGER: Duration = Duration::from_millis(10);
 
 struct Event {
     client: SocketAddr,
@@ -290,10 +297,21 @@ async fn write_loop(b: Arc<Broker>, mut rx: mpsc::Receiver<Event>, stop: Cancell
         };
         let Some(first) = first else { return };
         batch.push(first);
+        let deadline = tokio::time::Instant::now() + LINGER;
         while batch.len() < BATCH_MAX {
-            match rx.try_recv() {
-                Ok(e) => batch.push(e),
-                Err(_) => break,
+            let next = match rx.try_recv() {
+                Ok(e) => Some(e),
+                Err(mpsc::error::TryRecvError::Disconnected) => None,
+                // Stopping: write what is queued without waiting for more.
+                Err(mpsc::error::TryRecvError::Empty) if stop.is_cancelled() => None,
+                Err(mpsc::error::TryRecvError::Empty) => tokio::select! {
+                    e = tokio::time::timeout_at(deadline, rx.recv()) => e.ok().flatten(),
+                    _ = stop.cancelled() => None,
+                },
+            };
+            match next {
+                Some(e) => batch.push(e),
+                None => break,
             }
         }
         write_batch(&b, &mut batch).await;

@@ -1,5 +1,6 @@
 //! Message trace against real processes: the broker's own records (`brokerTraceEnable`) and
-//! the Rust client's (`enable_msg_trace`), read back with `mqadmin queryMsgTraceById`.
+//! the Rust client's (`enable_msg_trace`), read back with `mqadmin queryMsgTraceById` and on the
+//! dashboard's message page.
 
 mod client_util;
 mod common;
@@ -20,6 +21,31 @@ fn routed_topic(ns: &str, broker: &common::Broker, topic: &str, queues: u32) {
     mqadmin_until(&["topicRoute", "-n", ns, "-t", topic], WAIT, |out| {
         out.contains(&broker.name)
     });
+}
+
+/// The trace table of the dashboard's page for message `msg_id` of `topic`, as rows of cells
+/// (header excluded).
+fn dashboard_trace(dashboard: &str, topic: &str, msg_id: &str) -> Vec<Vec<String>> {
+    let (status, page) = ferromq_testkit::http_get(
+        dashboard,
+        &format!("/messages/view?topic={topic}&id={msg_id}"),
+    );
+    assert_eq!(status, 200, "{page}");
+    let table = page
+        .split("<table id=\"message-trace\">")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .unwrap_or_else(|| panic!("no trace table on the message page:\n{page}"));
+    let body = table.split("<tbody>").nth(1).unwrap_or_default();
+    body.split("<tr>")
+        .filter(|r| !r.is_empty())
+        .map(|r| {
+            r.split("<td>")
+                .skip(1)
+                .map(|c| c.split("</td>").next().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .collect()
 }
 
 /// The lines of the "life" part of a queryMsgTraceById report.
@@ -182,7 +208,13 @@ fn rust_client_trace_shows_the_send_and_the_consumption() {
     let dir = tempfile::tempdir().unwrap();
     let ns = start_namesrv(dir.path());
     // No broker trace: every record here comes from the client.
-    let broker = start_broker(dir.path(), &ns.addr, "broker-ctr", "");
+    let dashboard = format!("127.0.0.1:{}", ferromq_testkit::free_port());
+    let broker = start_broker(
+        dir.path(),
+        &ns.addr,
+        "broker-ctr",
+        &format!("dashboardPort={}", dashboard.rsplit(':').next().unwrap()),
+    );
     routed_topic(&ns.addr, &broker, "tp_ctrace", 2);
     let msg_id = runtime().block_on(async {
         let p = Producer::builder("PG_ctrace")
@@ -236,6 +268,36 @@ fn rust_client_trace_shows_the_send_and_the_consumption() {
         life.iter().any(|l| l.contains("delivered (retry 0)")),
         "{out}"
     );
+    // The dashboard's message page shows the client's three records: the producer's Pub and
+    // the consumer's SubBefore and SubAfter, each with its group and outcome.
+    // Columns: Time, Type, Topic, Group, Client, Status, Cost, Retries.
+    let rows = dashboard_trace(&dashboard, "tp_ctrace", &msg_id);
+    let row = |kind: &str| {
+        rows.iter()
+            .find(|r| r[1] == kind)
+            .unwrap_or_else(|| panic!("no {kind} row in the page's trace: {rows:?}"))
+    };
+    let (publ, before, after) = (row("Pub"), row("SubBefore"), row("SubAfter"));
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(
+        (&publ[2][..], &publ[3][..], &publ[5][..]),
+        ("tp_ctrace", "PG_ctrace", "success"),
+        "{rows:?}"
+    );
+    assert_eq!(
+        (&before[3][..], &before[7][..]),
+        ("CG_ctrace", "0"),
+        "{rows:?}"
+    );
+    assert_eq!(
+        (&after[3][..], &after[5][..]),
+        ("CG_ctrace", "success"),
+        "{rows:?}"
+    );
+    for r in &rows {
+        assert_eq!(r[4], "127.0.0.1", "{rows:?}");
+    }
+
     // The trace is also found under the message's key, as Java indexes it.
     let (code, keyed, err) = mqadmin(&[
         "queryMsgByKey",
