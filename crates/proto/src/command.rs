@@ -475,6 +475,14 @@ struct JsonHeader {
 }
 
 fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, ProtoError> {
+    match crate::json_scan::decode(header) {
+        Some(cmd) => Ok(cmd),
+        None => decode_json_header_serde(header),
+    }
+}
+
+/// The general JSON header decoder: every shape serde_json reads, and the errors.
+pub(crate) fn decode_json_header_serde(header: &[u8]) -> Result<RemotingCommand, ProtoError> {
     let h: JsonHeader =
         serde_json::from_slice(header).map_err(|source| ProtoError::JsonHeader { source })?;
     Ok(RemotingCommand {
