@@ -137,7 +137,7 @@ macro_rules! ext_number {
                 self.to_string()
             }
             fn render_compact(&self) -> CompactString {
-                compact_str::format_compact!("{self}")
+                CompactString::new(itoa::Buffer::new().format(*self))
             }
         }
     )*};
