@@ -271,11 +271,7 @@ impl RemotingCommand {
         let start = dst.len();
         dst.put_u64(0); // length and type word, patched below
         match self.serialize_type {
-            SerializeType::Json => {
-                // Writing into a Vec cannot fail for these plain values.
-                let mut w = (&mut *dst).writer();
-                let _ = write_json_header(self, &mut w);
-            }
+            SerializeType::Json => write_json_header(self, dst),
             SerializeType::RocketMq => write_binary_header(self, dst),
         }
         let header_length = dst.len() - start - 8;
@@ -475,6 +471,14 @@ struct JsonHeader {
 }
 
 fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, ProtoError> {
+    match crate::json_scan::decode(header) {
+        Some(cmd) => Ok(cmd),
+        None => decode_json_header_serde(header),
+    }
+}
+
+/// The general JSON header decoder: every shape serde_json reads, and the errors.
+pub(crate) fn decode_json_header_serde(header: &[u8]) -> Result<RemotingCommand, ProtoError> {
     let h: JsonHeader =
         serde_json::from_slice(header).map_err(|source| ProtoError::JsonHeader { source })?;
     Ok(RemotingCommand {
@@ -490,36 +494,52 @@ fn decode_json_header(header: &[u8]) -> Result<RemotingCommand, ProtoError> {
     })
 }
 
-fn write_json_header(cmd: &RemotingCommand, w: &mut impl std::io::Write) -> std::io::Result<()> {
-    // Key order follows fastjson (alphabetical); values are escaped by serde_json.
-    write!(w, "{{\"code\":{}", cmd.code)?;
-    w.write_all(b",\"extFields\":{")?;
-    let mut first = true;
-    for (k, v) in cmd.ext_fields.iter() {
-        if !first {
-            w.write_all(b",")?;
+/// Writes the JSON header straight into `dst`: text that needs no escaping (all of it, in
+/// practice) is copied as it is, numbers go through `itoa`; only text with a quote, a backslash
+/// or a control character goes through serde_json's escaping.
+fn write_json_header(cmd: &RemotingCommand, dst: &mut BytesMut) {
+    // Key order follows fastjson (alphabetical).
+    dst.put_slice(b"{\"code\":");
+    put_int(dst, cmd.code);
+    dst.put_slice(b",\"extFields\":{");
+    for (i, (k, v)) in cmd.ext_fields.iter().enumerate() {
+        if i > 0 {
+            dst.put_u8(b',');
         }
-        first = false;
-        serde_json::to_writer(&mut *w, k)?;
-        w.write_all(b":")?;
-        serde_json::to_writer(&mut *w, v)?;
+        put_json_str(dst, k);
+        dst.put_u8(b':');
+        put_json_str(dst, v);
     }
-    write!(
-        w,
-        "}},\"flag\":{},\"language\":\"{}\",\"opaque\":{}",
-        cmd.flag,
-        cmd.language.name(),
-        cmd.opaque
-    )?;
+    dst.put_slice(b"},\"flag\":");
+    put_int(dst, cmd.flag);
+    dst.put_slice(b",\"language\":\"");
+    dst.put_slice(cmd.language.name().as_bytes());
+    dst.put_slice(b"\",\"opaque\":");
+    put_int(dst, cmd.opaque);
     if let Some(remark) = &cmd.remark {
-        w.write_all(b",\"remark\":")?;
-        serde_json::to_writer(&mut *w, remark)?;
+        dst.put_slice(b",\"remark\":");
+        put_json_str(dst, remark);
     }
-    write!(
-        w,
-        ",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":{}}}",
-        cmd.version
-    )
+    dst.put_slice(b",\"serializeTypeCurrentRPC\":\"JSON\",\"version\":");
+    put_int(dst, cmd.version);
+    dst.put_u8(b'}');
+}
+
+fn put_int(dst: &mut BytesMut, v: i32) {
+    dst.put_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// `s` as a JSON string, escaped exactly as serde_json escapes (quote, backslash, controls).
+fn put_json_str(dst: &mut BytesMut, s: &str) {
+    if s.bytes().any(|c| c == b'"' || c == b'\\' || c < 0x20) {
+        // Writing into a BytesMut cannot fail.
+        let _ = serde_json::to_writer((&mut *dst).writer(), s);
+    } else {
+        dst.reserve(s.len() + 2);
+        dst.put_u8(b'"');
+        dst.put_slice(s.as_bytes());
+        dst.put_u8(b'"');
+    }
 }
 
 fn take(buf: &mut Bytes, n: usize, what: &'static str) -> Result<Bytes, ProtoError> {

@@ -91,8 +91,16 @@ fn header_only(kind: u8, header: &[u8], body: &[u8]) {
 }
 
 /// Target `header_json`: the bytes are a JSON header (serialize type 0) with a short body.
+/// Whatever the fast scanner for common headers accepts, the general (serde) decoder must
+/// decode to the same command.
 pub fn header_json(data: &[u8]) {
     header_only(0, data, b"body");
+    if let Some(fast) = crate::json_scan::decode(data) {
+        let general = crate::command::decode_json_header_serde(data)
+            .unwrap_or_else(|e| panic!("the scanner accepted a header serde refuses: {e}"));
+        assert_same_command(&fast, &general);
+        assert_eq!(fast.language, general.language, "language code");
+    }
 }
 
 /// Target `header_rocketmq`: the bytes are a ROCKETMQ binary header (serialize type 1).

@@ -21,7 +21,7 @@ impl ExtFields {
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0
             .iter()
-            .find(|(k, _)| k == key)
+            .find(|(k, _)| same_key(k, key))
             .map(|(_, v)| v.as_str())
     }
 
@@ -35,7 +35,7 @@ impl ExtFields {
 
     /// [`ExtFields::insert`] from borrowed text: no allocation for short keys and values.
     pub fn insert_str(&mut self, key: &str, value: &str) {
-        match self.0.iter_mut().find(|(k, _)| k == key) {
+        match self.0.iter_mut().find(|(k, _)| same_key(k, key)) {
             Some(slot) => slot.1 = CompactString::new(value),
             None => self
                 .0
@@ -49,7 +49,7 @@ impl ExtFields {
     }
 
     pub(crate) fn set(&mut self, key: CompactString, value: CompactString) {
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
+        match self.0.iter_mut().find(|(k, _)| same_key(k, &key)) {
             Some(slot) => slot.1 = value,
             None => self.0.push((key, value)),
         }
@@ -57,7 +57,7 @@ impl ExtFields {
 
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<String> {
-        let pos = self.0.iter().position(|(k, _)| k == key)?;
+        let pos = self.0.iter().position(|(k, _)| same_key(k, key))?;
         Some(self.0.remove(pos).1.into_string())
     }
 
@@ -75,6 +75,15 @@ impl ExtFields {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+}
+
+/// Key equality with the cheap tests first: headers are looked up a dozen times per request,
+/// their keys mostly differ in length or first byte (the short send keys are `a` to `n`), and
+/// a plain comparison would call `memcmp` for each.
+#[inline]
+fn same_key(k: &str, key: &str) -> bool {
+    let (a, b) = (k.as_bytes(), key.as_bytes());
+    a.len() == b.len() && a.first() == b.first() && a == b
 }
 
 /// A typed view of a command's ext fields.
@@ -137,7 +146,7 @@ macro_rules! ext_number {
                 self.to_string()
             }
             fn render_compact(&self) -> CompactString {
-                compact_str::format_compact!("{self}")
+                CompactString::new(itoa::Buffer::new().format(*self))
             }
         }
     )*};

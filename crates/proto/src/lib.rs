@@ -24,6 +24,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod header;
 pub mod headers;
+mod json_scan;
 pub mod message;
 pub mod priority;
 

@@ -72,12 +72,17 @@ pub(crate) fn dispatch_locked(shared: &Shared, notify: bool, limit: Option<i64>)
     dispatch_available(shared, notify, limit)
 }
 
-/// Read-your-writes on the put path of a single message: when no one else is dispatching, the
-/// caller dispatches up to the end of its own record (`end`) on its own thread, which saves the
-/// two thread hand-offs (to the dispatch thread and back) a sync send would otherwise wait for.
-/// When someone is, or for batches (`end` = `None`: dozens of records are better dispatched in
-/// parallel with the next request), it wakes the dispatch thread instead, so that records
-/// appended after a running round's last look still get a round.
+/// Most records of one put the putting thread dispatches itself (see [`dispatch_inline`]): a
+/// batch of up to this many costs tens of microseconds there; larger ones go to the dispatch
+/// thread so that a runtime worker is never held for long.
+pub(crate) const INLINE_DISPATCH_MAX_RECORDS: u32 = 64;
+
+/// Read-your-writes on the put path: when no one else is dispatching, the caller dispatches up
+/// to the end of its own records (`end`) on its own thread, which saves the two thread
+/// hand-offs (to the dispatch thread and back) the put would otherwise wait for. When someone
+/// is, or when the caller passes `None` (large batches, better dispatched in parallel with the
+/// next request), it wakes the dispatch thread instead, so that records appended after a
+/// running round's last look still get a round.
 pub(crate) fn dispatch_inline(shared: &Shared, end: Option<i64>) {
     let own = end.and_then(|end| shared.dispatch_lock.try_lock().map(|one| (end, one)));
     match own {

@@ -506,7 +506,10 @@ impl MessageStore {
             }
             // Nothing is dispatchable before the flush; the flusher wakes the dispatcher.
         } else {
-            dispatch::dispatch_inline(s, (result.message_count == 1).then_some(end));
+            // A batch too: its put waits for its records to be visible anyway, so handing them to
+            // the dispatch thread only adds two wake-ups (there and back) per request.
+            let inline = result.message_count <= dispatch::INLINE_DISPATCH_MAX_RECORDS;
+            dispatch::dispatch_inline(s, inline.then_some(end));
         }
         (result, end, wait)
     }

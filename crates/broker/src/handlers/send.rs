@@ -535,9 +535,9 @@ async fn respond(
     };
     let mut resp = req.response_to(code, None).with_header(&header);
     resp.ext_fields
-        .insert("MSG_REGION", b.config.region_id.clone());
+        .insert_str("MSG_REGION", &b.config.region_id);
     resp.ext_fields
-        .insert("TRACE_ON", b.config.trace_on.to_string());
+        .insert_str("TRACE_ON", if b.config.trace_on { "true" } else { "false" });
     Ok(resp)
 }
 

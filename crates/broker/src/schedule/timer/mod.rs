@@ -114,8 +114,9 @@ pub fn timer_for(
         return Ok(None);
     }
     let Some((key, raw)) = TIMER_REQUEST_KEYS
-        .iter()
-        .find_map(|k| properties::property_value(properties, k).map(|v| (*k, v)))
+        .into_iter()
+        .zip(timer_requests(properties))
+        .find_map(|(k, v)| v.map(|v| (k, v)))
     else {
         return Ok(None);
     };
@@ -167,14 +168,49 @@ pub fn timer_for(
 
 /// True when any item property asks for a timer (batches may not carry one, as with levels).
 pub fn has_timer_request(properties: &str) -> bool {
-    TIMER_REQUEST_KEYS
-        .iter()
-        .any(|k| properties::property_value(properties, k).is_some())
+    timer_requests(properties).iter().any(Option::is_some)
+}
+
+/// The value of each of [`TIMER_REQUEST_KEYS`], as [`properties::property_value`] reads it (the
+/// last non-empty value of the key), in one pass over the string instead of one per key: every
+/// send asks, and nearly none has any.
+fn timer_requests(props: &str) -> [Option<&str>; TIMER_REQUEST_KEYS.len()] {
+    let mut found = [None; TIMER_REQUEST_KEYS.len()];
+    for pair in props.split(properties::PROPERTY_SEPARATOR) {
+        let Some((key, value)) = pair.split_once(properties::NAME_VALUE_SEPARATOR) else {
+            continue;
+        };
+        if value.is_empty() {
+            continue;
+        }
+        if let Some(i) = TIMER_REQUEST_KEYS.iter().position(|k| *k == key) {
+            found[i] = Some(value);
+        }
+    }
+    found
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn timer_requests_read_as_property_value_does() {
+        for props in [
+            "",
+            "TIMER_DELAY_SEC\u{1}5\u{2}",
+            "TIMER_DELAY_SEC\u{1}5\u{2}TIMER_DELAY_SEC\u{1}6\u{2}TIMER_DELAY_MS\u{1}\u{2}",
+            "KEYS\u{1}TIMER_DELAY_MS\u{1}7\u{2}TIMER_DELIVER_MS\u{1}9\u{1}x",
+            "__STARTDELIVERTIME\u{1}1\u{2}TIMER_DELAY_MS\u{1}2\u{2}junk\u{2}\u{1}3",
+            "TIMER_DELAY_SEC\u{2}TIMER_DELAY_SEC\u{1}\u{2}",
+        ] {
+            let want: Vec<_> = TIMER_REQUEST_KEYS
+                .iter()
+                .map(|k| properties::property_value(props, k))
+                .collect();
+            assert_eq!(timer_requests(props).to_vec(), want, "{props:?}");
+        }
+    }
 
     const NOW: i64 = 1_700_000_000_000;
     const LIMITS: TimerLimits = TimerLimits {

@@ -1,0 +1,374 @@
+//! A single-pass reader for the JSON headers clients actually send.
+//!
+//! Every RocketMQ client writes the same flat shape: an object of integers and plain strings with
+//! one nested object of plain strings (`extFields`). Going through serde costs a visitor call, a
+//! key match and a type dispatch per field; this scanner reads that shape straight into a
+//! [`RemotingCommand`] with no allocation beyond the ext-field table and long values (which
+//! [`ExtFields`] keeps inline up to 24 bytes).
+//!
+//! It accepts a strict subset of what the serde decoder accepts, and for that subset produces
+//! exactly what the serde decoder produces (the `header_json` fuzz target checks both agree).
+//! Anything else — floats, nested values, duplicate fields, non-canonical numbers, surrogate
+//! escapes, errors of any kind — makes it return `None`, and the caller decodes with serde, which
+//! gives the real value or the real error.
+
+use std::borrow::Cow;
+
+use compact_str::CompactString;
+
+use crate::command::{LanguageCode, RemotingCommand, SerializeType, MAX_EXT_FIELDS};
+use crate::header::ExtFields;
+
+/// Room for the largest common header (a send has 14 fields): one allocation, no regrowth.
+const EXT_CAPACITY: usize = 16;
+
+/// Decodes `header` when it has the common flat shape; `None` sends the caller to serde.
+pub(crate) fn decode(header: &[u8]) -> Option<RemotingCommand> {
+    let mut s = Scanner { b: header, i: 0 };
+    let mut cmd = RemotingCommand {
+        language: LanguageCode::JAVA,
+        serialize_type: SerializeType::Json,
+        ..Default::default()
+    };
+    // Bits of the known fields seen: serde refuses a duplicate field.
+    let mut seen = 0u8;
+    s.expect(b'{')?;
+    if !s.eat(b'}') {
+        loop {
+            let key = s.string()?;
+            s.expect(b':')?;
+            let bit = match &*key {
+                "code" => {
+                    cmd.code = s.int_i32()?;
+                    1
+                }
+                "version" => {
+                    cmd.version = s.int_i32()?;
+                    2
+                }
+                "opaque" => {
+                    cmd.opaque = s.int_i32()?;
+                    4
+                }
+                "flag" => {
+                    cmd.flag = s.int_i32()?;
+                    8
+                }
+                "language" => {
+                    cmd.language = match s.value()? {
+                        Value::Str(name) => LanguageCode::from_name(&name),
+                        Value::Int(text) => LanguageCode(text.parse::<u8>().ok()?),
+                        Value::Null => LanguageCode::JAVA,
+                        Value::Bool(_) => return None,
+                    };
+                    16
+                }
+                "remark" => {
+                    cmd.remark = match s.value()? {
+                        Value::Str(r) if !r.is_empty() => Some(r.into_owned()),
+                        Value::Str(_) | Value::Null => None,
+                        Value::Int(_) | Value::Bool(_) => return None,
+                    };
+                    32
+                }
+                "extFields" => {
+                    if !s.literal(b"null") {
+                        cmd.ext_fields = s.ext_fields()?;
+                    }
+                    64
+                }
+                // Ignored, as serde ignores unknown fields (`serializeTypeCurrentRPC`).
+                _ => {
+                    s.value()?;
+                    0
+                }
+            };
+            if seen & bit != 0 {
+                return None;
+            }
+            seen |= bit;
+            if s.eat(b'}') {
+                break;
+            }
+            s.expect(b',')?;
+        }
+    }
+    s.skip_ws();
+    (s.i == s.b.len()).then_some(cmd)
+}
+
+/// A scalar value in its JSON text form.
+enum Value<'a> {
+    Str(Cow<'a, str>),
+    /// A canonical integer literal that fits an `i64` or a `u64` (and is not `-0`).
+    Int(&'a str),
+    Bool(bool),
+    Null,
+}
+
+struct Scanner<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    /// Skips whitespace and consumes `c` when it comes next.
+    fn eat(&mut self, c: u8) -> bool {
+        self.skip_ws();
+        if self.b.get(self.i) == Some(&c) {
+            self.i += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect(&mut self, c: u8) -> Option<()> {
+        self.eat(c).then_some(())
+    }
+
+    /// Skips whitespace and consumes `word` when it comes next.
+    fn literal(&mut self, word: &[u8]) -> bool {
+        self.skip_ws();
+        if self.b[self.i..].starts_with(word) {
+            self.i += word.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A string: borrowed when it has no escapes, unescaped into a new one when it has (the
+    /// properties value always has: its separators travel as `\u0001` and `\u0002`). Control
+    /// characters, lone surrogates and bad escapes, which serde refuses, are left to serde.
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        self.expect(b'"')?;
+        let start = self.i;
+        let len = self.b[start..]
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        let end = start + len;
+        if self.b[end] == b'"' {
+            self.i = end + 1;
+            return std::str::from_utf8(&self.b[start..end])
+                .ok()
+                .map(Cow::Borrowed);
+        }
+        let mut out = Vec::with_capacity(len + 64);
+        let mut i = start;
+        loop {
+            let run = self.b[i..]
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+            out.extend_from_slice(&self.b[i..i + run]);
+            i += run;
+            match self.b[i] {
+                b'"' => break,
+                b'\\' => {
+                    let esc = *self.b.get(i + 1)?;
+                    i += 2;
+                    let c = match esc {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let hex = std::str::from_utf8(self.b.get(i..i + 4)?).ok()?;
+                            if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
+                                return None;
+                            }
+                            i += 4;
+                            // A surrogate (half of a pair, or alone) is left to serde.
+                            char::from_u32(u32::from_str_radix(hex, 16).ok()?)?
+                        }
+                        _ => return None,
+                    };
+                    let mut utf8 = [0u8; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+                }
+                _ => return None, // a control character
+            }
+        }
+        self.i = i + 1;
+        String::from_utf8(out).ok().map(Cow::Owned)
+    }
+
+    /// A canonical integer: `-?(0|[1-9][0-9]*)`, not `-0`, within `i64` or `u64`. Its text is
+    /// then exactly how serde's decoder prints the number it reads.
+    fn int(&mut self) -> Option<&'a str> {
+        self.skip_ws();
+        let start = self.i;
+        let negative = self.b.get(self.i) == Some(&b'-');
+        if negative {
+            self.i += 1;
+        }
+        let digits = self.b[self.i..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        let first = *self.b.get(self.i)?;
+        if digits == 0 || (first == b'0' && (digits > 1 || negative)) {
+            return None;
+        }
+        self.i += digits;
+        if let Some(b'.' | b'e' | b'E') = self.b.get(self.i) {
+            return None;
+        }
+        // Digits only: the text is ASCII.
+        let text = std::str::from_utf8(&self.b[start..self.i]).ok()?;
+        let fits = if negative {
+            text.parse::<i64>().is_ok()
+        } else {
+            text.parse::<u64>().is_ok()
+        };
+        fits.then_some(text)
+    }
+
+    fn int_i32(&mut self) -> Option<i32> {
+        self.int()?.parse().ok()
+    }
+
+    fn value(&mut self) -> Option<Value<'a>> {
+        self.skip_ws();
+        match self.b.get(self.i)? {
+            b'"' => self.string().map(Value::Str),
+            b'-' | b'0'..=b'9' => self.int().map(Value::Int),
+            b't' => self.literal(b"true").then_some(Value::Bool(true)),
+            b'f' => self.literal(b"false").then_some(Value::Bool(false)),
+            b'n' => self.literal(b"null").then_some(Value::Null),
+            _ => None,
+        }
+    }
+
+    /// The `extFields` object: values become text as the serde decoder makes them, a null
+    /// removes the key.
+    fn ext_fields(&mut self) -> Option<ExtFields> {
+        let mut ext = ExtFields::with_capacity(EXT_CAPACITY);
+        self.expect(b'{')?;
+        if self.eat(b'}') {
+            return Some(ext);
+        }
+        loop {
+            if ext.len() >= MAX_EXT_FIELDS {
+                return None;
+            }
+            let key = self.string()?;
+            self.expect(b':')?;
+            let value = match self.value()? {
+                Value::Str(Cow::Borrowed(v)) | Value::Int(v) => Some(CompactString::new(v)),
+                // Keeps the unescaped string's buffer (long text) instead of copying it.
+                Value::Str(Cow::Owned(v)) => Some(CompactString::from(v)),
+                Value::Bool(v) => Some(CompactString::const_new(if v { "true" } else { "false" })),
+                Value::Null => None,
+            };
+            match value {
+                Some(v) => ext.set(CompactString::new(&key), v),
+                // A later null must not leave an earlier value of the same key behind.
+                None => {
+                    ext.remove(&key);
+                }
+            }
+            if self.eat(b'}') {
+                return Some(ext);
+            }
+            self.expect(b',')?;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::decode_json_header_serde;
+
+    fn same_as_serde(json: &str) -> RemotingCommand {
+        let fast = decode(json.as_bytes()).unwrap_or_else(|| panic!("fell back: {json}"));
+        let general = decode_json_header_serde(json.as_bytes()).unwrap();
+        assert_eq!(fast.code, general.code);
+        assert_eq!(fast.language, general.language);
+        assert_eq!(fast.version, general.version);
+        assert_eq!(fast.opaque, general.opaque);
+        assert_eq!(fast.flag, general.flag);
+        assert_eq!(fast.remark, general.remark);
+        assert_eq!(fast.ext_fields, general.ext_fields);
+        fast
+    }
+
+    #[test]
+    fn reads_what_clients_send() {
+        // The Java client's SEND_MESSAGE_V2 header, and the C++ client's shape.
+        let c = same_as_serde(
+            r#"{"code":310,"extFields":{"a":"PG","b":"T","c":"TBW102","d":"4","e":"1","f":"0","g":"1700000000000","h":"0","i":"UNIQ_KEY\u0001AB\u0002","j":"0","k":"false","m":"false"},"flag":0,"language":"JAVA","opaque":12,"serializeTypeCurrentRPC":"JSON","version":479}"#,
+        );
+        assert_eq!(c.code, 310);
+        assert_eq!(c.ext_fields.get("g"), Some("1700000000000"));
+        assert_eq!(c.ext_fields.get("i"), Some("UNIQ_KEY\u{1}AB\u{2}"));
+        let c = same_as_serde(
+            r#"{"remark":"a\"b\\c\/d\b\f\n\r\t\u00e9\u0000","extFields":{"k\u0041":"\u4e2d"}}"#,
+        );
+        assert_eq!(c.ext_fields.get("kA"), Some("\u{4e2d}"));
+        let c = same_as_serde(
+            r#" { "code" : 105 , "extFields" : { "topic" : "T" , "n" : 5 , "neg" : -7 , "b" : true , "x" : null , "d" : "1" , "d" : null } , "flag" : 0 , "language" : "CPP" , "opaque" : 0 , "remark" : "" , "version" : 63 } "#,
+        );
+        assert_eq!(c.language.name(), "CPP");
+        assert_eq!(c.ext_fields.get("n"), Some("5"));
+        assert_eq!(c.ext_fields.get("d"), None);
+        same_as_serde(r#"{}"#);
+        same_as_serde(r#"{"code":1,"language":12,"extFields":null,"remark":null}"#);
+        same_as_serde(
+            r#"{"code":-2147483648,"opaque":2147483647,"u":18446744073709551615,"i":-9223372036854775808}"#,
+        );
+    }
+
+    #[test]
+    fn leaves_everything_unusual_to_serde() {
+        for json in [
+            r#"{"code":1,"code":2}"#,
+            r#"{"code":1.0}"#,
+            r#"{"code":1e3}"#,
+            r#"{"code":-0}"#,
+            r#"{"code":01}"#,
+            r#"{"code":2147483648}"#,
+            r#"{"code":"1"}"#,
+            r#"{"remark":1}"#,
+            r#"{"remark":"\ud800"}"#,
+            r#"{"remark":"\ud83d\ude00"}"#,
+            r#"{"remark":"\x"}"#,
+            r#"{"remark":"\u12"}"#,
+            r#"{"language":300}"#,
+            r#"{"language":-1}"#,
+            r#"{"language":true}"#,
+            r#"{"extFields":{"k":1.5}}"#,
+            r#"{"extFields":{"k":{"a":1}}}"#,
+            r#"{"extFields":{"k":[1]}}"#,
+            r#"{"extFields":{"k":18446744073709551616}}"#,
+            r#"{"extFields":[]}"#,
+            r#"{"other":{"a":1}}"#,
+            r#"{"code":1} x"#,
+            r#"{"code":1,}"#,
+            r#"{"code":1"#,
+            r#"[1]"#,
+            "{\"remark\":\"tab\there\"}",
+            "",
+        ] {
+            assert!(decode(json.as_bytes()).is_none(), "{json}");
+        }
+        let mut many = String::from(r#"{"extFields":{"#);
+        for i in 0..=MAX_EXT_FIELDS {
+            many.push_str(&format!(r#""k{i}":"v","#));
+        }
+        many.push_str(r#""z":"v"}}"#);
+        assert!(decode(many.as_bytes()).is_none());
+        assert!(decode(b"{\"remark\":\"\xff\"}").is_none());
+    }
+}
