@@ -114,7 +114,10 @@ fn restart_keeps_messages_and_committed_offsets() {
 fn long_poll_returns_when_a_message_arrives_and_topics_auto_create() {
     let dir = tempfile::tempdir().unwrap();
     let ns = start_namesrv(dir.path());
-    let _broker = start_broker(dir.path(), &ns.addr, "broker-lp", "");
+    let broker = start_broker(dir.path(), &ns.addr, "broker-lp", "");
+    // Its port opens before its first registration (which carries TBW102) reaches the name
+    // server; a send before that finds no route for the new topic.
+    broker.wait_registered();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let producer = Producer::builder("PG_lp")
