@@ -104,8 +104,7 @@ pub struct StoreConfig {
     /// FerroMQ: MiB of mapped store files (commit log, consume queues, index) the process may
     /// keep resident (128). Above it the `ferromq-resident` thread drops the pages read or
     /// written from the process's page tables; they stay in the page cache. 0 turns it off
-    /// (the commit-log writer still drops what it flushed). RocketMQ has no such key: Java
-    /// reads the log through the same mappings and leaves that to the kernel.
+    /// (the commit-log writer still drops what it flushed). RocketMQ has no such key.
     pub mapped_resident_limit_mb: u64,
     /// Test knob: every commit-log flush first sleeps this long (0). Lets tests provoke
     /// `FLUSH_DISK_TIMEOUT` with a slow "disk".
