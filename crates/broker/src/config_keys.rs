@@ -117,6 +117,7 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ("mappedFileSizeConsumeQueue", "Bytes of one consume-queue file (a multiple of 20, the entry size)"),
     ("preallocateCommitLog", "Create the next commit-log segment in the background before it is needed"),
     ("warmMapedFileEnable", "Touch every page of a new segment so first writes take no page faults"),
+    ("mappedResidentLimitMb", "FerroMQ: MiB of mapped store files (commit log, consume queues, index) the broker keeps in its RSS; above it the pages consumers read and the index touched are dropped from the process (they stay in the page cache, so reads do not go to disk). 0 turns it off"),
     ("transientStorePoolEnable", "Off-heap write buffer pool"),
     ("useReentrantLockWhenPutMessage", "Java lock choice for the commit-log writer"),
     ("maxMessageSize", "Largest message body in bytes"),

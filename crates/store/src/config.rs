@@ -101,6 +101,11 @@ pub struct StoreConfig {
     /// puts the whole segment in the broker's RSS).
     #[serde(rename = "warmMapedFileEnable")]
     pub warm_mapped_file_enable: bool,
+    /// FerroMQ: MiB of mapped store files (commit log, consume queues, index) the process may
+    /// keep resident (128). Above it the `ferromq-resident` thread drops the pages read or
+    /// written from the process's page tables; they stay in the page cache. 0 turns it off
+    /// (the commit-log writer still drops what it flushed). RocketMQ has no such key.
+    pub mapped_resident_limit_mb: u64,
     /// Test knob: every commit-log flush first sleeps this long (0). Lets tests provoke
     /// `FLUSH_DISK_TIMEOUT` with a slow "disk".
     #[serde(rename = "debugFlushDelayMs")]
@@ -150,6 +155,7 @@ impl Default for StoreConfig {
             delete_file_batch_max: 10,
             preallocate_commit_log: true,
             warm_mapped_file_enable: false,
+            mapped_resident_limit_mb: 128,
             debug_flush_delay_ms: 0,
             debug_disk_usage_file: None,
         }
@@ -254,6 +260,7 @@ impl StoreConfig {
         "deleteFileBatchMax",
         "preallocateCommitLog",
         "warmMapedFileEnable",
+        "mappedResidentLimitMb",
         "debugFlushDelayMs",
         "debugDiskUsageFile",
     ];
@@ -350,6 +357,7 @@ impl StoreConfig {
             "deleteFileBatchMax" => self.delete_file_batch_max = num(v, "a count")?,
             "preallocateCommitLog" => self.preallocate_commit_log = boolean(v)?,
             "warmMapedFileEnable" => self.warm_mapped_file_enable = boolean(v)?,
+            "mappedResidentLimitMb" => self.mapped_resident_limit_mb = num(v, "MiB")?,
             "debugFlushDelayMs" => self.debug_flush_delay_ms = num(v, "milliseconds")?,
             "debugDiskUsageFile" => {
                 self.debug_disk_usage_file = (!v.is_empty()).then(|| PathBuf::from(v))

@@ -10,6 +10,8 @@
 //!  get ◄─────────┘  units → zero-copy slices of the mapped commit log
 //!  query ◄─ index → records (checked against topic and key)
 //!  retention thread: disk usage (refuse writes when full), expired segments and what follows them
+//!  resident thread: above `mappedResidentLimitMb` of file-backed RSS, drops mapped pages read
+//!                   or written from the page tables (they stay in the page cache)
 //! ```
 //!
 //! On disk, under `store_path_root_dir`:
@@ -62,6 +64,7 @@ mod mapped_file;
 mod preallocate;
 mod read;
 mod replica;
+mod resident;
 mod retention;
 mod segments;
 mod stats;

@@ -356,17 +356,22 @@ impl MappedFile {
         if upto < from + MIN_STEP {
             return Ok(());
         }
-        // SAFETY: the range lies inside the mapping. For a shared file mapping MADV_DONTNEED
-        // only unmaps pages; their contents (flushed, below `flushed`) remain in the file and
-        // page cache and are faulted back in on access, so no reader or writer observes a
-        // change. Only bytes below `flushed` are released, and the writer never goes back there.
-        unsafe {
-            self.map.unchecked_advise_range(
-                memmap2::UncheckedAdvice::DontNeed,
-                from,
-                upto - from,
-            )?;
+        release_pages(&self.map, from, upto - from)?;
+        self.released.fetch_max(upto, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Drops every page of `0..upto` (rounded down to whole pages, and only bytes already on
+    /// disk) from this process's page tables, including pages [`Self::release_resident`]
+    /// released before and readers faulted back in since (a consumer draining a backlog). The
+    /// bytes stay in the file and the page cache; the next access faults them back in. One
+    /// `madvise` call, cheap on a range with nothing mapped.
+    pub(crate) fn release_read(&self, upto: usize) -> io::Result<()> {
+        let upto = upto.min(self.flushed_position()).min(self.size) / PAGE * PAGE;
+        if upto == 0 {
+            return Ok(());
         }
+        release_pages(&self.map, 0, upto)?;
         self.released.fetch_max(upto, Ordering::AcqRel);
         Ok(())
     }
@@ -564,6 +569,38 @@ pub(crate) fn map_whole(file: &File, len: usize) -> io::Result<MmapMut> {
     unsafe { MmapOptions::new().len(len).map_mut(file) }
 }
 
+/// Drops the pages of `len` bytes at `offset` of `map` from this process's page tables
+/// (`MADV_DONTNEED`), so they stop counting towards its RSS; the range is clamped to the
+/// mapping.
+///
+/// Why this cannot change a byte anyone sees: every mapping of the store is a *shared* file
+/// mapping (`MmapOptions::map_mut` is `MAP_SHARED`, read-write; nothing maps a store file
+/// `MAP_PRIVATE`). For those the kernel only removes the page-table entries: the pages stay in
+/// the page cache, a dirty entry marks its page dirty on the way out (so even bytes written and
+/// not yet synced are kept and written back), and the next access from user space or from the
+/// kernel (`copy_from_user` while a socket write sends a zero-copy slice) faults the same page
+/// back in from the page cache, or reads it from the file. On a private mapping the same call
+/// would throw away copied-on-write pages, which is why this stays the only way the store calls
+/// it. The addresses stay mapped, so slices handed out keep pointing at valid memory.
+pub(crate) fn release_pages(map: &MmapMut, offset: usize, len: usize) -> io::Result<()> {
+    let end = offset.saturating_add(len).min(map.len());
+    if offset >= end {
+        return Ok(());
+    }
+    // SAFETY: the range lies inside the mapping, which is a shared file mapping: see above.
+    unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, end - offset) }
+}
+
+/// The size of a memory page (4096 when the system does not say).
+pub(crate) fn page_size() -> usize {
+    // SAFETY: plain libc call with no arguments in memory.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(size)
+        .ok()
+        .filter(|&s| s > 0)
+        .unwrap_or(PAGE)
+}
+
 /// Reserves disk blocks for `len` bytes at `offset`, so writing through a mapping cannot hit a
 /// full disk (which would be a SIGBUS, not an error). File systems without `fallocate` are
 /// accepted.
@@ -682,6 +719,106 @@ mod tests {
             "a slice held across the release still reads the data"
         );
         assert_eq!(f.read(0, data.len()).unwrap(), &data[..]);
+    }
+
+    /// Resident bytes of the mapping that starts at `base` (its `Rss:` in `/proc/self/smaps`).
+    fn mapping_rss(base: usize) -> u64 {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let head = format!("{base:x}-");
+        let mut lines = smaps.lines().skip_while(|l| !l.starts_with(&head)).skip(1);
+        lines
+            .find_map(|l| l.strip_prefix("Rss:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kib| kib * 1024)
+            .expect("mapping in smaps")
+    }
+
+    #[test]
+    fn pages_read_after_a_release_are_released_again_while_a_socket_send_is_in_flight() {
+        use std::io::{Read, Write};
+        let dir = tempfile::tempdir().unwrap();
+        let size = 8 << 20;
+        let f = MappedFile::create(
+            &dir.path().join("00000000000000000000"),
+            0,
+            size,
+            Reserve::Whole,
+        )
+        .unwrap();
+        let mut w = f.take_writer().unwrap();
+        let data: Vec<u8> = (0..size).map(|i| (i * 31 % 253) as u8).collect();
+        w.append(size, |dst| dst.copy_from_slice(&data)).unwrap();
+        f.flush().unwrap();
+        let base = f.address_range().start;
+        // The writer's release: once, from where it stopped.
+        f.release_resident(size).unwrap();
+        assert!(mapping_rss(base) < 1 << 20, "released after the flush");
+        // A consumer reads it all back in; the writer's release does nothing more.
+        assert_eq!(f.read(0, size).unwrap(), &data[..]);
+        assert!(
+            mapping_rss(base) >= (size as u64) * 3 / 4,
+            "faulted back in"
+        );
+        f.release_resident(size).unwrap();
+        assert!(mapping_rss(base) >= (size as u64) * 3 / 4);
+        // `release_read` drops pages whoever faulted them in, only up to what was flushed.
+        f.release_read(size).unwrap();
+        assert!(mapping_rss(base) < 1 << 20, "released again");
+
+        // A zero-copy slice being written to a socket while its pages are dropped, over and
+        // over: the kernel faults them back in from the page cache as it copies.
+        let held = f.bytes(0, size).unwrap();
+        let (mut tx, mut rx) = std::os::unix::net::UnixStream::pair().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut got = Vec::with_capacity(size);
+            rx.read_to_end(&mut got).unwrap();
+            got
+        });
+        let stop = Arc::new(AtomicBool::new(false));
+        let releaser = {
+            let (f, stop) = (Arc::clone(&f), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let mut passes = 0u32;
+                while !stop.load(Ordering::Acquire) || passes == 0 {
+                    f.release_read(size).unwrap();
+                    passes += 1;
+                    std::thread::yield_now();
+                }
+                passes
+            })
+        };
+        for chunk in held.chunks(64 * 1024) {
+            tx.write_all(chunk).unwrap();
+        }
+        drop(tx);
+        stop.store(true, Ordering::Release);
+        let passes = releaser.join().unwrap();
+        assert!(passes > 0);
+        assert!(
+            reader.join().unwrap() == data,
+            "the socket received the stored bytes"
+        );
+        assert_eq!(&held[..], &data[..]);
+        assert_eq!(f.read(0, size).unwrap(), &data[..]);
+    }
+
+    #[test]
+    fn release_read_keeps_unflushed_bytes_mapped() {
+        let dir = tempfile::tempdir().unwrap();
+        let size = 4 << 20;
+        let f = MappedFile::create(&dir.path().join("seg"), 0, size, Reserve::Whole).unwrap();
+        let mut w = f.take_writer().unwrap();
+        w.append(size, |dst| dst.fill(5)).unwrap();
+        let base = f.address_range().start;
+        f.release_read(size).unwrap();
+        assert!(
+            mapping_rss(base) >= size as u64 - 4096,
+            "nothing flushed, nothing dropped"
+        );
+        f.flush().unwrap();
+        f.release_read(size).unwrap();
+        assert_eq!(mapping_rss(base), 0);
+        assert!(f.read(0, size).unwrap().iter().all(|&b| b == 5));
     }
 
     #[test]

@@ -22,8 +22,8 @@ use crate::retention::DiskUsageSource;
 use crate::segments::sync_dir;
 use crate::stats::{StoreStats, StoreStatsSnapshot};
 use crate::{
-    dispatch, flush, preallocate, retention, ArrivalListener, FlushDiskType, MessageToStore,
-    PutResult, PutStatus, StoreConfig, StoreError,
+    dispatch, flush, preallocate, resident, retention, ArrivalListener, FlushDiskType,
+    MessageToStore, PutResult, PutStatus, StoreConfig, StoreError,
 };
 
 /// State shared by the store handle and its background threads.
@@ -310,6 +310,9 @@ impl MessageStore {
             })?;
         }
         store.spawn("ferromq-clean", retention::run, |s, t| s.cleaner.set(t))?;
+        if store.shared.config.mapped_resident_limit_mb > 0 {
+            store.spawn("ferromq-resident", resident::run, |_, _| Ok(()))?;
+        }
         Ok(Arc::new(store))
     }
 

@@ -199,6 +199,19 @@ impl CommitLog {
         Ok(target)
     }
 
+    /// Drops every flushed page of every segment, except the newest [`RESIDENT_TAIL`] of the
+    /// log, from the process's page tables, including pages consumers faulted back in after
+    /// [`Self::flush`] released them (`crate::resident`).
+    pub(crate) fn release_read(&self) -> Result<(), StoreError> {
+        let tail_from = self.flushed_offset() - RESIDENT_TAIL as i64;
+        for file in self.segments.snapshot() {
+            let upto = (tail_from - file.start()).clamp(0, file.size() as i64) as usize;
+            file.release_read(upto)
+                .map_err(|e| StoreError::io("madvise", file.path(), e))?;
+        }
+        Ok(())
+    }
+
     /// True (once) after a put started a new segment.
     pub(crate) fn take_rolled(&self) -> bool {
         self.rolled.load(Ordering::Relaxed) && self.rolled.swap(false, Ordering::AcqRel)

@@ -380,6 +380,16 @@ impl ConsumeQueue {
         Ok(())
     }
 
+    /// Drops the flushed pages of every file of the queue from the process's page tables
+    /// (`crate::resident`); the page the writer is filling stays.
+    pub(crate) fn release_resident(&self) -> Result<(), StoreError> {
+        for file in self.segments.snapshot() {
+            file.release_read(file.flushed_position())
+                .map_err(|e| StoreError::io("madvise", file.path(), e))?;
+        }
+        Ok(())
+    }
+
     /// Deletes all files of the queue.
     pub(crate) fn destroy(&self) -> Result<(), StoreError> {
         *self.writer.lock() = None;

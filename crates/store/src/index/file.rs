@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use memmap2::MmapMut;
 use parking_lot::RwLock;
 
-use crate::mapped_file::{map_whole, preallocate};
+use crate::mapped_file::{map_whole, preallocate, release_pages};
 
 /// Header size.
 pub(crate) const HEADER_SIZE: usize = 40;
@@ -400,6 +400,24 @@ impl IndexFile {
                 self.dirty.store(true, Ordering::Release);
                 return Err(e);
             }
+        }
+        Ok(())
+    }
+
+    /// Drops every page of the mapping from this process's page tables
+    /// ([`release_pages`]): hash slots are written and read at random, so over a long run
+    /// every page of the slot table (and every entry page written) would otherwise stay
+    /// resident. Entries written since the last sync are kept too (the mapping is shared).
+    /// Works in chunks, taking the read lock for each, so the dispatch thread's puts wait at
+    /// most one chunk.
+    pub(crate) fn release_resident(&self) -> io::Result<()> {
+        const CHUNK: usize = 8 << 20;
+        let size = file_size(self.slots, self.entries);
+        let mut at = 0;
+        while at < size {
+            let len = CHUNK.min(size - at);
+            release_pages(&self.map.read(), at, len)?;
+            at += len;
         }
         Ok(())
     }

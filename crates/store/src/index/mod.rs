@@ -271,6 +271,17 @@ impl IndexService {
         Ok(())
     }
 
+    /// Drops the pages of every index file from this process's page tables (see
+    /// [`IndexFile::release_resident`]).
+    pub(crate) fn release_resident(&self) -> Result<(), StoreError> {
+        let files: Vec<_> = self.files.read().clone();
+        for f in files {
+            f.release_resident()
+                .map_err(|e| StoreError::io("madvise", f.path(), e))?;
+        }
+        Ok(())
+    }
+
     /// Deletes files (never the newest) whose entries all point below `log_min`. Returns how
     /// many.
     pub(crate) fn delete_expired(&self, log_min: i64) -> Result<usize, StoreError> {
