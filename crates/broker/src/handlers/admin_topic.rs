@@ -53,12 +53,19 @@ pub fn create_topic_list(
 ) -> Result<RemotingCommand, BrokerError> {
     let body = CreateTopicListRequestBody::from_json(&req.body)
         .map_err(|e| BrokerError::invalid(format!("bad CreateTopicListRequestBody: {e}")))?;
-    for config in &body.topic_config_list {
+    let mut list = body.topic_config_list;
+    for config in &mut list {
         check_user_topic(b, &config.topic_name)?;
         check_queue_nums(config.read_queue_nums, config.write_queue_nums)?;
+        // As UPDATE_AND_CREATE_TOPIC: `+key` adds an attribute, `-key` (a removal) keeps none.
+        config.attributes = std::mem::take(&mut config.attributes)
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with('-'))
+            .map(|(k, v)| (k.trim_start_matches('+').to_owned(), v))
+            .collect();
     }
-    let listed = body.topic_config_list.len();
-    let changed = b.topics.upsert_many(body.topic_config_list)?;
+    let listed = list.len();
+    let changed = b.topics.upsert_many(list)?;
     tracing::info!(
         listed,
         changed = changed.len(),
