@@ -49,7 +49,9 @@ async fn a_list_creates_every_topic_or_none() {
     assert_eq!(stored.attributes.get("message.type").unwrap(), "FIFO");
     assert_eq!(stored.attributes.len(), 1);
     // A send to a listed topic is stored.
-    ok(&t.call(support::send_request("PG_list", "list-07", "m")).await);
+    ok(&t
+        .call(support::send_request("PG_list", "list-07", "m"))
+        .await);
 
     // One system topic or bad queue count in a list refuses the whole list.
     for bad in [topic("TBW102", 8), topic("list-bad-queues", 0)] {

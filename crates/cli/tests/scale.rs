@@ -383,7 +383,7 @@ fn check_sent(
     >,
 ) {
     let result = r.unwrap().unwrap().unwrap();
-    assert_eq!(result.send_status, SendStatus::SendOk);
+    assert_eq!(result.status, SendStatus::SendOk);
 }
 
 const PROBE_NAME: &str = "broker-probe";
