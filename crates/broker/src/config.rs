@@ -53,6 +53,15 @@ pub struct BrokerConfig {
     pub sync_flush_timeout: u64,
     pub disk_max_used_space_ratio: i32,
     pub register_name_server_period: u64,
+    /// `registerBrokerTimeoutMills` (default 24000): how long one REGISTER_BROKER may take.
+    pub register_broker_timeout_mills: u64,
+    /// `compressedRegister` (default false): send REGISTER_BROKER bodies in RocketMQ's zlib form.
+    pub compressed_register: bool,
+    /// `enableSplitRegistration` (default false): a full registration goes out in requests of
+    /// `splitRegistrationSize` topics each.
+    pub enable_split_registration: bool,
+    /// `splitRegistrationSize` (default 800): topics per request with `enableSplitRegistration`.
+    pub split_registration_size: usize,
     pub long_polling_enable: bool,
     pub short_polling_time_mills: u64,
     pub notify_consumer_ids_changed_enable: bool,
@@ -214,6 +223,10 @@ impl Default for BrokerConfig {
             sync_flush_timeout: 5000,
             disk_max_used_space_ratio: 75,
             register_name_server_period: 30_000,
+            register_broker_timeout_mills: 24_000,
+            compressed_register: false,
+            enable_split_registration: false,
+            split_registration_size: 800,
             long_polling_enable: true,
             short_polling_time_mills: 1000,
             notify_consumer_ids_changed_enable: true,
@@ -346,6 +359,10 @@ pub const BROKER_KEYS: &[&str] = &[
     "syncFlushTimeout",
     "diskMaxUsedSpaceRatio",
     "registerNameServerPeriod",
+    "registerBrokerTimeoutMills",
+    "compressedRegister",
+    "enableSplitRegistration",
+    "splitRegistrationSize",
     "longPollingEnable",
     "shortPollingTimeMills",
     "notifyConsumerIdsChangedEnable",
@@ -541,6 +558,15 @@ impl BrokerConfig {
                 "diskMaxUsedSpaceRatio" => c.disk_max_used_space_ratio = num!(i32, "a percentage"),
                 "registerNameServerPeriod" => {
                     c.register_name_server_period = num!(u64, "milliseconds")
+                }
+                "registerBrokerTimeoutMills" => {
+                    c.register_broker_timeout_mills = num!(u64, "milliseconds")
+                }
+                "compressedRegister" => c.compressed_register = boolean()?,
+                "enableSplitRegistration" => c.enable_split_registration = boolean()?,
+                "splitRegistrationSize" => {
+                    c.split_registration_size =
+                        positive(key, value, num!(i32, "a number of topics"))? as usize
                 }
                 "longPollingEnable" => c.long_polling_enable = boolean()?,
                 "shortPollingTimeMills" => c.short_polling_time_mills = num!(u64, "milliseconds"),

@@ -16,6 +16,7 @@
 //! | UPDATE_CONSUMER_OFFSET (15) | Sub or Update on the topic and the group |
 //! | LOCK_BATCH_MQ (41), UNLOCK_BATCH_MQ (42) | Sub on the group and each queue's topic |
 //! | UPDATE_AND_CREATE_TOPIC (17) | Create on the topic |
+//! | UPDATE_AND_CREATE_TOPIC_LIST (18) | Create on every listed topic |
 //! | DELETE_TOPIC_IN_BROKER (215) | Delete on the topic |
 //! | UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200) | Create on the group (Update when it exists is not distinguished) |
 //! | DELETE_SUBSCRIPTIONGROUP (207) | Delete on the group |
@@ -24,7 +25,10 @@
 //! | GET_ALL_TOPIC_CONFIG (21) | List on every topic (`Topic:*`) |
 //! | anything else | authentication only |
 
-use ferromq_proto::body::{HeartbeatData, JsonBody, LockBatchRequestBody, SubscriptionGroupConfig};
+use ferromq_proto::body::{
+    CreateTopicListRequestBody, HeartbeatData, JsonBody, LockBatchRequestBody,
+    SubscriptionGroupConfig,
+};
 use ferromq_proto::codes::request::*;
 use ferromq_proto::RemotingCommand;
 
@@ -106,6 +110,16 @@ pub fn needed(
             }
         }
         UPDATE_AND_CREATE_TOPIC => add(topic("topic"), &[Create]),
+        UPDATE_AND_CREATE_TOPIC_LIST => {
+            let body = CreateTopicListRequestBody::from_json(&req.body)
+                .map_err(|e| format!("the topic list body does not decode: {e}"))?;
+            for config in &body.topic_config_list {
+                add(
+                    Some(Resource::of(ResourceType::Topic, &config.topic_name)),
+                    &[Create],
+                );
+            }
+        }
         DELETE_TOPIC_IN_BROKER => add(topic("topic"), &[Delete]),
         UPDATE_AND_CREATE_SUBSCRIPTIONGROUP => {
             // The group is in the body (`SubscriptionGroupConfig.groupName`).

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use ferromq_common::names;
-use ferromq_proto::body::{JsonBody, SubscriptionGroupConfig, TopicConfig, TopicFilterType};
+use ferromq_proto::body::{
+    CreateTopicListRequestBody, JsonBody, SubscriptionGroupConfig, TopicConfig, TopicFilterType,
+};
 use ferromq_proto::header::required;
 use ferromq_proto::headers::{CreateTopicRequestHeader, TopicHeader};
 use ferromq_proto::RemotingCommand;
@@ -26,6 +28,55 @@ fn check_user_topic(b: &Broker, topic: &str) -> Result<(), BrokerError> {
     Ok(())
 }
 
+fn check_queue_nums(read: i32, write: i32) -> Result<(), BrokerError> {
+    if read <= 0 || write <= 0 {
+        return Err(BrokerError::invalid(format!(
+            "readQueueNums {read} and writeQueueNums {write} must be greater than 0"
+        )));
+    }
+    if read > 1024 || write > 1024 {
+        return Err(BrokerError::invalid(
+            "readQueueNums and writeQueueNums must not exceed 1024",
+        ));
+    }
+    Ok(())
+}
+
+/// UPDATE_AND_CREATE_TOPIC_LIST (18): creates or replaces many topics with one write of
+/// `topics.json` and one incremental registration (RocketMQ's
+/// `AdminBrokerProcessor.updateAndCreateTopicList`). Every topic is checked before any is
+/// applied. Unlike Java, which answers success without applying the rest as soon as one listed
+/// topic is unchanged, unchanged topics are skipped and the others applied.
+pub fn create_topic_list(
+    b: &Arc<Broker>,
+    req: &RemotingCommand,
+) -> Result<RemotingCommand, BrokerError> {
+    let body = CreateTopicListRequestBody::from_json(&req.body)
+        .map_err(|e| BrokerError::invalid(format!("bad CreateTopicListRequestBody: {e}")))?;
+    let mut list = body.topic_config_list;
+    for config in &mut list {
+        check_user_topic(b, &config.topic_name)?;
+        check_queue_nums(config.read_queue_nums, config.write_queue_nums)?;
+        // As UPDATE_AND_CREATE_TOPIC: `+key` adds an attribute, `-key` (a removal) keeps none.
+        config.attributes = std::mem::take(&mut config.attributes)
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with('-'))
+            .map(|(k, v)| (k.trim_start_matches('+').to_owned(), v))
+            .collect();
+    }
+    let listed = list.len();
+    let changed = b.topics.upsert_many(list)?;
+    tracing::info!(
+        listed,
+        changed = changed.len(),
+        "topics created or updated by list"
+    );
+    if !changed.is_empty() {
+        b.topics_changed(changed);
+    }
+    Ok(req.success_to())
+}
+
 /// UPDATE_AND_CREATE_TOPIC: creates or replaces a topic and registers it at once.
 pub fn create_topic(
     b: &Arc<Broker>,
@@ -33,17 +84,7 @@ pub fn create_topic(
 ) -> Result<RemotingCommand, BrokerError> {
     let h: CreateTopicRequestHeader = req.decode_header()?;
     check_user_topic(b, &h.topic)?;
-    if h.read_queue_nums <= 0 || h.write_queue_nums <= 0 {
-        return Err(BrokerError::invalid(format!(
-            "readQueueNums {} and writeQueueNums {} must be greater than 0",
-            h.read_queue_nums, h.write_queue_nums
-        )));
-    }
-    if h.read_queue_nums > 1024 || h.write_queue_nums > 1024 {
-        return Err(BrokerError::invalid(
-            "readQueueNums and writeQueueNums must not exceed 1024",
-        ));
-    }
+    check_queue_nums(h.read_queue_nums, h.write_queue_nums)?;
     let mut attributes = std::collections::BTreeMap::new();
     if let Some(attrs) = h.attributes.as_deref().filter(|a| !a.is_empty()) {
         for item in attrs.split(',') {

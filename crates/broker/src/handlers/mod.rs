@@ -210,6 +210,7 @@ async fn dispatch(
         UNLOCK_BATCH_MQ => done(lock::unlock_batch(b, req)),
         AUTH_CREATE_USER..=AUTH_LIST_ACL => done(auth_admin::handle(b, req).await),
         UPDATE_AND_CREATE_TOPIC => done(admin_topic::create_topic(b, req)),
+        UPDATE_AND_CREATE_TOPIC_LIST => done(admin_topic::create_topic_list(b, req)),
         DELETE_TOPIC_IN_BROKER => done(admin_topic::delete_topic(b, req)),
         GET_ALL_TOPIC_CONFIG => done(admin_topic::all_topic_config(b, req)),
         GET_TOPIC_CONFIG => done(admin_topic::topic_config(b, req)),

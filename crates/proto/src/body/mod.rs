@@ -166,7 +166,8 @@ pub use running::{
 pub use stats::{ConsumeStats, ConsumeStatsList, OffsetWrapper, TopicOffset, TopicStatsTable};
 pub use subscription::{GroupRetryPolicy, SubscriptionGroupConfig, SubscriptionGroupWrapper};
 pub use topic::{
-    DataVersion, TopicConfig, TopicConfigSerializeWrapper, TopicFilterType, TopicList,
+    CreateTopicListRequestBody, DataVersion, TopicConfig, TopicConfigSerializeWrapper,
+    TopicFilterType, TopicList,
 };
 
 /// Why a body could not be decoded.

@@ -112,6 +112,16 @@ pub struct TopicConfigSerializeWrapper {
 
 impl JsonBody for TopicConfigSerializeWrapper {}
 
+/// The UPDATE_AND_CREATE_TOPIC_LIST (18) body (Java `CreateTopicListRequestBody`): many topics
+/// created or replaced by one request, `{"topicConfigList":[{TopicConfig},..]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CreateTopicListRequestBody {
+    pub topic_config_list: Vec<TopicConfig>,
+}
+
+impl JsonBody for CreateTopicListRequestBody {}
+
 /// A set of topic names (Java `TopicList`), the body of codes 206, 224, 304, 311-313 and 343.
 ///
 /// `brokerAddr` is set only by GET_SYSTEM_TOPIC_LIST_FROM_NS. Names are written sorted.
@@ -127,6 +137,29 @@ impl JsonBody for TopicList {}
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn create_topic_list_body_pinned_bytes() {
+        let body = CreateTopicListRequestBody {
+            topic_config_list: vec![TopicConfig {
+                read_queue_nums: 8,
+                write_queue_nums: 8,
+                ..TopicConfig::new("T1")
+            }],
+        };
+        let json = String::from_utf8(body.to_json()).unwrap();
+        assert_eq!(
+            json,
+            r#"{"topicConfigList":[{"attributes":{},"order":false,"perm":6,"readQueueNums":8,"topicFilterType":"SINGLE_TAG","topicName":"T1","topicSysFlag":0,"writeQueueNums":8}]}"#
+        );
+        assert_eq!(
+            CreateTopicListRequestBody::from_json(json.as_bytes()).unwrap(),
+            body
+        );
+        crate::body::test_support::every_prefix_fails::<CreateTopicListRequestBody>(
+            json.as_bytes(),
+        );
+    }
+
     use super::*;
     use crate::body::test_support::{every_prefix_fails, one_line, round_trip};
 
