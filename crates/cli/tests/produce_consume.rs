@@ -176,13 +176,16 @@ fn a_new_group_starts_at_zero_only_while_the_first_message_is_in_memory() {
     let dir = tempfile::tempdir().unwrap();
     let ns = start_namesrv(dir.path());
     // Ratio 0: every message but the newest counts as "on disk", as with a long history.
-    let _hot = start_broker(dir.path(), &ns.addr, "broker-hot", "");
-    let _cold = start_broker(
+    let hot = start_broker(dir.path(), &ns.addr, "broker-hot", "");
+    let cold = start_broker(
         dir.path(),
         &ns.addr,
         "broker-cold",
         "accessMessageInMemoryMaxRatio=0",
     );
+    // `updateTopic -c` creates the topic on the masters the name server lists at that moment.
+    hot.wait_registered();
+    cold.wait_registered();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let producer = Producer::builder("PG_mem")
