@@ -102,8 +102,6 @@ pub(crate) struct MappedFile {
     path: PathBuf,
     start: i64,
     size: usize,
-    /// Kept open for `fallocate` as the writer advances.
-    file: File,
     reserve: Reserve,
     /// Bytes from the start whose disk blocks are reserved; only the writer raises it.
     reserved: AtomicUsize,
@@ -241,11 +239,14 @@ impl MappedFile {
             Reserve::Whole => size,
             Reserve::Steps(_) => 0,
         };
+        // The descriptor is closed here: a mapping needs none, and a broker with 10,000 topics
+        // maps tens of thousands of consume-queue files. The writer of a stepped file opens the
+        // path again for each `fallocate` step (a few dozen times in a file's life).
+        drop(file);
         Ok(Arc::new(MappedFile {
             path: path.to_path_buf(),
             start,
             size,
-            file,
             reserve,
             reserved: AtomicUsize::new(reserved),
             map,
@@ -456,7 +457,17 @@ impl MappedFileWriter {
             .checked_next_multiple_of(PAGE)
             .unwrap_or(usize::MAX)
             .min(file.size);
-        preallocate(&file.file, have, to - have)?;
+        match OpenOptions::new().write(true).open(&file.path) {
+            Ok(fd) => preallocate(&fd, have, to - have)?,
+            // Unlinked while mapped (its topic was deleted): its bytes live in memory only until
+            // the mapping goes, so there are no disk blocks to reserve. Failing instead would stop
+            // every write of the store for a queue nobody can read any more.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                file.reserved.store(file.size, Ordering::Release);
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        }
         file.reserved.store(to, Ordering::Release);
         Ok(())
     }
@@ -934,6 +945,48 @@ mod tests {
         assert!(f.read(0, 20).unwrap().iter().all(|&b| b == 1));
     }
 
+    fn open_descriptors() -> usize {
+        std::fs::read_dir("/proc/self/fd").unwrap().count()
+    }
+
+    #[test]
+    fn mapped_files_hold_no_descriptor() {
+        // One descriptor per mapped file ran a 10,000-topic broker out of descriptors.
+        let dir = tempfile::tempdir().unwrap();
+        let before = open_descriptors();
+        let files: Vec<_> = (0..512)
+            .map(|i| {
+                let path = dir.path().join(format!("{i:020}"));
+                let f = MappedFile::create(&path, 0, 64 * 1024, Reserve::Steps(8192)).unwrap();
+                f.take_writer().unwrap().append(20, |d| d.fill(7)).unwrap();
+                f
+            })
+            .collect();
+        let after = open_descriptors();
+        // Other tests of this process may open a few meanwhile; 512 mapped files may not.
+        assert!(
+            after < before + 64,
+            "{before} descriptors before mapping 512 files, {after} after"
+        );
+        assert!(files.iter().all(|f| f.read(0, 20).unwrap() == [7; 20]));
+    }
+
+    #[test]
+    fn a_writer_keeps_writing_to_an_unlinked_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cq");
+        let f = MappedFile::create(&path, 0, 1 << 20, Reserve::Steps(4096)).unwrap();
+        let mut w = f.take_writer().unwrap();
+        w.append(20, |d| d.fill(1)).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        // Past the reserved page: the next step finds no file to reserve in and is not an error.
+        for _ in 0..400 {
+            w.append(20, |d| d.fill(2)).unwrap();
+        }
+        assert_eq!(w.position(), 401 * 20);
+        assert_eq!(f.read(20 * 400, 20).unwrap(), [2; 20]);
+    }
+
     #[test]
     fn reopened_files_reserve_from_the_recovered_position() {
         let dir = tempfile::tempdir().unwrap();
@@ -965,12 +1018,14 @@ mod tests {
     fn a_failed_reservation_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cq");
-        let mut f = MappedFile::create(&path, 0, 1 << 20, Reserve::Steps(1 << 20)).unwrap();
-        // fallocate on a read-only descriptor fails (EBADF), as it would on a full disk.
-        Arc::get_mut(&mut f).unwrap().file = File::open(&path).unwrap();
+        let f = MappedFile::create(&path, 0, 1 << 20, Reserve::Steps(1 << 20)).unwrap();
+        // The writer opens the path for each step; a directory there cannot be opened for
+        // writing (EISDIR), which fails the reservation as a full disk would.
+        std::fs::remove_file(&path).unwrap();
+        std::fs::create_dir(&path).unwrap();
         let mut w = f.take_writer().unwrap();
         match w.append(20, |d| d.fill(9)) {
-            Err(AppendError::Reserve(e)) => assert_eq!(e.raw_os_error(), Some(libc::EBADF)),
+            Err(AppendError::Reserve(e)) => assert_eq!(e.raw_os_error(), Some(libc::EISDIR)),
             other => panic!("expected a reservation error, got {other:?}"),
         }
         assert_eq!((w.position(), f.reserved_bytes()), (0, 0));
