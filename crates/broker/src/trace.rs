@@ -135,8 +135,10 @@ impl BrokerTracer {
         if !self.enabled || untraced_topic(sent.topic) {
             return;
         }
-        let prop = |k: &str| properties::property_value(sent.properties, k).unwrap_or("");
-        let msg_id = match prop(UNIQ_KEY) {
+        let [uniq, tags, keys] =
+            properties::property_values(sent.properties, [UNIQ_KEY, properties::TAGS, KEYS])
+                .map(|v| v.unwrap_or(""));
+        let msg_id = match uniq {
             "" => offset_msg_id.to_owned(),
             id => id.to_owned(),
         };
@@ -148,8 +150,8 @@ impl BrokerTracer {
                 group: sent.group.to_owned(),
                 topic: sent.topic.to_owned(),
                 msg_id,
-                tags: prop(properties::TAGS).to_owned(),
-                keys: prop(KEYS).to_owned(),
+                tags: tags.to_owned(),
+                keys: keys.to_owned(),
                 store_host: self.store_host.clone(),
                 body_length: i32::try_from(sent.body_len).unwrap_or(i32::MAX),
                 cost_time: i32::try_from(sent.started.elapsed().as_millis()).unwrap_or(i32::MAX),
@@ -272,15 +274,16 @@ pub struct Sent<'a> {
 
 /// The fields every record type takes from the traced message.
 fn record_of(view: &RecordView<'_>) -> TraceRecord {
-    let prop = |k: &str| view.property(k).unwrap_or("").to_owned();
+    let [uniq, tags, keys] =
+        properties::property_values(view.properties, [UNIQ_KEY, properties::TAGS, KEYS]);
     TraceRecord {
         topic: view.topic.to_owned(),
-        msg_id: view.property(UNIQ_KEY).map_or_else(
+        msg_id: uniq.map_or_else(
             || ferromq_proto::message::encode_offset_msg_id(view.store_host, view.physical_offset),
             str::to_owned,
         ),
-        tags: prop(properties::TAGS),
-        keys: prop(KEYS),
+        tags: tags.unwrap_or("").to_owned(),
+        keys: keys.unwrap_or("").to_owned(),
         ..TraceRecord::default()
     }
 }

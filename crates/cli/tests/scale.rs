@@ -4,9 +4,9 @@
 //! Runs only with `FERROMQ_LONG_TESTS=1` (several minutes; build with `--release` for figures
 //! worth reading): `FERROMQ_LONG_TESTS=1 cargo test --release -p ferromq-cli --test scale --
 //! --nocapture`. `FERROMQ_SCALE_TOPICS=1000,10000` picks the sizes, `FERROMQ_SCALE_CONNS` the
-//! number of connections (0: none). The broker keeps a descriptor per consume-queue file (two
-//! per topic after the sends), so 10,000 topics and 5,000 connections need `ulimit -n` above
-//! about 26,000.
+//! number of connections (0: none). The broker holds no descriptor for its mapped files (it once
+//! held one per consume-queue file, two per topic after the sends, and ran out at 10,000 topics
+//! and 5,000 connections), so the connections are what need `ulimit -n`: above about 6,000.
 //!
 //! For each size the topics and groups are written as `topics.json` and
 //! `subscriptionGroup.json` (RocketMQ's formats) before the broker starts. The test asserts
@@ -498,8 +498,8 @@ async fn open_connections(broker: &Broker, count: usize) -> (usize, f64) {
         socks.push(s);
     }
     let mut open = 0;
-    // One deadline for all: a broker that stops accepting (out of descriptors: it holds one per
-    // consume-queue file) fails the test in a minute, not in 10 s per connection.
+    // One deadline for all: a broker that stops accepting (out of descriptors, say) fails the
+    // test in a minute, not in 10 s per connection.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     for s in &mut socks {
         let mut buf = [0u8; 4];

@@ -13,7 +13,7 @@ use crate::headers::*;
 use crate::message::record::{canonical, encode_record_to, RecordInput, RecordView};
 use crate::message::{
     decode_batch, decode_offset_msg_id, decode_properties, decode_records, encode_batch,
-    encode_offset_msg_id, iter_properties, property_value, RecallHandle,
+    encode_offset_msg_id, iter_properties, property_value, property_values, RecallHandle,
 };
 
 /// What two decodes of the same command must agree on. The language travels as its name in
@@ -332,6 +332,14 @@ pub fn properties(data: &[u8]) {
             assert_eq!(property_value(&text, k), Some(v));
         }
     }
+    // The one-pass lookup agrees with single lookups, for the first and last keys seen.
+    let first = pairs.first().map_or("", |p| p.0);
+    let last = pairs.last().map_or("", |p| p.0);
+    let keys = [first, last, "KEYS"];
+    assert_eq!(
+        property_values(&text, keys),
+        keys.map(|k| property_value(&text, k))
+    );
     let encoded = props.encode();
     assert_eq!(encoded.len(), props.encoded_len());
     assert_eq!(decode_properties(&encoded), props, "properties round trip");

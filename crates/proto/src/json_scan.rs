@@ -24,7 +24,14 @@ const EXT_CAPACITY: usize = 16;
 
 /// Decodes `header` when it has the common flat shape; `None` sends the caller to serde.
 pub(crate) fn decode(header: &[u8]) -> Option<RemotingCommand> {
-    let mut s = Scanner { b: header, i: 0 };
+    // Checked once for the whole header (serde refuses what is not UTF-8): every string the
+    // scanner returns then lies between ASCII quotes, so slicing the text cannot fail.
+    let text = std::str::from_utf8(header).ok()?;
+    let mut s = Scanner {
+        t: text,
+        b: header,
+        i: 0,
+    };
     let mut cmd = RemotingCommand {
         language: LanguageCode::JAVA,
         serialize_type: SerializeType::Json,
@@ -107,6 +114,8 @@ enum Value<'a> {
 }
 
 struct Scanner<'a> {
+    /// The header as text; `b` is the same bytes.
+    t: &'a str,
     b: &'a [u8],
     i: usize,
 }
@@ -144,28 +153,34 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// The length of the run of string bytes from `from` up to the next quote or backslash;
+    /// `None` when the string is not closed or the run holds a raw control character (which
+    /// serde refuses).
+    fn plain_run(&self, from: usize) -> Option<usize> {
+        let run = memchr::memchr2(b'"', b'\\', &self.b[from..])?;
+        // No early exit, so the compiler checks whole vectors of bytes at a time.
+        let control = self.b[from..from + run]
+            .iter()
+            .fold(false, |any, &c| any | (c < 0x20));
+        (!control).then_some(run)
+    }
+
     /// A string: borrowed when it has no escapes, unescaped into a new one when it has (the
     /// properties value always has: its separators travel as `\u0001` and `\u0002`). Control
     /// characters, lone surrogates and bad escapes, which serde refuses, are left to serde.
     fn string(&mut self) -> Option<Cow<'a, str>> {
         self.expect(b'"')?;
         let start = self.i;
-        let len = self.b[start..]
-            .iter()
-            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
-        let end = start + len;
+        let end = start + self.plain_run(start)?;
         if self.b[end] == b'"' {
             self.i = end + 1;
-            return std::str::from_utf8(&self.b[start..end])
-                .ok()
-                .map(Cow::Borrowed);
+            return self.t.get(start..end).map(Cow::Borrowed);
         }
+        let len = end - start;
         let mut out = Vec::with_capacity(len + 64);
         let mut i = start;
         loop {
-            let run = self.b[i..]
-                .iter()
-                .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+            let run = self.plain_run(i)?;
             out.extend_from_slice(&self.b[i..i + run]);
             i += run;
             match self.b[i] {
@@ -183,7 +198,7 @@ impl<'a> Scanner<'a> {
                         b'r' => '\r',
                         b't' => '\t',
                         b'u' => {
-                            let hex = std::str::from_utf8(self.b.get(i..i + 4)?).ok()?;
+                            let hex = self.t.get(i..i + 4)?;
                             if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
                                 return None;
                             }
@@ -196,7 +211,7 @@ impl<'a> Scanner<'a> {
                     let mut utf8 = [0u8; 4];
                     out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
                 }
-                _ => return None, // a control character
+                _ => return None, // not reached: a plain run ends at one of the two
             }
         }
         self.i = i + 1;
@@ -225,7 +240,7 @@ impl<'a> Scanner<'a> {
             return None;
         }
         // Digits only: the text is ASCII.
-        let text = std::str::from_utf8(&self.b[start..self.i]).ok()?;
+        let text = self.t.get(start..self.i)?;
         let fits = if negative {
             text.parse::<i64>().is_ok()
         } else {

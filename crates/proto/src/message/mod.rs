@@ -34,7 +34,8 @@ pub mod uniq_key;
 pub use batch::{decode_batch, encode_batch, encode_batch_item, BatchItem};
 pub use msg_id::{decode_offset_msg_id, encode_offset_msg_id, write_offset_msg_id};
 pub use properties::{
-    decode_properties, encode_properties, iter_properties, property_value, Properties,
+    decode_properties, encode_properties, iter_properties, property_value, property_values,
+    Properties,
 };
 pub use recall_handle::RecallHandle;
 pub use record::{

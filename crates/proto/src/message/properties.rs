@@ -284,6 +284,36 @@ pub fn property_value<'a>(s: &'a str, key: &str) -> Option<&'a str> {
     found
 }
 
+/// The values [`property_value`] gives each of `keys`, in one pass over `s` instead of one per
+/// key: segments are found with `memchr` as there, and each segment's key is compared with the
+/// wanted ones.
+pub fn property_values<'a, const N: usize>(s: &'a str, keys: [&str; N]) -> [Option<&'a str>; N] {
+    const KV: u8 = NAME_VALUE_SEPARATOR as u8;
+    const PAIR: u8 = PROPERTY_SEPARATOR as u8;
+    let mut found = [None; N];
+    let bytes = s.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        let end = memchr::memchr(PAIR, &bytes[at..]).map_or(bytes.len(), |i| at + i);
+        if let Some(sep) = memchr::memchr(KV, &bytes[at..end]) {
+            let key = &bytes[at..at + sep];
+            let value = at + sep + 1;
+            // A pair needs a key and a value (the module docs); both ends of each are next to
+            // an ASCII separator or the string's end, so they are char boundaries.
+            if sep > 0 && value < end {
+                // Every slot asking for this key (a key may be asked for twice).
+                for (slot, k) in found.iter_mut().zip(keys) {
+                    if k.as_bytes() == key {
+                        *slot = Some(&s[value..end]);
+                    }
+                }
+            }
+        }
+        at = end + 1;
+    }
+    found
+}
+
 /// Parses a properties string with Java's rules (see the module docs) into [`Properties`].
 pub fn decode_properties(s: &str) -> Properties {
     // A message carries a handful of properties, where a linear search per insert is fastest;
@@ -319,6 +349,22 @@ pub fn decode_properties(s: &str) -> Properties {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_in_one_pass_are_what_single_lookups_give() {
+        let keys = ["KEYS", "TAGS", "UNIQ_KEY", "A\u{1}B", "TAGS"];
+        for s in [
+            "",
+            "KEYS\u{1}k1 k2\u{2}TAGS\u{1}t\u{2}UNIQ_KEY\u{1}ABC",
+            "KEYS\u{1}a\u{2}KEYS\u{1}b\u{2}KEYS\u{1}\u{2}",
+            "\u{1}KEYS\u{2}KEYS\u{2}TAGS\u{1}x\u{1}y\u{2}\u{2}UNIQ_KEY\u{1}",
+            "KEYSX\u{1}no\u{2}XKEYS\u{1}no\u{2}TAG\u{1}no\u{2}A\u{1}B\u{1}c",
+            "UNIQ_KEY\u{1}é\u{2}TAGS\u{1}ü\u{1}",
+        ] {
+            let want = keys.map(|k| property_value(s, k));
+            assert_eq!(property_values(s, keys), want, "{s:?}");
+        }
+    }
 
     #[test]
     fn many_pairs_decode_with_map_semantics() {

@@ -137,68 +137,43 @@ pub struct TraceRecord {
 impl TraceRecord {
     /// Appends the record, FIELD_SPLITOR included, in Java's field order.
     pub fn encode_into(&self, out: &mut String) {
-        use std::fmt::Write;
-        let c = CONTENT_SPLITOR;
-        let t = self.trace_type.as_str();
-        // Writing into a String cannot fail.
-        let _ = match self.trace_type {
-            TraceType::Pub => write!(
-                out,
-                "{t}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}",
-                self.timestamp,
-                self.region_id,
-                self.group,
-                self.topic,
-                self.msg_id,
-                self.tags,
-                self.keys,
-                self.store_host,
-                self.body_length,
-                self.cost_time,
-                self.msg_type,
-                self.offset_msg_id,
-                self.success
-            ),
-            TraceType::SubBefore => write!(
-                out,
-                "{t}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}",
-                self.timestamp,
-                self.region_id,
-                self.group,
-                self.request_id,
-                self.msg_id,
-                self.retry_times,
-                self.keys
-            ),
-            TraceType::SubAfter => write!(
-                out,
-                "{t}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}",
-                self.request_id,
-                self.msg_id,
-                self.cost_time,
-                self.success,
-                self.keys,
-                self.context_code,
-                self.timestamp,
-                self.group
-            ),
-            TraceType::EndTransaction => write!(
-                out,
-                "{t}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}",
-                self.timestamp,
-                self.region_id,
-                self.group,
-                self.topic,
-                self.msg_id,
-                self.tags,
-                self.keys,
-                self.store_host,
-                self.msg_type,
-                self.transaction_id,
-                self.transaction_state,
-                self.from_transaction_check
-            ),
-        };
+        // Pushed field by field: `write!` with its formatting machinery cost the broker's trace
+        // writer about 3,000 instructions a record.
+        let mut f = Fields::start(out, self.trace_type.as_str());
+        match self.trace_type {
+            TraceType::Pub => {
+                f.int(self.timestamp).str(&self.region_id).str(&self.group);
+                f.str(&self.topic).str(&self.msg_id).str(&self.tags);
+                f.str(&self.keys)
+                    .str(&self.store_host)
+                    .int(self.body_length);
+                f.int(self.cost_time)
+                    .int(self.msg_type)
+                    .str(&self.offset_msg_id);
+                f.bool(self.success);
+            }
+            TraceType::SubBefore => {
+                f.int(self.timestamp).str(&self.region_id).str(&self.group);
+                f.str(&self.request_id)
+                    .str(&self.msg_id)
+                    .int(self.retry_times);
+                f.str(&self.keys);
+            }
+            TraceType::SubAfter => {
+                f.str(&self.request_id)
+                    .str(&self.msg_id)
+                    .int(self.cost_time);
+                f.bool(self.success).str(&self.keys).int(self.context_code);
+                f.int(self.timestamp).str(&self.group);
+            }
+            TraceType::EndTransaction => {
+                f.int(self.timestamp).str(&self.region_id).str(&self.group);
+                f.str(&self.topic).str(&self.msg_id).str(&self.tags);
+                f.str(&self.keys).str(&self.store_host).int(self.msg_type);
+                f.str(&self.transaction_id).str(&self.transaction_state);
+                f.bool(self.from_transaction_check);
+            }
+        }
         out.push(FIELD_SPLITOR);
     }
 
@@ -208,6 +183,31 @@ impl TraceRecord {
         std::iter::once(self.msg_id.as_str())
             .chain(self.keys.split(' '))
             .filter(|k| !k.is_empty() && *k != "null")
+    }
+}
+
+/// Appends a record's fields, each after a CONTENT_SPLITOR.
+struct Fields<'a>(&'a mut String);
+
+impl<'a> Fields<'a> {
+    fn start(out: &'a mut String, trace_type: &str) -> Self {
+        out.push_str(trace_type);
+        Fields(out)
+    }
+
+    fn str(&mut self, v: &str) -> &mut Self {
+        self.0.push(CONTENT_SPLITOR);
+        self.0.push_str(v);
+        self
+    }
+
+    fn int(&mut self, v: impl itoa::Integer) -> &mut Self {
+        self.str(itoa::Buffer::new().format(v))
+    }
+
+    /// Java's `Boolean.toString`.
+    fn bool(&mut self, v: bool) -> &mut Self {
+        self.str(if v { "true" } else { "false" })
     }
 }
 
