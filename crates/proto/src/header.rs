@@ -48,6 +48,12 @@ impl ExtFields {
         ExtFields(Vec::with_capacity(n))
     }
 
+    /// Appends a field whose key the caller knows is not present (no search).
+    pub(crate) fn push_new(&mut self, key: CompactString, value: CompactString) {
+        debug_assert!(self.get(&key).is_none(), "push_new of a present key");
+        self.0.push((key, value));
+    }
+
     pub(crate) fn set(&mut self, key: CompactString, value: CompactString) {
         match self.0.iter_mut().find(|(k, _)| same_key(k, &key)) {
             Some(slot) => slot.1 = value,
