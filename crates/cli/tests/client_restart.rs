@@ -147,6 +147,11 @@ fn broker_restart_mid_stream() {
         assert!(all_in, "consumers did not carry on: {} of {TOTAL}", got.distinct().len());
         let back = backwards.lock().unwrap();
         assert!(back.is_empty(), "committed offsets moved backwards: {back:?}");
-        assert_eq!(high.values().sum::<i64>(), TOTAL as i64, "everything committed");
+        // A send whose answer the restart cut off may still have been stored; the producer
+        // then sends it again as a new message, so the queues can hold more than TOTAL. Every
+        // stored message is consumed and committed, and no acknowledged one is missing.
+        let stored = got.distinct().len();
+        assert!(stored >= TOTAL, "{stored} distinct messages consumed, {TOTAL} acknowledged");
+        assert_eq!(high.values().sum::<i64>(), stored as i64, "everything committed");
     });
 }
