@@ -13,22 +13,11 @@ use ferromq_proto::body::{AclInfo, JsonBody, UserInfo};
 use ferromq_proto::codes::{request, response};
 use ferromq_proto::header::NoHeader;
 use ferromq_proto::RemotingCommand;
+use support::{acl2_on, start, start_in, TestBroker};
 use support::{create_topic_request as create_topic, pull_request as pull};
-use support::{start, start_in, TestBroker};
 
-const ROOT: (&str, &str) = ("root", "rootSecret1");
+const ROOT: (&str, &str) = support::ACL2_ROOT;
 const ALICE: (&str, &str) = ("alice", "aliceSecret1");
-
-fn auth_on(c: &mut ferromq_broker::config::BrokerConfig) {
-    c.auth.set("authenticationEnabled", "true").unwrap();
-    c.auth.set("authorizationEnabled", "true").unwrap();
-    c.auth
-        .set(
-            "initAuthenticationUser",
-            r#"{"username":"root","password":"rootSecret1"}"#,
-        )
-        .unwrap();
-}
 
 fn signed(mut cmd: RemotingCommand, who: (&str, &str)) -> RemotingCommand {
     sign(&mut cmd, who.0, who.1);
@@ -133,7 +122,7 @@ async fn setup(t: &TestBroker) {
 
 #[tokio::test]
 async fn allowed_requests_are_served_and_the_rest_refused_with_the_reason() {
-    let t = start(auth_on).await;
+    let t = start(acl2_on).await;
     setup(&t).await;
 
     ok(&t.call(signed(send("orders", "allowed"), ALICE)).await);
@@ -213,7 +202,7 @@ async fn allowed_requests_are_served_and_the_rest_refused_with_the_reason() {
 
 #[tokio::test]
 async fn metadata_requests_round_trip_and_refuse_bad_input() {
-    let t = start(auth_on).await;
+    let t = start(acl2_on).await;
     setup(&t).await;
     let call = |code, fields: &[(&str, &str)], body| {
         let cmd = signed(auth_request(code, fields, body), ROOT);
@@ -311,11 +300,11 @@ async fn metadata_requests_round_trip_and_refuse_bad_input() {
 
 #[tokio::test]
 async fn users_and_acls_survive_a_restart() {
-    let t = start(auth_on).await;
+    let t = start(acl2_on).await;
     setup(&t).await;
     let dir = t.stop_keep_store().await;
     assert!(dir.path().join("config/auth.json").exists());
-    let t = start_in(dir, auth_on).await;
+    let t = start_in(dir, acl2_on).await;
     ok(&t.call(signed(send("orders", "after restart"), ALICE)).await);
     refused(
         &t.call(signed(send("ord-secret", "x"), ALICE)).await,
@@ -327,7 +316,7 @@ async fn users_and_acls_survive_a_restart() {
 #[tokio::test]
 async fn whitelisted_codes_skip_their_check() {
     let t = start(|c| {
-        auth_on(c);
+        acl2_on(c);
         c.auth.set("authenticationWhitelist", "310").unwrap();
         c.auth.set("authorizationWhitelist", "310").unwrap();
     })

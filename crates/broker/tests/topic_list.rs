@@ -77,7 +77,7 @@ async fn a_list_creates_every_topic_or_none() {
     t.stop().await;
 }
 
-const ROOT: (&str, &str) = ("root", "rootSecret1");
+const ROOT: (&str, &str) = support::ACL2_ROOT;
 const ALICE: (&str, &str) = ("alice", "aliceSecret1");
 
 fn signed(mut cmd: RemotingCommand, who: (&str, &str)) -> RemotingCommand {
@@ -93,17 +93,7 @@ fn auth_request(code: i32, field: (&str, &str), body: Vec<u8>) -> RemotingComman
 
 #[tokio::test]
 async fn under_acl_2_a_list_needs_create_on_every_topic() {
-    let t = start(|c| {
-        c.auth.set("authenticationEnabled", "true").unwrap();
-        c.auth.set("authorizationEnabled", "true").unwrap();
-        c.auth
-            .set(
-                "initAuthenticationUser",
-                r#"{"username":"root","password":"rootSecret1"}"#,
-            )
-            .unwrap();
-    })
-    .await;
+    let t = start(support::acl2_on).await;
     let alice = UserInfo {
         username: Some(ALICE.0.into()),
         password: Some(ALICE.1.into()),

@@ -31,6 +31,21 @@ pub struct TestBroker {
 
 /// Starts a broker with one-second delay levels; `tweak` adjusts the config (the store is
 /// already in a temp dir).
+/// The root account [`acl2_on`] creates.
+pub const ACL2_ROOT: (&str, &str) = ("root", "rootSecret1");
+
+/// ACL 2.0 on: authentication and authorization, with [`ACL2_ROOT`] as the initial user.
+pub fn acl2_on(c: &mut BrokerConfig) {
+    c.auth.set("authenticationEnabled", "true").unwrap();
+    c.auth.set("authorizationEnabled", "true").unwrap();
+    c.auth
+        .set(
+            "initAuthenticationUser",
+            r#"{"username":"root","password":"rootSecret1"}"#,
+        )
+        .unwrap();
+}
+
 pub async fn start(tweak: impl FnOnce(&mut BrokerConfig)) -> TestBroker {
     start_in(tempfile::tempdir().unwrap(), tweak).await
 }

@@ -150,10 +150,9 @@ fn put_section(out: &mut Vec<u8>, bytes: &[u8]) {
 
 /// Java `TopicConfig.encode()`: `name read write perm filterType attributesJSON`.
 fn encode_topic_line(config: &TopicConfig, out: &mut Vec<u8>) {
-    use std::fmt::Write as _;
-    let mut text = String::with_capacity(64);
+    // Writing into a Vec cannot fail.
     let _ = write!(
-        text,
+        out,
         "{} {} {} {} {} ",
         config.topic_name,
         config.read_queue_nums,
@@ -161,8 +160,7 @@ fn encode_topic_line(config: &TopicConfig, out: &mut Vec<u8>) {
         config.perm,
         config.topic_filter_type
     );
-    out.extend_from_slice(text.as_bytes());
-    out.extend_from_slice(&fastjson::to_vec(&config.attributes));
+    fastjson::write_value(out, &config.attributes);
 }
 
 /// Parses Java `TopicConfig.encode()`: space-separated fields, attributes JSON last.
