@@ -87,13 +87,38 @@ fn over(rss: u64, limit: u64, left: u64) -> bool {
     rss > limit && rss > left.saturating_add(limit / 4)
 }
 
+/// Decides, reading after reading, when a pass is due ([`over`]), with what the last pass left
+/// as the floor. The floor follows the RSS down between passes: a pass that ran while the
+/// writer's pages were not yet flushed leaves a high floor, the writer then releases them
+/// itself, and a consumer reading the log back in must start a pass again once it grew past the
+/// lower level (with a floor kept high, a whole backlog read back in could stay resident).
+struct Pacer {
+    limit: u64,
+    floor: u64,
+}
+
+impl Pacer {
+    fn new(limit: u64) -> Pacer {
+        Pacer { limit, floor: 0 }
+    }
+
+    fn due(&mut self, rss: u64) -> bool {
+        self.floor = self.floor.min(rss);
+        over(rss, self.limit, self.floor)
+    }
+
+    fn passed(&mut self, left: u64) {
+        self.floor = left;
+    }
+}
+
 /// Body of the `ferromq-resident` thread (started when `mappedResidentLimitMb` is not 0).
 pub(crate) fn run(shared: Arc<Shared>) {
     let limit = shared
         .config
         .mapped_resident_limit_mb
         .saturating_mul(1 << 20);
-    let mut left = 0;
+    let mut pacer = Pacer::new(limit);
     let mut warned = false;
     let Some(reader) = RssReader::open() else {
         tracing::info!("no /proc/self/statm: mapped store pages read back in are not released");
@@ -104,7 +129,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
         let Some(rss) = reader.file_backed() else {
             continue;
         };
-        if !over(rss, limit, left) {
+        if !pacer.due(rss) {
             continue;
         }
         let started = Instant::now();
@@ -114,7 +139,8 @@ pub(crate) fn run(shared: Arc<Shared>) {
                 warned = true;
             }
         }
-        left = reader.file_backed().unwrap_or(0);
+        let left = reader.file_backed().unwrap_or(0);
+        pacer.passed(left);
         tracing::debug!(
             before_mib = rss >> 20,
             after_mib = left >> 20,
@@ -164,5 +190,18 @@ mod tests {
         // It only got down to 150 MiB: wait for 150 + 32.
         assert!(!over(170 * mib, 128 * mib, 150 * mib));
         assert!(over(183 * mib, 128 * mib, 150 * mib));
+    }
+
+    #[test]
+    fn the_floor_follows_the_rss_down_between_passes() {
+        let mib = 1 << 20;
+        let mut p = Pacer::new(mib);
+        // A pass while 12 MiB were written and not yet flushed: it could release none of them.
+        assert!(p.due(30 * mib));
+        p.passed(30 * mib);
+        assert!(!p.due(30 * mib));
+        // The writer flushes and releases them itself; then a consumer reads 12 MiB back in.
+        assert!(!p.due(18 * mib));
+        assert!(p.due(30 * mib), "reads past the lower floor start a pass");
     }
 }
