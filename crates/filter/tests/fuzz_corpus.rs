@@ -5,7 +5,11 @@ use std::path::Path;
 
 #[test]
 fn compile_and_match() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/compile_and_match");
+    // Read when the test runs (cargo sets it): a test binary reused from a clone at another
+    // path, through a shared target directory, would otherwise look in that clone.
+    let root =
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into());
+    let dir = Path::new(&root).join("fuzz/corpus/compile_and_match");
     let mut inputs = 0;
     for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
         let path = entry.expect("corpus entry").path();
