@@ -85,19 +85,7 @@ impl Broker {
     /// client asking for a route at once would be told the topic has none. Gives up quietly
     /// when `mqadmin` cannot ask (e.g. a name server that only speaks TLS).
     pub fn wait_registered(&self) {
-        let deadline = std::time::Instant::now() + START_TIMEOUT;
-        while std::time::Instant::now() < deadline {
-            let (code, out, _) = mqadmin(&["clusterList", "-n", &self.namesrv]);
-            if code != 0 || out.contains(&self.addr) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        panic!(
-            "{} never registered again:\n{}",
-            self.name,
-            self.proc.output()
-        );
+        wait_listed(&self.namesrv, &self.addr, &self.name, &self.proc);
     }
 
     pub fn restart(&mut self) {
@@ -122,6 +110,20 @@ impl Broker {
         );
         self.wait_registered();
     }
+}
+
+/// Waits until the name server at `namesrv` lists the broker at `addr` (see
+/// [`Broker::wait_registered`]); gives up quietly when `mqadmin` cannot ask.
+fn wait_listed(namesrv: &str, addr: &str, name: &str, proc: &Proc) {
+    let deadline = std::time::Instant::now() + START_TIMEOUT;
+    while std::time::Instant::now() < deadline {
+        let (code, out, _) = mqadmin(&["clusterList", "-n", namesrv]);
+        if code != 0 || out.contains(addr) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("{name} never registered:\n{}", proc.output());
 }
 
 pub fn start_broker(dir: &Path, namesrv: &str, name: &str, extra_conf: &str) -> Broker {
@@ -231,6 +233,9 @@ pub fn start_standalone(dir: &Path) -> Standalone {
         "standalone did not start:\n{}",
         proc.output()
     );
+    // Its broker's port opens before its first registration reaches the name server; a client
+    // asking for a route at once would be told no broker has the topic.
+    wait_listed(&namesrv, &broker, "standalone", &proc);
     Standalone {
         proc,
         namesrv,
