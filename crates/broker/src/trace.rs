@@ -23,7 +23,6 @@
 //! When the channel is full, records are dropped and counted rather than slowing the request
 //! paths; with the switch off, each hook costs one boolean load.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -31,9 +30,7 @@ use std::time::Duration;
 
 use ferromq_common::{names, perm};
 use ferromq_proto::message::properties::{self, KEYS, UNIQ_KEY};
-use ferromq_proto::message::trace::{
-    context_code, encode_trace_data, msg_type, TraceRecord, TraceType,
-};
+use ferromq_proto::message::trace::{context_code, msg_type, TraceType, TraceView};
 use ferromq_proto::message::{encode_properties, RecordView};
 use ferromq_store::{MessageToStore, PutStatus};
 use tokio::sync::mpsc;
@@ -51,10 +48,28 @@ const BATCH_MAX: usize = 128;
 /// instructions per record in the writer, against 59,100 for the whole send).
 const LINGER: Duration = Duration::from_millis(10);
 
+/// One record, encoded when it is recorded: no owned copy of its fields is made.
 struct Event {
     client: SocketAddr,
-    record: TraceRecord,
+    /// The encoded record (`..split`), then the keys the trace message is indexed under, each
+    /// after a `\u{1}`, which no property value holds.
+    text: String,
+    split: usize,
 }
+
+impl Event {
+    fn record(&self) -> &str {
+        &self.text[..self.split]
+    }
+
+    fn index_keys(&self) -> impl Iterator<Item = &str> {
+        self.text[self.split..]
+            .split(INDEX_KEY_SEPARATOR)
+            .filter(|k| !k.is_empty())
+    }
+}
+
+const INDEX_KEY_SEPARATOR: char = '\u{1}';
 
 /// The broker's trace recorder: cheap to call from request paths, written by one task.
 pub struct BrokerTracer {
@@ -105,14 +120,33 @@ impl BrokerTracer {
 
     /// Queues `record` of a message handled for `client`. Records of the trace topic itself are
     /// not traced.
-    pub fn record(&self, client: SocketAddr, mut record: TraceRecord) {
+    pub fn record(&self, client: SocketAddr, record: TraceView<'_>) {
         if !self.enabled || record.topic == self.topic {
             return;
         }
-        if record.region_id.is_empty() {
-            record.region_id.clone_from(&self.region);
+        let record = match record.region_id {
+            "" => TraceView {
+                region_id: &self.region,
+                ..record
+            },
+            _ => record,
+        };
+        let mut text = String::with_capacity(256);
+        record.encode_into(&mut text);
+        let split = text.len();
+        for key in record.index_keys() {
+            text.push(INDEX_KEY_SEPARATOR);
+            text.push_str(key);
         }
-        if self.tx.try_send(Event { client, record }).is_err() {
+        if self
+            .tx
+            .try_send(Event {
+                client,
+                text,
+                split,
+            })
+            .is_err()
+        {
             let n = self.dropped.fetch_add(1, Ordering::Relaxed);
             if n.is_power_of_two() {
                 tracing::warn!(
@@ -139,26 +173,26 @@ impl BrokerTracer {
             properties::property_values(sent.properties, [UNIQ_KEY, properties::TAGS, KEYS])
                 .map(|v| v.unwrap_or(""));
         let msg_id = match uniq {
-            "" => offset_msg_id.to_owned(),
-            id => id.to_owned(),
+            "" => offset_msg_id,
+            id => id,
         };
         self.record(
             client,
-            TraceRecord {
+            TraceView {
                 trace_type: TraceType::Pub,
                 timestamp: store_timestamp,
-                group: sent.group.to_owned(),
-                topic: sent.topic.to_owned(),
+                group: sent.group,
+                topic: sent.topic,
                 msg_id,
-                tags: tags.to_owned(),
-                keys: keys.to_owned(),
-                store_host: self.store_host.clone(),
+                tags,
+                keys,
+                store_host: &self.store_host,
                 body_length: i32::try_from(sent.body_len).unwrap_or(i32::MAX),
                 cost_time: i32::try_from(sent.started.elapsed().as_millis()).unwrap_or(i32::MAX),
                 msg_type: sent.msg_type,
-                offset_msg_id: offset_msg_id.to_owned(),
+                offset_msg_id,
                 success: true,
-                ..TraceRecord::default()
+                ..TraceView::default()
             },
         );
     }
@@ -177,13 +211,17 @@ impl BrokerTracer {
             if view.topic == self.topic {
                 return;
             }
-            let mut r = record_of(&view);
-            r.trace_type = TraceType::SubBefore;
-            r.timestamp = now;
-            r.group = group.to_owned();
-            r.request_id.clone_from(&request_id);
-            r.retry_times = view.reconsume_times;
-            self.record(client, r);
+            with_record_of(&view, |r| {
+                let r = TraceView {
+                    trace_type: TraceType::SubBefore,
+                    timestamp: now,
+                    group,
+                    request_id: &request_id,
+                    retry_times: view.reconsume_times,
+                    ..r
+                };
+                self.record(client, r);
+            });
         }
     }
 
@@ -192,13 +230,17 @@ impl BrokerTracer {
         if !self.enabled {
             return;
         }
-        let mut r = record_of(view);
-        r.trace_type = TraceType::SubAfter;
-        r.timestamp = at;
-        r.group = group.to_owned();
-        r.success = false;
-        r.context_code = context_code::FAILED;
-        self.record(client, r);
+        with_record_of(view, |r| {
+            let r = TraceView {
+                trace_type: TraceType::SubAfter,
+                timestamp: at,
+                group,
+                success: false,
+                context_code: context_code::FAILED,
+                ..r
+            };
+            self.record(client, r);
+        });
     }
 
     /// An `EndTransaction` record: `group` committed (`commit`) or rolled back the half
@@ -214,25 +256,27 @@ impl BrokerTracer {
         if !self.enabled {
             return;
         }
-        let mut r = record_of(view);
         // A half message is stored in the half topic; the real one is in REAL_TOPIC.
-        if let Some(real) = view.property(properties::REAL_TOPIC) {
-            r.topic = real.to_owned();
-        }
-        r.trace_type = TraceType::EndTransaction;
-        r.timestamp = ferromq_common::now_millis();
-        r.group = group.to_owned();
-        r.store_host.clone_from(&self.store_host);
-        r.msg_type = msg_type::TRANS_HALF;
-        r.transaction_id = r.msg_id.clone();
-        r.transaction_state = if commit {
-            "COMMIT_MESSAGE"
-        } else {
-            "ROLLBACK_MESSAGE"
-        }
-        .into();
-        r.from_transaction_check = from_check;
-        self.record(client, r);
+        let real_topic = view.property(properties::REAL_TOPIC);
+        with_record_of(view, |r| {
+            let r = TraceView {
+                trace_type: TraceType::EndTransaction,
+                timestamp: ferromq_common::now_millis(),
+                topic: real_topic.unwrap_or(r.topic),
+                group,
+                store_host: &self.store_host,
+                msg_type: msg_type::TRANS_HALF,
+                transaction_id: r.msg_id,
+                transaction_state: if commit {
+                    "COMMIT_MESSAGE"
+                } else {
+                    "ROLLBACK_MESSAGE"
+                },
+                from_transaction_check: from_check,
+                ..r
+            };
+            self.record(client, r);
+        });
     }
 
     /// Starts the writer; it ends with `stop`, after writing what was queued.
@@ -272,20 +316,26 @@ pub struct Sent<'a> {
     pub started: std::time::Instant,
 }
 
-/// The fields every record type takes from the traced message.
-fn record_of(view: &RecordView<'_>) -> TraceRecord {
+/// Calls `f` with a record holding the fields every record type takes from the traced message.
+fn with_record_of(view: &RecordView<'_>, f: impl FnOnce(TraceView<'_>)) {
     let [uniq, tags, keys] =
         properties::property_values(view.properties, [UNIQ_KEY, properties::TAGS, KEYS]);
-    TraceRecord {
-        topic: view.topic.to_owned(),
-        msg_id: uniq.map_or_else(
-            || ferromq_proto::message::encode_offset_msg_id(view.store_host, view.physical_offset),
-            str::to_owned,
-        ),
-        tags: tags.unwrap_or("").to_owned(),
-        keys: keys.unwrap_or("").to_owned(),
-        ..TraceRecord::default()
-    }
+    let offset_id;
+    let msg_id = match uniq {
+        Some(id) => id,
+        None => {
+            offset_id =
+                ferromq_proto::message::encode_offset_msg_id(view.store_host, view.physical_offset);
+            &offset_id
+        }
+    };
+    f(TraceView {
+        topic: view.topic,
+        msg_id,
+        tags: tags.unwrap_or(""),
+        keys: keys.unwrap_or(""),
+        ..TraceView::default()
+    });
 }
 
 async fn write_loop(b: Arc<Broker>, mut rx: mpsc::Receiver<Event>, stop: CancellationToken) {
@@ -330,19 +380,19 @@ async fn write_loop(b: Arc<Broker>, mut rx: mpsc::Receiver<Event>, stop: Cancell
 
 /// Writes `batch` as one trace message per client address, then empties it.
 async fn write_batch(b: &Broker, batch: &mut Vec<Event>) {
-    let mut by_client: BTreeMap<SocketAddr, Vec<TraceRecord>> = BTreeMap::new();
-    for e in batch.drain(..) {
-        by_client.entry(e.client).or_default().push(e.record);
-    }
     // A slave (or a fenced master) takes no writes; its traces are lost, as its sends would be.
     let role = b.role_state();
     if role.role == crate::config::BrokerRole::Slave || role.fenced {
+        batch.clear();
         return;
     }
+    // Stable: each client's records keep their order.
+    batch.sort_by_key(|e| e.client);
     let topic = &b.tracer.topic;
-    for (client, records) in by_client {
-        let body = encode_trace_data(&records);
-        let mut keys: Vec<&str> = records.iter().flat_map(TraceRecord::index_keys).collect();
+    for records in batch.chunk_by(|x, y| x.client == y.client) {
+        let client = records[0].client;
+        let body: String = records.iter().map(Event::record).collect();
+        let mut keys: Vec<&str> = records.iter().flat_map(Event::index_keys).collect();
         keys.sort_unstable();
         keys.dedup();
         let props = encode_properties(&[
@@ -369,6 +419,7 @@ async fn write_batch(b: &Broker, batch: &mut Vec<Event>) {
             tracing::warn!(status = ?result.status, records = records.len(), "writing broker trace records failed");
         }
     }
+    batch.clear();
 }
 
 /// True when `topic` is one of the broker's own system topics, whose messages are not traced

@@ -135,6 +135,92 @@ pub struct TraceRecord {
 }
 
 impl TraceRecord {
+    /// The record's fields, borrowed.
+    pub fn view(&self) -> TraceView<'_> {
+        TraceView {
+            trace_type: self.trace_type,
+            timestamp: self.timestamp,
+            region_id: &self.region_id,
+            group: &self.group,
+            request_id: &self.request_id,
+            topic: &self.topic,
+            msg_id: &self.msg_id,
+            tags: &self.tags,
+            keys: &self.keys,
+            store_host: &self.store_host,
+            body_length: self.body_length,
+            cost_time: self.cost_time,
+            msg_type: self.msg_type,
+            offset_msg_id: &self.offset_msg_id,
+            success: self.success,
+            retry_times: self.retry_times,
+            context_code: self.context_code,
+            transaction_id: &self.transaction_id,
+            transaction_state: &self.transaction_state,
+            from_transaction_check: self.from_transaction_check,
+        }
+    }
+
+    /// Appends the record, FIELD_SPLITOR included, in Java's field order.
+    pub fn encode_into(&self, out: &mut String) {
+        self.view().encode_into(out);
+    }
+
+    /// The keys the trace message carrying this record is indexed under: the traced message id
+    /// and each of its keys (Java `TraceTransferBean.transKey`).
+    pub fn index_keys(&self) -> impl Iterator<Item = &str> {
+        self.view().index_keys()
+    }
+}
+
+/// A [`TraceRecord`] whose text fields are borrowed, for writers that build a record from data
+/// they hold (the broker encodes each record it traces straight from the request, with no
+/// owned copy of its fields). `client_host`, which only old Pub records carry, is not written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TraceView<'a> {
+    /// See [`TraceRecord::trace_type`].
+    pub trace_type: TraceType,
+    /// See [`TraceRecord::timestamp`].
+    pub timestamp: i64,
+    /// See [`TraceRecord::region_id`].
+    pub region_id: &'a str,
+    /// See [`TraceRecord::group`].
+    pub group: &'a str,
+    /// See [`TraceRecord::request_id`].
+    pub request_id: &'a str,
+    /// See [`TraceRecord::topic`].
+    pub topic: &'a str,
+    /// See [`TraceRecord::msg_id`].
+    pub msg_id: &'a str,
+    /// See [`TraceRecord::tags`].
+    pub tags: &'a str,
+    /// See [`TraceRecord::keys`].
+    pub keys: &'a str,
+    /// See [`TraceRecord::store_host`].
+    pub store_host: &'a str,
+    /// See [`TraceRecord::body_length`].
+    pub body_length: i32,
+    /// See [`TraceRecord::cost_time`].
+    pub cost_time: i32,
+    /// See [`TraceRecord::msg_type`].
+    pub msg_type: i32,
+    /// See [`TraceRecord::offset_msg_id`].
+    pub offset_msg_id: &'a str,
+    /// See [`TraceRecord::success`].
+    pub success: bool,
+    /// See [`TraceRecord::retry_times`].
+    pub retry_times: i32,
+    /// See [`TraceRecord::context_code`].
+    pub context_code: i32,
+    /// See [`TraceRecord::transaction_id`].
+    pub transaction_id: &'a str,
+    /// See [`TraceRecord::transaction_state`].
+    pub transaction_state: &'a str,
+    /// See [`TraceRecord::from_transaction_check`].
+    pub from_transaction_check: bool,
+}
+
+impl<'a> TraceView<'a> {
     /// Appends the record, FIELD_SPLITOR included, in Java's field order.
     pub fn encode_into(&self, out: &mut String) {
         // Pushed field by field: `write!` with its formatting machinery cost the broker's trace
@@ -142,35 +228,31 @@ impl TraceRecord {
         let mut f = Fields::start(out, self.trace_type.as_str());
         match self.trace_type {
             TraceType::Pub => {
-                f.int(self.timestamp).str(&self.region_id).str(&self.group);
-                f.str(&self.topic).str(&self.msg_id).str(&self.tags);
-                f.str(&self.keys)
-                    .str(&self.store_host)
-                    .int(self.body_length);
+                f.int(self.timestamp).str(self.region_id).str(self.group);
+                f.str(self.topic).str(self.msg_id).str(self.tags);
+                f.str(self.keys).str(self.store_host).int(self.body_length);
                 f.int(self.cost_time)
                     .int(self.msg_type)
-                    .str(&self.offset_msg_id);
+                    .str(self.offset_msg_id);
                 f.bool(self.success);
             }
             TraceType::SubBefore => {
-                f.int(self.timestamp).str(&self.region_id).str(&self.group);
-                f.str(&self.request_id)
-                    .str(&self.msg_id)
+                f.int(self.timestamp).str(self.region_id).str(self.group);
+                f.str(self.request_id)
+                    .str(self.msg_id)
                     .int(self.retry_times);
-                f.str(&self.keys);
+                f.str(self.keys);
             }
             TraceType::SubAfter => {
-                f.str(&self.request_id)
-                    .str(&self.msg_id)
-                    .int(self.cost_time);
-                f.bool(self.success).str(&self.keys).int(self.context_code);
-                f.int(self.timestamp).str(&self.group);
+                f.str(self.request_id).str(self.msg_id).int(self.cost_time);
+                f.bool(self.success).str(self.keys).int(self.context_code);
+                f.int(self.timestamp).str(self.group);
             }
             TraceType::EndTransaction => {
-                f.int(self.timestamp).str(&self.region_id).str(&self.group);
-                f.str(&self.topic).str(&self.msg_id).str(&self.tags);
-                f.str(&self.keys).str(&self.store_host).int(self.msg_type);
-                f.str(&self.transaction_id).str(&self.transaction_state);
+                f.int(self.timestamp).str(self.region_id).str(self.group);
+                f.str(self.topic).str(self.msg_id).str(self.tags);
+                f.str(self.keys).str(self.store_host).int(self.msg_type);
+                f.str(self.transaction_id).str(self.transaction_state);
                 f.bool(self.from_transaction_check);
             }
         }
@@ -179,8 +261,8 @@ impl TraceRecord {
 
     /// The keys the trace message carrying this record is indexed under: the traced message id
     /// and each of its keys (Java `TraceTransferBean.transKey`).
-    pub fn index_keys(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.msg_id.as_str())
+    pub fn index_keys(&self) -> impl Iterator<Item = &'a str> {
+        std::iter::once(self.msg_id)
             .chain(self.keys.split(' '))
             .filter(|k| !k.is_empty() && *k != "null")
     }
