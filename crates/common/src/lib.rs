@@ -10,6 +10,6 @@ pub mod perm;
 pub mod suggest;
 pub mod time;
 
-pub use hash::java_string_hash;
+pub use hash::{java_hash_extend, java_string_hash};
 pub use names::{validate_group, validate_topic, NameError};
 pub use time::now_millis;

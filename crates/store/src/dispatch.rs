@@ -17,14 +17,20 @@ use ferromq_proto::message::record::{peek_size_and_magic, RecordView};
 use ferromq_proto::message::{properties, sys_flag, tags_code, MAGIC_BLANK};
 
 use crate::consume_queue::Unit;
+use crate::index::IndexedKeys;
 use crate::mapped_file::MappedFile;
 use crate::stats::StoreStats;
 use crate::store::Shared;
 use crate::{Arrival, FlushDiskType};
 
-/// Tags code written in the consume queue: the `TAGS` hash, or for a delayed message in
-/// `SCHEDULE_TOPIC_XXXX` its delivery time (store time + delay of its level).
-pub(crate) fn unit_tags_code(view: &RecordView<'_>, delay_levels: &[i64]) -> i64 {
+/// Tags code written in the consume queue: the hash of `tags` (the record's `TAGS`), or for a
+/// delayed message in `SCHEDULE_TOPIC_XXXX` its delivery time (store time + delay of its
+/// level).
+pub(crate) fn unit_tags_code(
+    view: &RecordView<'_>,
+    tags: Option<&str>,
+    delay_levels: &[i64],
+) -> i64 {
     if view.topic == SCHEDULE_TOPIC {
         let level = view
             .property(properties::DELAY)
@@ -36,7 +42,7 @@ pub(crate) fn unit_tags_code(view: &RecordView<'_>, delay_levels: &[i64]) -> i64
             return view.store_timestamp + delay;
         }
     }
-    tags_code(view.property(properties::TAGS))
+    tags_code(tags)
 }
 
 /// How far records may be dispatched now: the flushed offset under SYNC_FLUSH, else the end of
@@ -146,8 +152,13 @@ pub(crate) fn dispatch_available(shared: &Shared, notify: bool, limit: Option<i6
                 continue;
             }
         };
+        // One pass over the properties for everything dispatch reads of them.
+        let [uniq, keys, tags] = properties::property_values(
+            view.properties,
+            [properties::UNIQ_KEY, properties::KEYS, properties::TAGS],
+        );
         if shared.config.message_index_enable {
-            if let Err(e) = shared.index.build(&view, reput) {
+            if let Err(e) = shared.index.build(&view, IndexedKeys { uniq, keys }, reput) {
                 // The message stays readable by queue and id; only key lookups miss it.
                 tracing::error!(offset = reput, error = %e, "indexing a message failed");
             }
@@ -156,7 +167,7 @@ pub(crate) fn dispatch_available(shared: &Shared, notify: bool, limit: Option<i6
             let unit = Unit {
                 offset: reput,
                 size,
-                tags_code: unit_tags_code(&view, &shared.delay_levels),
+                tags_code: unit_tags_code(&view, tags, &shared.delay_levels),
             };
             let added = shared
                 .queues
@@ -258,26 +269,22 @@ mod tests {
         b.freeze()
     }
 
+    fn tags_of(record: &[u8], levels: &[i64]) -> i64 {
+        let view = RecordView::parse(record).unwrap();
+        unit_tags_code(&view, view.property(properties::TAGS), levels)
+    }
+
     #[test]
     fn tags_code_from_tags_or_delivery_time() {
         let levels = [1000, 5000];
         let b = view_bytes("T", "TAGS\u{1}TagA\u{2}");
-        assert_eq!(
-            unit_tags_code(&RecordView::parse(&b).unwrap(), &levels),
-            2_598_919
-        );
+        assert_eq!(tags_of(&b, &levels), 2_598_919);
         let b = view_bytes("T", "");
-        assert_eq!(unit_tags_code(&RecordView::parse(&b).unwrap(), &levels), 0);
+        assert_eq!(tags_of(&b, &levels), 0);
         let b = view_bytes(SCHEDULE_TOPIC, "DELAY\u{1}2\u{2}TAGS\u{1}TagA\u{2}");
-        assert_eq!(
-            unit_tags_code(&RecordView::parse(&b).unwrap(), &levels),
-            6_000
-        );
+        assert_eq!(tags_of(&b, &levels), 6_000);
         // Levels above the table are clamped to the last one.
         let b = view_bytes(SCHEDULE_TOPIC, "DELAY\u{1}99\u{2}");
-        assert_eq!(
-            unit_tags_code(&RecordView::parse(&b).unwrap(), &levels),
-            6_000
-        );
+        assert_eq!(tags_of(&b, &levels), 6_000);
     }
 }

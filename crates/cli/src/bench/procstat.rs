@@ -19,6 +19,8 @@ pub struct ProcSample {
     pub rss_file: u64,
     /// User plus system CPU time.
     pub cpu: Duration,
+    /// The system (kernel) part of `cpu`.
+    pub cpu_sys: Duration,
     /// Threads.
     pub threads: u64,
 }
@@ -32,7 +34,7 @@ pub fn sample(pid: Option<u32>) -> Option<ProcSample> {
     let status = std::fs::read_to_string(format!("{dir}/status")).ok()?;
     let stat = std::fs::read_to_string(format!("{dir}/stat")).ok()?;
     let mut s = parse_status(&status);
-    s.cpu = parse_stat_cpu(&stat)?;
+    (s.cpu, s.cpu_sys) = parse_stat_cpu(&stat)?;
     Some(s)
 }
 
@@ -61,15 +63,16 @@ fn parse_status(text: &str) -> ProcSample {
     s
 }
 
-/// utime + stime from the text of `/proc/<pid>/stat` (fields 14 and 15, counted after the
-/// parenthesised command name, which may itself hold spaces).
-fn parse_stat_cpu(text: &str) -> Option<Duration> {
+/// utime + stime, and stime, from the text of `/proc/<pid>/stat` (fields 14 and 15, counted
+/// after the parenthesised command name, which may itself hold spaces).
+fn parse_stat_cpu(text: &str) -> Option<(Duration, Duration)> {
     let after = &text[text.rfind(')')? + 1..];
     let fields: Vec<&str> = after.split_whitespace().collect();
     // `after` starts at field 3 (state), so field N is at index N - 3.
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(Duration::from_secs_f64((utime + stime) as f64 / CLK_TCK))
+    let ticks = |t: u64| Duration::from_secs_f64(t as f64 / CLK_TCK);
+    Some((ticks(utime + stime), ticks(stime)))
 }
 
 #[cfg(test)]
@@ -83,7 +86,10 @@ mod tests {
         assert_eq!((s.rss, s.rss_peak, s.threads), (10 << 20, 20 << 20, 7));
         assert_eq!((s.rss_anon, s.rss_file), (4 << 20, 6 << 20));
         let stat = "42 (fer (mq)) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 7 0";
-        assert_eq!(parse_stat_cpu(stat), Some(Duration::from_secs(3)));
+        assert_eq!(
+            parse_stat_cpu(stat),
+            Some((Duration::from_secs(3), Duration::from_millis(500)))
+        );
         assert!(sample(None).is_some_and(|s| s.rss > 0));
     }
 }

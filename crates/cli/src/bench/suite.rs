@@ -263,11 +263,13 @@ async fn measure(name: &str, pid: u32, job: Job) -> anyhow::Result<RunResult> {
     peak.rss_anon = peak.rss_anon.max(after.rss_anon);
     peak.rss_file = peak.rss_file.max(after.rss_file);
     let cpu = after.cpu.saturating_sub(before.cpu).as_secs_f64();
+    let cpu_sys = after.cpu_sys.saturating_sub(before.cpu_sys).as_secs_f64();
     let msgs = summary.sent.max(summary.received).max(1);
     let usage = Usage {
         broker_cpu_s: round3(cpu),
         broker_cpu_pct: round3(cpu / wall * 100.0),
         broker_cpu_us_per_msg: round3(cpu * 1e6 / msgs as f64),
+        broker_sys_us_per_msg: round3(cpu_sys * 1e6 / msgs as f64),
         client_cpu_pct: round3(
             me_after.cpu.saturating_sub(me_before.cpu).as_secs_f64() / wall * 100.0,
         ),

@@ -53,6 +53,10 @@ pub struct Usage {
     pub broker_cpu_pct: f64,
     /// Broker CPU microseconds per message.
     pub broker_cpu_us_per_msg: f64,
+    /// The part of `broker_cpu_us_per_msg` spent in the kernel (system time): system calls,
+    /// page faults, and on a VM the first touch of page-cache pages the host had not backed yet
+    /// (docs/benchmark.md).
+    pub broker_sys_us_per_msg: f64,
     /// The bench client's CPU as a percentage of one core (it shares the machine).
     pub client_cpu_pct: f64,
     /// Largest broker memory seen (sampled every 100 ms).
@@ -350,15 +354,15 @@ pub(crate) fn print_table(r: &SuiteResult) {
     );
     println!();
     println!(
-        "| {:<18} | {:>9} | {:>8} | {:>8} | {:>8} | {:>8} | {:>9} | {:>6} | {:>7} | {:>8} | {:>8} | {:>6} |",
-        "run", "msg/s", "MiB/s", "p50 us", "p99 us", "p99.9 us", "max us", "failed", "brk cpu", "us/msg", "anon MiB", "cli cpu"
+        "| {:<18} | {:>9} | {:>8} | {:>8} | {:>8} | {:>8} | {:>9} | {:>6} | {:>7} | {:>8} | {:>7} | {:>8} | {:>6} |",
+        "run", "msg/s", "MiB/s", "p50 us", "p99 us", "p99.9 us", "max us", "failed", "brk cpu", "us/msg", "sys us", "anon MiB", "cli cpu"
     );
-    println!("|{}|", "-".repeat(140));
+    println!("|{}|", "-".repeat(150));
     for run in &r.runs {
         let s = &run.summary;
         let u = &run.usage;
         println!(
-            "| {:<18} | {:>9.0} | {:>8.1} | {:>8.1} | {:>8.1} | {:>8.1} | {:>9.1} | {:>6} | {:>6.0}% | {:>8.2} | {:>8.1} | {:>5.0}% |",
+            "| {:<18} | {:>9.0} | {:>8.1} | {:>8.1} | {:>8.1} | {:>8.1} | {:>9.1} | {:>6} | {:>6.0}% | {:>8.2} | {:>7.2} | {:>8.1} | {:>5.0}% |",
             run.name,
             s.tps,
             s.mib_s,
@@ -369,6 +373,7 @@ pub(crate) fn print_table(r: &SuiteResult) {
             s.failed,
             u.broker_cpu_pct,
             u.broker_cpu_us_per_msg,
+            u.broker_sys_us_per_msg,
             mib(u.broker_peak.rss_anon),
             u.client_cpu_pct
         );

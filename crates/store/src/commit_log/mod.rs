@@ -25,7 +25,6 @@ pub(crate) mod append;
 pub(crate) mod recovery;
 pub(crate) mod replica;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 
@@ -38,7 +37,7 @@ use parking_lot::Mutex;
 
 use crate::mapped_file::{MappedFile, MappedFileWriter, Reserve};
 use crate::segments::Segments;
-use crate::StoreError;
+use crate::{QueueOffsets, StoreError};
 
 /// Every record leaves at least this many bytes in its segment, for the BLANK filler.
 pub(crate) const END_FILE_MIN_BLANK_LENGTH: usize = 8;
@@ -51,7 +50,7 @@ pub(crate) struct AppendState {
     /// Writer of the last segment; `None` before the first segment exists.
     pub(crate) writer: Option<MappedFileWriter>,
     /// Next queue offset per topic and queue id.
-    pub(crate) queue_offsets: HashMap<String, HashMap<i32, i64>>,
+    pub(crate) queue_offsets: QueueOffsets,
 }
 
 /// The commit log.
@@ -124,7 +123,7 @@ impl CommitLog {
     }
 
     /// Replaces the next queue offsets (after recovery rebuilt the consume queues).
-    pub(crate) fn set_queue_offsets(&self, offsets: HashMap<String, HashMap<i32, i64>>) {
+    pub(crate) fn set_queue_offsets(&self, offsets: QueueOffsets) {
         self.append.lock().queue_offsets = offsets;
     }
 

@@ -1,6 +1,5 @@
 //! All consume queues of a store, by topic and queue id.
 
-use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -8,9 +7,9 @@ use std::sync::Arc;
 use parking_lot::RwLock;
 
 use super::ConsumeQueue;
-use crate::StoreError;
+use crate::{FastMap, QueueOffsets, StoreError};
 
-type QueueMap = HashMap<String, HashMap<i32, Arc<ConsumeQueue>>>;
+type QueueMap = FastMap<String, FastMap<i32, Arc<ConsumeQueue>>>;
 
 /// The consume queues under `consumequeue/`.
 #[derive(Debug)]
@@ -25,7 +24,7 @@ impl ConsumeQueueTable {
     /// Entries that are not such directories are skipped with a warning.
     pub(crate) fn load(root: &Path, file_size: usize) -> Result<Self, StoreError> {
         fs::create_dir_all(root).map_err(|e| StoreError::io("create directory", root, e))?;
-        let mut queues: QueueMap = HashMap::new();
+        let mut queues = QueueMap::default();
         for topic_dir in read_dirs(root)? {
             let Some(topic) = topic_dir
                 .file_name()
@@ -94,7 +93,7 @@ impl ConsumeQueueTable {
     }
 
     /// Queue ids and max offsets of every queue, by topic.
-    pub(crate) fn max_offsets(&self) -> HashMap<String, HashMap<i32, i64>> {
+    pub(crate) fn max_offsets(&self) -> QueueOffsets {
         self.queues
             .read()
             .iter()

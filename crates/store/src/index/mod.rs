@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-use ferromq_proto::message::properties::{KEYS, KEY_SEPARATOR, UNIQ_KEY};
+use ferromq_proto::message::properties::KEY_SEPARATOR;
 use ferromq_proto::message::record::RecordView;
 use ferromq_proto::message::sys_flag;
 use parking_lot::RwLock;
@@ -27,15 +27,8 @@ pub(crate) use file::IndexFile;
 
 /// Java's index key hash of `topic#key`: `abs(String.hashCode())`, `Integer.MIN_VALUE` as 0.
 pub(crate) fn key_hash(topic: &str, key: &str) -> i32 {
-    let mut h: i32 = 0;
-    let mut add = |s: &str| {
-        for unit in s.encode_utf16() {
-            h = h.wrapping_mul(31).wrapping_add(i32::from(unit));
-        }
-    };
-    add(topic);
-    add("#");
-    add(key);
+    use ferromq_common::java_hash_extend;
+    let h = java_hash_extend(java_hash_extend(java_hash_extend(0, topic), "#"), key);
     if h == i32::MIN {
         0
     } else {
@@ -43,15 +36,35 @@ pub(crate) fn key_hash(topic: &str, key: &str) -> i32 {
     }
 }
 
-/// The keys Java indexes for a record: its `UNIQ_KEY`, then every non-empty `KEYS` token.
-pub(crate) fn record_keys<'a>(view: &RecordView<'a>) -> impl Iterator<Item = &'a str> {
-    let uniq = view.property(UNIQ_KEY).filter(|k| !k.is_empty());
-    let keys = view
-        .property(KEYS)
-        .into_iter()
-        .flat_map(|k| k.split(KEY_SEPARATOR))
-        .filter(|k| !k.is_empty());
-    uniq.into_iter().chain(keys)
+/// The properties a record is indexed by: its `UNIQ_KEY` and `KEYS` values.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct IndexedKeys<'a> {
+    pub(crate) uniq: Option<&'a str>,
+    pub(crate) keys: Option<&'a str>,
+}
+
+impl<'a> IndexedKeys<'a> {
+    /// Looks both up in `view` (the dispatch loop reads them in its one pass over the
+    /// properties instead).
+    #[cfg(test)]
+    pub(crate) fn of(view: &RecordView<'a>) -> Self {
+        use ferromq_proto::message::properties::{KEYS, UNIQ_KEY};
+        IndexedKeys {
+            uniq: view.property(UNIQ_KEY),
+            keys: view.property(KEYS),
+        }
+    }
+
+    /// The keys Java indexes for a record: its `UNIQ_KEY`, then every non-empty `KEYS` token.
+    fn iter(self) -> impl Iterator<Item = &'a str> {
+        let uniq = self.uniq.filter(|k| !k.is_empty());
+        let keys = self
+            .keys
+            .into_iter()
+            .flat_map(|k| k.split(KEY_SEPARATOR))
+            .filter(|k| !k.is_empty());
+        uniq.into_iter().chain(keys)
+    }
 }
 
 /// All index files of a store.
@@ -156,9 +169,14 @@ impl IndexService {
         Ok(removed)
     }
 
-    /// Adds the keys of the record at `offset` (dispatch thread only). Records the index
+    /// Adds `keys` of the record at `offset` (dispatch thread only). Records the index
     /// already holds (re-dispatch after a restart) and ROLLBACK records are skipped.
-    pub(crate) fn build(&self, view: &RecordView<'_>, offset: i64) -> Result<(), StoreError> {
+    pub(crate) fn build(
+        &self,
+        view: &RecordView<'_>,
+        keys: IndexedKeys<'_>,
+        offset: i64,
+    ) -> Result<(), StoreError> {
         if offset <= self.indexed_to.load(Ordering::Acquire)
             || sys_flag::transaction_type(view.sys_flag) == sys_flag::TRANSACTION_ROLLBACK_TYPE
         {
@@ -167,7 +185,7 @@ impl IndexService {
         let mut hashes = [0i32; 8];
         let mut more = Vec::new();
         let mut n = 0;
-        for key in record_keys(view) {
+        for key in keys.iter() {
             let h = key_hash(view.topic, key);
             if n < hashes.len() {
                 hashes[n] = h;
@@ -318,6 +336,14 @@ mod tests {
     use ferromq_proto::message::encode_properties;
     use ferromq_proto::message::record::{encode_record_to, RecordInput};
 
+    impl IndexService {
+        /// [`IndexService::build`] of an encoded record, with its keys looked up.
+        fn build_all(&self, record: &[u8], offset: i64) -> Result<(), StoreError> {
+            let view = RecordView::parse(record).unwrap();
+            self.build(&view, IndexedKeys::of(&view), offset)
+        }
+    }
+
     fn record(topic: &str, props: &str, offset: i64, ts: i64, sys_flag: i32) -> bytes::Bytes {
         let input = RecordInput {
             topic,
@@ -363,7 +389,7 @@ mod tests {
         };
         for i in 0..10i64 {
             let b = record("T", &props(i), i * 100, 1_000 + i, 0);
-            idx.build(&RecordView::parse(&b).unwrap(), i * 100).unwrap();
+            idx.build_all(&b, i * 100).unwrap();
         }
         // 3 keys per record, 5 entries per file: a file per record or so.
         assert!(idx.file_count() >= 6, "{}", idx.file_count());
@@ -386,7 +412,7 @@ mod tests {
             2_000,
             sys_flag::TRANSACTION_ROLLBACK_TYPE,
         );
-        idx.build(&RecordView::parse(&b).unwrap(), 1000).unwrap();
+        idx.build_all(&b, 1000).unwrap();
         assert!(idx.query("T", "U77", 10, 0, i64::MAX).is_empty());
         idx.flush().unwrap();
         drop(idx);
@@ -395,14 +421,14 @@ mod tests {
         // go.
         let idx = IndexService::load(dir.path(), 8, 6).unwrap();
         let b = record("T", &props(9), 900, 1_009, 0);
-        idx.build(&RecordView::parse(&b).unwrap(), 900).unwrap();
+        idx.build_all(&b, 900).unwrap();
         assert_eq!(idx.query("T", "U9", 10, 0, i64::MAX), vec![900]);
         let removed = idx.truncate(650, |off| Some(1_000 + off / 100)).unwrap();
         assert_eq!(removed, 9);
         assert_eq!(idx.query("T", "shared", 20, 0, i64::MAX).len(), 7);
         assert_eq!(idx.last_update(), (1_006, 600));
         let b = record("T", &props(7), 650, 1_010, 0);
-        idx.build(&RecordView::parse(&b).unwrap(), 650).unwrap();
+        idx.build_all(&b, 650).unwrap();
         assert_eq!(idx.query("T", "U7", 10, 0, i64::MAX), vec![650]);
 
         // Retention: files whose entries all point below the log start go, never the newest.
