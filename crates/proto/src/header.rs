@@ -185,14 +185,18 @@ pub fn optional<T: ExtValue>(ext: &ExtFields, key: &'static str) -> Result<Optio
 /// Field kinds used by [`define_header!`]: a plain type is required, `Option<T>` optional.
 pub trait HeaderField: Sized {
     /// Reads the field.
-    fn read_field(ext: &ExtFields, key: &'static str) -> Result<Self, ProtoError>;
+    fn read_field(ext: &ExtFields, key: &'static str) -> Result<Self, ProtoError> {
+        Self::from_raw(ext.get(key), key)
+    }
+    /// The field from the raw value of `key`, `None` when the header does not hold it.
+    fn from_raw(raw: Option<&str>, key: &'static str) -> Result<Self, ProtoError>;
     /// Writes the field when present.
     fn write_field(&self, ext: &mut ExtFields, key: &'static str);
 }
 
 impl<T: ExtValue> HeaderField for Option<T> {
-    fn read_field(ext: &ExtFields, key: &'static str) -> Result<Self, ProtoError> {
-        optional(ext, key)
+    fn from_raw(raw: Option<&str>, key: &'static str) -> Result<Self, ProtoError> {
+        raw.map(|raw| T::parse(key, raw)).transpose()
     }
     fn write_field(&self, ext: &mut ExtFields, key: &'static str) {
         if let Some(v) = self {
@@ -204,8 +208,11 @@ impl<T: ExtValue> HeaderField for Option<T> {
 macro_rules! required_field {
     ($($t:ty),*) => {$(
         impl HeaderField for $t {
-            fn read_field(ext: &ExtFields, key: &'static str) -> Result<Self, ProtoError> {
-                required(ext, key)
+            fn from_raw(raw: Option<&str>, key: &'static str) -> Result<Self, ProtoError> {
+                match raw {
+                    Some(raw) => <$t as ExtValue>::parse(key, raw),
+                    None => Err(ProtoError::MissingField { field: key }),
+                }
             }
             fn write_field(&self, ext: &mut ExtFields, key: &'static str) {
                 ext.set(CompactString::const_new(key), self.render_compact());
@@ -238,8 +245,18 @@ macro_rules! define_header {
 
         impl $crate::header::CommandHeader for $name {
             fn read(ext: &$crate::header::ExtFields) -> Result<Self, $crate::ProtoError> {
+                // One pass over the ext fields, each key matched against this header's keys,
+                // instead of a search of the fields for every key (a send's 14 searches cost
+                // about 1,500 instructions).
+                $(let mut $field: Option<&str> = None;)*
+                for (key, value) in ext.iter() {
+                    match key {
+                        $($key => $field = Some(value),)*
+                        _ => {}
+                    }
+                }
                 Ok($name {
-                    $($field: <$ty as $crate::header::HeaderField>::read_field(ext, $key)?,)*
+                    $($field: <$ty as $crate::header::HeaderField>::from_raw($field, $key)?,)*
                 })
             }
             fn write(&self, ext: &mut $crate::header::ExtFields) {

@@ -198,13 +198,15 @@ impl<'a> Scanner<'a> {
                         b'r' => '\r',
                         b't' => '\t',
                         b'u' => {
-                            let hex = self.t.get(i..i + 4)?;
-                            if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
-                                return None;
-                            }
+                            let unit = hex4(self.b.get(i..i + 4)?)?;
                             i += 4;
+                            // The properties' separators (`\u0001`, `\u0002`): one byte.
+                            if unit < 0x80 {
+                                out.push(unit as u8);
+                                continue;
+                            }
                             // A surrogate (half of a pair, or alone) is left to serde.
-                            char::from_u32(u32::from_str_radix(hex, 16).ok()?)?
+                            char::from_u32(unit)?
                         }
                         _ => return None,
                     };
@@ -308,6 +310,19 @@ impl<'a> Scanner<'a> {
             self.expect(b',')?;
         }
     }
+}
+
+/// The value of four hex digits (either case), `None` if one is not a hex digit.
+fn hex4(digits: &[u8]) -> Option<u32> {
+    digits.iter().try_fold(0u32, |v, &d| {
+        let n = match d {
+            b'0'..=b'9' => d - b'0',
+            b'a'..=b'f' => d - b'a' + 10,
+            b'A'..=b'F' => d - b'A' + 10,
+            _ => return None,
+        };
+        Some(v << 4 | u32::from(n))
+    })
 }
 
 /// The bit of `key` in [`Scanner::ext_fields`]'s set of keys seen.
