@@ -531,14 +531,18 @@ fn put_int(dst: &mut BytesMut, v: i32) {
 
 /// `s` as a JSON string, escaped exactly as serde_json escapes (quote, backslash, controls).
 fn put_json_str(dst: &mut BytesMut, s: &str) {
-    if s.bytes().any(|c| c == b'"' || c == b'\\' || c < 0x20) {
+    // No early exit, so the compiler checks whole vectors of bytes at a time.
+    let escape = s.bytes().fold(false, |any, c| {
+        any | (c == b'"') | (c == b'\\') | (c < 0x20)
+    });
+    if escape {
         // Writing into a BytesMut cannot fail.
         let _ = serde_json::to_writer((&mut *dst).writer(), s);
     } else {
         dst.reserve(s.len() + 2);
-        dst.put_u8(b'"');
-        dst.put_slice(s.as_bytes());
-        dst.put_u8(b'"');
+        dst.extend_from_slice(b"\"");
+        dst.extend_from_slice(s.as_bytes());
+        dst.extend_from_slice(b"\"");
     }
 }
 

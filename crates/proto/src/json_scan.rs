@@ -19,6 +19,9 @@ use compact_str::CompactString;
 use crate::command::{LanguageCode, RemotingCommand, SerializeType, MAX_EXT_FIELDS};
 use crate::header::ExtFields;
 
+/// String runs up to this long are scanned byte by byte (see [`Scanner::plain_run`]).
+const SHORT_RUN: usize = 24;
+
 /// Room for the largest common header (a send has 14 fields): one allocation, no regrowth.
 const EXT_CAPACITY: usize = 16;
 
@@ -157,6 +160,15 @@ impl<'a> Scanner<'a> {
     /// `None` when the string is not closed or the run holds a raw control character (which
     /// serde refuses).
     fn plain_run(&self, from: usize) -> Option<usize> {
+        // Most strings of a header are short (keys, numbers, names): a byte loop finds their
+        // end sooner than setting up a vector search.
+        for (n, &c) in self.b[from..].iter().take(SHORT_RUN).enumerate() {
+            match c {
+                b'"' | b'\\' => return Some(n),
+                0..0x20 => return None,
+                _ => {}
+            }
+        }
         let run = memchr::memchr2(b'"', b'\\', &self.b[from..])?;
         // No early exit, so the compiler checks whole vectors of bytes at a time.
         let control = self.b[from..from + run]

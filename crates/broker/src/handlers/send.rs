@@ -533,7 +533,10 @@ async fn respond(
         batch_uniq_id: None,
         recall_handle,
     };
-    let mut resp = req.response_to(code, None).with_header(&header);
+    let mut resp = req.response_to(code, None);
+    // The header's fields and the two below: one allocation, no regrowth.
+    resp.ext_fields = ferromq_proto::header::ExtFields::with_capacity(8);
+    let mut resp = resp.with_header(&header);
     resp.ext_fields
         .insert_str("MSG_REGION", &b.config.region_id);
     resp.ext_fields
