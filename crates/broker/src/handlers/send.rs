@@ -10,7 +10,8 @@ use ferromq_proto::body::{TopicConfig, TopicFilterType};
 use ferromq_proto::codes::{request, response};
 use ferromq_proto::headers::{SendMessageRequestHeader, SendMessageResponseHeader};
 use ferromq_proto::message::{
-    decode_batch, decode_properties, properties, sys_flag, Properties, RecallHandle,
+    decode_batch, decode_properties, properties, sys_flag, BatchItem, MessageCodecError,
+    Properties, RecallHandle,
 };
 use ferromq_proto::RemotingCommand;
 use ferromq_store::{MessageToStore, PutResult, PutStatus};
@@ -48,10 +49,12 @@ pub async fn send(
     let batch = req.code == request::SEND_BATCH_MESSAGE
         || h.batch == Some(true)
         || req.ext_fields.get("batch").is_some_and(|v| v.trim() == "1");
-    let msgs = if batch {
-        decode_batch(&req.body).map_or(1, |m| m.len() as u64)
-    } else {
-        1
+    // Decoded once: the quota counts its messages, `send_batch` stores them (or reports the
+    // decoding error, after its own checks).
+    let items = batch.then(|| decode_batch(&req.body));
+    let msgs = match &items {
+        Some(Ok(m)) => m.len() as u64,
+        _ => 1,
     };
     b.quotas
         .admit_produce(&h.topic, msgs, req.body.len() as u64)?;
@@ -79,8 +82,8 @@ pub async fn send(
     if topic_config.topic_filter_type == TopicFilterType::MultiTag {
         sys_flag |= sys_flag::MULTI_TAGS;
     }
-    if batch {
-        send_batch(b, req, &h, queue_id, sys_flag, born_host).await
+    if let Some(items) = items {
+        send_batch(b, req, items, &h, queue_id, sys_flag, born_host).await
     } else {
         send_one(b, req, &h, queue_id, sys_flag, born_host).await
     }
@@ -398,9 +401,11 @@ async fn send_half(
     respond(b, req, queue_id, result, sent, Some(uniq), None).await
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn send_batch(
     b: &Arc<Broker>,
     req: &RemotingCommand,
+    items: Result<Vec<BatchItem>, MessageCodecError>,
     h: &SendMessageRequestHeader,
     queue_id: i32,
     sys_flag: i32,
@@ -413,7 +418,7 @@ async fn send_batch(
     }
     // As RocketMQ, the whole batch counts against maxMessageSize: checked before decoding.
     check_body_size(b, req.body.len())?;
-    let items = decode_batch(&req.body).map_err(|e| BrokerError::MessageIllegal {
+    let items = items.map_err(|e| BrokerError::MessageIllegal {
         reason: format!("malformed batch body: {e}"),
     })?;
     if items.is_empty() {
