@@ -52,7 +52,8 @@ const LINGER: Duration = Duration::from_millis(10);
 struct Event {
     client: SocketAddr,
     /// The encoded record (`..split`), then the keys the trace message is indexed under, each
-    /// after a `\u{1}`, which no property value holds.
+    /// after a `\u{2}`: the keys come from property values, which cannot hold it (it ends a
+    /// property), or are offsetMsgIds (hex).
     text: String,
     split: usize,
 }
@@ -69,7 +70,7 @@ impl Event {
     }
 }
 
-const INDEX_KEY_SEPARATOR: char = '\u{1}';
+const INDEX_KEY_SEPARATOR: char = properties::PROPERTY_SEPARATOR;
 
 /// The broker's trace recorder: cheap to call from request paths, written by one task.
 pub struct BrokerTracer {
@@ -429,4 +430,39 @@ pub fn untraced_topic(topic: &str) -> bool {
         || topic == names::TIMER_TOPIC
         || topic == names::TRANS_HALF_TOPIC
         || topic == names::TRANS_OP_HALF_TOPIC
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queued_record_keeps_its_text_and_its_index_keys_apart() {
+        let config = crate::BrokerConfig {
+            broker_trace_enable: true,
+            ..Default::default()
+        };
+        let tracer = BrokerTracer::new(&config, "127.0.0.1:10911".parse().unwrap());
+        let client: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        // A key value may hold U+0001 (only U+0002 ends a property value): it stays one key.
+        let view = TraceView {
+            topic: "T",
+            msg_id: "ID1",
+            keys: "k1 a\u{1}b null",
+            ..TraceView::default()
+        };
+        tracer.record(client, view);
+        let event = tracer.rx.lock().as_mut().unwrap().try_recv().unwrap();
+        let mut expected = String::new();
+        TraceView {
+            region_id: &config.region_id,
+            ..view
+        }
+        .encode_into(&mut expected);
+        assert_eq!(event.record(), expected);
+        assert_eq!(
+            event.index_keys().collect::<Vec<_>>(),
+            ["ID1", "k1", "a\u{1}b"]
+        );
+    }
 }
