@@ -235,6 +235,20 @@ impl<'a> Scanner<'a> {
     /// A canonical integer: `-?(0|[1-9][0-9]*)`, not `-0`, within `i64` or `u64`. Its text is
     /// then exactly how serde's decoder prints the number it reads.
     fn int(&mut self) -> Option<&'a str> {
+        let (start, negative) = self.canonical_int()?;
+        // Digits only: the text is ASCII.
+        let text = self.t.get(start..self.i)?;
+        let fits = if negative {
+            text.parse::<i64>().is_ok()
+        } else {
+            text.parse::<u64>().is_ok()
+        };
+        fits.then_some(text)
+    }
+
+    /// Consumes a canonical integer literal (see [`Scanner::int`], without the range check);
+    /// returns where it starts and whether it is negative.
+    fn canonical_int(&mut self) -> Option<(usize, bool)> {
         self.skip_ws();
         let start = self.i;
         let negative = self.b.get(self.i) == Some(&b'-');
@@ -253,18 +267,22 @@ impl<'a> Scanner<'a> {
         if let Some(b'.' | b'e' | b'E') = self.b.get(self.i) {
             return None;
         }
-        // Digits only: the text is ASCII.
-        let text = self.t.get(start..self.i)?;
-        let fits = if negative {
-            text.parse::<i64>().is_ok()
-        } else {
-            text.parse::<u64>().is_ok()
-        };
-        fits.then_some(text)
+        Some((start, negative))
     }
 
+    /// A canonical integer within `i32` (what serde reads into an `i32` field), read in one
+    /// pass over its digits.
     fn int_i32(&mut self) -> Option<i32> {
-        self.int()?.parse().ok()
+        let (start, negative) = self.canonical_int()?;
+        let digits = &self.b[start + usize::from(negative)..self.i];
+        // Eleven digits or more never fit; ten fit in an i64 without overflow.
+        if digits.len() > 10 {
+            return None;
+        }
+        let magnitude = digits
+            .iter()
+            .fold(0i64, |v, &d| v * 10 + i64::from(d - b'0'));
+        i32::try_from(if negative { -magnitude } else { magnitude }).ok()
     }
 
     fn value(&mut self) -> Option<Value<'a>> {
