@@ -171,23 +171,32 @@ impl ExtValue for bool {
 
 /// Reads a required field.
 pub fn required<T: ExtValue>(ext: &ExtFields, key: &'static str) -> Result<T, ProtoError> {
-    match ext.get(key) {
+    required_raw(ext.get(key), key)
+}
+
+/// Reads an optional field.
+pub fn optional<T: ExtValue>(ext: &ExtFields, key: &'static str) -> Result<Option<T>, ProtoError> {
+    optional_raw(ext.get(key), key)
+}
+
+/// A required field from the raw value of `key` (`None`: the header does not hold it).
+fn required_raw<T: ExtValue>(raw: Option<&str>, key: &'static str) -> Result<T, ProtoError> {
+    match raw {
         Some(raw) => T::parse(key, raw),
         None => Err(ProtoError::MissingField { field: key }),
     }
 }
 
-/// Reads an optional field.
-pub fn optional<T: ExtValue>(ext: &ExtFields, key: &'static str) -> Result<Option<T>, ProtoError> {
-    ext.get(key).map(|raw| T::parse(key, raw)).transpose()
+/// An optional field from the raw value of `key`.
+fn optional_raw<T: ExtValue>(
+    raw: Option<&str>,
+    key: &'static str,
+) -> Result<Option<T>, ProtoError> {
+    raw.map(|raw| T::parse(key, raw)).transpose()
 }
 
 /// Field kinds used by [`define_header!`]: a plain type is required, `Option<T>` optional.
 pub trait HeaderField: Sized {
-    /// Reads the field.
-    fn read_field(ext: &ExtFields, key: &'static str) -> Result<Self, ProtoError> {
-        Self::from_raw(ext.get(key), key)
-    }
     /// The field from the raw value of `key`, `None` when the header does not hold it.
     fn from_raw(raw: Option<&str>, key: &'static str) -> Result<Self, ProtoError>;
     /// Writes the field when present.
@@ -196,7 +205,7 @@ pub trait HeaderField: Sized {
 
 impl<T: ExtValue> HeaderField for Option<T> {
     fn from_raw(raw: Option<&str>, key: &'static str) -> Result<Self, ProtoError> {
-        raw.map(|raw| T::parse(key, raw)).transpose()
+        optional_raw(raw, key)
     }
     fn write_field(&self, ext: &mut ExtFields, key: &'static str) {
         if let Some(v) = self {
@@ -209,10 +218,7 @@ macro_rules! required_field {
     ($($t:ty),*) => {$(
         impl HeaderField for $t {
             fn from_raw(raw: Option<&str>, key: &'static str) -> Result<Self, ProtoError> {
-                match raw {
-                    Some(raw) => <$t as ExtValue>::parse(key, raw),
-                    None => Err(ProtoError::MissingField { field: key }),
-                }
+                required_raw(raw, key)
             }
             fn write_field(&self, ext: &mut ExtFields, key: &'static str) {
                 ext.set(CompactString::const_new(key), self.render_compact());
