@@ -29,8 +29,6 @@ pub struct TestBroker {
     task: Option<JoinHandle<()>>,
 }
 
-/// Starts a broker with one-second delay levels; `tweak` adjusts the config (the store is
-/// already in a temp dir).
 /// The root account [`acl2_on`] creates.
 pub const ACL2_ROOT: (&str, &str) = ("root", "rootSecret1");
 
@@ -38,14 +36,13 @@ pub const ACL2_ROOT: (&str, &str) = ("root", "rootSecret1");
 pub fn acl2_on(c: &mut BrokerConfig) {
     c.auth.set("authenticationEnabled", "true").unwrap();
     c.auth.set("authorizationEnabled", "true").unwrap();
-    c.auth
-        .set(
-            "initAuthenticationUser",
-            r#"{"username":"root","password":"rootSecret1"}"#,
-        )
-        .unwrap();
+    let (user, password) = ACL2_ROOT;
+    let root = format!(r#"{{"username":"{user}","password":"{password}"}}"#);
+    c.auth.set("initAuthenticationUser", &root).unwrap();
 }
 
+/// Starts a broker with one-second delay levels; `tweak` adjusts the config (the store is
+/// already in a temp dir).
 pub async fn start(tweak: impl FnOnce(&mut BrokerConfig)) -> TestBroker {
     start_in(tempfile::tempdir().unwrap(), tweak).await
 }
