@@ -20,12 +20,15 @@ for r in $(seq "$rounds"); do
     "$bin/ferromq" standalone --data "$d" -c "$d/broker.conf" --namesrv-port "$ns" --broker-port "$bp" \
       --grpc-port 0 > "$d/standalone.log" 2>&1 &
     pid=$!
+    registered=
     for _ in $(seq 300); do
-      "$bin/mqadmin" clusterList -n "127.0.0.1:$ns" 2>/dev/null | grep -q "127.0.0.1:$bp" && break
+      "$bin/mqadmin" clusterList -n "127.0.0.1:$ns" 2>/dev/null | grep -q "127.0.0.1:$bp" && { registered=1; break; }
       sleep 0.2
     done
+    [ -n "$registered" ] || { echo "the broker never registered; log: $d/standalone.log" >&2; kill "$pid"; exit 1; }
     tps=$("$bin/ferromq" bench producer -n "127.0.0.1:$ns" -t BenchTrace -w 16 -s 1024 --duration 15 \
       --quiet 2>&1 | awk '/^TPS:/ {print $2}')
+    [ -n "$tps" ] || { echo "the load tool printed no rate; log: $d/standalone.log" >&2; kill "$pid"; exit 1; }
     echo "round $r trace=$trace tps=$tps" | tee -a "$out"
     kill "$pid"
     wait "$pid" 2>/dev/null || true
