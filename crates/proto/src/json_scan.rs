@@ -16,11 +16,9 @@ use std::borrow::Cow;
 
 use compact_str::CompactString;
 
+use crate::bytescan;
 use crate::command::{LanguageCode, RemotingCommand, SerializeType, MAX_EXT_FIELDS};
 use crate::header::ExtFields;
-
-/// String runs up to this long are scanned eight bytes at a time (see [`Scanner::plain_run`]).
-const SHORT_RUN: usize = 32;
 
 /// Room for the largest common header (a send has 14 fields): one allocation, no regrowth.
 const EXT_CAPACITY: usize = 16;
@@ -160,23 +158,23 @@ impl<'a> Scanner<'a> {
     /// `None` when the string is not closed or the run holds a raw control character (which
     /// serde refuses).
     fn plain_run(&self, from: usize) -> Option<usize> {
-        // Most strings of a header are short (keys, numbers, names): eight bytes at a time finds
+        // Most strings of a header are short (keys, numbers, names): a word at a time finds
         // their end sooner than setting up a vector search, and sooner than a byte loop.
         let rest = &self.b[from..];
         let mut n = 0;
-        while n < SHORT_RUN {
-            let Some(word) = rest.get(n..n + 8) else {
+        while n < bytescan::SHORT {
+            let Some(word) = bytescan::word_at(rest, n) else {
                 // Fewer than eight bytes left in the header: the string ends in them or never.
                 return match rest[n..].iter().position(|&c| stops_run(c)) {
                     Some(at) if rest[n + at] >= 0x20 => Some(n + at),
                     _ => None,
                 };
             };
-            let word = u64::from_le_bytes(word.try_into().expect("eight bytes"));
-            let found = run_stops(word);
+            let found = bytescan::equal(word, b'"')
+                | bytescan::equal(word, b'\\')
+                | bytescan::below(word, 0x20);
             if found != 0 {
-                // The lowest flagged byte is exact: a false flag only follows a true one.
-                let at = n + (found.trailing_zeros() / 8) as usize;
+                let at = n + bytescan::first(found);
                 return (rest[at] >= 0x20).then_some(at);
             }
             n += 8;
@@ -355,21 +353,6 @@ impl<'a> Scanner<'a> {
 /// True for the bytes that end a plain run: a quote, a backslash or a control character.
 fn stops_run(c: u8) -> bool {
     c == b'"' || c == b'\\' || c < 0x20
-}
-
-/// The high bit of each byte of `word` that [`stops_run`], and possibly of bytes after the
-/// first such byte (a borrow from a flagged byte can flag the next): the lowest set bit is
-/// always exact.
-fn run_stops(word: u64) -> u64 {
-    const ONES: u64 = u64::from_ne_bytes([1; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    // A byte of `x` is zero, or (for `below`) less than 0x20: it borrows into its high bit,
-    // which `!x` keeps only when the byte was below 0x80.
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x;
-    let quote = zero(word ^ (ONES * u64::from(b'"')));
-    let backslash = zero(word ^ (ONES * u64::from(b'\\')));
-    let below = word.wrapping_sub(ONES * 0x20) & !word;
-    (quote | backslash | below) & HIGH
 }
 
 /// The value of four hex digits (either case), `None` if one is not a hex digit.

@@ -17,6 +17,7 @@
 
 pub mod acl;
 pub mod body;
+mod bytescan;
 pub mod codes;
 pub mod command;
 pub mod error;

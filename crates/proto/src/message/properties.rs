@@ -11,6 +11,8 @@
 
 use std::fmt;
 
+use crate::bytescan;
+
 /// Separates a name from its value.
 pub const NAME_VALUE_SEPARATOR: char = '\u{1}';
 /// Ends each name/value pair.
@@ -258,22 +260,22 @@ pub fn iter_properties(s: &str) -> impl Iterator<Item = (&str, &str)> {
 /// The value Java's parser would give `key` (the last occurrence wins), without allocating.
 ///
 /// This runs several times per stored message (delay, timer, transaction and index lookups), so
-/// it does not split pairs: it hops from segment to segment with `memchr` and compares only each
-/// segment's start with the key. A pair's key runs from the segment's start to its first U+0001,
-/// so a segment holds `key` when it starts with it and U+0001 follows; the value runs to the
-/// segment's end and must not be empty. A key holding either separator can never be parsed, as
-/// in Java.
+/// it does not split pairs: it hops from segment to segment ([`bytescan::find`], a word at a
+/// time) and compares only each segment's start with the key. A pair's key runs from the
+/// segment's start to its first U+0001, so a segment holds `key` when it starts with it and
+/// U+0001 follows; the value runs to the segment's end and must not be empty. A key holding
+/// either separator can never be parsed, as in Java.
 pub fn property_value<'a>(s: &'a str, key: &str) -> Option<&'a str> {
     const KV: u8 = NAME_VALUE_SEPARATOR as u8;
     const PAIR: u8 = PROPERTY_SEPARATOR as u8;
     let (bytes, k) = (s.as_bytes(), key.as_bytes());
-    if k.is_empty() || memchr::memchr2(KV, PAIR, k).is_some() {
+    if k.is_empty() || k.iter().any(|&c| c == KV || c == PAIR) {
         return None;
     }
     let mut found = None;
     let mut at = 0;
     while at < bytes.len() {
-        let end = memchr::memchr(PAIR, &bytes[at..]).map_or(bytes.len(), |i| at + i);
+        let end = bytescan::find(&bytes[at..], PAIR).map_or(bytes.len(), |i| at + i);
         let value = at + k.len() + 1;
         if value < end && bytes[at..].starts_with(k) && bytes[value - 1] == KV {
             // Both ends sit next to an ASCII separator (or the string's end): char boundaries.
@@ -285,7 +287,7 @@ pub fn property_value<'a>(s: &'a str, key: &str) -> Option<&'a str> {
 }
 
 /// The values [`property_value`] gives each of `keys`, in one pass over `s` instead of one per
-/// key: segments are found with `memchr` as there, and each segment's key is compared with the
+/// key: segments are found as there, and each segment's key is compared with the
 /// wanted ones.
 pub fn property_values<'a, const N: usize>(s: &'a str, keys: [&str; N]) -> [Option<&'a str>; N] {
     const KV: u8 = NAME_VALUE_SEPARATOR as u8;
@@ -294,8 +296,8 @@ pub fn property_values<'a, const N: usize>(s: &'a str, keys: [&str; N]) -> [Opti
     let bytes = s.as_bytes();
     let mut at = 0;
     while at < bytes.len() {
-        let end = memchr::memchr(PAIR, &bytes[at..]).map_or(bytes.len(), |i| at + i);
-        if let Some(sep) = memchr::memchr(KV, &bytes[at..end]) {
+        let end = bytescan::find(&bytes[at..], PAIR).map_or(bytes.len(), |i| at + i);
+        if let Some(sep) = bytescan::find(&bytes[at..end], KV) {
             let key = &bytes[at..at + sep];
             let value = at + sep + 1;
             // A pair needs a key and a value (the module docs); both ends of each are next to
