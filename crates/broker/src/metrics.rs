@@ -42,6 +42,9 @@ impl MessageType {
     /// with a sharding key, else `delay` when it waits for a delay level or a timer, else
     /// `normal` (RocketMQ's `BrokerMetricsManager.getMessageType`).
     pub fn of_send(properties: &str, delayed: bool) -> MessageType {
+        if cfg!(feature = "no-observability") {
+            return MessageType::Normal;
+        }
         // Java reads the key from the parsed properties map, where an empty value is absent.
         let sharded = property_value(properties, SHARDING_KEY).is_some();
         if sharded {
@@ -112,6 +115,9 @@ impl Traffic {
     /// Counts `messages` stored messages of `bytes` record bytes sent to `topic`; retry and
     /// dead-letter topics are not counted (as in RocketMQ).
     pub fn message_in(&self, topic: &str, kind: MessageType, messages: u64, bytes: u64) {
+        if cfg!(feature = "no-observability") {
+            return;
+        }
         if names::is_retry_topic(topic) || names::is_dlq_topic(topic) {
             return;
         }
@@ -125,6 +131,9 @@ impl Traffic {
 
     /// Counts `messages` messages of `bytes` bytes returned to `group` by a pull of `topic`.
     pub fn message_out(&self, topic: &str, group: &str, messages: u64, bytes: u64) {
+        if cfg!(feature = "no-observability") {
+            return;
+        }
         if let Some(t) = self.topics.read().get(topic) {
             if let Some(flow) = t.outgoing.read().get(group) {
                 flow.add(messages, bytes);

@@ -106,7 +106,7 @@ impl BrokerTracer {
     /// True when the broker records traces.
     #[inline]
     pub fn on(&self) -> bool {
-        self.enabled
+        self.enabled && !cfg!(feature = "no-observability")
     }
 
     /// The trace topic.

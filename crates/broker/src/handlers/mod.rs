@@ -20,6 +20,7 @@ pub mod stats;
 pub mod store_admin;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use ferromq_net::{BoxFuture, ConnectionHandle, Handler};
 use ferromq_proto::codes::{request, response};
@@ -35,6 +36,16 @@ pub type HandlerResult = Result<Option<RemotingCommand>, BrokerError>;
 pub struct BrokerHandler {
     /// Shared broker state.
     pub broker: Arc<Broker>,
+}
+
+/// Counts `req`, answered with `response` code, in the request latency metric.
+fn observe(broker: &Broker, req: &RemotingCommand, response: i32, started: Option<Instant>) {
+    if let Some(started) = started {
+        let elapsed = started.elapsed();
+        broker
+            .rpc
+            .observe(req.code, response, req.is_oneway(), false, elapsed);
+    }
 }
 
 impl Handler for BrokerHandler {
@@ -55,7 +66,7 @@ impl Handler for BrokerHandler {
                     return Some(error_response(&req, &BrokerError::NoPermission { reason }));
                 }
             }
-            let started = std::time::Instant::now();
+            let started = (!cfg!(feature = "no-observability")).then(std::time::Instant::now);
             // The send family runs on its own budget; other families never wait behind it.
             let slot = if is_send_family(req.code) {
                 let store = Arc::clone(&broker.store);
@@ -67,13 +78,7 @@ impl Handler for BrokerHandler {
                     Ok(slot) => Some(slot),
                     Err(e) => {
                         let resp = error_response(&req, &e);
-                        broker.rpc.observe(
-                            req.code,
-                            resp.code,
-                            req.is_oneway(),
-                            false,
-                            started.elapsed(),
-                        );
+                        observe(&broker, &req, resp.code, started);
                         return Some(resp);
                     }
                 }
@@ -91,10 +96,7 @@ impl Handler for BrokerHandler {
             };
             // A parked pull (no response yet) is not timed: its wait is the consumer's choice.
             if let Some(r) = &resp {
-                let elapsed = started.elapsed();
-                broker
-                    .rpc
-                    .observe(req.code, r.code, req.is_oneway(), false, elapsed);
+                observe(&broker, &req, r.code, started);
             }
             resp
         })
