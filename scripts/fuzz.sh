@@ -54,6 +54,12 @@ else
   done
 fi
 
+# Say what is missing instead of "build failed" with the build's output thrown away.
+cargo +nightly --version >/dev/null 2>&1 ||
+  { echo "no nightly toolchain: rustup toolchain install nightly" >&2; exit 2; }
+cargo +nightly fuzz --version >/dev/null 2>&1 ||
+  { echo "cargo-fuzz is not installed: cargo install cargo-fuzz --locked" >&2; exit 2; }
+
 # The fuzz crates are their own workspaces with their own target directory.
 unset CARGO_TARGET_DIR
 export CARGO_TERM_COLOR=never
@@ -69,8 +75,8 @@ for spec in "${selected[@]}"; do
   [ -n "$dict" ] && extra+=("-dict=$dict")
   echo "== $crate/$name: ${secs}s (log: ${log#"$root"/})"
   san=${FUZZ_SANITIZER:-address}
-  (cd "$dir" && nice -n 15 cargo +nightly fuzz build -O -s "$san" "$name" >/dev/null 2>&1) ||
-    { echo "build of $name failed" >&2; exit 1; }
+  (cd "$dir" && nice -n 15 cargo +nightly fuzz build -O -s "$san" "$name" >"$log" 2>&1) ||
+    { echo "build of $name failed; see ${log#"$root"/}" >&2; exit 1; }
   rc=0
   (cd "$dir" && nice -n 15 cargo +nightly fuzz run -O -s "$san" "$name" "work/$name" "corpus/$name" -- \
     -max_total_time="$secs" -rss_limit_mb=2048 -malloc_limit_mb=2048 -max_len="$max_len" \
