@@ -13,8 +13,8 @@
 # BENCH_ARGS are `ferromq bench producer` options (default: -w 16 -s 1024, 16 sync workers).
 #
 # Each run prints `round N A|B tps=... user_us=... sys_us=...`: messages per second, and the
-# standalone process's user and system CPU (from /proc/PID/stat) per message sent during the
-# measured load, after a 1 s warm-up. The last line gives each side's medians and B/A.
+# standalone process's user and system CPU (from /proc/PID/stat) per message the measured load
+# sent (the load tool's `sent:` count), after a 1 s warm-up. The last line gives each side's medians and B/A.
 # Loopback only; each run's store is removed afterwards.
 set -euo pipefail
 rounds=3 secs=15 load="" out=/dev/null
@@ -65,18 +65,21 @@ run() { # side bin conf-lines...
   [ -n "$registered" ] || { echo "the broker never registered; log: $d/standalone.log" >&2; kill "$pid"; exit 1; }
   "$load/ferromq" bench producer -n "127.0.0.1:$ns" -t BenchAB "${bench_args[@]}" --duration 1 --quiet \
     > /dev/null 2>&1
-  local before after tps
+  local before after summary tps sent
   before=$(awk '{print $14, $15}' "/proc/$pid/stat")
-  tps=$("$load/ferromq" bench producer -n "127.0.0.1:$ns" -t BenchAB "${bench_args[@]}" \
-    --duration "$secs" --quiet 2>&1 | awk '/^TPS:/ {print $2}')
+  summary=$("$load/ferromq" bench producer -n "127.0.0.1:$ns" -t BenchAB "${bench_args[@]}" \
+    --duration "$secs" --quiet 2>&1)
   after=$(awk '{print $14, $15}' "/proc/$pid/stat")
+  tps=$(awk '/^TPS:/ {print $2}' <<<"$summary")
+  sent=$(awk '/^sent:/ {print $2}' <<<"$summary")
   kill "$pid"
   wait "$pid" 2>/dev/null || true
-  [ -n "$tps" ] || { echo "the load tool printed no rate; log: $d/standalone.log" >&2; exit 1; }
+  [ -n "$tps" ] && [ "${sent:-0}" -gt 0 ] ||
+    { echo "the load tool sent nothing; log: $d/standalone.log" >&2; exit 1; }
   rm -rf "$d"
-  # CPU ticks over the messages the run sent (rate × seconds).
-  echo "$before $after $tps" | awk -v r="$round" -v s="$side" -v t="$ticks" -v secs="$secs" '{
-    n = $5 * secs; u = ($3 - $1) / t * 1e6 / n; y = ($4 - $2) / t * 1e6 / n
+  # CPU ticks over the messages the measured run sent.
+  echo "$before $after $tps $sent" | awk -v r="$round" -v s="$side" -v t="$ticks" '{
+    n = $6; u = ($3 - $1) / t * 1e6 / n; y = ($4 - $2) / t * 1e6 / n
     printf "round %d %s tps=%.0f user_us=%.2f sys_us=%.2f\n", r, s, $5, u, y }' | tee -a "$out" "$results"
 }
 

@@ -41,21 +41,37 @@ pub(crate) fn first(mask: u64) -> usize {
     (mask.trailing_zeros() / 8) as usize
 }
 
-/// The index of the first `byte` in `hay`.
+/// Searches the first [`SHORT`] bytes of `hay` a word at a time for the first byte that `mask`
+/// flags in a word (and `stops` says of a single byte, for a tail shorter than a word).
+/// `Ok(Some(at))`: found at `at`; `Ok(None)`: `hay` ended first; `Err(n)`: none of the first `n`
+/// bytes stops, and the caller searches the rest its own way.
 #[inline]
-pub(crate) fn find(hay: &[u8], byte: u8) -> Option<usize> {
+pub(crate) fn find_short(
+    hay: &[u8],
+    mask: impl Fn(u64) -> u64,
+    stops: impl Fn(u8) -> bool,
+) -> Result<Option<usize>, usize> {
     let mut n = 0;
     while n < SHORT {
         let Some(word) = word_at(hay, n) else {
-            return hay[n..].iter().position(|&c| c == byte).map(|at| n + at);
+            return Ok(hay[n..].iter().position(|&c| stops(c)).map(|at| n + at));
         };
-        let found = equal(word, byte);
+        let found = mask(word);
         if found != 0 {
-            return Some(n + first(found));
+            return Ok(Some(n + first(found)));
         }
         n += 8;
     }
-    memchr::memchr(byte, &hay[n..]).map(|at| n + at)
+    Err(n)
+}
+
+/// The index of the first `byte` in `hay`.
+#[inline]
+pub(crate) fn find(hay: &[u8], byte: u8) -> Option<usize> {
+    match find_short(hay, |w| equal(w, byte), |c| c == byte) {
+        Ok(found) => found,
+        Err(n) => memchr::memchr(byte, &hay[n..]).map(|at| n + at),
+    }
 }
 
 #[cfg(test)]

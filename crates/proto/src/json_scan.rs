@@ -161,24 +161,13 @@ impl<'a> Scanner<'a> {
         // Most strings of a header are short (keys, numbers, names): a word at a time finds
         // their end sooner than setting up a vector search, and sooner than a byte loop.
         let rest = &self.b[from..];
-        let mut n = 0;
-        while n < bytescan::SHORT {
-            let Some(word) = bytescan::word_at(rest, n) else {
-                // Fewer than eight bytes left in the header: the string ends in them or never.
-                return match rest[n..].iter().position(|&c| stops_run(c)) {
-                    Some(at) if rest[n + at] >= 0x20 => Some(n + at),
-                    _ => None,
-                };
-            };
-            let found = bytescan::equal(word, b'"')
-                | bytescan::equal(word, b'\\')
-                | bytescan::below(word, 0x20);
-            if found != 0 {
-                let at = n + bytescan::first(found);
-                return (rest[at] >= 0x20).then_some(at);
-            }
-            n += 8;
-        }
+        let stop =
+            |w| bytescan::equal(w, b'"') | bytescan::equal(w, b'\\') | bytescan::below(w, 0x20);
+        let n = match bytescan::find_short(rest, stop, stops_run) {
+            // The run ends at the first stop byte, unless that is a control byte (serde refuses).
+            Ok(found) => return found.filter(|&at| rest[at] >= 0x20),
+            Err(n) => n,
+        };
         let run = n + memchr::memchr2(b'"', b'\\', &rest[n..])?;
         // No early exit, so the compiler checks whole vectors of bytes at a time.
         let control = rest[n..run].iter().fold(false, |any, &c| any | (c < 0x20));

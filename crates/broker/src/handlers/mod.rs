@@ -66,7 +66,7 @@ impl Handler for BrokerHandler {
                     return Some(error_response(&req, &BrokerError::NoPermission { reason }));
                 }
             }
-            let started = (!cfg!(feature = "no-observability")).then(std::time::Instant::now);
+            let started = (!cfg!(feature = "no-observability")).then(Instant::now);
             // The send family runs on its own budget; other families never wait behind it.
             let slot = if is_send_family(req.code) {
                 let store = Arc::clone(&broker.store);
