@@ -122,6 +122,7 @@ pub const KEY_DOCS: &[(&str, &str)] = &[
     ("preallocateCommitLog", "Create the next commit-log segment in the background before it is needed"),
     ("warmMapedFileEnable", "Touch every page of a new segment so first writes take no page faults"),
     ("mappedResidentLimitMb", "FerroMQ: MiB of mapped store files (commit log, consume queues, index) the broker keeps in its RSS; above it the pages consumers read and the index touched are dropped from the process (they stay in the page cache, so reads do not go to disk). 0 turns it off"),
+    ("commitLogPageCacheMb", "FerroMQ: MiB of the newest flushed commit log left in the page cache; older flushed pages are dropped from it, so new log pages reuse memory the kernel just freed (on a VM, memory that stayed free for a while can cost a host fault per page to take back). Reads further back go to disk and count as on disk for the pull limits. The default is the share of RAM accessMessageInMemoryMaxRatio already counts as cached; 0 leaves the page cache to the kernel, as RocketMQ does"),
     ("transientStorePoolEnable", "Off-heap write buffer pool"),
     ("useReentrantLockWhenPutMessage", "Java lock choice for the commit-log writer"),
     ("maxMessageSize", "Largest message body in bytes"),
@@ -331,6 +332,7 @@ fn default_text_of(c: &BrokerConfig, key: &str) -> Option<String> {
         | "authenticationWhitelist"
         | "authorizationWhitelist" => "(none)".into(),
         "debugDiskUsageFile" => "(none)".into(),
+        "commitLogPageCacheMb" => "(accessMessageInMemoryMaxRatio % of RAM)".into(),
         "tls.enable" | "useTLS" => "(true with tls.server.mode=enforcing)".into(),
         "com.rocketmq.remoting.frameMaxLength" => c.frame_max_length.to_string(),
         "remotingMaxHeaderSize" => c.remoting_max_header_size.to_string(),

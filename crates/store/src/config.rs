@@ -106,6 +106,13 @@ pub struct StoreConfig {
     /// written from the process's page tables; they stay in the page cache. 0 turns it off
     /// (the commit-log writer still drops what it flushed). RocketMQ has no such key.
     pub mapped_resident_limit_mb: u64,
+    /// FerroMQ: MiB of the newest flushed commit log left in the kernel's page cache. Older
+    /// flushed pages are dropped from it as the log grows, so new log pages reuse memory the
+    /// kernel has just freed (see [`crate::commit_log::CommitLog::flush`]); reads further back
+    /// go to disk, and count as on disk for the pull limits. `None` (the default): the share of
+    /// memory `accessMessageInMemoryMaxRatio` already counts as cached. 0 leaves the page cache
+    /// to the kernel. RocketMQ has no such key.
+    pub commit_log_page_cache_mb: Option<u64>,
     /// Test knob: every commit-log flush first sleeps this long (0). Lets tests provoke
     /// `FLUSH_DISK_TIMEOUT` with a slow "disk".
     #[serde(rename = "debugFlushDelayMs")]
@@ -156,6 +163,7 @@ impl Default for StoreConfig {
             preallocate_commit_log: true,
             warm_mapped_file_enable: false,
             mapped_resident_limit_mb: 128,
+            commit_log_page_cache_mb: None,
             debug_flush_delay_ms: 0,
             debug_disk_usage_file: None,
         }
@@ -261,6 +269,7 @@ impl StoreConfig {
         "preallocateCommitLog",
         "warmMapedFileEnable",
         "mappedResidentLimitMb",
+        "commitLogPageCacheMb",
         "debugFlushDelayMs",
         "debugDiskUsageFile",
     ];
@@ -358,6 +367,11 @@ impl StoreConfig {
             "preallocateCommitLog" => self.preallocate_commit_log = boolean(v)?,
             "warmMapedFileEnable" => self.warm_mapped_file_enable = boolean(v)?,
             "mappedResidentLimitMb" => self.mapped_resident_limit_mb = num(v, "MiB")?,
+            // Empty (how the effective config prints the default) means the default.
+            "commitLogPageCacheMb" => {
+                self.commit_log_page_cache_mb =
+                    (!v.trim().is_empty()).then(|| num(v, "MiB")).transpose()?
+            }
             "debugFlushDelayMs" => self.debug_flush_delay_ms = num(v, "milliseconds")?,
             "debugDiskUsageFile" => {
                 self.debug_disk_usage_file = (!v.is_empty()).then(|| PathBuf::from(v))
@@ -458,6 +472,15 @@ mod tests {
         assert!(c.set_property("maxIndexNum", "many").is_err());
         assert!(c.set_property("deleteWhen", "25").is_err());
         assert!(c.set_property("messageIndexEnable", "yes").is_err());
+        assert_eq!(c.commit_log_page_cache_mb, None);
+        assert_eq!(c.set_property("commitLogPageCacheMb", "256"), Ok(true));
+        assert_eq!(c.commit_log_page_cache_mb, Some(256));
+        assert_eq!(c.set_property("commitLogPageCacheMb", "0"), Ok(true));
+        assert_eq!(c.commit_log_page_cache_mb, Some(0));
+        assert!(c.set_property("commitLogPageCacheMb", "lots").is_err());
+        // The effective config prints the default as an empty value: it reads back as the default.
+        assert_eq!(c.set_property("commitLogPageCacheMb", ""), Ok(true));
+        assert_eq!(c.commit_log_page_cache_mb, None);
         assert_eq!(
             (
                 c.max_hash_slot_num,

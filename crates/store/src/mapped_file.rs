@@ -114,6 +114,8 @@ pub(crate) struct MappedFile {
     released: AtomicUsize,
     /// Bytes from the start already faulted in ahead of the writer.
     populated: AtomicUsize,
+    /// Bytes from the start already dropped from the kernel's page cache.
+    uncached: AtomicUsize,
     writer_taken: AtomicBool,
 }
 
@@ -256,6 +258,7 @@ impl MappedFile {
             flushed: AtomicUsize::new(0),
             released: AtomicUsize::new(0),
             populated: AtomicUsize::new(0),
+            uncached: AtomicUsize::new(0),
             writer_taken: AtomicBool::new(false),
         }))
     }
@@ -375,6 +378,36 @@ impl MappedFile {
         release_pages(&self.map, 0, upto)?;
         self.released.fetch_max(upto, Ordering::AcqRel);
         Ok(())
+    }
+
+    /// Drops the pages of `0..upto` (rounded down to whole pages, and only bytes already on
+    /// disk) from the kernel's page cache: first from this process's page tables (a page still
+    /// mapped would be skipped), then from the cache (`posix_fadvise(POSIX_FADV_DONTNEED)`,
+    /// which frees clean pages at once). The next read of them goes to disk. Each byte is
+    /// dropped once: later calls start where the last one ended, and calls that would drop less
+    /// than 4 MiB more (except at the end of the file) are skipped. Returns the bytes dropped.
+    ///
+    /// Why: pages the kernel has just freed are cheap to hand out again, while memory that sat
+    /// free for a while can be dear to take back (a VM whose host reclaimed it, `free page
+    /// reporting`, must fault it in again on the host). A log that keeps only its newest part
+    /// in the cache writes its new pages into the memory of its old ones.
+    pub(crate) fn drop_cached(&self, upto: usize) -> io::Result<usize> {
+        const MIN_STEP: usize = 4 << 20;
+        let end = self.size / PAGE * PAGE;
+        let upto = upto.min(self.flushed_position()).min(end) / PAGE * PAGE;
+        let from = self.uncached.load(Ordering::Acquire);
+        if upto <= from || (upto - from < MIN_STEP && upto < end) {
+            return Ok(0);
+        }
+        release_pages(&self.map, from, upto - from)?;
+        match File::open(&self.path) {
+            Ok(file) => drop_from_page_cache(&file, from, upto - from)?,
+            // Deleted meanwhile (retention): its pages go with the last handle.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        self.uncached.fetch_max(upto, Ordering::AcqRel);
+        Ok(upto - from)
     }
 
     /// Faults in, writable, the pages from the write position to `window` bytes ahead of it
@@ -602,6 +635,23 @@ pub(crate) fn release_pages(map: &MmapMut, offset: usize, len: usize) -> io::Res
     unsafe { map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, end - offset) }
 }
 
+/// Asks the kernel to drop the clean, unmapped page-cache pages of `len` bytes at `offset` of
+/// `file` (`posix_fadvise(POSIX_FADV_DONTNEED)`). Dirty pages are left (the kernel starts
+/// writing them back); data is never lost, only the cached copy.
+pub(crate) fn drop_from_page_cache(file: &File, offset: usize, len: usize) -> io::Result<()> {
+    let too_large = || io::Error::new(io::ErrorKind::InvalidInput, "file too large");
+    let off = libc::off_t::try_from(offset).map_err(|_| too_large())?;
+    let len = libc::off_t::try_from(len).map_err(|_| too_large())?;
+    // SAFETY: plain system call on a valid open descriptor; no memory is passed.
+    let rc = unsafe { libc::posix_fadvise(file.as_raw_fd(), off, len, libc::POSIX_FADV_DONTNEED) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        // posix_fadvise returns the error number instead of setting errno.
+        Err(io::Error::from_raw_os_error(rc))
+    }
+}
+
 /// The size of a memory page (4096 when the system does not say).
 pub(crate) fn page_size() -> usize {
     // SAFETY: plain libc call with no arguments in memory.
@@ -811,6 +861,42 @@ mod tests {
         );
         assert_eq!(&held[..], &data[..]);
         assert_eq!(f.read(0, size).unwrap(), &data[..]);
+    }
+
+    #[test]
+    fn drop_cached_takes_only_flushed_bytes_each_once_in_steps() {
+        let dir = tempfile::tempdir().unwrap();
+        let size = 16 << 20;
+        let f = MappedFile::create(&dir.path().join("seg"), 0, size, Reserve::Whole).unwrap();
+        let mut w = f.take_writer().unwrap();
+        w.append(8 << 20, |dst| dst.fill(3)).unwrap();
+        assert_eq!(
+            f.drop_cached(size).unwrap(),
+            0,
+            "nothing flushed, nothing dropped"
+        );
+        f.flush().unwrap();
+        w.append(8 << 20, |dst| dst.fill(4)).unwrap();
+        assert_eq!(
+            f.drop_cached(size).unwrap(),
+            8 << 20,
+            "the flushed half only"
+        );
+        assert_eq!(f.drop_cached(size).unwrap(), 0, "each byte once");
+        f.flush().unwrap();
+        assert_eq!(
+            f.drop_cached((8 << 20) + (1 << 20)).unwrap(),
+            0,
+            "under a 4 MiB step"
+        );
+        assert_eq!(
+            f.drop_cached(size).unwrap(),
+            8 << 20,
+            "the file's end needs no full step"
+        );
+        let all = f.read(0, size).unwrap();
+        assert!(all[..8 << 20].iter().all(|&b| b == 3));
+        assert!(all[8 << 20..].iter().all(|&b| b == 4));
     }
 
     #[test]

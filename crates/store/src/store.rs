@@ -127,6 +127,18 @@ fn total_memory() -> i64 {
         .map_or(8 << 30, |kb| kb * 1024)
 }
 
+/// How far behind the log head data still counts as in memory for the pull limits and the
+/// slave suggestion (Java `checkInDiskByCommitOffset`): the `accessMessageInMemoryMaxRatio`
+/// share of the machine's memory, and no further than the page-cache window
+/// (`commitLogPageCacheMb`, 0 for none), behind which the log's pages are on disk only.
+fn memory_budget(share: i64, window: usize) -> i64 {
+    match i64::try_from(window) {
+        Ok(0) => share,
+        Ok(w) => share.min(w),
+        Err(_) => share,
+    }
+}
+
 /// Takes the store directory's `lock` file (flock'd while the store is open), or
 /// [`StoreError::Locked`] when another store holds it.
 pub(crate) fn lock_root(root: &std::path::Path) -> Result<File, StoreError> {
@@ -160,10 +172,17 @@ impl MessageStore {
         let checkpoint = Checkpoint::load(&checkpoint_path)?;
         let started = Instant::now();
 
+        let cached_share =
+            total_memory() / 100 * i64::from(config.access_message_in_memory_max_ratio);
+        let page_cache_window = match config.commit_log_page_cache_mb {
+            Some(mb) => usize::try_from(mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
+            None => usize::try_from(cached_share).unwrap_or(0),
+        };
         let commit_log = CommitLog::open(
             &config.commit_log_dir(),
             config.mapped_file_size_commit_log,
             config.max_record_size(),
+            page_cache_window,
         )?;
         let files = commit_log.segments().snapshot();
         let scan_from = match checkpoint {
@@ -220,8 +239,7 @@ impl MessageStore {
 
         let shared = Arc::new(Shared {
             delay_levels: config.delay_levels_ms()?,
-            memory_budget: total_memory() / 100
-                * i64::from(config.access_message_in_memory_max_ratio),
+            memory_budget: memory_budget(cached_share, commit_log.page_cache_window()),
             tunables: crate::tunables::Tunables::new(&config),
             config,
             commit_log,

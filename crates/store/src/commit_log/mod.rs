@@ -68,6 +68,9 @@ pub(crate) struct CommitLog {
     max_record_size: usize,
     /// Set when a put started a new segment: the preallocator should prepare the next one.
     rolled: AtomicBool,
+    /// Flushed log bytes behind the head left in the page cache; 0 leaves it to the kernel
+    /// (`commitLogPageCacheMb`, see [`Self::flush`]).
+    page_cache_window: usize,
     /// Wall-clock ms at which the append in progress took the lock; 0 when none holds it
     /// (Java `CommitLog.beginTimeInLock`, read by the broker's page-cache busy check).
     pub(crate) lock_begin_ms: AtomicI64,
@@ -79,6 +82,7 @@ impl CommitLog {
         dir: &std::path::Path,
         file_size: usize,
         max_record_size: usize,
+        page_cache_window: usize,
     ) -> Result<Self, StoreError> {
         Ok(CommitLog {
             segments: Segments::load(dir, file_size, Reserve::Whole)?,
@@ -89,6 +93,7 @@ impl CommitLog {
             flush_lock: Mutex::new(()),
             max_record_size,
             rolled: AtomicBool::new(false),
+            page_cache_window,
             lock_begin_ms: AtomicI64::new(0),
         })
     }
@@ -176,6 +181,11 @@ impl CommitLog {
     /// Writes everything appended so far to disk; returns the durable offset. Concurrent callers
     /// are serialized. Flushed bytes except the newest [`RESIDENT_TAIL`] stop counting towards
     /// the process's RSS.
+    ///
+    /// With a page-cache window (`commitLogPageCacheMb`), flushed bytes further behind the head
+    /// than the window are also dropped from the kernel's page cache
+    /// ([`MappedFile::drop_cached`]), so the cache the log holds stays about the window's size
+    /// and the pages of new segments are the memory the old ones just gave back.
     pub(crate) fn flush(&self) -> Result<i64, StoreError> {
         let _guard = self.flush_lock.lock();
         let target = self.max_offset();
@@ -183,6 +193,9 @@ impl CommitLog {
         if target <= from {
             return Ok(from);
         }
+        // Never into the tail kept mapped for consumers.
+        let cached_from = (self.page_cache_window > 0)
+            .then(|| target.saturating_sub(self.page_cache_window.max(RESIDENT_TAIL) as i64));
         for file in self.segments.snapshot() {
             if file.end() > from && file.start() < target {
                 let durable = file
@@ -193,9 +206,21 @@ impl CommitLog {
                     tracing::debug!(error = %e, path = %file.path().display(), "madvise failed");
                 }
             }
+            if let Some(cached_from) = cached_from.filter(|&c| file.start() < c) {
+                let upto = (cached_from - file.start()).min(file.size() as i64) as usize;
+                if let Err(e) = file.drop_cached(upto) {
+                    tracing::debug!(error = %e, path = %file.path().display(), "dropping cached pages failed");
+                }
+            }
         }
         self.flushed.fetch_max(target, Ordering::AcqRel);
         Ok(target)
+    }
+
+    /// Flushed log bytes behind the head that stay in the page cache (0: all of them, as the
+    /// kernel sees fit).
+    pub(crate) fn page_cache_window(&self) -> usize {
+        self.page_cache_window
     }
 
     /// Drops every flushed page of every segment, except the newest [`RESIDENT_TAIL`] of the
