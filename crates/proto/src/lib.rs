@@ -28,6 +28,7 @@ pub mod headers;
 mod json_scan;
 pub mod message;
 pub mod priority;
+mod stop_index;
 
 pub use command::{LanguageCode, RemotingCommand, SerializeType};
 pub use error::ProtoError;

@@ -68,8 +68,13 @@ pub async fn send(
             queue_id = 0;
         }
     }
+    let special = has_special_properties(h.properties.as_deref().unwrap_or(""));
     // Priority lanes (see `crate::priority`); a batch stays in its queue, a DLQ copy in 0.
-    if !batch && queue_id < crate::priority::LANE_STRIDE && h.topic == topic_config.topic_name {
+    if special
+        && !batch
+        && queue_id < crate::priority::LANE_STRIDE
+        && h.topic == topic_config.topic_name
+    {
         queue_id = crate::priority::store_queue(
             b,
             &h.topic,
@@ -85,8 +90,32 @@ pub async fn send(
     if let Some(items) = items {
         send_batch(b, req, items, &h, queue_id, sys_flag, born_host).await
     } else {
-        send_one(b, req, &h, queue_id, sys_flag, born_host).await
+        send_one(b, req, &h, queue_id, sys_flag, born_host, special).await
     }
+}
+
+/// The properties that make a send more than a plain put, and what reads them: `TRAN_MSG`
+/// ([`transaction::is_half`]), `DELAY` ([`schedule::schedule_for`]), the timer requests
+/// ([`schedule::timer::TIMER_REQUEST_KEYS`], [`schedule::timer::timer_for`]), the sharding key
+/// ([`MessageType::of_send`]) and the priority ([`crate::priority::store_queue`]). Each of those
+/// answers "nothing to do" when its keys are absent.
+const SPECIAL_KEYS: [&str; 8] = [
+    properties::TRAN_MSG,
+    properties::DELAY,
+    schedule::timer::TIMER_REQUEST_KEYS[0],
+    schedule::timer::TIMER_REQUEST_KEYS[1],
+    schedule::timer::TIMER_REQUEST_KEYS[2],
+    schedule::timer::TIMER_REQUEST_KEYS[3],
+    properties::SHARDING_KEY,
+    crate::priority::PROPERTY_PRIORITY,
+];
+
+/// True when any of [`SPECIAL_KEYS`] is set in `raw`: one pass over the properties, so that a
+/// plain send skips the five checks that would each scan them again.
+fn has_special_properties(raw: &str) -> bool {
+    properties::property_values(raw, SPECIAL_KEYS)
+        .iter()
+        .any(Option::is_some)
 }
 
 /// RocketMQ's answer to a put on a broker that does not take writes (Java
@@ -277,18 +306,25 @@ async fn send_one(
     queue_id: i32,
     sys_flag: i32,
     born_host: SocketAddr,
+    special: bool,
 ) -> Result<RemotingCommand, BrokerError> {
     let started = Instant::now();
     check_body_size(b, req.body.len())?;
     let (properties, uniq) = complete_properties(b, h.properties.as_deref().unwrap_or(""))?;
-    if transaction::is_half(&properties) {
+    // Completing adds UNIQ_KEY and CLUSTER only: `special` still says what the checks find.
+    if special && transaction::is_half(&properties) {
         return send_half(b, req, h, queue_id, sys_flag, born_host, &properties, uniq).await;
     }
-    let levels = b.store.delay_levels_ms().len();
-    let scheduled = schedule::schedule_for(&properties, &h.topic, queue_id, sys_flag, levels)?;
+    let scheduled = if special {
+        let levels = b.store.delay_levels_ms().len();
+        schedule::schedule_for(&properties, &h.topic, queue_id, sys_flag, levels)?
+    } else {
+        None
+    };
     // A delay level wins over a timer (RocketMQ checks the level first).
     let timed = match scheduled {
         Some(_) => None,
+        None if !special => None,
         None => {
             let limits = schedule::timer::TimerLimits::of(&b.config);
             let now = ferromq_common::now_millis();
@@ -321,7 +357,11 @@ async fn send_one(
         .map(|t| {
             RecallHandle::for_due_time(&h.topic, &b.config.broker_name, t.due_ms, &uniq).encode()
         });
-    let kind = MessageType::of_send(properties, scheduled.is_some() || timed.is_some());
+    let kind = if special {
+        MessageType::of_send(properties, scheduled.is_some() || timed.is_some())
+    } else {
+        MessageType::Normal
+    };
     let result = b.store.put_message(msg).await;
     if b.tracer.on() && result.status.is_stored() {
         let delayed = scheduled.is_some() || timed.is_some();
@@ -552,6 +592,43 @@ async fn respond(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_send_without_special_properties_needs_none_of_their_checks() {
+        let limits = schedule::timer::TimerLimits {
+            enabled: true,
+            max_delay_ms: 86_400_000,
+        };
+        let now = 1_700_000_000_000;
+        let plain = [
+            "",
+            "UNIQ_KEY\u{1}AB\u{2}WAIT\u{1}true\u{2}",
+            "TAGS\u{1}t\u{2}KEYS\u{1}k1 k2\u{2}CLUSTER\u{1}c\u{2}",
+            // Empty values and a key as a value count as absent, as the checks read them.
+            "DELAY\u{1}\u{2}TRAN_MSG\u{2}x\u{1}TRAN_MSG\u{2}",
+        ];
+        for raw in plain {
+            assert!(!has_special_properties(raw), "{raw:?}");
+            assert!(!transaction::is_half(raw));
+            assert_eq!(schedule::schedule_for(raw, "T", 0, 0, 18).unwrap(), None);
+            assert_eq!(
+                schedule::timer::timer_for(raw, "T", 0, 0, limits, now).unwrap(),
+                None
+            );
+            assert_eq!(MessageType::of_send(raw, false), MessageType::Normal);
+            assert_eq!(
+                crate::priority::level_of(properties::property_value(
+                    raw,
+                    crate::priority::PROPERTY_PRIORITY
+                )),
+                0
+            );
+        }
+        for key in SPECIAL_KEYS {
+            let raw = format!("UNIQ_KEY\u{1}AB\u{2}{key}\u{1}1\u{2}");
+            assert!(has_special_properties(&raw), "{key}");
+        }
+    }
 
     #[test]
     fn append_only_accepts_exactly_the_strings_that_re_encode_to_themselves() {
