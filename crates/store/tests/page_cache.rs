@@ -10,8 +10,8 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use ferromq_proto::message::encode_properties;
-use ferromq_store::{GetStatus, MessageStore, PutStatus, StoreConfig};
+use ferromq_proto::message::{decode_record, encode_properties};
+use ferromq_store::{MessageStore, PutStatus, StoreConfig};
 
 /// Bytes of the files in `dir` that are in the page cache.
 fn cached_bytes(dir: &Path) -> u64 {
@@ -122,21 +122,9 @@ fn the_log_keeps_only_its_window_in_the_page_cache_and_reads_the_rest_from_disk(
     assert!(!store.check_in_disk_by_consume_offset("T", 0, last));
 
     // Every message reads back the same, most of them from disk.
-    let mut seen = 0;
-    for q in 0..QUEUES {
-        let mut offset = 0;
-        loop {
-            let got = store.get_message("T", q, offset, 32, None);
-            if got.status != GetStatus::Found {
-                break;
-            }
-            for (k, m) in decode_all(&got.messages).iter().enumerate() {
-                let i = (offset as usize + k) * QUEUES as usize + q as usize;
-                assert_eq!(&m.body[..], &body(i)[..], "message {i}");
-                seen += 1;
-            }
-            offset = got.next_begin_offset;
-        }
-    }
+    let seen = drain_round_robin(&store, "T", QUEUES, |i, rec| {
+        let (m, _) = decode_record(rec).unwrap();
+        assert_eq!(&m.body[..], &body(i)[..], "message {i}");
+    });
     assert_eq!(seen, COUNT);
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use ferromq_proto::message::{decode_record, encode_properties};
-use ferromq_store::{GetStatus, MessageStore, PutStatus, StoreConfig};
+use ferromq_store::{MessageStore, PutStatus, StoreConfig};
 
 /// Resident bytes of every mapping of a file under `dir` (`Rss:` lines of `/proc/self/smaps`).
 fn resident_under(dir: &Path) -> u64 {
@@ -73,26 +73,14 @@ fn pages_read_back_by_consumers_are_released_and_read_the_same_afterwards() {
     store.flush().unwrap();
 
     // Drain every queue, as a consumer does, holding the first pull's zero-copy slices.
-    let mut held = None;
-    let mut seen = 0;
-    for q in 0..QUEUES {
-        let mut offset = 0;
-        loop {
-            let got = store.get_message("T", q, offset, 32, None);
-            if got.status != GetStatus::Found {
-                break;
-            }
-            for (k, rec) in got.messages.iter().enumerate() {
-                let i = (offset as usize + k) * QUEUES as usize + q as usize;
-                assert_eq!(&decode_record(rec).unwrap().0.body[..], &big_body(i)[..]);
-                seen += 1;
-            }
-            if held.is_none() {
-                held = Some(got.messages.clone());
-            }
-            offset = got.next_begin_offset;
+    let mut held = Vec::new();
+    let seen = drain_round_robin(&store, "T", QUEUES, |i, rec| {
+        assert_eq!(&decode_record(rec).unwrap().0.body[..], &big_body(i)[..]);
+        // The first pull: queue 0's first 32 records.
+        if i % QUEUES as usize == 0 && i / (QUEUES as usize) < 32 {
+            held.push(rec.clone());
         }
-    }
+    });
     assert_eq!(seen, COUNT);
     // 12 MB of log were read back in; the thread drops them again within a few periods.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -108,7 +96,7 @@ fn pages_read_back_by_consumers_are_released_and_read_the_same_afterwards() {
     );
 
     // The slices held across the release, new reads and index queries see the same bytes.
-    for (k, rec) in held.unwrap().iter().enumerate() {
+    for (k, rec) in held.iter().enumerate() {
         assert_eq!(
             &decode_record(rec).unwrap().0.body[..],
             &big_body(k * QUEUES as usize)[..]

@@ -63,6 +63,34 @@ pub fn decode_all(records: &[bytes::Bytes]) -> Vec<MessageExt> {
         .collect()
 }
 
+/// Pulls every queue `0..queues` of `topic` from offset 0 to its end, 32 at a time, as a
+/// consumer drains a backlog, and hands each record to `each` with its index in the order the
+/// messages were put round robin over the queues (message `i` went to queue `i % queues`).
+/// Returns the number of records read.
+pub fn drain_round_robin(
+    store: &MessageStore,
+    topic: &str,
+    queues: i32,
+    mut each: impl FnMut(usize, &bytes::Bytes),
+) -> usize {
+    let mut seen = 0;
+    for q in 0..queues {
+        let mut offset = 0;
+        loop {
+            let got = store.get_message(topic, q, offset, 32, None);
+            if got.status != ferromq_store::GetStatus::Found {
+                break;
+            }
+            for (k, rec) in got.messages.iter().enumerate() {
+                each((offset as usize + k) * queues as usize + q as usize, rec);
+                seen += 1;
+            }
+            offset = got.next_begin_offset;
+        }
+    }
+    seen
+}
+
 pub fn settle(store: &MessageStore) {
     assert!(
         store.wait_for_dispatch(Duration::from_secs(5)),
