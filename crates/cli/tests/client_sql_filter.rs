@@ -80,7 +80,7 @@ fn push_and_lite_consumers_get_exactly_what_their_expression_matches() {
         for (n, (sql, pred)) in [
             (
                 "a > 5 AND b = 'x'",
-                Box::new(|i: usize| i > 5 && i % 2 == 0) as Box<dyn Fn(usize) -> bool>,
+                Box::new(|i: usize| i > 5 && i.is_multiple_of(2)) as Box<dyn Fn(usize) -> bool>,
             ),
             ("c IN ('p','q')", Box::new(|i| i % 3 < 2)),
             ("d IS NULL", Box::new(|i| i % 5 != 0)),

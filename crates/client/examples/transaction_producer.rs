@@ -20,7 +20,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         |msg| async move {
             let n: u32 = msg.keys().and_then(|k| k.parse().ok()).unwrap_or(0);
             println!("check of {} (key {n})", msg.msg_id());
-            if n % 2 == 0 {
+            if n.is_multiple_of(2) {
                 LocalTransactionState::CommitMessage
             } else {
                 LocalTransactionState::RollbackMessage

@@ -19,7 +19,7 @@ use compact_str::CompactString;
 use crate::bytescan;
 use crate::command::{LanguageCode, RemotingCommand, SerializeType, MAX_EXT_FIELDS};
 use crate::header::ExtFields;
-use crate::stop_index::{self, StopIndex};
+use crate::stop_index::StopIndex;
 
 /// Room for the largest common header (a send has 14 fields): one allocation, no regrowth.
 const EXT_CAPACITY: usize = 16;
@@ -30,7 +30,8 @@ pub(crate) fn decode(header: &[u8]) -> Option<RemotingCommand> {
     // scanner returns then lies between ASCII quotes, so slicing the text cannot fail. The
     // index of run ends, when the header has one, also says whether it is all ASCII.
     let (index, text) = match StopIndex::build(header) {
-        Some((index, ascii)) => (Some(index), stop_index::ascii_text(header, ascii)?),
+        Some((index, Some(ascii))) => (Some(index), ascii),
+        Some((index, None)) => (Some(index), std::str::from_utf8(header).ok()?),
         None => (None, std::str::from_utf8(header).ok()?),
     };
     let mut s = Scanner {

@@ -24,21 +24,29 @@ pub(crate) struct StopIndex {
 }
 
 impl StopIndex {
-    /// The index of `b`, and whether every byte of it is ASCII; `None` when `b` is longer than
-    /// [`MAX_LEN`] or the target has no vector path.
+    /// The index of `b`, and `b` as text when every byte of it is ASCII (valid UTF-8 without a
+    /// check of its own); `None` when `b` is longer than [`MAX_LEN`] or the target has no
+    /// vector path.
     #[cfg(target_arch = "x86_64")]
-    pub(crate) fn build(b: &[u8]) -> Option<(StopIndex, bool)> {
+    pub(crate) fn build(b: &[u8]) -> Option<(StopIndex, Option<&str>)> {
         if b.len() > MAX_LEN {
             return None;
         }
         // SAFETY: SSE2 is part of every x86-64 CPU (the target's baseline), which is all
         // `build_sse2` requires.
-        Some(unsafe { build_sse2(b) })
+        let (index, ascii) = unsafe { build_sse2(b) };
+        let text = ascii.then(|| {
+            debug_assert!(b.is_ascii());
+            // SAFETY: no byte has its high bit set (the vector pass saw none), and ASCII is
+            // valid UTF-8.
+            unsafe { std::str::from_utf8_unchecked(b) }
+        });
+        Some((index, text))
     }
 
     /// Without a vector path nothing is indexed.
     #[cfg(not(target_arch = "x86_64"))]
-    pub(crate) fn build(_b: &[u8]) -> Option<(StopIndex, bool)> {
+    pub(crate) fn build(_b: &[u8]) -> Option<(StopIndex, Option<&str>)> {
         None
     }
 
@@ -116,18 +124,6 @@ fn stop_bits(block: &[u8; 16]) -> (u64, i32) {
     )
 }
 
-/// `b` as text when [`StopIndex::build`] found it all ASCII, without checking it again.
-pub(crate) fn ascii_text(b: &[u8], all_ascii: bool) -> Option<&str> {
-    if all_ascii {
-        debug_assert!(b.is_ascii());
-        // SAFETY: every byte is below 0x80 (the caller's index saw no high bit), and ASCII is
-        // valid UTF-8.
-        Some(unsafe { std::str::from_utf8_unchecked(b) })
-    } else {
-        std::str::from_utf8(b).ok()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,8 +146,9 @@ mod tests {
                     if at < len {
                         b[at] = special;
                     }
-                    let (index, ascii) = StopIndex::build(&b).unwrap();
-                    assert_eq!(ascii, b.is_ascii(), "len {len} at {at} byte {special:#x}");
+                    let (index, text) = StopIndex::build(&b).unwrap();
+                    let want = b.is_ascii().then(|| std::str::from_utf8(&b).unwrap());
+                    assert_eq!(text, want, "len {len} at {at} byte {special:#x}");
                     for from in 0..=len {
                         let want = b[from..].iter().position(|&c| stops(c)).map(|p| from + p);
                         assert_eq!(index.next(from), want, "len {len} at {at} from {from}");
@@ -161,12 +158,5 @@ mod tests {
         }
         assert!(StopIndex::build(&[b'a'; MAX_LEN]).is_some());
         assert!(StopIndex::build(&[b'a'; MAX_LEN + 1]).is_none());
-    }
-
-    #[test]
-    fn ascii_text_checks_what_is_not_known_ascii() {
-        assert_eq!(ascii_text(b"abc", true), Some("abc"));
-        assert_eq!(ascii_text("é".as_bytes(), false), Some("é"));
-        assert_eq!(ascii_text(&[0xff], false), None);
     }
 }

@@ -110,8 +110,8 @@ pub struct StoreConfig {
     /// flushed pages are dropped from it as the log grows, so new log pages reuse memory the
     /// kernel has just freed (see [`crate::commit_log::CommitLog::flush`]); reads further back
     /// go to disk, and count as on disk for the pull limits. `None` (the default): the share of
-    /// memory `accessMessageInMemoryMaxRatio` already counts as cached. 0 leaves the page cache
-    /// to the kernel. RocketMQ has no such key.
+    /// memory `accessMessageInMemoryMaxRatio` already counts as cached (none when that ratio is
+    /// 0). 0 leaves the page cache to the kernel. RocketMQ has no such key.
     pub commit_log_page_cache_mb: Option<u64>,
     /// Test knob: every commit-log flush first sleeps this long (0). Lets tests provoke
     /// `FLUSH_DISK_TIMEOUT` with a slow "disk".

@@ -208,7 +208,7 @@ pub(crate) fn dispatch_available(shared: &Shared, notify: bool, limit: Option<i6
         reput += i64::from(size);
         shared.reput_offset.store(reput, Ordering::Release);
         records += 1;
-        if records % PUBLISH_EVERY == 0 {
+        if records.is_multiple_of(PUBLISH_EVERY) {
             publish(shared, reput);
         }
         current = Some(file);

@@ -132,10 +132,9 @@ fn total_memory() -> i64 {
 /// share of the machine's memory, and no further than the page-cache window
 /// (`commitLogPageCacheMb`, 0 for none), behind which the log's pages are on disk only.
 fn memory_budget(share: i64, window: usize) -> i64 {
-    match i64::try_from(window) {
-        Ok(0) => share,
-        Ok(w) => share.min(w),
-        Err(_) => share,
+    match window {
+        0 => share,
+        w => share.min(i64::try_from(w).unwrap_or(i64::MAX)),
     }
 }
 

@@ -106,6 +106,19 @@ fn the_log_keeps_only_its_window_in_the_page_cache_and_reads_the_rest_from_disk(
     assert!(!control.check_in_disk_by_consume_offset("T", 0, 0));
     drop(control);
 
+    // A window larger than any log (an "unlimited" value) drops nothing either.
+    let huge_dir = tempfile::tempdir().unwrap();
+    let huge = fill(huge_dir.path(), u64::MAX);
+    let huge_cached = cached_bytes(&huge_dir.path().join("commitlog"));
+    assert!(
+        huge_cached >= written * 9 / 10,
+        "with an unlimited window {} KiB of {} KiB written stayed cached",
+        huge_cached >> 10,
+        written >> 10
+    );
+    assert!(!huge.check_in_disk_by_consume_offset("T", 0, 0));
+    drop(huge);
+
     // An 8 MiB window: what stays is the window, the segment it starts in, and less than one
     // 4 MiB drop step.
     let store = fill(dir.path(), 8);

@@ -194,8 +194,10 @@ impl CommitLog {
             return Ok(from);
         }
         // Never into the tail kept mapped for consumers.
-        let cached_from = (self.page_cache_window > 0)
-            .then(|| target.saturating_sub(self.page_cache_window.max(RESIDENT_TAIL) as i64));
+        let cached_from = (self.page_cache_window > 0).then(|| {
+            let window = i64::try_from(self.page_cache_window.max(RESIDENT_TAIL));
+            target.saturating_sub(window.unwrap_or(i64::MAX))
+        });
         for file in self.segments.snapshot() {
             if file.end() > from && file.start() < target {
                 let durable = file

@@ -497,7 +497,7 @@ impl<'a> Wheel<'a> {
             self.changed = true;
             delivered += 1;
             // A long backlog: keep the checkpoint (and the crash window) moving.
-            if delivered % 4096 == 0 {
+            if delivered.is_multiple_of(4096) {
                 if stop.is_cancelled() {
                     break;
                 }
