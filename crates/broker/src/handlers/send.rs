@@ -624,6 +624,10 @@ mod tests {
                 0
             );
         }
+        // Every timer request key is among them, however many the timer module lists.
+        for key in schedule::timer::TIMER_REQUEST_KEYS {
+            assert!(SPECIAL_KEYS.contains(&key), "{key}");
+        }
         for key in SPECIAL_KEYS {
             let raw = format!("UNIQ_KEY\u{1}AB\u{2}{key}\u{1}1\u{2}");
             assert!(has_special_properties(&raw), "{key}");
