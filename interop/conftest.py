@@ -7,6 +7,7 @@ Binaries come from $FERROMQ_BIN_DIR (default $CARGO_TARGET_DIR/debug, else <repo
 Tests are skipped (not failed) when mqnamesrv or mqbroker is missing.
 """
 import os
+import shutil
 import sys
 import tempfile
 import uuid
@@ -87,6 +88,11 @@ _exit_status = {}
 
 def pytest_sessionfinish(session, exitstatus):
     _exit_status["code"] = int(exitstatus)
+    # The client's whole log is kept when something failed (the report holds only its tail).
+    if int(exitstatus) == 0:
+        shutil.rmtree(CLIENT_HOME, ignore_errors=True)
+    else:
+        print(f"\nC++ client logs kept in {CLIENT_HOME}/logs/rocketmq-cpp")
 
 
 @pytest.hookimpl(trylast=True)

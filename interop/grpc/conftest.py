@@ -5,6 +5,7 @@ Binaries come from $FERROMQ_BIN_DIR (default $CARGO_TARGET_DIR/debug, else <repo
 tests are skipped when they are missing, failed when FERROMQ_REQUIRE_BINS=1.
 """
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -19,7 +20,16 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 STARTUP_TIMEOUT = float(os.environ.get("FERROMQ_STARTUP_TIMEOUT", "60"))
 
 # The v5 client writes logs under $HOME/logs: keep them out of the real home.
-os.environ["HOME"] = tempfile.mkdtemp(prefix="ferromq-grpc-home-")
+CLIENT_HOME = tempfile.mkdtemp(prefix="ferromq-grpc-home-")
+os.environ["HOME"] = CLIENT_HOME
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # The client's logs are kept when something failed.
+    if int(exitstatus) == 0:
+        shutil.rmtree(CLIENT_HOME, ignore_errors=True)
+    else:
+        print(f"\nclient logs kept in {CLIENT_HOME}/logs")
 
 
 def bin_dir():

@@ -482,8 +482,8 @@ impl BrokerConfig {
             let boolean =
                 || -> Result<bool, ConfigError> { p.parse_bool(key).map(|b| b.unwrap_or(false)) };
             match key {
-                "brokerClusterName" => c.broker_cluster_name = nonblank(key, v)?,
-                "brokerName" => c.broker_name = nonblank(key, v)?,
+                "brokerClusterName" => c.broker_cluster_name = printable_name(key, v)?,
+                "brokerName" => c.broker_name = printable_name(key, v)?,
                 "brokerId" => c.broker_id = num!(i64, "an integer"),
                 "listenPort" => c.listen_port = num!(u16, "a port number (0-65535)"),
                 "bindAddress" => {
@@ -892,6 +892,16 @@ fn nonblank(key: &str, v: &str) -> Result<String, ConfigError> {
     Ok(v.to_owned())
 }
 
+/// A name the broker writes into what it stores and answers: the cluster name becomes every
+/// message's CLUSTER property, whose pairs are cut at U+0001 and U+0002, so a control character
+/// there would forge or break properties.
+fn printable_name(key: &str, v: &str) -> Result<String, ConfigError> {
+    if v.chars().any(char::is_control) {
+        return Err(err(key, v, "must not contain control characters"));
+    }
+    nonblank(key, v)
+}
+
 fn positive<T: PartialOrd + Default>(key: &str, raw: &str, v: T) -> Result<T, ConfigError> {
     if v <= T::default() {
         return Err(err(key, raw, "must be greater than 0"));
@@ -914,6 +924,31 @@ mod tests {
         assert_eq!(c.flush_disk_type, FlushDiskType::SyncFlush);
         assert_eq!(c.file_reserved_time, 48);
         assert_eq!(c.unknown_keys, vec!["noSuchKey".to_owned()]);
+    }
+
+    #[test]
+    fn names_with_control_characters_are_refused() {
+        // U+0001 and U+0002 cut the properties' pairs: a cluster name holding them would add
+        // properties to every message stored.
+        for line in [
+            "brokerClusterName=C\u{1}x\u{2}WAIT\u{1}false",
+            "brokerName=broker\u{2}a",
+            "brokerClusterName=tab\there",
+        ] {
+            let e = BrokerConfig::from_properties(&Properties::parse(line)).unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains("must not contain control characters"),
+                "{line}: {e}"
+            );
+        }
+        let p = Properties::parse("brokerClusterName=Cluster-\u{e9} 1\nbrokerName=b_1");
+        assert_eq!(
+            BrokerConfig::from_properties(&p)
+                .unwrap()
+                .broker_cluster_name,
+            "Cluster-\u{e9} 1"
+        );
     }
 
     #[test]

@@ -506,9 +506,7 @@ fn write_json_header(cmd: &RemotingCommand, dst: &mut BytesMut) {
         if i > 0 {
             dst.put_u8(b',');
         }
-        put_json_str(dst, k);
-        dst.put_u8(b':');
-        put_json_str(dst, v);
+        put_json_pair(dst, k, v);
     }
     dst.put_slice(b"},\"flag\":");
     put_int(dst, cmd.flag);
@@ -529,13 +527,35 @@ fn put_int(dst: &mut BytesMut, v: i32) {
     dst.put_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
+/// `"k":"v"`, escaped as [`put_json_str`] escapes: one test and one copy of each part when
+/// neither needs escaping (nearly always), which halves the cost of a response's header.
+fn put_json_pair(dst: &mut BytesMut, k: &str, v: &str) {
+    if needs_escape(k) || needs_escape(v) {
+        put_json_str(dst, k);
+        dst.put_u8(b':');
+        put_json_str(dst, v);
+        return;
+    }
+    dst.reserve(k.len() + v.len() + 5);
+    dst.put_u8(b'"');
+    dst.put_slice(k.as_bytes());
+    dst.put_slice(b"\":\"");
+    dst.put_slice(v.as_bytes());
+    dst.put_u8(b'"');
+}
+
+/// True when `s` holds a byte JSON escapes: a quote, a backslash or a control character.
+#[inline]
+fn needs_escape(s: &str) -> bool {
+    // No early exit, so the compiler checks whole vectors of bytes at a time.
+    s.bytes().fold(false, |any, c| {
+        any | (c == b'"') | (c == b'\\') | (c < 0x20)
+    })
+}
+
 /// `s` as a JSON string, escaped exactly as serde_json escapes (quote, backslash, controls).
 fn put_json_str(dst: &mut BytesMut, s: &str) {
-    // No early exit, so the compiler checks whole vectors of bytes at a time.
-    let escape = s.bytes().fold(false, |any, c| {
-        any | (c == b'"') | (c == b'\\') | (c < 0x20)
-    });
-    if escape {
+    if needs_escape(s) {
         // Writing into a BytesMut cannot fail.
         let _ = serde_json::to_writer((&mut *dst).writer(), s);
     } else {

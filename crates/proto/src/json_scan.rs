@@ -9,8 +9,8 @@
 //! It accepts a strict subset of what the serde decoder accepts, and for that subset produces
 //! exactly what the serde decoder produces (the `header_json` fuzz target checks both agree).
 //! Anything else — floats, nested values, duplicate fields, non-canonical numbers, surrogate
-//! escapes, errors of any kind — makes it return `None`, and the caller decodes with serde, which
-//! gives the real value or the real error.
+//! escapes, keys with escapes, errors of any kind — makes it return `None`, and the caller
+//! decodes with serde, which gives the real value or the real error.
 
 use std::borrow::Cow;
 
@@ -50,9 +50,9 @@ pub(crate) fn decode(header: &[u8]) -> Option<RemotingCommand> {
     s.expect(b'{')?;
     if !s.eat(b'}') {
         loop {
-            let key = s.string()?;
+            let key = s.plain_string()?;
             s.expect(b':')?;
-            let bit = match &*key {
+            let bit = match key {
                 "code" => {
                     cmd.code = s.int_i32()?;
                     1
@@ -138,7 +138,13 @@ impl<'a> Scanner<'a> {
     }
 
     /// Skips whitespace and consumes `c` when it comes next.
+    #[inline(always)]
     fn eat(&mut self, c: u8) -> bool {
+        // Clients write no whitespace between tokens: look for `c` itself first.
+        if self.b.get(self.i) == Some(&c) {
+            self.i += 1;
+            return true;
+        }
         self.skip_ws();
         if self.b.get(self.i) == Some(&c) {
             self.i += 1;
@@ -166,12 +172,19 @@ impl<'a> Scanner<'a> {
     /// The length of the run of string bytes from `from` up to the next quote or backslash;
     /// `None` when the string is not closed or the run holds a raw control character (which
     /// serde refuses).
+    #[inline(always)]
     fn plain_run(&self, from: usize) -> Option<usize> {
         if let Some(index) = &self.index {
             // The run ends at the first stop byte, unless that is a control byte (serde refuses).
             let at = index.next(from)?;
             return (self.b[at] >= 0x20).then_some(at - from);
         }
+        self.plain_run_scan(from)
+    }
+
+    /// [`Scanner::plain_run`] without an index: a search from `from`.
+    #[inline(never)]
+    fn plain_run_scan(&self, from: usize) -> Option<usize> {
         // Most strings of a header are short (keys, numbers, names): a word at a time finds
         // their end sooner than setting up a vector search, and sooner than a byte loop.
         let rest = &self.b[from..];
@@ -191,6 +204,7 @@ impl<'a> Scanner<'a> {
     /// A string: borrowed when it has no escapes, unescaped into a new one when it has (the
     /// properties value always has: its separators travel as `\u0001` and `\u0002`). Control
     /// characters, lone surrogates and bad escapes, which serde refuses, are left to serde.
+    #[inline(always)]
     fn string(&mut self) -> Option<Cow<'a, str>> {
         self.expect(b'"')?;
         let start = self.i;
@@ -199,12 +213,36 @@ impl<'a> Scanner<'a> {
             self.i = end + 1;
             return self.t.get(start..end).map(Cow::Borrowed);
         }
+        self.escaped_string(start, end).map(Cow::Owned)
+    }
+
+    /// A string without escapes, borrowed from the header; `None` (serde decides) when it has
+    /// one.
+    #[inline(always)]
+    fn plain_string(&mut self) -> Option<&'a str> {
+        self.expect(b'"')?;
+        let start = self.i;
+        let end = start + self.plain_run(start)?;
+        if self.b[end] != b'"' {
+            return None;
+        }
+        self.i = end + 1;
+        self.t.get(start..end)
+    }
+
+    /// The rest of [`Scanner::string`] for a string with escapes, whose first plain run ends at
+    /// `end`; out of line, as most strings have none.
+    #[inline(never)]
+    fn escaped_string(&mut self, start: usize, end: usize) -> Option<String> {
+        // Built as text from the start: each plain run is a slice of the checked header cut
+        // next to ASCII stop bytes, and each escape adds a whole char, so the result needs no
+        // second UTF-8 check.
         let len = end - start;
-        let mut out = Vec::with_capacity(len + 64);
+        let mut out = String::with_capacity(len + 64);
         let mut i = start;
         loop {
             let run = self.plain_run(i)?;
-            out.extend_from_slice(&self.b[i..i + run]);
+            out.push_str(self.t.get(i..i + run)?);
             i += run;
             match self.b[i] {
                 b'"' => break,
@@ -223,24 +261,19 @@ impl<'a> Scanner<'a> {
                         b'u' => {
                             let unit = hex4(self.b.get(i..i + 4)?)?;
                             i += 4;
-                            // The properties' separators (`\u0001`, `\u0002`): one byte.
-                            if unit < 0x80 {
-                                out.push(unit as u8);
-                                continue;
-                            }
-                            // A surrogate (half of a pair, or alone) is left to serde.
+                            // A surrogate (half of a pair, or alone) is left to serde; the
+                            // properties' separators (`\u0001`, `\u0002`) are single bytes.
                             char::from_u32(unit)?
                         }
                         _ => return None,
                     };
-                    let mut utf8 = [0u8; 4];
-                    out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+                    out.push(c);
                 }
                 _ => return None, // not reached: a plain run ends at one of the two
             }
         }
         self.i = i + 1;
-        String::from_utf8(out).ok().map(Cow::Owned)
+        Some(out)
     }
 
     /// A canonical integer: `-?(0|[1-9][0-9]*)`, not `-0`, within `i64` or `u64`. Its text is
@@ -296,6 +329,7 @@ impl<'a> Scanner<'a> {
         i32::try_from(if negative { -magnitude } else { magnitude }).ok()
     }
 
+    #[inline(always)]
     fn value(&mut self) -> Option<Value<'a>> {
         self.skip_ws();
         match self.b.get(self.i)? {
@@ -324,24 +358,40 @@ impl<'a> Scanner<'a> {
             if ext.len() >= MAX_EXT_FIELDS {
                 return None;
             }
-            let key = self.string()?;
+            // Keys are plain text in every client; one with an escape is left to serde.
+            let key = self.plain_string()?;
             self.expect(b':')?;
-            let value = match self.value()? {
-                Value::Str(Cow::Borrowed(v)) | Value::Int(v) => Some(CompactString::new(v)),
-                // Keeps the unescaped string's buffer (long text) instead of copying it.
-                Value::Str(Cow::Owned(v)) => Some(CompactString::from(v)),
-                Value::Bool(v) => Some(CompactString::const_new(if v { "true" } else { "false" })),
-                Value::Null => None,
+            let value = if self.b.get(self.i) == Some(&b'"') {
+                // The common value, a string, read here rather than through `value`.
+                self.i += 1;
+                let start = self.i;
+                let end = start + self.plain_run(start)?;
+                if self.b[end] == b'"' {
+                    self.i = end + 1;
+                    Some(CompactString::new(self.t.get(start..end)?))
+                } else {
+                    // Keeps the unescaped string's buffer (long text) instead of copying it.
+                    Some(CompactString::from(self.escaped_string(start, end)?))
+                }
+            } else {
+                match self.value()? {
+                    Value::Str(Cow::Borrowed(v)) | Value::Int(v) => Some(CompactString::new(v)),
+                    Value::Str(Cow::Owned(v)) => Some(CompactString::from(v)),
+                    Value::Bool(v) => {
+                        Some(CompactString::const_new(if v { "true" } else { "false" }))
+                    }
+                    Value::Null => None,
+                }
             };
-            let bit = key_bit(&key);
+            let bit = key_bit(key);
             let maybe_seen = seen & bit != 0;
             seen |= bit;
             match value {
-                Some(v) if maybe_seen => ext.set(CompactString::new(&key), v),
-                Some(v) => ext.push_new(CompactString::new(&key), v),
+                Some(v) if maybe_seen => ext.set(CompactString::new(key), v),
+                Some(v) => ext.push_new(CompactString::new(key), v),
                 // A later null must not leave an earlier value of the same key behind.
                 None if maybe_seen => {
-                    ext.remove(&key);
+                    ext.remove(key);
                 }
                 None => {}
             }
@@ -412,7 +462,7 @@ mod tests {
         assert_eq!(c.ext_fields.get("g"), Some("1700000000000"));
         assert_eq!(c.ext_fields.get("i"), Some("UNIQ_KEY\u{1}AB\u{2}"));
         let c = same_as_serde(
-            r#"{"remark":"a\"b\\c\/d\b\f\n\r\t\u00e9\u0000","extFields":{"k\u0041":"\u4e2d"}}"#,
+            r#"{"remark":"a\"b\\c\/d\b\f\n\r\t\u00e9\u0000","extFields":{"kA":"\u4e2d"}}"#,
         );
         assert_eq!(c.ext_fields.get("kA"), Some("\u{4e2d}"));
         let c = same_as_serde(
@@ -524,6 +574,9 @@ mod tests {
             r#"{"extFields":{"k":[1]}}"#,
             r#"{"extFields":{"k":18446744073709551616}}"#,
             r#"{"extFields":[]}"#,
+            // Keys with escapes: no client writes them.
+            r#"{"extFields":{"k\u0041":"v"}}"#,
+            r#"{"c\u006fde":1}"#,
             r#"{"other":{"a":1}}"#,
             r#"{"code":1} x"#,
             r#"{"code":1,}"#,

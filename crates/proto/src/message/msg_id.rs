@@ -17,11 +17,12 @@ pub const IPV4_MSG_ID_LEN: usize = 32;
 /// Length of an IPv6 offsetMsgId.
 pub const IPV6_MSG_ID_LEN: usize = 56;
 
-/// Appends `bytes` as uppercase hex. Each up to 16 bytes are written on the stack and
-/// appended at once: a push per character cost every send response about 300 instructions.
+/// Appends `bytes` as uppercase hex, written on the stack up to 28 bytes (the longest id) at a
+/// time and appended at once: a push per character cost every send response about 300
+/// instructions.
 pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
-    for chunk in bytes.chunks(16) {
-        let mut buf = [0u8; 32];
+    for chunk in bytes.chunks(28) {
+        let mut buf = [0u8; 56];
         for (pair, &b) in buf.chunks_exact_mut(2).zip(chunk) {
             pair[0] = HEX[usize::from(b >> 4)];
             pair[1] = HEX[usize::from(b & 0xF)];
@@ -33,12 +34,22 @@ pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
 
 /// Appends the offsetMsgId of `addr` + `offset` to `out` (no allocation if `out` has room).
 pub fn write_offset_msg_id(out: &mut String, addr: SocketAddr, offset: i64) {
-    match canonical(addr).ip() {
-        IpAddr::V4(ip) => push_hex(out, &ip.octets()),
-        IpAddr::V6(ip) => push_hex(out, &ip.octets()),
-    }
-    push_hex(out, &i32::from(addr.port()).to_be_bytes());
-    push_hex(out, &offset.to_be_bytes());
+    // The id's bytes gathered first, so they are turned into hex in one call (one call per
+    // part cost a send response about 200 instructions more).
+    let mut raw = [0u8; 28];
+    let host = match canonical(addr).ip() {
+        IpAddr::V4(ip) => {
+            raw[..4].copy_from_slice(&ip.octets());
+            4
+        }
+        IpAddr::V6(ip) => {
+            raw[..16].copy_from_slice(&ip.octets());
+            16
+        }
+    };
+    raw[host..host + 4].copy_from_slice(&i32::from(addr.port()).to_be_bytes());
+    raw[host + 4..host + 12].copy_from_slice(&offset.to_be_bytes());
+    push_hex(out, &raw[..host + 12]);
 }
 
 /// The offsetMsgId of a record stored at commit-log `offset` by the broker at `addr`.
