@@ -470,6 +470,7 @@ fn err(key: &str, value: &str, reason: &str) -> ConfigError {
 impl BrokerConfig {
     /// Builds a configuration from `broker.conf` entries over the defaults.
     pub fn from_properties(p: &Properties) -> Result<Self, ConfigError> {
+        p.check()?;
         let mut c = BrokerConfig::default();
         for (key, value) in p.iter() {
             let v = value.trim();
@@ -933,6 +934,7 @@ mod tests {
         for line in [
             "brokerClusterName=C\u{1}x\u{2}WAIT\u{1}false",
             "brokerName=broker\u{2}a",
+            "brokerClusterName=C\\u0001x",
             "brokerClusterName=tab\there",
         ] {
             let e = BrokerConfig::from_properties(&Properties::parse(line)).unwrap_err();
@@ -942,6 +944,16 @@ mod tests {
                 "{line}: {e}"
             );
         }
+        // Java's escapes are read as Java reads them; a malformed one refuses the file.
+        let p = Properties::parse("brokerName=broker\\u002da\nbrokerClusterName=C\\u00");
+        let e = BrokerConfig::from_properties(&p).unwrap_err();
+        assert_eq!(e.key, "brokerClusterName");
+        assert!(e.to_string().contains("malformed \\uxxxx"), "{e}");
+        let p = Properties::parse("brokerName=broker\\u002da");
+        assert_eq!(
+            BrokerConfig::from_properties(&p).unwrap().broker_name,
+            "broker-a"
+        );
         let p = Properties::parse("brokerClusterName=Cluster-\u{e9} 1\nbrokerName=b_1");
         assert_eq!(
             BrokerConfig::from_properties(&p)

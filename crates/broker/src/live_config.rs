@@ -126,6 +126,10 @@ pub fn update(b: &Arc<Broker>, body: &[u8]) -> Result<Vec<(String, String)>, Bro
     let text = std::str::from_utf8(body)
         .map_err(|_| refuse("updateBrokerConfig: the body is not UTF-8 text".into()))?;
     let props = Properties::parse(text);
+    // Java's loader throws on a malformed \uXXXX: nothing is applied.
+    props
+        .check()
+        .map_err(|e| refuse(format!("updateBrokerConfig: {e}")))?;
     let pairs: Vec<(String, String)> = props
         .iter()
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
@@ -181,7 +185,12 @@ fn persist(path: &Path, pairs: &[(String, String)]) -> std::io::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(e),
     };
-    let new = rewrite_properties(&text, pairs);
+    // Escaped, so that reading the file back gives the values as they were applied.
+    let escaped: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| (k.clone(), ferromq_common::config::escape_value(v)))
+        .collect();
+    let new = rewrite_properties(&text, &escaped);
     let tmp = path.with_extension("updating");
     std::fs::write(&tmp, new)?;
     std::fs::rename(&tmp, path)

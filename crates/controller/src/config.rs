@@ -177,6 +177,7 @@ impl ControllerConfig {
     /// an error naming the first bad key. `controllerDLegerPeers` and `controllerDLegerSelfId`
     /// are required and the self id must be one of the peers.
     pub fn from_properties(props: &Properties) -> Result<(Self, Vec<String>), ConfigError> {
+        props.check()?;
         let mut config = ControllerConfig::default();
         let unknown = config.apply(props)?;
         config.validate()?;

@@ -213,6 +213,7 @@ impl NamesrvConfig {
     /// Returns the config and the keys it did not recognise (for the caller to warn about), or
     /// an error naming the first key whose value does not parse or is out of range.
     pub fn from_properties(props: &Properties) -> Result<(Self, Vec<String>), ConfigError> {
+        props.check()?;
         let mut config = NamesrvConfig::default();
         let unknown = config.apply(props)?;
         Ok((config, unknown))

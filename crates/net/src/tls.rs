@@ -783,6 +783,12 @@ impl TlsSettings {
             }
         };
         let props = ferromq_common::config::Properties::parse(&text);
+        props.check().map_err(|e| {
+            TlsError::new(format!(
+                "tls.config.file {}: {e}",
+                self.config_file.display()
+            ))
+        })?;
         for (key, value) in props.iter() {
             if matches!(key, "tls.server.mode" | "tls.enable" | "tls.config.file") {
                 continue;

@@ -34,6 +34,13 @@ pub(super) fn update(
         ));
     };
     let props = Properties::parse(text);
+    // Java's `string2Properties` fails on what its loader refuses (a malformed \uXXXX).
+    if props.check().is_err() {
+        return Ok(request.response_to(
+            response::SYSTEM_ERROR,
+            Some("string2Properties error".into()),
+        ));
+    }
     let mut config = shared.config.write();
     if props
         .iter()
