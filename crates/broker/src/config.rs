@@ -898,7 +898,9 @@ fn nonblank(key: &str, v: &str) -> Result<String, ConfigError> {
 /// there would forge or break properties.
 fn printable_name(key: &str, v: &str) -> Result<String, ConfigError> {
     if v.chars().any(char::is_control) {
-        return Err(err(key, v, "must not contain control characters"));
+        // Shown escaped: the characters at fault are invisible as they are.
+        let shown = v.escape_debug().to_string();
+        return Err(err(key, &shown, "must not contain control characters"));
     }
     nonblank(key, v)
 }
