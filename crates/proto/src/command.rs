@@ -13,7 +13,7 @@ use compact_str::CompactString;
 use serde::Deserialize;
 
 use crate::bytescan;
-use crate::header::{CommandHeader, ExtFields};
+use crate::header::{CommandHeader, ExtBuilder, ExtFields};
 use crate::ProtoError;
 
 /// Default largest frame, counting its length field (`com.rocketmq.remoting.frameMaxLength`).
@@ -586,16 +586,29 @@ fn take(buf: &mut Bytes, n: usize, what: &'static str) -> Result<Bytes, ProtoErr
     Ok(buf.split_to(n))
 }
 
-fn take_i32(buf: &mut Bytes, what: &'static str) -> Result<i32, ProtoError> {
-    if buf.len() < 4 {
+fn take_slice<'a>(
+    buf: &mut &'a [u8],
+    n: usize,
+    what: &'static str,
+) -> Result<&'a [u8], ProtoError> {
+    if buf.len() < n {
+        return Err(ProtoError::BinaryHeaderTruncated { what });
+    }
+    let (piece, rest) = buf.split_at(n);
+    *buf = rest;
+    Ok(piece)
+}
+
+fn take_i32(buf: &mut impl Buf, what: &'static str) -> Result<i32, ProtoError> {
+    if buf.remaining() < 4 {
         return Err(ProtoError::BinaryHeaderTruncated { what });
     }
     Ok(buf.get_i32())
 }
 
-fn take_len(buf: &mut Bytes, what: &'static str) -> Result<usize, ProtoError> {
+fn take_len(buf: &mut impl Buf, what: &'static str) -> Result<usize, ProtoError> {
     let n = take_i32(buf, what)?;
-    if n < 0 || n as usize > buf.len() {
+    if n < 0 || n as usize > buf.remaining() {
         return Err(ProtoError::BinaryHeaderTruncated { what });
     }
     Ok(n as usize)
@@ -625,8 +638,10 @@ fn decode_binary_header(mut h: Bytes) -> Result<RemotingCommand, ProtoError> {
         Some(utf8(take(&mut h, remark_len, "remark")?, "remark")?)
     };
     let ext_len = take_len(&mut h, "ext length")?;
-    let mut ext_bytes = take(&mut h, ext_len, "ext fields")?;
-    let mut ext = ExtFields::default();
+    let ext_block = take(&mut h, ext_len, "ext fields")?;
+    // Read as a slice: no reference count moves per key and value.
+    let mut ext_bytes: &[u8] = &ext_block;
+    let mut ext = ExtBuilder::with_capacity(16);
     while ext_bytes.has_remaining() {
         if ext_bytes.len() < 2 {
             return Err(ProtoError::BinaryHeaderTruncated {
@@ -639,9 +654,9 @@ fn decode_binary_header(mut h: Bytes) -> Result<RemotingCommand, ProtoError> {
                 what: "ext key length",
             });
         }
-        let key = take(&mut ext_bytes, klen as usize, "ext key")?;
+        let key = take_slice(&mut ext_bytes, klen as usize, "ext key")?;
         let vlen = take_len(&mut ext_bytes, "ext value length")?;
-        let value = take(&mut ext_bytes, vlen, "ext value")?;
+        let value = take_slice(&mut ext_bytes, vlen, "ext value")?;
         if key.is_empty() || value.is_empty() {
             // Java decodes a zero-length string as null and drops nulls when re-encoding.
             continue;
@@ -651,8 +666,12 @@ fn decode_binary_header(mut h: Bytes) -> Result<RemotingCommand, ProtoError> {
                 limit: MAX_EXT_FIELDS,
             });
         }
-        ext.insert_str(str_of(&key, "ext key")?, str_of(&value, "ext value")?);
+        ext.put(
+            str_of(key, "ext key")?,
+            CompactString::new(str_of(value, "ext value")?),
+        );
     }
+    let ext = ext.finish();
     Ok(RemotingCommand {
         code,
         language,

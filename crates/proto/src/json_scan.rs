@@ -18,7 +18,7 @@ use compact_str::CompactString;
 
 use crate::bytescan;
 use crate::command::{LanguageCode, RemotingCommand, SerializeType, MAX_EXT_FIELDS};
-use crate::header::ExtFields;
+use crate::header::{ExtBuilder, ExtFields};
 use crate::stop_index::StopIndex;
 
 /// Room for the largest common header (a send has 14 fields): one allocation, no regrowth.
@@ -345,14 +345,10 @@ impl<'a> Scanner<'a> {
     /// The `extFields` object: values become text as the serde decoder makes them, a null
     /// removes the key.
     fn ext_fields(&mut self) -> Option<ExtFields> {
-        let mut ext = ExtFields::with_capacity(EXT_CAPACITY);
-        // One bit per key seen, chosen by its length and end bytes: a key whose bit is clear is
-        // new and is appended without comparing it with every key before it (13 keys in a send
-        // made that search a sixth of the header's cost).
-        let mut seen = 0u64;
+        let mut ext = ExtBuilder::with_capacity(EXT_CAPACITY);
         self.expect(b'{')?;
         if self.eat(b'}') {
-            return Some(ext);
+            return Some(ext.finish());
         }
         loop {
             if ext.len() >= MAX_EXT_FIELDS {
@@ -383,20 +379,12 @@ impl<'a> Scanner<'a> {
                     Value::Null => None,
                 }
             };
-            let bit = key_bit(key);
-            let maybe_seen = seen & bit != 0;
-            seen |= bit;
             match value {
-                Some(v) if maybe_seen => ext.set(CompactString::new(key), v),
-                Some(v) => ext.push_new(CompactString::new(key), v),
-                // A later null must not leave an earlier value of the same key behind.
-                None if maybe_seen => {
-                    ext.remove(key);
-                }
-                None => {}
+                Some(v) => ext.put(key, v),
+                None => ext.remove(key),
             }
             if self.eat(b'}') {
-                return Some(ext);
+                return Some(ext.finish());
             }
             self.expect(b',')?;
         }
@@ -421,23 +409,11 @@ fn hex4(digits: &[u8]) -> Option<u32> {
     })
 }
 
-/// The bit of `key` in [`Scanner::ext_fields`]'s set of keys seen.
-///
-/// The one-letter keys of SEND_MESSAGE_V2 (`a` to `m`) must get bits of their own: a plain sum
-/// of the bytes put them on 8 bits, and 5 of a send's 13 fields went through the search. The
-/// Fibonacci multiply spreads neighbouring values over the top six bits.
-fn key_bit(key: &str) -> u64 {
-    let b = key.as_bytes();
-    let (first, last) = (b.first().copied(), b.last().copied());
-    let h = (u32::from(first.unwrap_or(0)) * 31 + u32::from(last.unwrap_or(0))) * 17
-        + (b.len() as u32 & 0xffff);
-    1 << (h.wrapping_mul(0x9E37_79B9) >> 26)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::command::decode_json_header_serde;
+    use crate::header::key_bit;
 
     fn same_as_serde(json: &str) -> RemotingCommand {
         let fast = decode(json.as_bytes()).unwrap_or_else(|| panic!("fell back: {json}"));
