@@ -386,9 +386,9 @@ async fn send_to_retry_topic(
     })?;
     let addr = routes.broker_addr(&topic, &queue.broker_name, true).await?;
     let header = SendMessageRequestHeaderV2 {
-        a: CLIENT_INNER_PRODUCER_GROUP.to_owned(),
-        b: topic.clone(),
-        c: ferromq_common::names::AUTO_CREATE_TOPIC.to_owned(),
+        a: CLIENT_INNER_PRODUCER_GROUP.into(),
+        b: topic.as_str().into(),
+        c: ferromq_common::names::AUTO_CREATE_TOPIC.into(),
         d: crate::route::DEFAULT_TOPIC_QUEUE_NUMS,
         e: queue.queue_id,
         // Inflating a pulled body cleared its compression bits: the flag matches the body.
@@ -400,7 +400,7 @@ async fn send_to_retry_topic(
         k: Some(false),
         l: max_reconsume_times,
         m: Some(false),
-        n: Some(queue.broker_name.clone()),
+        n: Some(queue.broker_name.as_str().into()),
     };
     let cmd =
         RemotingCommand::request(request::SEND_MESSAGE_V2, &header).with_body(msg.body.clone());

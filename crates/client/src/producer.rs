@@ -760,9 +760,9 @@ impl Producer {
             .broker_addr(&m.topic, &queue.broker_name, true)
             .await?;
         let header = SendMessageRequestHeaderV2 {
-            a: self.inner.cfg.group.clone(),
-            b: m.topic.clone(),
-            c: AUTO_CREATE_TOPIC.to_owned(),
+            a: self.inner.cfg.group.as_str().into(),
+            b: m.topic.as_str().into(),
+            c: AUTO_CREATE_TOPIC.into(),
             d: DEFAULT_TOPIC_QUEUE_NUMS,
             e: queue.queue_id,
             f: m.sys_flag,
@@ -773,7 +773,7 @@ impl Producer {
             k: Some(false),
             l: None,
             m: Some(m.batch),
-            n: Some(queue.broker_name.clone()),
+            n: Some(queue.broker_name.as_str().into()),
         };
         let code = if m.batch {
             request::SEND_BATCH_MESSAGE

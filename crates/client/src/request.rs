@@ -114,7 +114,7 @@ pub(crate) fn reply_from_push(req: &RemotingCommand) -> Result<MessageExt, Strin
         reconsume_times: h.reconsume_times.unwrap_or(0),
         prepared_transaction_offset: 0,
         body: req.body.clone(),
-        topic: h.topic,
+        topic: h.topic.into_string(),
         properties,
     };
     // The same inflation as pulled messages get (zlib; other types are left as they are).

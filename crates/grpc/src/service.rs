@@ -407,8 +407,8 @@ async fn send_message(
     let sp = m.system_properties.as_ref();
     let uniq = p.get(props::UNIQ_KEY).unwrap_or_default().to_owned();
     let header = SendMessageRequestHeader {
-        producer_group: topic_name.to_owned(),
-        topic: topic_name.to_owned(),
+        producer_group: topic_name.into(),
+        topic: topic_name.into(),
         default_topic: names::AUTO_CREATE_TOPIC.into(),
         default_topic_queue_nums: 4,
         queue_id: sp.map_or(-1, |s| s.queue_id),

@@ -212,6 +212,19 @@ impl ExtValue for String {
     }
 }
 
+/// Short text (names, topics, groups) held inline up to 24 bytes: no allocation to read it.
+impl ExtValue for CompactString {
+    fn parse(_: &'static str, raw: &str) -> Result<Self, ProtoError> {
+        Ok(CompactString::new(raw))
+    }
+    fn render(&self) -> String {
+        self.to_string()
+    }
+    fn render_compact(&self) -> CompactString {
+        self.clone()
+    }
+}
+
 macro_rules! ext_number {
     ($($t:ty),*) => {$(
         impl ExtValue for $t {
@@ -296,7 +309,7 @@ macro_rules! required_field {
         }
     )*};
 }
-required_field!(String, i32, i64, bool);
+required_field!(String, CompactString, i32, i64, bool);
 
 /// Defines a header struct and its [`CommandHeader`] impl.
 ///

@@ -3,6 +3,8 @@
 //! Base RPC fields (`ns`, `nsd`, `bname`, `oway`, `lo`) are ignored on read; clients may send
 //! them freely.
 
+use compact_str::CompactString;
+
 use crate::define_header;
 use crate::header::{CommandHeader, ExtFields};
 use crate::ProtoError;
@@ -12,9 +14,9 @@ use crate::ProtoError;
 define_header! {
     /// SEND_MESSAGE (10): long field names.
     pub struct SendMessageRequestHeader {
-        producer_group: String = "producerGroup",
-        topic: String = "topic",
-        default_topic: String = "defaultTopic",
+        producer_group: CompactString = "producerGroup",
+        topic: CompactString = "topic",
+        default_topic: CompactString = "defaultTopic",
         default_topic_queue_nums: i32 = "defaultTopicQueueNums",
         queue_id: i32 = "queueId",
         sys_flag: i32 = "sysFlag",
@@ -31,9 +33,9 @@ define_header! {
 define_header! {
     /// SEND_MESSAGE_V2 (310) and SEND_BATCH_MESSAGE (320): one-letter keys.
     pub struct SendMessageRequestHeaderV2 {
-        a: String = "a",
-        b: String = "b",
-        c: String = "c",
+        a: CompactString = "a",
+        b: CompactString = "b",
+        c: CompactString = "c",
         d: i32 = "d",
         e: i32 = "e",
         f: i32 = "f",
@@ -44,7 +46,7 @@ define_header! {
         k: Option<bool> = "k",
         l: Option<i32> = "l",
         m: Option<bool> = "m",
-        n: Option<String> = "n",
+        n: Option<CompactString> = "n",
     }
 }
 
@@ -138,9 +140,9 @@ define_header! {
     /// where and when it was stored (Java `ReplyMessageRequestHeader`; no short-key form). The
     /// body is the reply's body as the responder sent it (compressed when `sysFlag` says so).
     pub struct ReplyMessageRequestHeader {
-        producer_group: String = "producerGroup",
-        topic: String = "topic",
-        default_topic: String = "defaultTopic",
+        producer_group: CompactString = "producerGroup",
+        topic: CompactString = "topic",
+        default_topic: CompactString = "defaultTopic",
         default_topic_queue_nums: i32 = "defaultTopicQueueNums",
         queue_id: i32 = "queueId",
         sys_flag: i32 = "sysFlag",

@@ -64,7 +64,7 @@ pub async fn send(
             let mut props = decode_properties(h.properties.as_deref().unwrap_or(""));
             props.insert(properties::DELAY, "-1");
             h.properties = Some(props.encode());
-            h.topic = dlq;
+            h.topic = dlq.into();
             queue_id = 0;
         }
     }
@@ -173,11 +173,11 @@ pub(super) fn check_and_resolve_topic(
     };
     match created {
         Some(config) => {
-            b.topics_changed(vec![h.topic.clone()]);
+            b.topics_changed(vec![h.topic.to_string()]);
             Ok(config)
         }
         None => Err(BrokerError::TopicNotExist {
-            topic: h.topic.clone(),
+            topic: h.topic.to_string(),
         }),
     }
 }
@@ -355,7 +355,8 @@ async fn send_one(
         .as_ref()
         .filter(|_| !names::is_retry_topic(&h.topic))
         .map(|t| {
-            RecallHandle::for_due_time(&h.topic, &b.config.broker_name, t.due_ms, &uniq).encode()
+            RecallHandle::for_due_time(h.topic.as_str(), &b.config.broker_name, t.due_ms, &uniq)
+                .encode()
         });
     let kind = if special {
         MessageType::of_send(properties, scheduled.is_some() || timed.is_some())

@@ -426,9 +426,9 @@ impl SendTemplate {
         batch: bool,
     ) -> RemotingCommand {
         let header = SendMessageRequestHeaderV2 {
-            a: self.group.clone(),
-            b: self.topic.clone(),
-            c: AUTO_CREATE_TOPIC.to_owned(),
+            a: self.group.as_str().into(),
+            b: self.topic.as_str().into(),
+            c: AUTO_CREATE_TOPIC.into(),
             d: 4,
             e: q.queue_id,
             f: 0,
@@ -439,7 +439,7 @@ impl SendTemplate {
             k: Some(false),
             l: None,
             m: Some(batch),
-            n: Some(q.broker.clone()),
+            n: Some(q.broker.as_str().into()),
         };
         let code = if batch {
             request::SEND_BATCH_MESSAGE
