@@ -126,10 +126,11 @@ pub fn update(b: &Arc<Broker>, body: &[u8]) -> Result<Vec<(String, String)>, Bro
     let text = std::str::from_utf8(body)
         .map_err(|_| refuse("updateBrokerConfig: the body is not UTF-8 text".into()))?;
     let props = Properties::parse(text);
-    // Java's loader throws on a malformed \uXXXX: nothing is applied.
+    // Java's loader throws on a malformed \uXXXX and the broker answers SYSTEM_ERROR with this
+    // remark; nothing is applied.
     props
         .check()
-        .map_err(|e| refuse(format!("updateBrokerConfig: {e}")))?;
+        .map_err(|e| BrokerError::system(format!("string2Properties error: {e}")))?;
     let pairs: Vec<(String, String)> = props
         .iter()
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))

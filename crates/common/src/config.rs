@@ -7,7 +7,8 @@
 //! * escapes in keys and values: `\t`, `\n`, `\r`, `\f`, `\uXXXX`, and a backslash before any
 //!   other character stands for that character (`\=`, `\:`, `\ ` and `\\` put a separator,
 //!   a space or a backslash into a key); a malformed `\uXXXX` makes the file invalid
-//!   ([`Properties::check`]), as it makes Java's loader throw.
+//!   ([`Properties::check`]), as it makes Java's loader throw. So does a surrogate half that is
+//!   not part of a pair, which Java would keep but Rust text cannot hold.
 //!
 //! Unlike Java, whitespace around a value is dropped: `listenPort=10911 ` is 10911.
 
@@ -138,8 +139,10 @@ impl Properties {
     }
 }
 
-/// `value` written so that [`Properties::parse`] (and Java's loader) reads it back unchanged:
-/// backslashes doubled, control characters as escapes, a leading space escaped.
+/// `value` written so that [`Properties::parse`] and Java's loader read it back unchanged:
+/// backslashes doubled, control characters as escapes, a leading space escaped, and every
+/// character beyond ASCII as `\uXXXX` (Java reads a properties file as ISO-8859-1, so raw UTF-8
+/// would come back garbled there).
 pub fn escape_value(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for (i, c) in value.chars().enumerate() {
@@ -150,7 +153,12 @@ pub fn escape_value(value: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\u{c}' => out.push_str("\\f"),
             ' ' if i == 0 => out.push_str("\\ "),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c if c.is_control() || !c.is_ascii() => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04X}"));
+                }
+            }
             c => out.push(c),
         }
     }
@@ -306,11 +314,15 @@ mod tests {
             "a\tb\nc\r\u{c}",
             "\u{1}x\u{2}",
             "plain",
-            "\u{e9}",
+            "\u{e9}\u{4e2d}\u{1f600}",
         ] {
-            let p = Properties::parse(&format!("k={}\n", escape_value(v)));
+            let text = format!("k={}\n", escape_value(v));
+            // What Java reads as ISO-8859-1 is the same text: nothing beyond ASCII is written.
+            assert!(text.is_ascii(), "{text:?}");
+            let p = Properties::parse(&text);
             assert_eq!(p.get("k"), Some(v), "{v:?}");
         }
+        assert_eq!(escape_value("\u{1f600}"), "\\uD83D\\uDE00");
         // Leading whitespace is dropped on reading unless escaped; trailing whitespace is
         // dropped in any case (module docs).
         let p = Properties::parse(&format!("k={}\n", escape_value(" x")));
