@@ -66,21 +66,19 @@ impl Properties {
     /// Adds one logical line: its key and value, unescaped.
     fn add_line(&mut self, line: &str) {
         let (key, value) = split_entry(line);
-        match (unescape(key), unescape(value)) {
-            (Ok(k), Ok(v)) => {
+        match unescape(key).and_then(|k| Ok((k, unescape(value)?))) {
+            Ok((k, v)) => {
                 if !k.is_empty() {
                     self.entries.insert(k, v);
                 }
             }
-            (k, v) => {
-                let reason = k.clone().err().or(v.clone().err()).unwrap_or_default();
-                let key = k.unwrap_or_else(|_| key.to_owned());
+            Err(reason) => {
                 self.malformed.get_or_insert(ConfigError {
-                    key: key.clone(),
+                    key: key.to_owned(),
                     value: value.to_owned(),
                     reason,
                 });
-                self.entries.insert(key, value.to_owned());
+                self.entries.insert(key.to_owned(), value.to_owned());
             }
         }
     }
